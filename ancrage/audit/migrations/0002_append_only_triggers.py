@@ -1,0 +1,41 @@
+"""Make the audit table append-only in the database itself, not only in the ORM."""
+
+from django.db import migrations
+
+TABLE = "audit_auditentry"
+
+SQLITE_UP = [
+    f"""CREATE TRIGGER {TABLE}_no_update BEFORE UPDATE ON {TABLE}
+        BEGIN SELECT RAISE(ABORT, 'audit_auditentry is append-only'); END""",
+    f"""CREATE TRIGGER {TABLE}_no_delete BEFORE DELETE ON {TABLE}
+        BEGIN SELECT RAISE(ABORT, 'audit_auditentry is append-only'); END""",
+]
+SQLITE_DOWN = [f"DROP TRIGGER IF EXISTS {TABLE}_no_update", f"DROP TRIGGER IF EXISTS {TABLE}_no_delete"]
+
+POSTGRES_UP = [
+    """CREATE OR REPLACE FUNCTION ancrage_refuse_change() RETURNS trigger AS $$
+       BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END;
+       $$ LANGUAGE plpgsql""",
+    f"""CREATE TRIGGER {TABLE}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {TABLE}
+        FOR EACH STATEMENT EXECUTE FUNCTION ancrage_refuse_change()""",
+]
+POSTGRES_DOWN = [f"DROP TRIGGER IF EXISTS {TABLE}_append_only ON {TABLE}"]
+
+
+def run(statements_by_vendor):
+    def apply(apps, schema_editor):
+        for statement in statements_by_vendor.get(schema_editor.connection.vendor, []):
+            schema_editor.execute(statement)
+
+    return apply
+
+
+class Migration(migrations.Migration):
+    dependencies = [("audit", "0001_initial")]
+
+    operations = [
+        migrations.RunPython(
+            run({"sqlite": SQLITE_UP, "postgresql": POSTGRES_UP}),
+            run({"sqlite": SQLITE_DOWN, "postgresql": POSTGRES_DOWN}),
+        )
+    ]

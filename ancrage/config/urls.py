@@ -1,0 +1,10 @@
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("ancrage.www.home_views.urls")),
+    path("compte/", include("ancrage.www.accounts_views.urls")),
+    path("structures/", include("ancrage.www.structures_views.urls")),
+    path("journal/", include("ancrage.www.journal_views.urls")),
+    path("admin/", admin.site.urls),
+]

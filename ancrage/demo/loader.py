@@ -1,0 +1,109 @@
+"""The demo: Rennes Métropole and Vitré, two EPNs, their partners, and one account per role.
+
+Every person and structure here is made up and named "(démo)"; the collectivités and their
+communes are real (COG 2026). Loading is idempotent: a second run changes nothing.
+"""
+
+from django.db import transaction
+
+from ancrage.accounts.models import User
+from ancrage.accounts.validators import DEMO_PASSWORD
+from ancrage.organisations import services
+from ancrage.organisations.enums import CollectiviteType, Role, StructureKind
+from ancrage.organisations.models import Reseau
+
+DEMO_RESEAU = "Réseau des lieux de médiation numérique d’Ille-et-Vilaine (démo)"
+
+DEMO_ACCOUNTS = [
+    ("animateur@demo.ancrage.fr", "Animateur·rice de l’EPN du Blosne (Rennes)"),
+    ("responsable@demo.ancrage.fr", "Responsable de l’EPN du Blosne (Rennes)"),
+    ("referent@demo.ancrage.fr", "Référente de Rennes Métropole"),
+    ("elu@demo.ancrage.fr", "Élu de Rennes Métropole, signataire"),
+    ("partenaire@demo.ancrage.fr", "Partenaire : centre social Ty-Blosne"),
+    ("coordinateur@demo.ancrage.fr", "Coordinatrice du réseau départemental"),
+    ("animateur2@demo.ancrage.fr", "Animateur de l’espace numérique de Vitré"),
+]
+
+PEOPLE = {
+    "animateur@demo.ancrage.fr": ("Camille", "Le Goff"),
+    "responsable@demo.ancrage.fr": ("Yann", "Morvan"),
+    "referent@demo.ancrage.fr": ("Soizic", "Bréhier"),
+    "elu@demo.ancrage.fr": ("Loïc", "Tanguy"),
+    "partenaire@demo.ancrage.fr": ("Nadia", "Benali"),
+    "coordinateur@demo.ancrage.fr": ("Maëlle", "Jégou"),
+    "animateur2@demo.ancrage.fr": ("Erwan", "Gicquel"),
+}
+
+
+def is_loaded() -> bool:
+    return Reseau.objects.filter(nom=DEMO_RESEAU).exists()
+
+
+@transaction.atomic
+def load_demo() -> bool:
+    """Load the demo once. Returns False when it was already there."""
+    if is_loaded():
+        return False
+    system = None  # demo records are written by the system, not by a person
+    reseau = services.reseau_create(acting_user=system, nom=DEMO_RESEAU)
+    rennes_metropole = services.collectivite_create(
+        acting_user=system, reseau=reseau, type=CollectiviteType.EPCI, code="243500139"
+    )
+    vitre = services.collectivite_create(
+        acting_user=system, reseau=reseau, type=CollectiviteType.COMMUNE, code="35360"
+    )
+
+    blosne = services.structure_create(
+        acting_user=system,
+        reseau=reseau,
+        nom="EPN du Blosne (démo)",
+        typologie="MUNI",
+        collectivite=rennes_metropole,
+        code_commune="35238",
+    )
+    vitre_epn = services.structure_create(
+        acting_user=system,
+        reseau=reseau,
+        nom="Espace numérique de Vitré (démo)",
+        typologie="MUNI",
+        collectivite=vitre,
+        code_commune="35360",
+    )
+    partners = {}
+    for nom, typologie, commune, epn in [
+        ("Centre social Ty-Blosne (démo)", "CS", "35238", blosne),
+        ("CCAS de Rennes (démo)", "CCAS", "35238", blosne),
+        ("Mission locale du bassin rennais (démo)", "ML", "35238", blosne),
+        ("Médiathèque de Cesson-Sévigné (démo)", "BIB", "35051", blosne),
+        ("Association Vitré Entraide (démo)", "ASSO", "35360", vitre_epn),
+    ]:
+        partners[nom] = services.structure_create(
+            acting_user=system,
+            reseau=reseau,
+            nom=nom,
+            kind=StructureKind.PARTENAIRE,
+            typologie=typologie,
+            code_commune=commune,
+            referencee_par=epn,
+        )
+
+    targets = {
+        "animateur@demo.ancrage.fr": (Role.ANIMATEUR, blosne),
+        "responsable@demo.ancrage.fr": (Role.RESPONSABLE, blosne),
+        "referent@demo.ancrage.fr": (Role.REFERENT, rennes_metropole),
+        "elu@demo.ancrage.fr": (Role.ELU, rennes_metropole),
+        "partenaire@demo.ancrage.fr": (Role.PARTENAIRE, partners["Centre social Ty-Blosne (démo)"]),
+        "coordinateur@demo.ancrage.fr": (Role.COORDINATEUR, reseau),
+        "animateur2@demo.ancrage.fr": (Role.ANIMATEUR, vitre_epn),
+    }
+    for email, (role, target) in targets.items():
+        first_name, last_name = PEOPLE[email]
+        user = User.objects.filter(email=email).first() or services.user_create(
+            acting_user=system,
+            email=email,
+            first_name=first_name,
+            last_name=last_name,
+            password=DEMO_PASSWORD,
+        )
+        services.membership_grant(acting_user=system, user=user, role=role, target=target)
+    return True

@@ -1,0 +1,164 @@
+"""Who sees what: the one mechanism every page and export goes through.
+
+A user's ``Scope`` is computed from their memberships:
+
+- animateur / responsable d'EPN: the records of their EPN(s);
+- référent / élu of a collectivité: the records of the EPNs attached to it or located in its
+  territory (its communes, from the COG);
+- coordinateur de réseau: the records of every EPN of the réseau;
+- partenaire: only the records their organisation is party to.
+
+Each scoped model declares, with ``Scoping``, the paths from itself to the EPN that owns it,
+to the partner organisations involved, and optionally to a collectivité or réseau. Then
+``Model.objects.visible_to(user)`` is the only way pages and exports read records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import models
+from django.db.models import Q
+
+
+@dataclass(frozen=True)
+class Scope:
+    user_id: int | None
+    is_superuser: bool = False
+    roles: frozenset[str] = frozenset()
+    # EPNs whose records the user may read.
+    epn_ids: frozenset[int] = frozenset()
+    # EPNs the user works in (animateur, responsable): they may write there.
+    staff_epn_ids: frozenset[int] = frozenset()
+    collectivite_ids: frozenset[int] = frozenset()
+    reseau_ids: frozenset[int] = frozenset()  # réseaux the user coordinates
+    partner_ids: frozenset[int] = frozenset()  # partner organisations the user represents
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.user_id is None
+
+    def can_read_epn(self, structure_id: int) -> bool:
+        return self.is_superuser or structure_id in self.epn_ids
+
+    def can_write_epn(self, structure_id: int) -> bool:
+        return self.is_superuser or structure_id in self.staff_epn_ids
+
+
+ANONYMOUS = Scope(user_id=None)
+
+
+def _paths(value) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+@dataclass(frozen=True)
+class Scoping:
+    """How a model's records relate to the organisations a scope names.
+
+    Each argument is a lookup path (or a tuple of paths) from the model to the primary key of
+    the related organisation, e.g. ``epn="action__structure"``.
+    """
+
+    epn: str | tuple[str, ...] | None = None
+    partner: str | tuple[str, ...] | None = None
+    collectivite: str | tuple[str, ...] | None = None
+    reseau: str | tuple[str, ...] | None = None
+
+    def condition(self, scope: Scope) -> Q:
+        q = Q(pk__in=[])
+        for attribute, ids in (
+            ("epn", scope.epn_ids),
+            ("partner", scope.partner_ids),
+            ("collectivite", scope.collectivite_ids),
+            ("reseau", scope.reseau_ids),
+        ):
+            if ids:
+                for path in _paths(getattr(self, attribute)):
+                    q |= Q(**{f"{path}__in": ids})
+        return q
+
+
+def scope_for(user) -> Scope:
+    """The user's scope, computed once per user object (i.e. once per request)."""
+    if user is None or not user.is_authenticated:
+        return ANONYMOUS
+    cached = getattr(user, "_ancrage_scope", None)
+    if cached is not None:
+        return cached
+    scope = compute_scope(user)
+    user._ancrage_scope = scope
+    return scope
+
+
+def compute_scope(user) -> Scope:
+    from ancrage.organisations.enums import COLLECTIVITE_ROLES, EPN_STAFF_ROLES, Role, StructureKind
+    from ancrage.organisations.models import Collectivite, Membership, Structure
+
+    memberships = list(Membership.objects.active().filter(user=user))
+    roles = frozenset(m.role for m in memberships)
+    staff = {m.structure_id for m in memberships if m.role in EPN_STAFF_ROLES}
+    partners = {m.structure_id for m in memberships if m.role == Role.PARTENAIRE}
+    collectivite_ids = {m.collectivite_id for m in memberships if m.role in COLLECTIVITE_ROLES}
+    reseau_ids = {m.reseau_id for m in memberships if m.role == Role.COORDINATEUR}
+
+    epn_ids = set(staff)
+    epns = Structure.objects.filter(kind=StructureKind.EPN)
+    if reseau_ids:
+        epn_ids |= set(epns.filter(reseau_id__in=reseau_ids).values_list("id", flat=True))
+    if collectivite_ids:
+        # An EPN belongs to a collectivité's territory when it is attached to it, or when its
+        # commune lies in the collectivité's communes (an EPCI sees the EPNs of its communes).
+        epn_ids |= set(epns.filter(collectivite_id__in=collectivite_ids).values_list("id", flat=True))
+        for collectivite in Collectivite.objects.filter(id__in=collectivite_ids):
+            codes = [c.code for c in collectivite.communes()]
+            epn_ids |= set(
+                epns.filter(reseau_id=collectivite.reseau_id, code_commune__in=codes).values_list(
+                    "id", flat=True
+                )
+            )
+    if reseau_ids:
+        collectivite_ids |= set(
+            Collectivite.objects.filter(reseau_id__in=reseau_ids).values_list("id", flat=True)
+        )
+    return Scope(
+        user_id=user.pk,
+        is_superuser=user.is_superuser,
+        roles=roles,
+        epn_ids=frozenset(epn_ids),
+        staff_epn_ids=frozenset(staff),
+        collectivite_ids=frozenset(collectivite_ids),
+        reseau_ids=frozenset(reseau_ids),
+        partner_ids=frozenset(partners),
+    )
+
+
+class ScopedQuerySet(models.QuerySet):
+    """Querysets of models that declare ``scoping``: ``visible_to`` is how pages read them."""
+
+    def visible_to(self, user_or_scope):
+        scope = user_or_scope if isinstance(user_or_scope, Scope) else scope_for(user_or_scope)
+        if scope.is_superuser:
+            return self.all()
+        if scope.is_anonymous:
+            return self.none()
+        condition = self.model.scoping.condition(scope)
+        # A subquery on primary keys: paths through many-to-many relations never duplicate rows,
+        # and the result chains like any queryset.
+        return self.filter(pk__in=self.model._base_manager.filter(condition).values("pk"))
+
+    def writable_by(self, user_or_scope):
+        """Records of the EPNs where the user works (animateur, responsable)."""
+        scope = user_or_scope if isinstance(user_or_scope, Scope) else scope_for(user_or_scope)
+        if scope.is_superuser:
+            return self.all()
+        paths = _paths(self.model.scoping.epn)
+        if not paths or not scope.staff_epn_ids:
+            return self.none()
+        q = Q(pk__in=[])
+        for path in paths:
+            q |= Q(**{f"{path}__in": scope.staff_epn_ids})
+        return self.filter(pk__in=self.model._base_manager.filter(q).values("pk"))

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PartenairesConfig(AppConfig):
+    name = "ancrage.partenaires"
+    verbose_name = "Partenaires"

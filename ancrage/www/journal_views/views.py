@@ -1,0 +1,24 @@
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import render
+
+from ancrage.audit.models import AuditEntry
+from ancrage.organisations.enums import Role
+from ancrage.organisations.scoping import scope_for
+
+JOURNAL_ROLES = {Role.RESPONSABLE, Role.COORDINATEUR, Role.REFERENT}
+
+
+@login_required
+def journal(request):
+    """The audit trail of the EPNs the user oversees: responsables, référents, coordinateurs."""
+    scope = scope_for(request.user)
+    if not scope.is_superuser and not scope.roles & {r.value for r in JOURNAL_ROLES}:
+        raise PermissionDenied
+    entries = AuditEntry.objects.all()
+    if not scope.is_superuser:
+        entries = entries.filter(Q(structure_id__in=scope.epn_ids) | Q(actor=request.user))
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(request, "journal/list.html", {"title": "Journal d’activité", "page_obj": page})

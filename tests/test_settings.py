@@ -1,0 +1,72 @@
+"""Production settings: debug off, HTTPS, CSP, and the demo password refused."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+
+from ancrage.accounts.validators import DEMO_PASSWORD, RefuseDemoPasswordValidator
+from tests.organisations.factories import UserFactory
+
+PROD_ENV = {
+    **os.environ,
+    "DJANGO_SETTINGS_MODULE": "ancrage.config.settings.prod",
+    "SECRET_KEY": "x" * 60 + "-prod-check-0123456789",
+    "ALLOWED_HOSTS": "ancrage.example.org",
+}
+
+
+def test_check_deploy_passes_with_production_settings(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "ancrage.cli", "check", "--deploy", "--fail-level", "WARNING"],
+        env={**PROD_ENV, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_settings_are_strict():
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.DEBUG, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS > 0,"
+        " s.ANCRAGE_ALLOW_DEMO_ACCOUNTS, 'default-src' in s.CONTENT_SECURITY_POLICY['DIRECTIVES'])"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        env=PROD_ENV,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.split() == ["False", "True", "True", "True", "False", "True"], result.stderr
+
+
+def test_production_refuses_the_demo_password_for_new_passwords():
+    with pytest.raises(ValidationError, match="refusé en production"):
+        RefuseDemoPasswordValidator().validate(DEMO_PASSWORD)
+    RefuseDemoPasswordValidator().validate("une-autre-phrase-de-passe")
+
+
+def test_production_never_logs_in_with_the_demo_password(db, settings):
+    UserFactory(email="ancien@demo.ancrage.fr", password=DEMO_PASSWORD)
+    assert authenticate(username="ancien@demo.ancrage.fr", password=DEMO_PASSWORD) is not None
+    settings.ANCRAGE_ALLOW_DEMO_ACCOUNTS = False
+    assert authenticate(username="ancien@demo.ancrage.fr", password=DEMO_PASSWORD) is None
+
+
+def test_passwords_are_hashed_with_argon2_outside_tests():
+    from ancrage.config.settings import base
+
+    assert base.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+
+
+def test_short_passwords_are_refused(db):
+    with pytest.raises(ValidationError):
+        validate_password("court")
