@@ -25,7 +25,8 @@ POSTGRES_DOWN = [f"DROP TRIGGER IF EXISTS {TABLE}_append_only ON {TABLE}"]
 def run(statements_by_vendor):
     def apply(apps, schema_editor):
         for statement in statements_by_vendor.get(schema_editor.connection.vendor, []):
-            schema_editor.execute(statement)
+            # No parameters: the PL/pgSQL body uses % for its own placeholders.
+            schema_editor.execute(statement, params=None)
 
     return apply
 
