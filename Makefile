@@ -27,7 +27,8 @@ test: install quality
 quality: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	DJANGO_SETTINGS_MODULE=ancrage.config.settings.test $(BIN)/ancrage makemigrations --check --dry-run
+	DATABASE_URL=sqlite://:memory: DJANGO_SETTINGS_MODULE=ancrage.config.settings.test \
+		$(BIN)/ancrage makemigrations --check --dry-run
 
 fix: install
 	$(BIN)/ruff check --fix .
