@@ -24,6 +24,8 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default must work on a fresh clone, where var/ does not exist yet.
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
     # WAL lets readers go on while an import writes; the timeout waits for the writer.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,

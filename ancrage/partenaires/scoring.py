@@ -1,0 +1,255 @@
+"""Which partners to invite into an action: a ranking with its reasons.
+
+Pure module: no Django, plain data in, plain data out. The Django layer turns its models into
+``ActionNeeds`` and ``PartnerProfile`` and shows ``Recommendation.explanation`` as is.
+
+Four components, each between 0 and 1, follow the seed's reasons to partner:
+
+- thematic fit: the share of the action's thematics the partner is competent in;
+- public fit: the share of the action's target publics (dimension, category) it reaches;
+- geographic complementarity: the share of the sectors where the EPN's attendance is low (those
+  the action targets, when it targets some) that the partner covers. This is the maillage
+  the seed asks for: partners reach where the EPN does not;
+- past joint results: how well past actions with this partner met their objectives. A partner
+  with no history gets a neutral 0.5, so that opening to new actors is not penalised.
+
+The score is their weighted sum, on 100. Ties are broken by the components in the order above,
+then by name and id, so the same inputs always give the same ranking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+NEUTRAL_PAST_RESULTS = Fraction(1, 2)
+# A single joint action counts as much as the neutral prior: one good or bad experience moves
+# the component, but does not settle it.
+PRIOR_WEIGHT = 1
+
+
+@dataclass(frozen=True)
+class Weights:
+    thematic: Fraction = Fraction(35, 100)
+    public: Fraction = Fraction(30, 100)
+    geographic: Fraction = Fraction(20, 100)
+    past_results: Fraction = Fraction(15, 100)
+
+    def __post_init__(self) -> None:
+        total = self.thematic + self.public + self.geographic + self.past_results
+        if total != 1:
+            raise ValueError(f"Les poids doivent faire 1 au total (ici {float(total):.2f}).")
+
+
+DEFAULT_WEIGHTS = Weights()
+
+
+@dataclass(frozen=True)
+class PublicTarget:
+    """A category of a dimension, as the diagnostic names them: ("age", "60-74")."""
+
+    dimension: str
+    category: str
+    label: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.dimension, self.category)
+
+    def __str__(self) -> str:
+        return self.label or self.category
+
+
+@dataclass(frozen=True)
+class ActionNeeds:
+    thematics: frozenset[str] = frozenset()
+    publics: tuple[PublicTarget, ...] = ()
+    sectors: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class JointResult:
+    """One past action done with the partner: its objective and what was achieved (participants)."""
+
+    objective: int
+    achieved: int
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        if self.objective < 0 or self.achieved < 0:
+            raise ValueError("Un objectif ou un résultat ne peut pas être négatif.")
+
+
+@dataclass(frozen=True)
+class PartnerProfile:
+    id: str
+    name: str
+    thematics: frozenset[str] = frozenset()
+    publics: frozenset[tuple[str, str]] = frozenset()
+    sectors: frozenset[str] = frozenset()
+    past_results: tuple[JointResult, ...] = ()
+
+
+@dataclass(frozen=True)
+class Components:
+    thematic: Fraction
+    public: Fraction
+    geographic: Fraction
+    past_results: Fraction
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    partner: PartnerProfile
+    score: int
+    components: Components
+    explanation: str
+    reasons: tuple[str, ...] = field(default=())
+    exact_score: Fraction = Fraction(0)
+
+
+def _share(wanted: Iterable, offered: frozenset) -> tuple[Fraction, list]:
+    wanted = list(wanted)
+    if not wanted:
+        return Fraction(0), []
+    hit = [item for item in wanted if item in offered]
+    return Fraction(len(hit), len(wanted)), hit
+
+
+def _names(items: Iterable[str], labels: Mapping[str, str]) -> str:
+    names = [labels.get(item, item) for item in items]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " et " + names[-1]
+
+
+def _ratios(results: Sequence[JointResult]) -> list[Fraction]:
+    # Doing better than the objective is capped: it says the objective was low, not that the
+    # partner is worth more.
+    return [
+        min(Fraction(result.achieved, result.objective), Fraction(1)) if result.objective > 0 else Fraction(1)
+        for result in results
+    ]
+
+
+def _past_results(results: Sequence[JointResult]) -> Fraction:
+    ratios = _ratios(results)
+    return (sum(ratios, Fraction(0)) + NEUTRAL_PAST_RESULTS * PRIOR_WEIGHT) / (len(ratios) + PRIOR_WEIGHT)
+
+
+def _percent(value: Fraction) -> int:
+    return int(value * 100 + Fraction(1, 2))
+
+
+def score_partner(
+    action: ActionNeeds,
+    partner: PartnerProfile,
+    low_attendance_sectors: frozenset[str] | set[str] = frozenset(),
+    *,
+    weights: Weights = DEFAULT_WEIGHTS,
+    labels: Mapping[str, str] | None = None,
+) -> Recommendation:
+    """Score one partner for one action, with a plain-French explanation of each component."""
+    labels = labels or {}
+    reasons: list[str] = []
+
+    thematics = sorted(action.thematics)
+    thematic, hit = _share(thematics, partner.thematics)
+    if not thematics:
+        reasons.append("Thématiques : l'action n'a pas encore de thématique.")
+    elif hit:
+        reasons.append(
+            f"Thématiques : compétent en {_names(hit, labels)} ({len(hit)} sur {len(thematics)} de l'action)."
+        )
+    else:
+        reasons.append("Thématiques : aucune compétence sur les thématiques de l'action.")
+
+    publics = list(dict.fromkeys(action.publics))
+    public, hit_publics = _share([target.key for target in publics], partner.publics)
+    reached = [str(target) for target in publics if target.key in hit_publics]
+    if not publics:
+        reasons.append("Publics : l'action n'a pas encore de public cible.")
+    elif reached:
+        reasons.append(
+            f"Publics : touche {_names(reached, {})} ({len(reached)} sur {len(publics)} publics visés)."
+        )
+    else:
+        reasons.append("Publics : ne touche aucun des publics visés.")
+
+    low = frozenset(low_attendance_sectors)
+    # The action's own sectors come first: covering a low sector the action does not target
+    # helps the EPN in general, but not this action.
+    relevant = sorted((low & action.sectors) or low)
+    geographic, hit_sectors = _share(relevant, partner.sectors)
+    if not relevant:
+        reasons.append("Maillage : aucun secteur de faible fréquentation n'est renseigné.")
+    elif hit_sectors:
+        reasons.append(
+            f"Maillage : intervient dans {_names(hit_sectors, labels)}, où l'EPN est peu fréquenté "
+            f"({len(hit_sectors)} secteur{'s' if len(hit_sectors) > 1 else ''} sur {len(relevant)})."
+        )
+    else:
+        reasons.append("Maillage : ne couvre aucun des secteurs où l'EPN est peu fréquenté.")
+
+    past = _past_results(partner.past_results)
+    if not partner.past_results:
+        reasons.append("Résultats passés : pas encore d'action commune (valeur neutre).")
+    else:
+        count = len(partner.past_results)
+        reasons.append(
+            f"Résultats passés : {count} action{'s' if count > 1 else ''} commune{'s' if count > 1 else ''}, "
+            f"objectifs atteints à {_percent(_mean_ratio(partner.past_results))} % en moyenne."
+        )
+
+    components = Components(thematic, public, geographic, past)
+    exact = (
+        weights.thematic * thematic
+        + weights.public * public
+        + weights.geographic * geographic
+        + weights.past_results * past
+    )
+    return Recommendation(
+        partner=partner,
+        score=_percent(exact),
+        components=components,
+        explanation=" ".join(reasons),
+        reasons=tuple(reasons),
+        exact_score=exact,
+    )
+
+
+def _mean_ratio(results: Sequence[JointResult]) -> Fraction:
+    ratios = _ratios(results)
+    return sum(ratios, Fraction(0)) / len(ratios)
+
+
+def recommend_partners(
+    action: ActionNeeds,
+    partners: Iterable[PartnerProfile],
+    low_attendance_sectors: frozenset[str] | set[str] = frozenset(),
+    *,
+    weights: Weights = DEFAULT_WEIGHTS,
+    labels: Mapping[str, str] | None = None,
+    exclude: Iterable[str] = (),
+    limit: int | None = None,
+) -> list[Recommendation]:
+    """The partners ranked for the action, best first; ``exclude`` holds ids already in the action."""
+    excluded = set(exclude)
+    scored = [
+        score_partner(action, partner, low_attendance_sectors, weights=weights, labels=labels)
+        for partner in partners
+        if partner.id not in excluded
+    ]
+    scored.sort(
+        key=lambda rec: (
+            -rec.exact_score,
+            -rec.components.thematic,
+            -rec.components.public,
+            -rec.components.geographic,
+            -rec.components.past_results,
+            rec.partner.name.casefold(),
+            rec.partner.id,
+        )
+    )
+    return scored[:limit] if limit is not None else scored
