@@ -1,0 +1,294 @@
+"""Ranked target publics: the diagnostic's significant gaps crossed with the priorities.
+
+Pure module: no Django. Each target (category × sector × priorities) gets a score, a plain-French
+explanation with its numbers, and a suggested thematic: a family from the seed (emploi,
+développement économique, démarches administratives, jeunesse…) and services of the national
+standard (``data/services.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from ancrage.diagnostic.priorites import Priorite
+from ancrage.frequentation.readers import fold_label, parse_age_band
+
+DATA = Path(__file__).parent / "data"
+
+CATEGORY_LABELS = {
+    "sexe": {"F": "femmes", "H": "hommes"},
+    "csp": {
+        "CS1": "agriculteurs exploitants",
+        "CS2": "artisans, commerçants et chefs d'entreprise",
+        "CS3": "cadres et professions intellectuelles supérieures",
+        "CS4": "professions intermédiaires",
+        "CS5": "employés",
+        "CS6": "ouvriers",
+        "CS7": "retraités",
+        "CS8": "autres personnes sans activité professionnelle",
+    },
+    "activite": {
+        "actif_occupe": "actifs en emploi (15-64 ans)",
+        "chomeur": "chômeurs (15-64 ans)",
+        "etudiant": "élèves et étudiants (15-64 ans)",
+        "retraite": "retraités de 15 à 64 ans",
+        "autre_inactif": "autres inactifs (15-64 ans)",
+    },
+    "diplome": {
+        "sans_diplome_ou_bepc": "personnes sans diplôme ou avec au plus le brevet",
+        "cap_bep": "titulaires d'un CAP ou d'un BEP",
+        "bac": "titulaires du baccalauréat",
+        "superieur": "diplômés du supérieur",
+    },
+}
+
+
+def category_label(dimension: str | None, categorie: str | None) -> str:
+    if dimension is None or categorie is None:
+        return "habitants"
+    if dimension == "age":
+        band = parse_age_band(categorie)
+        if band is None:
+            return f"personnes de {categorie} ans"
+        low, high = band
+        if high is None:
+            return f"personnes de {low} ans et plus"
+        if low == 0:
+            return f"enfants de moins de {high} ans"
+        return f"personnes de {low} à {high - 1} ans"
+    return CATEGORY_LABELS.get(dimension, {}).get(categorie, categorie)
+
+
+# --- Thematics ------------------------------------------------------------------------------------
+
+
+@cache
+def services_standard() -> dict[str, str]:
+    """Key -> French label of the standard's 9 services."""
+    data = json.loads((DATA / "services.json").read_text(encoding="utf-8"))
+    return {item["key"]: item["value"] for item in data["Service"]}
+
+
+# Families named by the seed ("emploi, développement économique, démarches administratives, etc.")
+# and by PRODUCT.md's priority themes, each with the standard's services that serve it.
+FAMILLES = {
+    "politique de la ville": (
+        "AideAuxDemarchesAdministratives",
+        "AccesInternetEtMaterielInformatique",
+        "MaterielInformatiqueAPrixSolidaire",
+    ),
+    "enfance, jeunesse et scolarité": (
+        "ParentaliteEtEducationAvecLeNumerique",
+        "LoisirsEtCreationsNumeriques",
+        "ComprehensionDuMondeNumerique",
+    ),
+    "insertion et emploi": (
+        "InsertionProfessionnelleViaLeNumerique",
+        "MaitriseDesOutilsNumeriquesDuQuotidien",
+    ),
+    "seniors et autonomie": (
+        "MaitriseDesOutilsNumeriquesDuQuotidien",
+        "UtilisationSecuriseeDuNumerique",
+        "AideAuxDemarchesAdministratives",
+    ),
+    "développement économique": ("InsertionProfessionnelleViaLeNumerique", "ComprehensionDuMondeNumerique"),
+    "démarches administratives": (
+        "AideAuxDemarchesAdministratives",
+        "MaitriseDesOutilsNumeriquesDuQuotidien",
+    ),
+    "aménagement du territoire": (
+        "AccesInternetEtMaterielInformatique",
+        "MaterielInformatiqueAPrixSolidaire",
+    ),
+}
+_THEME_KEYWORDS = (
+    ("ville", "politique de la ville"),
+    ("qpv", "politique de la ville"),
+    ("enfan", "enfance, jeunesse et scolarité"),
+    ("jeun", "enfance, jeunesse et scolarité"),
+    ("scol", "enfance, jeunesse et scolarité"),
+    ("senior", "seniors et autonomie"),
+    ("age", "seniors et autonomie"),
+    ("emploi", "insertion et emploi"),
+    ("insertion", "insertion et emploi"),
+    ("econom", "développement économique"),
+    ("demarch", "démarches administratives"),
+    ("amenag", "aménagement du territoire"),
+    ("territ", "aménagement du territoire"),
+)
+
+
+def _famille_of_category(dimension: str | None, categorie: str | None) -> str:
+    if dimension == "age" and categorie:
+        band = parse_age_band(categorie)
+        if band:
+            low, high = band
+            if high is not None and high <= 18:
+                return "enfance, jeunesse et scolarité"
+            if low >= 55:
+                return "seniors et autonomie"
+            if low < 30 and (high is None or high <= 30):
+                return "insertion et emploi" if low >= 15 else "enfance, jeunesse et scolarité"
+    mapping = {
+        ("activite", "chomeur"): "insertion et emploi",
+        ("activite", "etudiant"): "enfance, jeunesse et scolarité",
+        ("activite", "retraite"): "seniors et autonomie",
+        ("activite", "actif_occupe"): "insertion et emploi",
+        ("csp", "CS1"): "développement économique",
+        ("csp", "CS2"): "développement économique",
+        ("csp", "CS5"): "insertion et emploi",
+        ("csp", "CS6"): "insertion et emploi",
+        ("csp", "CS7"): "seniors et autonomie",
+        ("diplome", "cap_bep"): "insertion et emploi",
+    }
+    return mapping.get((dimension or "", categorie or ""), "démarches administratives")
+
+
+def suggerer_thematique(dimension: str | None, categorie: str | None, priorites: Sequence[Priorite]) -> dict:
+    """The heaviest matching priority names the family; otherwise the category does."""
+    famille = None
+    for priorite in sorted(priorites, key=lambda p: -p.poids):
+        if priorite.tout_public:
+            continue  # "everyone" says nothing about this public; let a specific priority speak
+        folded = fold_label(priorite.theme)
+        famille = next((f for kw, f in _THEME_KEYWORDS if kw in folded), None)
+        if famille:
+            break
+    famille = famille or _famille_of_category(dimension, categorie)
+    labels = services_standard()
+    return {"famille": famille, "services": [{"cle": k, "libelle": labels[k]} for k in FAMILLES[famille]]}
+
+
+# --- Scores and explanations ----------------------------------------------------------------------
+
+
+def fmt_int(x: float) -> str:
+    return f"{round(x):,}".replace(",", "\u202f")
+
+
+def fmt_dec(x: float, digits: int = 1) -> str:
+    return f"{x:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+
+
+def environ(x: float) -> str:
+    """Round a gap so that it does not look more precise than it is."""
+    if x >= 100:
+        return fmt_int(round(x, -1))
+    if x >= 20:
+        return fmt_int(5 * round(x / 5))
+    return fmt_int(x)
+
+
+def fmt_q(q: float) -> str:
+    if q < 0.001:
+        return "moins de 0,1 %"
+    return f"environ {fmt_dec(100 * q, 1)} %"
+
+
+def facteur_significativite(q: float) -> float:
+    """1 for q ≤ 0.001, about 0.43 at q = 0.05: a surer gap weighs more, never more than its size."""
+    return min(1.0, -math.log10(max(q, 1e-300)) / 3)
+
+
+@dataclass
+class Candidat:
+    """A significant gap, before ranking."""
+
+    dimension: str | None
+    categorie: str | None
+    secteur: str | None
+    nom_secteur: str | None
+    usagers: float
+    attendus: float
+    population: float
+    qvalue: float
+    taux_reference: float  # users per inhabitant used for the expectation
+    kind: str  # "secteur", "categorie", "cellule"
+    priorites: list[Priorite] = field(default_factory=list)
+
+
+def _explication(c: Candidat, unite: str) -> str:
+    unit = "usagers" if unite == "personnes" else "accompagnements"
+    label = category_label(c.dimension, c.categorie)
+    manquants = c.attendus - c.usagers
+    where = f" du secteur « {c.nom_secteur or c.secteur} »" if c.secteur else " du territoire"
+    if c.kind == "secteur":
+        text = (
+            f"Le secteur « {c.nom_secteur or c.secteur} » compte {fmt_int(c.usagers)} {unit} pour "
+            f"{fmt_int(c.population)} habitants, alors qu'environ {fmt_int(c.attendus)} étaient attendus "
+            f"au taux moyen du territoire, compte tenu de l'âge de ses habitants : "
+            f"il manque environ {environ(manquants)} {unit}."
+        )
+    elif c.kind == "categorie":
+        text = (
+            f"Environ {environ(manquants)} {unit} de plus parmi les {label}{where} donneraient à la "
+            f"fréquentation la même composition que la population. "
+            f"Aujourd'hui : {fmt_int(c.usagers)} {unit}, "
+            f"contre {fmt_int(c.attendus)} attendus."
+        )
+    else:
+        text = (
+            f"Environ {environ(manquants)} {unit} de plus parmi les {label}{where} permettraient d'atteindre "
+            f"le taux moyen du territoire ({fmt_dec(1000 * c.taux_reference)} pour 1 000 habitants). "
+            f"Aujourd'hui : {fmt_int(c.usagers)} {unit} pour {fmt_int(c.population)} habitants "
+            f"({fmt_dec(1000 * c.usagers / c.population) if c.population else '0'} pour 1 000), "
+            f"contre {fmt_int(c.attendus)} attendus."
+        )
+    text += (
+        " Probabilité que cet écart soit dû au hasard (après correction pour tests multiples) : "
+        f"{fmt_q(c.qvalue)}."
+    )
+    if c.priorites:
+        text += (
+            " Priorités de la collectivité : "
+            + ", ".join(f"{p.theme} (poids {p.poids:g})" for p in c.priorites)
+            + "."
+        )
+    return text
+
+
+def rank_cibles(
+    candidats: Sequence[Candidat],
+    priorites: Sequence[Priorite],
+    secteurs_qpv: Collection[str],
+    unite: str,
+    max_cibles: int | None = 50,
+) -> list[dict]:
+    """Score and rank candidates: missing users × significance × (1 + sum of matching weights)."""
+    scored = []
+    for c in candidats:
+        c.priorites = [
+            p for p in priorites if p.correspond(c.dimension, c.categorie, c.secteur, secteurs_qpv)
+        ]
+        poids = 1 + sum(p.poids for p in c.priorites)
+        score = (c.attendus - c.usagers) * facteur_significativite(c.qvalue) * poids
+        scored.append((score, c))
+    scored.sort(
+        key=lambda item: (-item[0], item[1].secteur or "", item[1].dimension or "", item[1].categorie or "")
+    )
+    if max_cibles is not None:
+        scored = scored[:max_cibles]
+    result = []
+    for rang, (score, c) in enumerate(scored, start=1):
+        thematique = suggerer_thematique(c.dimension, c.categorie, c.priorites)
+        explication = _explication(c, unite)
+        labels = ", ".join(s["libelle"] for s in thematique["services"])
+        explication += f" Thématique suggérée : {thematique['famille']} ({labels})."
+        result.append(
+            {
+                "rang": rang,
+                "dimension": c.dimension,
+                "categorie": c.categorie,
+                "secteur": c.secteur,
+                "priorites": [p.theme for p in c.priorites],
+                "score": round(score, 1),
+                "explication": explication,
+                "thematique": thematique,
+            }
+        )
+    return result

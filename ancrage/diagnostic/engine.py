@@ -1,0 +1,404 @@
+"""One entry point for the territorial diagnostic: population + attendance (+ priorities) -> JSON.
+
+Pure module: no Django. :func:`run_diagnostic` returns the shape of issue 3 (``secteurs``,
+``categories``, ``cibles``, ``unite``), documented in ``docs`` by the Django layer. Every
+cell-level computation is vectorised; Python loops run over records (once) and over dimensions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ancrage.diagnostic import stats
+from ancrage.diagnostic.cibles import Candidat, rank_cibles
+from ancrage.diagnostic.harmonisation import AgeScheme, harmonise_ages
+from ancrage.diagnostic.priorites import DEFAULT_PRIORITES, Priorite
+from ancrage.frequentation.readers import Frequentation, band_label, parse_age_band
+from ancrage.territoire.insee import (
+    ACTIVITE_CATEGORIES,
+    CSP_CATEGORIES,
+    DIMENSIONS,
+    DIPLOME_CATEGORIES,
+    SEXE_CATEGORIES,
+    Population,
+    aggregate_population,
+)
+
+NIVEAUX = ("iris", "commune", "quartier")
+ACTIVITY_AGES = (15, 65)  # the activite-residents base counts residents aged 15 to 64
+
+
+class DiagnosticImpossible(ValueError):
+    """The inputs cannot give a diagnostic (message in French, for the user)."""
+
+
+@dataclass(frozen=True)
+class _Dimension:
+    name: str
+    categories: tuple[str, ...]
+    population: np.ndarray  # (n_secteurs, k)
+    present: np.ndarray  # (n_secteurs,)
+    usagers: np.ndarray  # (n_secteurs, k)
+    approximation: tuple[bool, ...]
+
+
+def _sectorise(
+    population: Population, niveau: str, quartiers: Mapping[str, str] | None, noms_quartiers
+) -> Population:
+    if niveau not in NIVEAUX:
+        raise DiagnosticImpossible(f"Niveau « {niveau} » inconnu : iris, commune ou quartier.")
+    if niveau == "quartier":
+        if not quartiers:
+            raise DiagnosticImpossible("Le niveau quartier demande la liste des IRIS de chaque quartier.")
+        if population.niveau != "iris":
+            raise DiagnosticImpossible("Les quartiers se construisent à partir d'une population par IRIS.")
+        return aggregate_population(population, quartiers, niveau="quartier", noms=noms_quartiers)
+    if niveau == "commune":
+        return population if population.niveau == "commune" else aggregate_population(population)
+    if population.niveau != "iris":
+        raise DiagnosticImpossible("La population importée n'est pas détaillée par IRIS.")
+    return population
+
+
+def _sector_of(code_iris, code_commune, niveau, quartiers) -> str | None:
+    if niveau == "iris":
+        return code_iris
+    if niveau == "commune":
+        return code_iris[:5] if code_iris else code_commune
+    return quartiers.get(code_iris) if code_iris else None
+
+
+def _matrix(sector_idx: np.ndarray, cat_idx: np.ndarray, n: int, k: int, weights=None) -> np.ndarray:
+    ok = (sector_idx >= 0) & (cat_idx >= 0)
+    flat = sector_idx[ok] * k + cat_idx[ok]
+    w = None if weights is None else np.asarray(weights, dtype=float)[ok]
+    return np.bincount(flat, weights=w, minlength=n * k).astype(float).reshape(n, k)
+
+
+def run_diagnostic(
+    population: Population,
+    frequentation: Frequentation,
+    *,
+    priorites: Sequence[Priorite] | None = None,
+    niveau: str = "iris",
+    quartiers: Mapping[str, str] | None = None,
+    noms_quartiers: Mapping[str, str] | None = None,
+    secteurs_qpv: Collection[str] = (),
+    reference_year: int | None = None,
+    max_cibles: int | None = 50,
+) -> dict:
+    """Compute the diagnostic and return it as the JSON-ready dict of issue 3.
+
+    ``population``: IRIS population (from :func:`ancrage.territoire.insee.read_insee` /
+    ``merge_populations``). ``niveau``: ``iris``, ``commune`` or ``quartier`` (then ``quartiers`` maps
+    IRIS -> quartier). ``secteurs_qpv``: codes of QPV sectors at that level.
+    ``reference_year``: year used for the age of users without a first-visit date (default:
+    this year).
+    """
+    priorites = list(DEFAULT_PRIORITES if priorites is None else priorites)
+    if frequentation.niveau == "commune" and niveau == "iris":
+        raise DiagnosticImpossible(
+            "La fréquentation n'est connue que par commune (par exemple l'export de La Coop) : "
+            "choisissez le niveau « commune »."
+        )
+    pop = _sectorise(population, niveau, quartiers, noms_quartiers)
+    n = len(pop)
+    index = pop.index()
+    quartiers = quartiers or {}
+    year = reference_year or dt.date.today().year
+
+    dims, sector_users = (
+        _from_individus(pop, frequentation, niveau, quartiers, index, year)
+        if frequentation.individus
+        else _from_agregats(pop, frequentation, niveau, quartiers, index)
+    )
+
+    # --- statistics -----------------------------------------------------------------------------
+    total = np.asarray(pop.total, dtype=float)
+    age = dims.get("age")
+    valid_total = np.isfinite(total)
+    if age is not None and age.usagers.sum() > 0:
+        sect = stats.stats_secteurs(
+            sector_users, np.where(valid_total, total, 0), age.usagers, age.population
+        )
+    else:
+        sect = stats.stats_secteurs(sector_users, np.where(valid_total, total, 0))
+    sect_p = np.where(valid_total, sect.pvalues, np.nan)
+
+    cat_results = {}
+    cell_results = {}
+    for name, d in dims.items():
+        mask = d.present
+        pop_c = d.population[mask].sum(axis=0)
+        users_c = d.usagers[mask].sum(axis=0)
+        cat_results[name] = stats.stats_categories(users_c, pop_c)
+        rate = users_c.sum() / pop_c.sum() if pop_c.sum() > 0 else 0.0
+        cells = stats.stats_cellules(d.usagers, d.population, rate)
+        cells.pvalues[~mask] = np.nan
+        cell_results[name] = (cells, rate)
+
+    # Benjamini-Hochberg over every test of this diagnostic at once.
+    parts = (
+        [sect_p] + [cat_results[d].pvalues for d in dims] + [cell_results[d][0].pvalues.ravel() for d in dims]
+    )
+    q_all = stats.benjamini_hochberg(np.concatenate(parts)) if parts else np.array([])
+    offset = 0
+    q_sect = q_all[offset : offset + n]
+    offset += n
+    q_cat = {}
+    for d in dims:
+        size = len(dims[d].categories)
+        q_cat[d] = q_all[offset : offset + size]
+        offset += size
+    q_cell = {}
+    for d in dims:
+        shape = dims[d].usagers.shape
+        q_cell[d] = q_all[offset : offset + shape[0] * shape[1]].reshape(shape)
+        offset += shape[0] * shape[1]
+
+    sous_frequente = stats.flag_shortfall(sect.usagers, sect.attendus, q_sect)
+
+    # --- JSON -----------------------------------------------------------------------------------
+    secteurs_json = []
+    for i, code in enumerate(pop.codes):
+        ok = bool(valid_total[i]) and total[i] > 0
+        secteurs_json.append(
+            {
+                "code": code,
+                "nom": pop.noms[i],
+                "population": _num(total[i], 1) if valid_total[i] else None,
+                "usagers": int(round(sect.usagers[i])),
+                "taux_pour_mille": _num(sect.taux_pour_mille[i], 2) if ok else None,
+                "ic95": [_num(sect.taux_ic[0][i], 2), _num(sect.taux_ic[1][i], 2)] if ok else None,
+                "ratio_standardise": _num(sect.ratio[i], 3),
+                "sous_frequente": bool(sous_frequente[i]),
+            }
+        )
+    categories_json = []
+    candidats: list[Candidat] = []
+    for name in DIMENSIONS:
+        if name not in dims:
+            continue
+        d, r = dims[name], cat_results[name]
+        flags = stats.flag_shortfall(r.usagers, r.attendus, q_cat[name])
+        for j, cat in enumerate(d.categories):
+            categories_json.append(
+                {
+                    "dimension": name,
+                    "categorie": cat,
+                    "population": _num(r.population[j], 1),
+                    "usagers": int(round(r.usagers[j])),
+                    "part_population": _num(r.part_population[j], 4),
+                    "part_usagers": _num(r.part_usagers[j], 4),
+                    "indice_representation": _num(r.indice[j], 3),
+                    "ic95": [_num(r.part_usagers_ic[0][j], 4), _num(r.part_usagers_ic[1][j], 4)],
+                    "sous_represente": bool(flags[j]),
+                    "usagers_manquants": _num(r.attendus[j] - r.usagers[j], 1),
+                    "approximation": bool(d.approximation[j]),
+                }
+            )
+            if flags[j]:
+                candidats.append(
+                    Candidat(
+                        name,
+                        cat,
+                        None,
+                        None,
+                        r.usagers[j],
+                        r.attendus[j],
+                        r.population[j],
+                        float(q_cat[name][j]),
+                        r.usagers.sum() / r.population.sum(),
+                        "categorie",
+                    )
+                )
+        cells, rate = cell_results[name]
+        cell_flags = stats.flag_shortfall(d.usagers, cells.attendus, q_cell[name])
+        for i, j in zip(*np.nonzero(cell_flags), strict=True):
+            candidats.append(
+                Candidat(
+                    name,
+                    d.categories[j],
+                    pop.codes[i],
+                    pop.noms[i],
+                    d.usagers[i, j],
+                    cells.attendus[i, j],
+                    d.population[i, j],
+                    float(q_cell[name][i, j]),
+                    rate,
+                    "cellule",
+                )
+            )
+    for i in np.flatnonzero(sous_frequente):
+        candidats.append(
+            Candidat(
+                None,
+                None,
+                pop.codes[i],
+                pop.noms[i],
+                sect.usagers[i],
+                sect.attendus[i],
+                total[i],
+                float(q_sect[i]),
+                0.0,
+                "secteur",
+            )
+        )
+    cibles = rank_cibles(candidats, priorites, set(secteurs_qpv), frequentation.unite, max_cibles)
+    return {
+        "secteurs": secteurs_json,
+        "categories": categories_json,
+        "cibles": cibles,
+        "unite": frequentation.unite,
+    }
+
+
+def _num(x, digits: int):
+    x = float(x)
+    if not np.isfinite(x):
+        return None
+    value = round(x, digits)
+    return int(value) if value.is_integer() and digits <= 1 else value
+
+
+# --- Attendance -> sector × category counts -------------------------------------------------------
+
+
+def _from_individus(pop, freq: Frequentation, niveau, quartiers, index, year):
+    n = len(pop)
+    records = freq.individus
+    sector_idx = np.fromiter(
+        (index.get(_sector_of(r.code_iris, r.code_commune, niveau, quartiers) or "", -1) for r in records),
+        dtype=np.intp,
+        count=len(records),
+    )
+    sector_users = np.bincount(sector_idx[sector_idx >= 0], minlength=n).astype(float)
+
+    ages = np.array(
+        [
+            (
+                (r.premiere_visite.year if getattr(r, "premiere_visite", None) else year) - r.annee_naissance
+                if r.annee_naissance
+                else np.nan
+            )
+            for r in records
+        ],
+        dtype=float,
+    )
+    bands = [None if r.annee_naissance else r.tranche_age for r in records]
+    dims: dict[str, _Dimension] = {}
+    if "age_large" in pop.repartitions or "age_fin" in pop.repartitions:
+        band_set = {b for b in bands if b is not None}
+        if band_set or np.isfinite(ages).any():
+            scheme = harmonise_ages(pop, band_set, ages_exacts=bool(np.isfinite(ages).any()))
+            cat = scheme.index_of_age(ages)
+            band_cache = {b: scheme.index_of_band(b) for b in band_set}
+            cat = np.where(np.isfinite(ages), cat, [band_cache.get(b, -1) if b else -1 for b in bands])
+            dims["age"] = _age_dimension(
+                scheme, _matrix(sector_idx, cat.astype(np.intp), n, len(scheme.bands))
+            )
+
+    # Known age range of each record, to keep out of a dimension those its universe excludes.
+    low = np.where(np.isfinite(ages), ages, [b[0] if b else np.nan for b in bands])
+    high = np.where(
+        np.isfinite(ages), ages + 1, [(np.inf if b[1] is None else b[1]) if b else np.nan for b in bands]
+    )
+    simple = {
+        "sexe": ("sexe", SEXE_CATEGORIES, "sexe", None),
+        "csp": ("csp", CSP_CATEGORIES, "csp", (15, np.inf)),
+        "activite": ("activite", ACTIVITE_CATEGORIES, "situation", ACTIVITY_AGES),
+    }
+    for name, (key, cats, attr, universe) in simple.items():
+        rep = pop.repartitions.get(key)
+        if rep is None:
+            continue
+        lookup = {c: j for j, c in enumerate(cats)}
+        cat = np.fromiter(
+            (lookup.get(getattr(r, attr), -1) for r in records), dtype=np.intp, count=len(records)
+        )
+        approx = False
+        if universe is not None:
+            lo_u, hi_u = universe
+            inside = (low >= lo_u) & (high <= hi_u)
+            outside = (high <= lo_u) | (low >= hi_u)
+            cat = np.where(outside, -1, cat)
+            counted = cat >= 0
+            # Counted users whose age is unknown or straddles the universe: not exactly comparable.
+            approx = bool((counted & ~inside).any())
+        if freq.source == "coop" and name == "activite":
+            approx = True  # "Sans emploi" is not INSEE's "chômeur"; "Retraité" includes the over-64s
+        counts = _matrix(sector_idx, cat, n, len(cats))
+        if counts.sum() == 0:
+            continue  # the attendance says nothing about this dimension
+        dims[name] = _Dimension(name, cats, rep.values, rep.present, counts, (approx,) * len(cats))
+    return dims, sector_users
+
+
+def _age_dimension(scheme: AgeScheme, usagers: np.ndarray) -> _Dimension:
+    return _Dimension("age", scheme.labels, scheme.population, scheme.present, usagers, scheme.approximation)
+
+
+def _from_agregats(pop, freq: Frequentation, niveau, quartiers, index):
+    n = len(pop)
+
+    def sector(code: str) -> int:
+        if len(code) == 9 and niveau != "iris":
+            code = code[:5] if niveau == "commune" else quartiers.get(code, "")
+        return index.get(code, -1)
+
+    rows = [(sector(a.code_secteur), a) for a in freq.agregats]
+    rows = [(i, a) for i, a in rows if i >= 0]
+    dims: dict[str, _Dimension] = {}
+    per_dim_sector = {}
+    totals = np.zeros(n)
+    has_total = False
+    for i, a in rows:
+        if a.dimension == "total":
+            totals[i] += a.usagers
+            has_total = True
+    fixed = {
+        "sexe": SEXE_CATEGORIES,
+        "csp": CSP_CATEGORIES,
+        "activite": ACTIVITE_CATEGORIES,
+        "diplome": DIPLOME_CATEGORIES,
+    }
+    for name, cats in fixed.items():
+        rep = pop.repartitions.get(name)
+        if rep is None:
+            continue
+        lookup = {c: j for j, c in enumerate(cats)}
+        sel = [
+            (i, lookup[a.categorie], a.usagers)
+            for i, a in rows
+            if a.dimension == name and a.categorie in lookup
+        ]
+        if not sel:
+            continue
+        s, c, w = (np.array(x) for x in zip(*sel, strict=True))
+        counts = _matrix(s.astype(np.intp), c.astype(np.intp), n, len(cats), w)
+        per_dim_sector[name] = counts.sum(axis=1)
+        dims[name] = _Dimension(name, cats, rep.values, rep.present, counts, (False,) * len(cats))
+    age_rows = [(i, a.tranche_age, a.usagers) for i, a in rows if a.dimension == "age"]
+    if age_rows and ("age_large" in pop.repartitions or "age_fin" in pop.repartitions):
+        scheme = harmonise_ages(pop, {b for _, b, _ in age_rows if b})
+        s = np.array([i for i, _, _ in age_rows], dtype=np.intp)
+        c = np.array([scheme.index_of_band(b) for _, b, _ in age_rows], dtype=np.intp)
+        w = np.array([u for _, _, u in age_rows], dtype=float)
+        counts = _matrix(s, c, n, len(scheme.bands), w)
+        per_dim_sector["age"] = counts.sum(axis=1)
+        dims["age"] = _age_dimension(scheme, counts)
+    if has_total:
+        sector_users = totals
+    elif per_dim_sector:
+        # Each dimension sums to the sector's users minus its unknowns: the largest is the best bound.
+        sector_users = np.max(np.vstack(list(per_dim_sector.values())), axis=0)
+    else:
+        sector_users = totals
+    return dims, sector_users
+
+
+__all__ = ["DiagnosticImpossible", "run_diagnostic", "band_label", "parse_age_band"]

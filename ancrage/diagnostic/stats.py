@@ -1,0 +1,232 @@
+"""The statistics of the territorial diagnostic: numbers in, numbers out.
+
+Pure module: no Django, numpy/scipy only, every function works on whole arrays (50,000 sectors
+× 30 categories stay well under half a second).
+
+Choices, and why:
+
+* Rates and standardised ratios get **exact Poisson** (Garwood) 95 % intervals: counts per
+  sector are small, where normal approximations are wrong.
+* Shares among users get **Clopper–Pearson** exact binomial intervals, for the same reason.
+  The population shares are treated as known: they come from the census of a whole territory,
+  whose sampling error is small beside that of an EPN's few hundred users.
+* Significance: exact two-sided tests (Poisson for counts against an expected count, binomial
+  for a share against the population share), then **Benjamini–Hochberg** over every test of one
+  diagnostic (sectors, categories and sector × category cells together).
+* A test is only run when at least :data:`MIN_ATTENDUS` users are expected. Below that even
+  zero users is weak evidence and the gap is a handful of people: "never flag on 3 users".
+* A flag also needs a gap of at least :data:`ECART_MIN` (observed ≤ 80 % of expected): with
+  thousands of users, a 3 % shortfall is significant and yet not worth an action.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special, stats
+
+ALPHA = 0.05
+#: Minimum expected users for a test to be run (and thus for any flag).
+MIN_ATTENDUS = 10.0
+#: Minimum relative shortfall for a flag: observed / expected must be at most 1 - ECART_MIN.
+ECART_MIN = 0.2
+
+
+# --- Intervals and tests --------------------------------------------------------------------------
+
+
+def poisson_ci(counts: np.ndarray, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Garwood) interval for the mean of a Poisson count."""
+    k = np.asarray(counts, dtype=float)
+    with np.errstate(invalid="ignore"):
+        low = np.where(k > 0, special.gammaincinv(np.maximum(k, 1e-300), alpha / 2), 0.0)
+        high = special.gammaincinv(k + 1, 1 - alpha / 2)
+    return low, high
+
+
+def poisson_test(observed: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Exact two-sided p-value of ``observed`` under Poisson(``expected``) (doubled smaller tail)."""
+    o, e = np.broadcast_arrays(np.asarray(observed, dtype=float), np.asarray(expected, dtype=float))
+    # The Poisson median lies in [e - ln 2, e + 1/3]: below e - 1 the lower tail is the smaller one,
+    # above e + 1 the upper tail. Computing one tail per cell halves the cost on large territories.
+    below, above = o <= e - 1, o >= e + 1
+    middle = ~(below | above)
+    tail = np.ones(o.shape)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tail[below] = special.pdtr(o[below], e[below])  # P(X <= o)
+        tail[above] = special.pdtrc(o[above] - 1, e[above])  # P(X >= o)
+        om, em = o[middle], e[middle]
+        tail[middle] = np.minimum(special.pdtr(om, em), np.where(om > 0, special.pdtrc(om - 1, em), 1.0))
+    p = np.minimum(1.0, 2 * tail)
+    return np.where(e > 0, p, np.nan)
+
+
+def binom_ci(k: np.ndarray, n: np.ndarray, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
+    """Clopper–Pearson interval of a proportion k / n."""
+    k = np.asarray(k, dtype=float)
+    n = np.broadcast_to(np.asarray(n, dtype=float), k.shape)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        low = np.where(k > 0, stats.beta.ppf(alpha / 2, np.maximum(k, 1), n - k + 1), 0.0)
+        high = np.where(k < n, stats.beta.ppf(1 - alpha / 2, k + 1, np.maximum(n - k, 1)), 1.0)
+    bad = n <= 0
+    return np.where(bad, np.nan, low), np.where(bad, np.nan, high)
+
+
+def binom_test(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Exact two-sided p-value of k successes in n trials of probability p (doubled smaller tail)."""
+    k = np.asarray(k, dtype=float)
+    n = np.broadcast_to(np.asarray(n, dtype=float), k.shape)
+    p = np.broadcast_to(np.asarray(p, dtype=float), k.shape)
+    with np.errstate(invalid="ignore"):
+        lower = stats.binom.cdf(k, n, p)
+        upper = stats.binom.sf(k - 1, n, p)
+    out = np.minimum(1.0, 2 * np.minimum(lower, upper))
+    return np.where((n > 0) & (p > 0) & (p < 1), out, np.nan)
+
+
+def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
+    """BH-adjusted p-values (q-values) of every finite p; NaN (tests not run) stay NaN."""
+    p = np.asarray(pvalues, dtype=float)
+    flat = p.ravel()
+    ok = np.flatnonzero(np.isfinite(flat))
+    q = np.full(flat.shape, np.nan)
+    m = ok.size
+    if m:
+        order = np.argsort(flat[ok])
+        ranked = flat[ok][order] * m / np.arange(1, m + 1)
+        ranked = np.minimum.accumulate(ranked[::-1])[::-1]
+        q[ok[order]] = np.minimum(ranked, 1.0)
+    return q.reshape(p.shape)
+
+
+def flag_shortfall(observed, expected, qvalues, alpha: float = ALPHA) -> np.ndarray:
+    """Significant, large enough and far enough below expectation to be worth telling."""
+    observed = np.asarray(observed, dtype=float)
+    expected = np.asarray(expected, dtype=float)
+    q = np.asarray(qvalues, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return (
+            np.isfinite(q)
+            & (q < alpha)
+            & (expected >= MIN_ATTENDUS)
+            & (observed <= (1 - ECART_MIN) * expected)
+        )
+
+
+# --- Per sector -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SecteurStats:
+    usagers: np.ndarray
+    population: np.ndarray
+    taux_pour_mille: np.ndarray
+    taux_ic: tuple[np.ndarray, np.ndarray]
+    attendus: np.ndarray  # expected users from the territory's rate in each category
+    ratio: np.ndarray  # observed / expected (indirect standardisation)
+    ratio_ic: tuple[np.ndarray, np.ndarray]
+    pvalues: np.ndarray  # NaN where no test was run
+
+
+def stats_secteurs(
+    usagers: np.ndarray,
+    population: np.ndarray,
+    usagers_par_categorie: np.ndarray | None = None,
+    population_par_categorie: np.ndarray | None = None,
+) -> SecteurStats:
+    """Rates per 1,000 and indirectly standardised ratios per sector.
+
+    With a sector × category breakdown (usually age), the expected count of a sector is
+    Σ_c population[s, c] × rate_c, rate_c being the territory's rate in category c; users of
+    unknown category are spread in proportion so that expected counts sum to observed ones.
+    That separates "this sector is under-served" from "this sector is older".
+    Without a breakdown, the territory's crude rate is used (crude ratio).
+    """
+    o = np.asarray(usagers, dtype=float)
+    n = np.asarray(population, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        taux = np.where(n > 0, 1000 * o / n, np.nan)
+        lo, hi = poisson_ci(o)
+        taux_ic = (np.where(n > 0, 1000 * lo / n, np.nan), np.where(n > 0, 1000 * hi / n, np.nan))
+        if usagers_par_categorie is not None and population_par_categorie is not None:
+            uc = np.asarray(usagers_par_categorie, dtype=float)
+            pc = np.asarray(population_par_categorie, dtype=float)
+            pop_c = pc.sum(axis=0)
+            rate_c = np.where(pop_c > 0, uc.sum(axis=0) / pop_c, 0.0)
+            attendus = pc @ rate_c
+            known = uc.sum()
+            if known > 0:
+                attendus = attendus * (o.sum() / known)
+        else:
+            total_pop = n[np.isfinite(n)].sum()
+            attendus = n * (o.sum() / total_pop) if total_pop > 0 else np.zeros_like(n)
+        ratio = np.where(attendus > 0, o / attendus, np.nan)
+        ratio_ic = (
+            np.where(attendus > 0, lo / attendus, np.nan),
+            np.where(attendus > 0, hi / attendus, np.nan),
+        )
+    p = np.where(attendus >= MIN_ATTENDUS, poisson_test(o, attendus), np.nan)
+    return SecteurStats(o, n, taux, taux_ic, attendus, ratio, ratio_ic, p)
+
+
+# --- Per category ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CategorieStats:
+    usagers: np.ndarray
+    population: np.ndarray
+    part_usagers: np.ndarray
+    part_population: np.ndarray
+    part_usagers_ic: tuple[np.ndarray, np.ndarray]
+    indice: np.ndarray  # representation index: part_usagers / part_population
+    attendus: np.ndarray
+    manquants: np.ndarray  # expected - observed (negative when over-represented)
+    pvalues: np.ndarray
+
+
+def stats_categories(usagers: np.ndarray, population: np.ndarray) -> CategorieStats:
+    """Share among users against share in the population, for the categories of one dimension.
+
+    Users of unknown category are not in ``usagers``: shares are among users whose category is
+    known, which assumes the unknowns are spread like the knowns.
+    """
+    k = np.asarray(usagers, dtype=float)
+    pop = np.asarray(population, dtype=float)
+    n_users = k.sum()
+    n_pop = pop.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        part_u = k / n_users if n_users > 0 else np.full_like(k, np.nan)
+        part_p = pop / n_pop if n_pop > 0 else np.full_like(pop, np.nan)
+        indice = np.where(part_p > 0, part_u / part_p, np.nan)
+    ic = binom_ci(k, n_users)
+    attendus = n_users * part_p
+    p = np.where(attendus >= MIN_ATTENDUS, binom_test(k, n_users, part_p), np.nan)
+    return CategorieStats(k, pop, part_u, part_p, ic, indice, attendus, attendus - k, p)
+
+
+# --- Per sector × category ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CelluleStats:
+    attendus: np.ndarray  # (n_secteurs, n_categories)
+    manquants: np.ndarray
+    pvalues: np.ndarray
+
+
+def stats_cellules(usagers: np.ndarray, population: np.ndarray, taux_reference: float) -> CelluleStats:
+    """Users of one category in one sector against the territory's average rate.
+
+    ``taux_reference`` is the territory's rate (users per inhabitant) for the dimension; the
+    expected count is the number of users this category of this sector would have at that rate:
+    "about 140 more 15-29 year olds from this quartier would reach the territory's average rate".
+    """
+    o = np.asarray(usagers, dtype=float)
+    attendus = np.asarray(population, dtype=float) * taux_reference
+    eligible = attendus >= MIN_ATTENDUS
+    p = np.full(o.shape, np.nan)
+    if eligible.any():
+        p[eligible] = poisson_test(o[eligible], attendus[eligible])
+    return CelluleStats(attendus, attendus - o, p)
