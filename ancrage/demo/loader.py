@@ -4,6 +4,9 @@ Every person and structure here is made up and named "(démo)"; the collectivit�
 communes are real (COG 2026). Loading is idempotent: a second run changes nothing.
 """
 
+from importlib import import_module
+from types import SimpleNamespace
+
 from django.db import transaction
 
 from ancrage.accounts.models import User
@@ -33,6 +36,12 @@ PEOPLE = {
     "coordinateur@demo.ancrage.fr": ("Maëlle", "Jégou"),
     "animateur2@demo.ancrage.fr": ("Erwan", "Gicquel"),
 }
+
+
+# Each domain adds its demo records in a module of its own, with a ``load(world)`` function
+# called once the organisations and accounts exist. Order matters: later modules may use what
+# earlier ones created (``world`` is shared and may be extended).
+DEMO_MODULES: list[str] = []
 
 
 def is_loaded() -> bool:
