@@ -105,6 +105,7 @@ def load_demo() -> bool:
         "coordinateur@demo.ancrage.fr": (Role.COORDINATEUR, reseau),
         "animateur2@demo.ancrage.fr": (Role.ANIMATEUR, vitre_epn),
     }
+    users = {}
     for email, (role, target) in targets.items():
         first_name, last_name = PEOPLE[email]
         user = User.objects.filter(email=email).first() or services.user_create(
@@ -115,4 +116,17 @@ def load_demo() -> bool:
             password=DEMO_PASSWORD,
         )
         services.membership_grant(acting_user=system, user=user, role=role, target=target)
+        users[email.split("@")[0]] = user
+
+    world = SimpleNamespace(
+        reseau=reseau,
+        rennes_metropole=rennes_metropole,
+        vitre=vitre,
+        blosne=blosne,
+        vitre_epn=vitre_epn,
+        partners=partners,
+        users=users,
+    )
+    for module in DEMO_MODULES:
+        import_module(module).load(world)
     return True
