@@ -1,0 +1,147 @@
+import datetime as dt
+import io
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from ancrage.conventions.documents import generate_pdf
+from ancrage.conventions.signature import (
+    Signatory,
+    SignatureError,
+    create_dev_certificate,
+    sign_pdf,
+    verify_pdf,
+)
+from tests.conventions.conftest import make_content
+
+SIGNATORIES = [
+    Signatory("Mme Fatou Diallo", "Présidente", "Association Lire et Écrire Ensemble", dt.date(2025, 9, 2)),
+    Signatory(
+        "M. Jean Martin", "Adjoint au maire", "Commune de Villeurbanne", dt.datetime(2025, 9, 3, 10, 5)
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory):
+    return create_dev_certificate(tmp_path_factory.mktemp("cert"), key_size=2048)
+
+
+@pytest.fixture(scope="module")
+def signed(cert):
+    pdf = generate_pdf("partenariat_generique", make_content())
+    return sign_pdf(
+        pdf.content,
+        SIGNATORIES,
+        pkcs12_path=cert.pkcs12_path,
+        pkcs12_password=cert.pkcs12_password,
+        box=pdf.signature_box,
+    )
+
+
+def contents_range(data: bytes) -> tuple[int, int]:
+    byte_range = PdfFileReader(io.BytesIO(data), strict=False).embedded_signatures[0].byte_range
+    return int(byte_range[1]), int(byte_range[2])
+
+
+def flip(data: bytes, position: int) -> bytes:
+    changed = bytearray(data)
+    changed[position] = (changed[position] + 1) % 256
+    return bytes(changed)
+
+
+def test_signed_pdf_verifies(signed, cert):
+    result = verify_pdf(signed.content, trusted_certificates=[cert.cert_path], expected_sha256=signed.sha256)
+    assert result.ok, str(result)
+    assert result.messages[0] == "Le document est intact depuis sa signature."
+    [report] = result.signatures
+    assert report.intact and report.covers_whole_file and report.trusted
+
+
+def test_visible_block_lists_signatories(signed):
+    reader = PdfFileReader(io.BytesIO(signed.content), strict=False)
+    sig = reader.embedded_signatures[0]
+    appearance = sig.sig_field["/Kids"][0] if "/Kids" in sig.sig_field else sig.sig_field
+    stream = appearance["/AP"]["/N"]
+    raw = stream.data
+    for xobject in stream["/Resources"].get("/XObject", {}).values():
+        raw += xobject.get_object().data
+    # Text in a PDF content stream escapes non-ASCII bytes as octal (\\351 is é in WinAnsi).
+    text = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m[1], 8)]), raw).decode("latin-1")
+    assert "Fatou Diallo, Présidente (Association Lire et Écrire Ensemble), le 02/09/2025" in text
+    assert "M. Jean Martin, Adjoint au maire (Commune de Villeurbanne), le 03/09/2025 à 10:05" in text
+
+
+@pytest.mark.parametrize("where", ["start", "middle", "signature", "padding", "end"])
+def test_one_changed_byte_fails_verification(signed, cert, where):
+    data = signed.content
+    start, end = contents_range(data)
+    position = {
+        "start": 10,
+        "middle": len(data) // 3,
+        "signature": start + 41,
+        "padding": end - 3,
+        "end": len(data) - 1,
+    }[where]
+    result = verify_pdf(flip(data, position), trusted_certificates=[cert.cert_path])
+    assert not result.ok
+    assert result.messages
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(fraction=st.floats(min_value=0, max_value=1, exclude_max=True))
+def test_any_changed_byte_fails_verification(signed, fraction):
+    position = int(fraction * len(signed.content))
+    assert not verify_pdf(flip(signed.content, position)).ok
+
+
+def test_appended_bytes_fail_verification(signed):
+    result = verify_pdf(signed.content + b"%% ajout\n")
+    assert not result.ok
+    assert any("ajoutées" in m or "endommagé" in m for m in result.messages)
+
+
+def test_recorded_hash_mismatch_fails(signed):
+    result = verify_pdf(signed.content, expected_sha256="0" * 64)
+    assert not result.ok
+    assert "empreinte SHA-256" in result.messages[0]
+
+
+def test_unknown_certificate_is_not_trusted(signed, tmp_path):
+    other = create_dev_certificate(tmp_path, key_size=2048)
+    result = verify_pdf(signed.content, trusted_certificates=[other.cert_path])
+    assert not result.ok
+    assert any("n'est pas celui de la plateforme" in m for m in result.messages)
+
+
+def test_unsigned_and_non_pdf_inputs_get_french_messages():
+    unsigned = generate_pdf("partenariat_ecole", make_content()).content
+    assert verify_pdf(unsigned).messages == ["Le document ne comporte aucune signature électronique."]
+    assert verify_pdf(b"bonjour").messages == ["Le fichier n'est pas un document PDF."]
+    assert not verify_pdf(b"%PDF-1.7\n garbage").ok
+
+
+def test_sign_with_pem_key_and_added_page(cert):
+    pdf = generate_pdf("mise_a_disposition", make_content()).content
+    signed = sign_pdf(pdf, SIGNATORIES[:1], key_path=cert.key_path, cert_path=cert.cert_path)
+    result = verify_pdf(signed.content, trusted_certificates=[cert.cert_path])
+    assert result.ok, str(result)
+    pages = len(PdfFileReader(io.BytesIO(pdf), strict=False).root["/Pages"]["/Kids"])
+    assert len(PdfFileReader(io.BytesIO(signed.content), strict=False).root["/Pages"]["/Kids"]) == pages + 1
+
+
+def test_signing_errors_are_french(cert):
+    pdf = generate_pdf("mise_a_disposition", make_content()).content
+    with pytest.raises(SignatureError, match="non configuré"):
+        sign_pdf(pdf, SIGNATORIES)
+    with pytest.raises(SignatureError, match="Aucun signataire"):
+        sign_pdf(pdf, [], pkcs12_path=cert.pkcs12_path, pkcs12_password=cert.pkcs12_password)
+    with pytest.raises(SignatureError, match="n'a pas pu être chargé"):
+        sign_pdf(pdf, SIGNATORIES, pkcs12_path=cert.pkcs12_path, pkcs12_password="mauvais")
+    with pytest.raises(SignatureError, match="pas un PDF"):
+        sign_pdf(
+            b"pas un pdf", SIGNATORIES, pkcs12_path=cert.pkcs12_path, pkcs12_password=cert.pkcs12_password
+        )
