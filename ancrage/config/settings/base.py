@@ -157,6 +157,12 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 ANCRAGE_DEMO = env.bool("ANCRAGE_DEMO", default=False)  # shows the "données de démonstration" banner
 ANCRAGE_ALLOW_DEMO_ACCOUNTS = True  # production turns this off: the demo password is refused
 ANCRAGE_TRUSTED_PROXY_COUNT = env.int("ANCRAGE_TRUSTED_PROXY_COUNT", default=0)
+# The platform's sealing certificate for signed conventions (PKCS#12 + its PEM certificate).
+# Without one, development creates a self-signed certificate under VAR_DIR/signature/.
+ANCRAGE_SIGNATURE_PKCS12 = env.str("ANCRAGE_SIGNATURE_PKCS12", default="")
+ANCRAGE_SIGNATURE_PKCS12_PASSWORD = env.str("ANCRAGE_SIGNATURE_PKCS12_PASSWORD", default="")
+ANCRAGE_SIGNATURE_CERT = env.str("ANCRAGE_SIGNATURE_CERT", default="")
+ANCRAGE_ALLOW_DEV_CERTIFICATE = True
 
 LOGGING = {
     "version": 1,

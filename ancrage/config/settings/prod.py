@@ -22,6 +22,7 @@ STORAGES = {
 
 ANCRAGE_DEMO = False
 ANCRAGE_ALLOW_DEMO_ACCOUNTS = False
+ANCRAGE_ALLOW_DEV_CERTIFICATE = False
 AUTH_PASSWORD_VALIDATORS = [
     *AUTH_PASSWORD_VALIDATORS,
     {"NAME": "ancrage.accounts.validators.RefuseDemoPasswordValidator"},
