@@ -37,6 +37,11 @@ fix: install
 serve: install
 	$(BIN)/ancrage serve
 
+## Benchmarks of issue 8 (TIER=commune|departement|national): a table, and bench/results/summary.json.
+.PHONY: bench
+bench: install
+	$(BIN)/python bench/run.py --tier $(TIER)
+
 ## Recompile the pinned, hashed lock files from requirements/*.in.
 lock:
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras -o requirements/base.txt requirements/base.in

@@ -45,9 +45,20 @@ def poisson_ci(counts: np.ndarray, alpha: float = ALPHA) -> tuple[np.ndarray, np
     return low, high
 
 
-def poisson_test(observed: np.ndarray, expected: np.ndarray) -> np.ndarray:
-    """Exact two-sided p-value of ``observed`` under Poisson(``expected``) (doubled smaller tail)."""
+def poisson_test(observed: np.ndarray, expected: np.ndarray, *, screen: float | None = None) -> np.ndarray:
+    """Exact two-sided p-value of ``observed`` under Poisson(``expected``) (doubled smaller tail).
+
+    With ``screen`` (a significance level), a cell whose p-value is *proven* to be at least
+    ``screen`` by :func:`_poisson_screen` is not computed and gets p = 1: it cannot be significant
+    at that level, nor change any Benjamini-Hochberg q-value below it (see
+    :func:`benjamini_hochberg`). Every p-value below ``screen`` is the exact one, bit for bit.
+    """
     o, e = np.broadcast_arrays(np.asarray(observed, dtype=float), np.asarray(expected, dtype=float))
+    if screen is not None:
+        p = np.ones(o.shape)
+        todo = ~_poisson_screen(o, e, screen)
+        p[todo] = poisson_test(o[todo], e[todo])
+        return np.where(e > 0, p, np.nan)
     # The Poisson median lies in [e - ln 2, e + 1/3]: below e - 1 the lower tail is the smaller one,
     # above e + 1 the upper tail. Computing one tail per cell halves the cost on large territories.
     below, above = o <= e - 1, o >= e + 1
@@ -60,6 +71,62 @@ def poisson_test(observed: np.ndarray, expected: np.ndarray) -> np.ndarray:
         tail[middle] = np.minimum(special.pdtr(om, em), np.where(om > 0, special.pdtrc(om - 1, em), 1.0))
     p = np.minimum(1.0, 2 * tail)
     return np.where(e > 0, p, np.nan)
+
+
+#: Geometric step of the grid of means used by the screen: 2 % between grid points.
+_SCREEN_STEP = 1.02
+#: Relative margin on the tail threshold, far above the relative error of scipy's pdtr (~1e-13).
+_SCREEN_MARGIN = 1e-6
+
+
+def _poisson_screen(o: np.ndarray, e: np.ndarray, level: float) -> np.ndarray:
+    """Cells whose two-sided Poisson p-value is proven to be at least ``level``, cheaply.
+
+    Both tails must be at least ``t = level / 2`` (with a margin). On a geometric grid of means
+    λ_0 < λ_1 < … covering the cells' expected counts, compute exactly (with scipy's pdtr):
+
+    * ``L[g]``, a count with P(X ≤ L[g]; λ_g) ≥ t;
+    * ``U[g]``, a count with P(X ≥ U[g]; λ_g) ≥ t.
+
+    For a cell with λ_g ≤ e ≤ λ_{g+1}: P(X ≤ o; e) ≥ P(X ≤ o; λ_{g+1}) (the lower tail decreases
+    with the mean) ≥ P(X ≤ L[g+1]; λ_{g+1}) ≥ t whenever o ≥ L[g+1] (it increases with the count),
+    and likewise P(X ≥ o; e) ≥ P(X ≥ o; λ_g) ≥ t whenever o ≤ U[g]. Cells with
+    L[g+1] ≤ o ≤ U[g] therefore have p ≥ level. Any other cell (NaN, o or e below 1, near the
+    bounds) is left to the exact computation: the screen only ever saves work.
+    """
+    screened = np.zeros(o.shape, dtype=bool)
+    # o >= 1: the exact upper tail P(X >= o) is read as pdtrc(o - 1, e), undefined below 1.
+    # e >= 1 keeps the grid short (tiny means are rare and cheap to compute exactly).
+    ok = np.isfinite(o) & np.isfinite(e) & (e >= 1) & (o >= 1)
+    if not ok.any():
+        return screened
+    low, high = e[ok].min(), e[ok].max()
+    steps = int(np.ceil(np.log(high / low) / np.log(_SCREEN_STEP))) + 1
+    grid = low * _SCREEN_STEP ** np.arange(steps + 1)
+    grid[-1] = max(grid[-1], high)
+    t = level / 2 * (1 + _SCREEN_MARGIN)
+    # Start just outside the normal approximation of the quantiles, then move each bound by one
+    # count until its tail condition holds exactly (a few steps).
+    spread = special.ndtri(1 - t) * np.sqrt(grid)
+    lower = np.maximum(np.floor(grid - spread) - 3, 0)
+    upper = np.ceil(grid + spread) + 4
+    for _ in range(50):
+        short = special.pdtr(lower, grid) < t
+        long = special.pdtrc(upper - 1, grid) < t
+        if not (short.any() or long.any()):
+            break
+        lower += short
+        upper -= long
+    # Bounds still unproven (never seen in practice) screen nothing.
+    lower[special.pdtr(lower, grid) < t] = np.inf
+    upper[special.pdtrc(upper - 1, grid) < t] = -np.inf
+    ee, oo = e[ok], o[ok]
+    # The grid index from a logarithm (cheaper than a search); rounding is harmless because the
+    # bracket grid[g] <= e <= grid[g + 1] that the proof needs is checked exactly.
+    g = np.clip((np.log(ee / low) / np.log(_SCREEN_STEP)).astype(np.intp), 0, len(grid) - 2)
+    inside = (grid[g] <= ee) & (ee <= grid[g + 1])
+    screened[ok] = inside & (oo >= lower[g + 1]) & (oo <= upper[g])
+    return screened
 
 
 def binom_ci(k: np.ndarray, n: np.ndarray, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
@@ -86,15 +153,22 @@ def binom_test(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 
 def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
-    """BH-adjusted p-values (q-values) of every finite p; NaN (tests not run) stay NaN."""
+    """BH-adjusted p-values (q-values) of every finite p; NaN (tests not run) stay NaN.
+
+    q of the i-th smallest p is min over j ≥ i of p_(j) × m / j. A term with p_(j) ≥ α is at
+    least α (m / j ≥ 1), so every q below α depends only on m and on the p-values below α: a
+    p-value known only to be at least α (see ``poisson_test(screen=...)``) changes no q below α,
+    hence no flag.
+    """
     p = np.asarray(pvalues, dtype=float)
     flat = p.ravel()
     ok = np.flatnonzero(np.isfinite(flat))
     q = np.full(flat.shape, np.nan)
     m = ok.size
     if m:
-        order = np.argsort(flat[ok])
-        ranked = flat[ok][order] * m / np.arange(1, m + 1)
+        values = flat[ok]
+        order = np.argsort(values)
+        ranked = values[order] * m / np.arange(1, m + 1)
         ranked = np.minimum.accumulate(ranked[::-1])[::-1]
         q[ok[order]] = np.minimum(ranked, 1.0)
     return q.reshape(p.shape)
@@ -216,17 +290,24 @@ class CelluleStats:
     pvalues: np.ndarray
 
 
-def stats_cellules(usagers: np.ndarray, population: np.ndarray, taux_reference: float) -> CelluleStats:
+def stats_cellules(
+    usagers: np.ndarray, population: np.ndarray, taux_reference: float, *, screen: float | None = ALPHA
+) -> CelluleStats:
     """Users of one category in one sector against the territory's average rate.
 
     ``taux_reference`` is the territory's rate (users per inhabitant) for the dimension; the
     expected count is the number of users this category of this sector would have at that rate:
     "about 140 more 15-29 year olds from this quartier would reach the territory's average rate".
+
+    The cells are the bulk of a large diagnostic's tests (50,000 sectors × 30 categories), so by
+    default cells proven not significant at ``screen`` get p = 1 instead of their exact p-value
+    (``poisson_test(screen=...)``): the flags and every q-value below ``screen`` stay identical.
+    ``screen=None`` computes every p-value exactly.
     """
     o = np.asarray(usagers, dtype=float)
     attendus = np.asarray(population, dtype=float) * taux_reference
     eligible = attendus >= MIN_ATTENDUS
     p = np.full(o.shape, np.nan)
     if eligible.any():
-        p[eligible] = poisson_test(o[eligible], attendus[eligible])
+        p[eligible] = poisson_test(o[eligible], attendus[eligible], screen=screen)
     return CelluleStats(attendus, attendus - o, p)

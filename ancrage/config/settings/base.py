@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "ancrage.suivi",
     "ancrage.www",
     "ancrage.demo",
+    "ancrage.bench",
 ]
 
 MIDDLEWARE = [

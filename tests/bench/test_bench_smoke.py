@@ -1,0 +1,45 @@
+"""The benchmark harness runs end to end on a tiny tier. No timing is checked: only the summary's shape."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_harness_writes_the_summary(tmp_path):
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "run.py"),
+            "--tier",
+            "mini",
+            "--runs",
+            "1",
+            "--data",
+            str(tmp_path / "data"),
+            "--results",
+            str(tmp_path / "results"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    summary = json.loads((tmp_path / "results" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["tier"] == "mini" and summary["machine"]["cores"]
+    entries = {(e["name"], e["database"]): e for e in summary["measures"]}
+    measured = {name for (name, _), e in entries.items() if e["status"] == "measured"}
+    assert {"stats_50000x30", "engine_file_mini", "read_usagers_mini", "read_coop_mini"} <= measured
+    for e in summary["measures"]:
+        assert {"name", "tier", "database", "status", "target"} <= set(e)
+        if e["status"] == "measured":
+            for key in ("median", "min", "max", "baseline_median", "ratio", "n"):
+                assert isinstance(e[key], int | float), (e["name"], key)
+            assert e["min"] <= e["median"] <= e["max"]
+        else:
+            assert e["status"] == "not yet measured" and e["reason"]
+    assert entries[("import_usagers_mini", "postgresql")]["status"] == "not yet measured"
+    assert entries[("engine_db_mini", "sqlite")]["status"] == "not yet measured"
+    assert "peak_rss_mib" in entries[("read_usagers_mini", "none")]
