@@ -70,3 +70,19 @@ def test_passwords_are_hashed_with_argon2_outside_tests():
 def test_short_passwords_are_refused(db):
     with pytest.raises(ValidationError):
         validate_password("court")
+
+
+def test_production_requires_the_second_factor_and_throttles_logins():
+    code = (
+        "from django.conf import settings as s;"
+        "print(s.ANCRAGE_REQUIRE_TOTP, s.AXES_ENABLED, s.SESSION_COOKIE_NAME.startswith('__Host-'),"
+        " 'unsafe-inline' in str(s.CONTENT_SECURITY_POLICY))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        env={**PROD_ENV, "ANCRAGE_REQUIRE_TOTP": "0", "AXES_ENABLED": "0"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.split() == ["True", "True", "True", "False"], result.stderr

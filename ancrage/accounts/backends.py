@@ -16,3 +16,9 @@ class EmailBackend(ModelBackend):
         if username:
             username = username.strip().lower()
         return super().authenticate(request, username=username, password=password, **kwargs)
+
+
+def axes_username(request, credentials) -> str:
+    """The identifier django-axes counts failures for: the e-mail as the backend reads it."""
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    return str(username).strip().lower()

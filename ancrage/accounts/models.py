@@ -1,5 +1,11 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from ancrage.organisations.enums import ROLE_TARGET, Role
+from ancrage.organisations.scoping import ScopedQuerySet, Scoping
 
 
 class User(AbstractUser):
@@ -25,3 +31,106 @@ class User(AbstractUser):
         self.email = self.email.strip().lower()
         self.username = self.email
         super().save(*args, **kwargs)
+
+
+class InvitationQuerySet(ScopedQuerySet):
+    def pending(self):
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+class Invitation(models.Model):
+    """An invitation to join Ancrage with one role in one organisation.
+
+    Accounts are only ever created this way (or by an administrator). The link sent by e-mail
+    carries a signed token naming the invitation and its ``nonce``: re-sending an invitation
+    draws a new nonce, so that only the latest link works, and an accepted, revoked or expired
+    invitation opens nothing.
+    """
+
+    email = models.EmailField("adresse e-mail")
+    role = models.CharField("rôle", max_length=20, choices=Role.choices)
+    # Exactly one target, as for a Membership (same constraint, from ROLE_TARGET).
+    reseau = models.ForeignKey(
+        "organisations.Reseau", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    collectivite = models.ForeignKey(
+        "organisations.Collectivite", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    structure = models.ForeignKey(
+        "organisations.Structure", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="invité par",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="invitations_sent",
+    )
+    nonce = models.CharField(max_length=32, editable=False)
+    created_at = models.DateTimeField("créée le", auto_now_add=True)
+    sent_at = models.DateTimeField("envoyée le")
+    expires_at = models.DateTimeField("expire le")
+    accepted_at = models.DateTimeField("acceptée le", null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="acceptée par",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField("révoquée le", null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+    # Those who see an organisation see the invitations to it: the EPN's team (and the EPN that
+    # referenced a partner organisation), the collectivité's people, the réseau's coordinators.
+    scoping = Scoping(
+        epn=("structure", "structure__referencee_par"),
+        collectivite="collectivite",
+        reseau=("reseau", "structure__reseau", "collectivite__reseau"),
+    )
+
+    class Meta:
+        verbose_name = "invitation"
+        verbose_name_plural = "invitations"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    (
+                        Q(role__in=[r for r, t in ROLE_TARGET.items() if t == "structure"])
+                        & Q(structure__isnull=False, collectivite__isnull=True, reseau__isnull=True)
+                    )
+                    | (
+                        Q(role__in=[r for r, t in ROLE_TARGET.items() if t == "collectivite"])
+                        & Q(structure__isnull=True, collectivite__isnull=False, reseau__isnull=True)
+                    )
+                    | (
+                        Q(role__in=[r for r, t in ROLE_TARGET.items() if t == "reseau"])
+                        & Q(structure__isnull=True, collectivite__isnull=True, reseau__isnull=False)
+                    )
+                ),
+                name="invitation_target_matches_role",
+            ),
+        ]
+
+    def __str__(self):
+        return f"Invitation de {self.email} — {self.get_role_display()} — {self.target}"
+
+    @property
+    def target(self):
+        return self.structure or self.collectivite or self.reseau
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at:
+            return "acceptée"
+        if self.revoked_at:
+            return "révoquée"
+        if self.expires_at <= timezone.now():
+            return "expirée"
+        return "en attente"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == "en attente"

@@ -4,6 +4,7 @@
 PostgreSQL is used through ``DATABASE_URL`` (e.g. ``postgres://user@127.0.0.1:5432/ancrage``).
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -43,6 +44,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "widget_tweaks",
     "dsfr",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     # Ancrage, one app per domain of the loop.
     "ancrage.accounts",
     "ancrage.audit",
@@ -58,20 +62,28 @@ INSTALLED_APPS = [
     "ancrage.www",
     "ancrage.demo",
     "ancrage.bench",
+    "ancrage.exploitation",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Early, so that every write of the request (a logout on idle timeout too) knows where it
+    # comes from.
+    "ancrage.audit.middleware.AuditContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "ancrage.accounts.middleware.IdleTimeoutMiddleware",
+    "ancrage.accounts.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "ancrage.audit.middleware.AuditContextMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the French lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ancrage.config.urls"
@@ -94,7 +106,11 @@ TEMPLATES = [
 ]
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["ancrage.accounts.backends.EmailBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First: refuses any attempt while the account or address is locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "ancrage.accounts.backends.EmailBackend",
+]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -108,6 +124,34 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home:index"
 LOGOUT_REDIRECT_URL = "accounts:login"
+# A reset link is valid one day (Django's default is three).
+PASSWORD_RESET_TIMEOUT = 24 * 3600
+
+# Login throttling (django-axes): after 5 failures for one e-mail from one address, that pair is
+# locked out for 15 minutes. Keying on the pair rather than the e-mail alone keeps an attacker
+# from locking a known person out from elsewhere.
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "ancrage.www.accounts_views.views.lockout"
+# The same client address as the audit trail, which trusts only the configured proxies.
+AXES_CLIENT_IP_CALLABLE = "ancrage.audit.middleware.client_ip"
+AXES_USERNAME_CALLABLE = "ancrage.accounts.backends.axes_username"
+# Passwords and one-time codes never reach axes' access log.
+AXES_SENSITIVE_PARAMETERS = ["password", "token", "new_password1", "new_password2"]
+
+# Second factor (TOTP, django-otp): référents, élus, coordinateurs and superusers must enrol and
+# enter a code after their password. Production forces it on (prod.py); dev and the demo turn it
+# off by default so that the demo accounts log in with the password alone.
+ANCRAGE_REQUIRE_TOTP = env.bool("ANCRAGE_REQUIRE_TOTP", default=True)
+OTP_TOTP_ISSUER = "Ancrage"
+
+# A session ends after SESSION_COOKIE_AGE in any case, and after this much inactivity.
+ANCRAGE_SESSION_IDLE_TIMEOUT = env.int("ANCRAGE_SESSION_IDLE_TIMEOUT", default=30 * 60)
+# An invitation link is valid this long.
+ANCRAGE_INVITATION_MAX_AGE = env.int("ANCRAGE_INVITATION_MAX_AGE", default=7 * 24 * 3600)
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français")]
@@ -151,8 +195,16 @@ CONTENT_SECURITY_POLICY = {
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Ancrage <ne-pas-repondre@ancrage.localhost>")
 
+# Upload limits. Request bodies other than files are small; an uploaded file larger than
+# ANCRAGE_UPLOAD_MAX_SIZE is refused by ancrage.core.safe_files before it is parsed (importers
+# pass this value), and spreadsheets are checked there against zip bombs and XML entities.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
+ANCRAGE_UPLOAD_MAX_SIZE = env.int("ANCRAGE_UPLOAD_MAX_SIZE", default=20 * 1024 * 1024)
 
 # Ancrage's own settings.
 ANCRAGE_DEMO = env.bool("ANCRAGE_DEMO", default=False)  # shows the "données de démonstration" banner
@@ -164,6 +216,8 @@ ANCRAGE_SIGNATURE_PKCS12 = env.str("ANCRAGE_SIGNATURE_PKCS12", default="")
 ANCRAGE_SIGNATURE_PKCS12_PASSWORD = env.str("ANCRAGE_SIGNATURE_PKCS12_PASSWORD", default="")
 ANCRAGE_SIGNATURE_CERT = env.str("ANCRAGE_SIGNATURE_CERT", default="")
 ANCRAGE_ALLOW_DEV_CERTIFICATE = True
+# Imports run in a background thread; inline when true (tests, or a server that forbids threads).
+ANCRAGE_JOBS_SYNC = env.bool("ANCRAGE_JOBS_SYNC", default=False)
 
 LOGGING = {
     "version": 1,

@@ -14,6 +14,10 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+# The __Host- prefix makes browsers refuse these cookies unless secure, host-only and on "/".
+SESSION_COOKIE_NAME = "__Host-ancrage-session"
+CSRF_COOKIE_NAME = "__Host-ancrage-csrf"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -23,6 +27,10 @@ STORAGES = {
 ANCRAGE_DEMO = False
 ANCRAGE_ALLOW_DEMO_ACCOUNTS = False
 ANCRAGE_ALLOW_DEV_CERTIFICATE = False
+# Not read from the environment: production always asks référents, élus, coordinateurs and
+# superusers for their second factor.
+ANCRAGE_REQUIRE_TOTP = True
+AXES_ENABLED = True
 AUTH_PASSWORD_VALIDATORS = [
     *AUTH_PASSWORD_VALIDATORS,
     {"NAME": "ancrage.accounts.validators.RefuseDemoPasswordValidator"},

@@ -8,3 +8,10 @@ ANCRAGE_DEMO = False
 # Static files from the apps: the suite runs without collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+# Django's test client logs in without a request, which django-axes refuses: throttling is
+# switched on by the tests that exercise it (tests/accounts/test_throttling.py).
+AXES_ENABLED = False
+# Off by default so that tests of other pages log demo accounts in with client.login(); the
+# enforcement is tested with it on (tests/accounts/test_second_factor.py, the permission matrix).
+ANCRAGE_REQUIRE_TOTP = False
+ANCRAGE_JOBS_SYNC = True  # imports run inline: tests see the finished job

@@ -1,6 +1,8 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from ancrage.www.accounts_views import views
+
 app_name = "accounts"
 
 urlpatterns = [
@@ -10,4 +12,17 @@ urlpatterns = [
         name="login",
     ),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
+    path("double-authentification/", views.second_factor, name="second-factor"),
+    path("double-authentification/activer/", views.second_factor_enrol, name="second-factor-enrol"),
+    path("mot-de-passe/oublie/", views.PasswordResetView.as_view(), name="password-reset"),
+    path("mot-de-passe/envoye/", views.PasswordResetDoneView.as_view(), name="password-reset-done"),
+    path(
+        "mot-de-passe/nouveau/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password-reset-confirm",
+    ),
+    path("mot-de-passe/modifie/", views.PasswordResetCompleteView.as_view(), name="password-reset-complete"),
+    path("invitations/", views.invitations, name="invitations"),
+    path("invitations/<int:pk>/annuler/", views.invitation_revoke, name="invitation-revoke"),
+    path("invitation/<str:token>/", views.invitation_accept, name="invitation-accept"),
 ]

@@ -1,0 +1,323 @@
+"""Writes on accounts: invitations, the second factor, passwords. Each is atomic and audited.
+
+An account is only ever created by accepting an invitation (or by an administrator with
+``ancrage createsuperuser``): there is no open sign-up.
+
+Who may invite whom:
+
+- a responsable d'EPN, to their EPN (animateur, responsable) and to the partner organisations
+  their EPN referenced (partenaire);
+- a coordinateur, to the structures (EPN or partner) and collectivités of their réseau;
+- a superuser, anywhere.
+"""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from ancrage.accounts.models import Invitation, User
+from ancrage.audit.enums import AuditAction
+from ancrage.audit.services import audit_record
+from ancrage.organisations.enums import ROLE_TARGET, Role, StructureKind
+from ancrage.organisations.models import Collectivite, Membership, Structure
+from ancrage.organisations.scoping import scope_for
+from ancrage.organisations.services import membership_grant, user_create
+
+INVITATION_SALT = "ancrage.accounts.invitation"
+
+
+class InvitationInvalid(Exception):
+    """The link does not open a pending invitation. The message is shown to the visitor."""
+
+
+# Who may invite -----------------------------------------------------------------------------
+
+
+def invitable_targets(user) -> list[tuple[Role, object]]:
+    """Every (role, organisation) pair ``user`` may invite someone to, in a stable order."""
+    scope = scope_for(user)
+    pairs: list[tuple[Role, object]] = []
+    structures = Structure.objects.none()
+    collectivites = Collectivite.objects.none()
+    if scope.is_superuser:
+        structures = Structure.objects.all()
+        collectivites = Collectivite.objects.all()
+    else:
+        responsible = Membership.objects.active().filter(user=user, role=Role.RESPONSABLE)
+        epn_ids = set(responsible.values_list("structure_id", flat=True))
+        structures = Structure.objects.filter(id__in=epn_ids) | Structure.objects.filter(
+            kind=StructureKind.PARTENAIRE, referencee_par_id__in=epn_ids
+        )
+        if scope.reseau_ids:
+            structures = structures | Structure.objects.filter(reseau_id__in=scope.reseau_ids)
+            collectivites = Collectivite.objects.filter(reseau_id__in=scope.reseau_ids)
+    for structure in structures.distinct().order_by("kind", "nom", "id"):
+        if structure.is_epn:
+            pairs += [(Role.ANIMATEUR, structure), (Role.RESPONSABLE, structure)]
+        else:
+            pairs.append((Role.PARTENAIRE, structure))
+    for collectivite in collectivites.order_by("nom", "id"):
+        pairs += [(Role.REFERENT, collectivite), (Role.ELU, collectivite)]
+    return pairs
+
+
+def may_invite(user, role, target) -> bool:
+    return any(r == role and t == target for r, t in invitable_targets(user))
+
+
+def may_manage_invitations(user) -> bool:
+    scope = scope_for(user)
+    return scope.is_superuser or bool(scope.roles & {Role.RESPONSABLE.value, Role.COORDINATEUR.value})
+
+
+def _check_role_target(role: Role, target) -> None:
+    expected = ROLE_TARGET[role]
+    if target is None or target._meta.model_name != expected:
+        raise ValidationError(f"Le rôle « {role.label} » ne s’applique pas à « {target} ».")
+    if expected == "structure":
+        wanted = StructureKind.PARTENAIRE if role == Role.PARTENAIRE else StructureKind.EPN
+        if target.kind != wanted:
+            raise ValidationError(f"Le rôle « {role.label} » ne s’applique pas à « {target} ».")
+
+
+def _audit_structure(invitation: Invitation):
+    """The EPN an invitation concerns, so that it appears in that EPN's journal."""
+    structure = invitation.structure
+    if structure is None:
+        return None
+    return structure if structure.is_epn else structure.referencee_par
+
+
+# Invitations --------------------------------------------------------------------------------
+
+
+def invitation_token(invitation: Invitation) -> str:
+    return signing.dumps({"i": invitation.pk, "n": invitation.nonce}, salt=INVITATION_SALT, compress=True)
+
+
+def invitation_from_token(token: str) -> Invitation:
+    try:
+        data = signing.loads(token, salt=INVITATION_SALT, max_age=settings.ANCRAGE_INVITATION_MAX_AGE)
+    except signing.SignatureExpired as error:
+        raise InvitationInvalid("Ce lien d’invitation a expiré. Demandez une nouvelle invitation.") from error
+    except signing.BadSignature as error:
+        raise InvitationInvalid("Ce lien d’invitation n’est pas valide.") from error
+    invitation = (
+        Invitation.objects.select_related("structure", "collectivite", "reseau")
+        .filter(pk=data.get("i"), nonce=data.get("n"))
+        .first()
+    )
+    if invitation is None:
+        raise InvitationInvalid(
+            "Ce lien d’invitation n’est plus valide : une invitation plus récente a été envoyée."
+        )
+    if invitation.accepted_at:
+        raise InvitationInvalid(
+            "Cette invitation a déjà été acceptée. Connectez-vous avec votre adresse e-mail."
+        )
+    if invitation.revoked_at:
+        raise InvitationInvalid("Cette invitation a été annulée.")
+    if invitation.expires_at <= timezone.now():
+        raise InvitationInvalid("Ce lien d’invitation a expiré. Demandez une nouvelle invitation.")
+    return invitation
+
+
+def _send_invitation(invitation: Invitation, site_url: str) -> None:
+    link = site_url.rstrip("/") + reverse(
+        "accounts:invitation-accept", kwargs={"token": invitation_token(invitation)}
+    )
+    context = {"invitation": invitation, "link": link, "expires_at": invitation.expires_at}
+    send_mail(
+        subject=f"Invitation à rejoindre Ancrage — {invitation.target}",
+        message=render_to_string("accounts/emails/invitation.txt", context),
+        from_email=None,
+        recipient_list=[invitation.email],
+    )
+
+
+@transaction.atomic
+def invitation_create(*, acting_user, email: str, role, target, site_url: str) -> Invitation:
+    """Invite ``email`` to hold ``role`` in ``target``, and send the link by e-mail.
+
+    A pending invitation for the same person, role and organisation is sent again with a new
+    link (the previous link stops working) rather than duplicated.
+    """
+    role = Role(role)
+    email = email.strip().lower()
+    _check_role_target(role, target)
+    if not may_invite(acting_user, role, target):
+        raise PermissionDenied("Vous ne pouvez pas inviter à ce rôle dans cette organisation.")
+    target_field = ROLE_TARGET[role]
+    if Membership.objects.active().filter(user__email=email, role=role, **{target_field: target}).exists():
+        raise ValidationError({"email": "Cette personne a déjà ce rôle dans cette organisation."})
+    now = timezone.now()
+    expires_at = now + timedelta(seconds=settings.ANCRAGE_INVITATION_MAX_AGE)
+    invitation = (
+        Invitation.objects.select_for_update()
+        .pending()
+        .filter(email=email, role=role, **{target_field: target})
+        .first()
+    )
+    if invitation is None:
+        invitation = Invitation.objects.create(
+            email=email,
+            role=role,
+            invited_by=acting_user,
+            nonce=secrets.token_hex(16),
+            sent_at=now,
+            expires_at=expires_at,
+            **{target_field: target},
+        )
+        action = AuditAction.CREATE
+    else:
+        invitation.nonce = secrets.token_hex(16)
+        invitation.sent_at = now
+        invitation.expires_at = expires_at
+        invitation.invited_by = acting_user
+        invitation.save(update_fields=["nonce", "sent_at", "expires_at", "invited_by"])
+        action = AuditAction.UPDATE
+    audit_record(
+        acting_user=acting_user,
+        action=action,
+        obj=invitation,
+        structure=_audit_structure(invitation),
+        changes={
+            "invitation": "envoyée" if action == AuditAction.CREATE else "renvoyée",
+            "email": email,
+            "role": role.value,
+        },
+    )
+    # Only once the invitation exists for good: a rolled-back invitation sends nothing.
+    transaction.on_commit(lambda: _send_invitation(invitation, site_url))
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, acting_user, invitation: Invitation) -> Invitation:
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not may_invite(acting_user, Role(invitation.role), invitation.target):
+        raise PermissionDenied("Vous ne pouvez pas annuler cette invitation.")
+    if not invitation.is_pending:
+        raise ValidationError("Seule une invitation en attente peut être annulée.")
+    invitation.revoked_at = timezone.now()
+    invitation.save(update_fields=["revoked_at"])
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.UPDATE,
+        obj=invitation,
+        structure=_audit_structure(invitation),
+        changes={"invitation": "annulée"},
+    )
+    return invitation
+
+
+@transaction.atomic
+def invitation_accept(
+    *,
+    invitation: Invitation,
+    user=None,
+    password: str | None = None,
+    first_name: str = "",
+    last_name: str = "",
+) -> User:
+    """Accept a pending invitation and give the membership.
+
+    A newcomer (``user`` is None) chooses a password, which the password validators check, and
+    their account is created. A person who already has an account accepts while signed in as
+    that account (``user``).
+    """
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not invitation.is_pending:
+        raise InvitationInvalid("Cette invitation n’est plus en attente.")
+    inviter = invitation.invited_by
+    if user is None:
+        if User.objects.filter(email=invitation.email).exists():
+            raise ValidationError("Un compte existe déjà avec cette adresse : connectez-vous pour accepter.")
+        validate_password(
+            password or "", user=User(email=invitation.email, first_name=first_name, last_name=last_name)
+        )
+        user = user_create(
+            acting_user=inviter,
+            email=invitation.email,
+            first_name=first_name.strip(),
+            last_name=last_name.strip(),
+            password=password,
+        )
+    elif user.email != invitation.email:
+        raise PermissionDenied("Cette invitation est adressée à une autre adresse e-mail.")
+    # The inviter granted the role; the invitee's acceptance is recorded under their own name.
+    membership_grant(acting_user=inviter, user=user, role=Role(invitation.role), target=invitation.target)
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    audit_record(
+        acting_user=user,
+        action=AuditAction.UPDATE,
+        obj=invitation,
+        structure=_audit_structure(invitation),
+        changes={"invitation": "acceptée"},
+    )
+    return user
+
+
+# Second factor ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def totp_device_start(*, acting_user) -> TOTPDevice:
+    """The device being enrolled: an unconfirmed TOTP key, drawn once and kept until confirmed."""
+    device = TOTPDevice.objects.filter(user=acting_user, confirmed=False).order_by("id").first()
+    if device is None:
+        device = TOTPDevice.objects.create(
+            user=acting_user, name="Application d’authentification", confirmed=False
+        )
+        audit_record(
+            acting_user=acting_user, action=AuditAction.CREATE, obj=device, changes={"confirmee": False}
+        )
+    return device
+
+
+@transaction.atomic
+def totp_device_confirm(*, acting_user, device: TOTPDevice, token: str) -> bool:
+    """Confirm enrolment with a first code. Returns False when the code is wrong."""
+    if device.user_id != acting_user.pk or device.confirmed:
+        raise PermissionDenied
+    if not device.verify_token(token):
+        return False
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    # Other keys drawn earlier and never confirmed are dropped: only the one in the app remains.
+    TOTPDevice.objects.filter(user=acting_user, confirmed=False).delete()
+    audit_record(acting_user=acting_user, action=AuditAction.UPDATE, obj=device, changes={"confirmee": True})
+    return True
+
+
+@transaction.atomic
+def totp_device_create_confirmed(*, acting_user, user, key_hex: str, name: str) -> TOTPDevice:
+    """A confirmed device with a known key: used by the demo loader only (documented key)."""
+    device = TOTPDevice.objects.create(user=user, name=name, key=key_hex, confirmed=True)
+    audit_record(acting_user=acting_user, action=AuditAction.CREATE, obj=device, changes={"confirmee": True})
+    return device
+
+
+# Passwords ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def user_password_set(*, acting_user, user, form) -> User:
+    """Save a password form (reset by e-mail) and record that the password changed, never the password."""
+    form.save()
+    audit_record(
+        acting_user=acting_user, action=AuditAction.UPDATE, obj=user, changes={"mot_de_passe": "modifié"}
+    )
+    return user

@@ -1,0 +1,234 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
+
+from ancrage.accounts import services
+from ancrage.accounts.models import Invitation, User
+from ancrage.accounts.second_factor import (
+    confirmed_device,
+    key_base32,
+    qr_code_data_uri,
+    second_factor_required,
+)
+from ancrage.www.accounts_views.forms import (
+    DsfrPasswordResetForm,
+    DsfrSetPasswordForm,
+    InvitationAcceptForm,
+    InvitationForm,
+    SecondFactorForm,
+)
+
+
+def lockout(request, original_response=None, credentials=None):
+    """What django-axes shows once an e-mail and address have failed too often (HTTP 429)."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(
+        request,
+        "accounts/lockout.html",
+        {"title": "Connexion temporairement bloquée", "minutes": minutes},
+        status=429,
+    )
+
+
+def _next_url(request, default="home:index") -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return resolve_url(default)
+
+
+# Second factor ------------------------------------------------------------------------------
+
+
+@login_required
+def second_factor(request):
+    """Enter the code of the authenticator app, after the password."""
+    if request.user.is_verified() or not second_factor_required(request.user):
+        return HttpResponseRedirect(_next_url(request))
+    device = confirmed_device(request.user)
+    if device is None:
+        return redirect(
+            f"{reverse('accounts:second-factor-enrol')}?{urlencode({'next': _next_url(request)})}"
+        )
+    form = SecondFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["token"]):
+            otp_login(request, device)
+            return HttpResponseRedirect(_next_url(request))
+        form.add_error(
+            "token", "Ce code n’est pas valide, ou il a expiré. Saisissez le code affiché maintenant."
+        )
+    return render(
+        request,
+        "accounts/second_factor.html",
+        {"title": "Double authentification", "form": form, "next": _next_url(request)},
+    )
+
+
+@login_required
+def second_factor_enrol(request):
+    """Enrol an authenticator app: scan the QR code (drawn here, no outside service), enter a code."""
+    if confirmed_device(request.user) is not None:
+        return redirect(f"{reverse('accounts:second-factor')}?{urlencode({'next': _next_url(request)})}")
+    device = services.totp_device_start(acting_user=request.user)
+    form = SecondFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if services.totp_device_confirm(
+            acting_user=request.user, device=device, token=form.cleaned_data["token"]
+        ):
+            device.refresh_from_db()
+            otp_login(request, device)
+            messages.success(request, "La double authentification est activée pour votre compte.")
+            return HttpResponseRedirect(_next_url(request))
+        form.add_error("token", "Ce code n’est pas valide. Vérifiez l’heure de votre téléphone et réessayez.")
+    return render(
+        request,
+        "accounts/second_factor_enrol.html",
+        {
+            "title": "Activer la double authentification",
+            "form": form,
+            "qr_code": qr_code_data_uri(device),
+            "key": key_base32(device),
+            "next": _next_url(request),
+        },
+    )
+
+
+# Password reset by e-mail (Django's views, French DSFR templates) ---------------------------
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = DsfrPasswordResetForm
+    template_name = "accounts/password_reset_form.html"
+    email_template_name = "accounts/emails/password_reset.txt"
+    subject_template_name = "accounts/emails/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password-reset-done")
+    extra_context = {"title": "Mot de passe oublié"}
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+    extra_context = {"title": "Message envoyé"}
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    form_class = DsfrSetPasswordForm
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password-reset-complete")
+    extra_context = {"title": "Nouveau mot de passe"}
+
+    def form_valid(self, form):
+        # Through the service, so that the change is audited; then Django's own cleanup.
+        services.user_password_set(acting_user=self.user, user=self.user, form=form)
+        del self.request.session[auth_views.INTERNAL_RESET_SESSION_TOKEN]
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
+    extra_context = {"title": "Mot de passe modifié"}
+
+
+# Invitations --------------------------------------------------------------------------------
+
+
+@login_required
+def invitations(request):
+    """Invite someone, and follow the invitations sent to the organisations one oversees."""
+    if not services.may_manage_invitations(request.user):
+        raise PermissionDenied
+    form = InvitationForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        role, target = form.cleaned_data["cible"]
+        try:
+            invitation = services.invitation_create(
+                acting_user=request.user,
+                email=form.cleaned_data["email"],
+                role=role,
+                target=target,
+                site_url=request.build_absolute_uri("/"),
+            )
+        except ValidationError as error:
+            form.add_error("email" if hasattr(error, "error_dict") else None, error)
+        else:
+            messages.success(request, f"L’invitation a été envoyée à {invitation.email}.")
+            return redirect("accounts:invitations")
+    listing = Invitation.objects.visible_to(request.user).select_related(
+        "structure", "collectivite", "reseau", "invited_by"
+    )[:200]
+    return render(
+        request,
+        "accounts/invitations.html",
+        {"title": "Invitations", "form": form, "invitations": listing},
+    )
+
+
+@login_required
+@require_POST
+def invitation_revoke(request, pk):
+    invitation = get_object_or_404(Invitation.objects.visible_to(request.user), pk=pk)
+    try:
+        services.invitation_revoke(acting_user=request.user, invitation=invitation)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"L’invitation de {invitation.email} est annulée.")
+    return redirect("accounts:invitations")
+
+
+def invitation_accept(request, token):
+    """The page the invitation link opens: choose a password, or accept with one's account."""
+    try:
+        invitation = services.invitation_from_token(token)
+    except services.InvitationInvalid as error:
+        return render(
+            request,
+            "accounts/invitation_invalid.html",
+            {"title": "Invitation", "message": str(error)},
+            status=404,
+        )
+    context = {"title": "Rejoindre Ancrage", "invitation": invitation}
+    existing = User.objects.filter(email=invitation.email).exists()
+    if request.user.is_authenticated and request.user.email != invitation.email:
+        context["other_account"] = True
+        return render(request, "accounts/invitation_accept.html", context)
+    if existing:
+        if not request.user.is_authenticated:
+            context["login_url"] = f"{reverse('accounts:login')}?{urlencode({'next': request.path})}"
+            return render(request, "accounts/invitation_accept.html", context)
+        if request.method == "POST":
+            services.invitation_accept(invitation=invitation, user=request.user)
+            messages.success(request, f"Vous avez rejoint « {invitation.target} ».")
+            return redirect("home:index")
+        context["confirm_only"] = True
+        return render(request, "accounts/invitation_accept.html", context)
+    form = InvitationAcceptForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.invitation_accept(
+                invitation=invitation,
+                password=form.cleaned_data["password1"],
+                first_name=form.cleaned_data["first_name"],
+                last_name=form.cleaned_data["last_name"],
+            )
+        except ValidationError as error:
+            form.add_error("password1", error)
+        else:
+            login(request, user, backend="ancrage.accounts.backends.EmailBackend")
+            messages.success(
+                request, f"Bienvenue ! Votre compte est créé et rattaché à « {invitation.target} »."
+            )
+            return redirect("home:index")
+    context["form"] = form
+    return render(request, "accounts/invitation_accept.html", context)
