@@ -60,3 +60,111 @@ class Diagnostic(models.Model):
     @property
     def secteurs_sous_frequentes(self) -> list[str]:
         return [s["code"] for s in self.resultat.get("secteurs", []) if s.get("sous_frequente")]
+
+
+class PrioriteQuerySet(ScopedQuerySet):
+    def for_structure(self, structure):
+        return self.filter(structure=structure)
+
+
+class Priorite(models.Model):
+    """A priority theme of the collectivité, as the EPN records it: what its targets are crossed with.
+
+    ``categories`` holds ``[dimension, categorie]`` pairs; ``secteurs`` sector codes; ``qpv`` targets
+    every sector flagged QPV. None of the three: the theme concerns everyone.
+    """
+
+    structure = models.ForeignKey(
+        "organisations.Structure", verbose_name="EPN", on_delete=models.CASCADE, related_name="priorites"
+    )
+    theme = models.CharField("thème", max_length=120)
+    poids = models.FloatField("poids", default=1.0)
+    categories = models.JSONField("catégories visées", default=list, blank=True)
+    secteurs = models.JSONField("secteurs visés", default=list, blank=True)
+    qpv = models.BooleanField("vise les quartiers prioritaires (QPV)", default=False)
+    ordre = models.PositiveSmallIntegerField("ordre", default=0)
+
+    objects = PrioriteQuerySet.as_manager()
+    scoping = Scoping(epn="structure")
+
+    class Meta:
+        verbose_name = "priorité de la collectivité"
+        verbose_name_plural = "priorités de la collectivité"
+        ordering = ["ordre", "id"]
+        constraints = [models.UniqueConstraint(fields=["structure", "theme"], name="priorite_unique_theme")]
+
+    def __str__(self):
+        return self.theme
+
+
+class ImportJob(models.Model):
+    """A file import run in the background: analysed (dry run), shown, then applied on confirmation.
+
+    The file's bytes stay here until the import is applied or refused, so that the dry run and the
+    import read the very same file (checked by its SHA-256).
+    """
+
+    class Kind(models.TextChoices):
+        POPULATION = "population", "Base de population INSEE"
+        FREQUENTATION = "frequentation", "Fréquentation"
+        PRIORITES = "priorites", "Priorités de la collectivité"
+        CONTOURS = "contours", "Contours des secteurs (GeoJSON)"
+        QUARTIERS = "quartiers", "Quartiers (IRIS par quartier)"
+
+    class State(models.TextChoices):
+        ANALYSE_DEMANDEE = "analyse_demandee", "En attente d'analyse"
+        ANALYSE = "analyse", "Analyse en cours"
+        PRET = "pret", "Prêt à importer"
+        REFUSE = "refuse", "Refusé"
+        IMPORT_DEMANDE = "import_demande", "En attente d'import"
+        IMPORT = "import", "Import en cours"
+        TERMINE = "termine", "Importé"
+        ANNULE = "annule", "Annulé"
+
+    structure = models.ForeignKey(
+        "organisations.Structure", verbose_name="EPN", on_delete=models.CASCADE, related_name="import_jobs"
+    )
+    kind = models.CharField("nature", max_length=20, choices=Kind.choices)
+    options = models.JSONField("options", default=dict, blank=True)
+    fichier = models.CharField("fichier", max_length=255)
+    sha256 = models.CharField("empreinte SHA-256", max_length=64)
+    contenu = models.BinaryField("contenu", null=True, blank=True)
+    state = models.CharField("état", max_length=20, choices=State.choices, default=State.ANALYSE_DEMANDEE)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    apercu = models.JSONField("aperçu", default=dict, blank=True)
+    erreurs = models.JSONField("erreurs", default=list, blank=True)
+    resultat_id = models.PositiveBigIntegerField("import créé", null=True, blank=True)
+    created_at = models.DateTimeField("déposé le", auto_now_add=True)
+    updated_at = models.DateTimeField("mis à jour le", auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="déposé par", null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    scoping = Scoping(epn="structure")
+
+    class Meta:
+        verbose_name = "import de fichier"
+        verbose_name_plural = "imports de fichiers"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state"], name="importjob_state")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} : {self.fichier}"
+
+    def get_absolute_url(self):
+        return reverse("diagnostic:job", kwargs={"pk": self.pk})
+
+    @property
+    def running(self) -> bool:
+        return self.state in (
+            self.State.ANALYSE_DEMANDEE,
+            self.State.ANALYSE,
+            self.State.IMPORT_DEMANDE,
+            self.State.IMPORT,
+        )
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.progress_done / self.progress_total) if self.progress_total else 0

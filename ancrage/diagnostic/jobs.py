@@ -1,0 +1,359 @@
+"""Imports in the background: analyse a file (dry run), show it, apply it on confirmation.
+
+A job is a row of ``ImportJob``. Pages create it and return at once; the work runs in a thread
+started after the commit (or in ``ancrage diagnostic_worker``, which also picks up jobs whose
+thread died with the server). Each step claims the job with a conditional UPDATE, so that a job is
+never run twice. With ``ANCRAGE_JOBS_SYNC`` (the test settings), the work runs inline.
+
+Nothing is written before the user confirms, and the apply step is one transaction: a bad file
+leaves no row behind.
+"""
+
+import hashlib
+import logging
+import threading
+
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import close_old_connections, connection, transaction
+
+from ancrage.audit.enums import AuditAction
+from ancrage.audit.services import audit_record
+from ancrage.core import safe_files
+from ancrage.core.importing import ImportRejected
+from ancrage.diagnostic import priorites as pure_priorites
+from ancrage.diagnostic import services as diagnostic_services
+from ancrage.diagnostic.cibles import category_label
+from ancrage.diagnostic.models import ImportJob
+from ancrage.frequentation import readers
+from ancrage.frequentation import services as frequentation_services
+from ancrage.territoire import geo, insee
+from ancrage.territoire import services as territoire_services
+
+logger = logging.getLogger(__name__)
+State = ImportJob.State
+Kind = ImportJob.Kind
+
+MAX_ERREURS = 200
+APERCU_LIGNES = 10
+ACCEPTED_KINDS = {
+    Kind.POPULATION: {"csv", "xls", "xlsx"},
+    Kind.PRIORITES: {"csv"},
+    Kind.CONTOURS: {"json"},
+    Kind.QUARTIERS: {"csv"},
+}
+ACCEPTED_FORMATS = {"ancrage": {"csv"}, "agrege": {"csv"}, "coop": {"xlsx"}}
+TABLE_LABELS = {
+    "age_fin": "âge (tranches fines)",
+    "age_large": "âge (grandes tranches)",
+    "sexe": "sexe",
+    "csp": "CSP",
+    "activite": "activité",
+    "diplome": "diplôme",
+}
+FORMATS = {"ancrage": "Fichier des usagers", "coop": "Export de La Coop", "agrege": "Comptages agrégés"}
+
+
+# --- Submitting and confirming (called by pages, inside a request) -------------------------------
+
+
+@transaction.atomic
+def job_submit(*, acting_user, structure, kind: str, fichier: str, contenu: bytes, options=None) -> ImportJob:
+    job = ImportJob.objects.create(
+        structure=structure,
+        kind=kind,
+        fichier=fichier[:255],
+        sha256=hashlib.sha256(contenu).hexdigest(),
+        contenu=contenu,
+        options=options or {},
+        created_by=acting_user if acting_user is not None and acting_user.is_authenticated else None,
+    )
+    _schedule(job.pk)
+    return job
+
+
+@transaction.atomic
+def job_confirm(*, acting_user, job: ImportJob) -> bool:
+    updated = ImportJob.objects.filter(pk=job.pk, state=State.PRET).update(state=State.IMPORT_DEMANDE)
+    if updated:
+        _schedule(job.pk)
+    return bool(updated)
+
+
+@transaction.atomic
+def job_cancel(*, acting_user, job: ImportJob) -> bool:
+    return bool(
+        ImportJob.objects.filter(pk=job.pk, state__in=[State.PRET, State.REFUSE]).update(
+            state=State.ANNULE, contenu=None
+        )
+    )
+
+
+def _schedule(job_id: int) -> None:
+    if getattr(settings, "ANCRAGE_JOBS_SYNC", False):
+        run(job_id)  # inline: the caller's transaction already sees the job
+    else:
+        # The thread has its own connection: it must only start once the job row is committed.
+        transaction.on_commit(lambda: start(job_id))
+
+
+def start(job_id: int) -> None:
+    threading.Thread(target=_run_in_thread, args=(job_id,), name=f"import-{job_id}", daemon=True).start()
+
+
+def _run_in_thread(job_id: int) -> None:
+    close_old_connections()
+    try:
+        run(job_id)
+    finally:
+        connection.close()
+
+
+# --- Running ---------------------------------------------------------------------------------------
+
+
+def run(job_id: int) -> None:
+    """Run whichever step the job waits for; a job another worker claimed is left alone."""
+    if ImportJob.objects.filter(pk=job_id, state=State.ANALYSE_DEMANDEE).update(state=State.ANALYSE):
+        _analyse(ImportJob.objects.get(pk=job_id))
+    elif ImportJob.objects.filter(pk=job_id, state=State.IMPORT_DEMANDE).update(state=State.IMPORT):
+        _apply(ImportJob.objects.get(pk=job_id))
+
+
+def run_pending() -> int:
+    """Run every job waiting for a step (the worker command). Returns how many were run."""
+    ids = list(
+        ImportJob.objects.filter(state__in=[State.ANALYSE_DEMANDEE, State.IMPORT_DEMANDE])
+        .order_by("created_at")
+        .values_list("pk", flat=True)
+    )
+    for job_id in ids:
+        run(job_id)
+    return len(ids)
+
+
+def _progress(job_id: int):
+    last = [-1]
+
+    def report(done: int, total: int) -> None:
+        # Outside any transaction: the page polling the job sees it move.
+        if total and (done == total or done - last[0] >= max(1, total // 50)):
+            last[0] = done
+            ImportJob.objects.filter(pk=job_id).update(progress_done=done, progress_total=total)
+
+    return report
+
+
+def _fail(job: ImportJob, messages: list[str], total: int | None = None) -> None:
+    erreurs = messages[:MAX_ERREURS]
+    if (total or len(messages)) > MAX_ERREURS:
+        erreurs.append(f"… et {(total or len(messages)) - MAX_ERREURS} autres erreurs.")
+    ImportJob.objects.filter(pk=job.pk).update(state=State.REFUSE, erreurs=erreurs, contenu=None)
+
+
+def _errors_of(job: ImportJob, exc: Exception) -> list[str]:
+    if isinstance(exc, ImportRejected):
+        return [str(issue) for issue in exc.issues]
+    if isinstance(exc, ValidationError):
+        return [f"Fichier « {job.fichier} » : {m}" for m in exc.messages]
+    return [f"Fichier « {job.fichier} » : {exc}"]
+
+
+def _parse(job: ImportJob, contenu: bytes):
+    """Read the job's file with the pure readers; returns what the apply step stores."""
+    structure = job.structure
+    fmt = job.options.get("format", "ancrage")
+    accept = ACCEPTED_KINDS[job.kind] if job.kind != Kind.FREQUENTATION else ACCEPTED_FORMATS[fmt]
+    limits = safe_files.Limits(
+        max_size=getattr(settings, "ANCRAGE_UPLOAD_MAX_SIZE", safe_files.Limits.max_size)
+    )
+    # Size, real content type, zip bombs and XML entities are checked before any parser opens the file.
+    safe_files.check_upload(contenu, filename=job.fichier, accept=accept, limits=limits)
+    if job.kind == Kind.POPULATION:
+        return insee.read_insee(contenu, job.fichier)
+    if job.kind == Kind.FREQUENTATION:
+        known = territoire_services.known_sector_codes(structure)
+        if not known:
+            raise ValidationError(
+                "Importez d'abord la population du territoire : les secteurs des usagers y sont vérifiés."
+            )
+        options = {"secteurs_connus": known}
+        if fmt in ("ancrage", "coop"):
+            options["progress"] = _progress(job.pk)
+        return readers.read_frequentation(contenu, job.fichier, format=fmt, **options)
+    if job.kind == Kind.PRIORITES:
+        return pure_priorites.read_priorites(contenu, job.fichier)
+    if job.kind == Kind.CONTOURS:
+        known = territoire_services.known_sector_codes(structure)
+        return geo.read_contours(contenu, job.fichier, codes_connus=known)
+    if job.kind == Kind.QUARTIERS:
+        mapping = insee.read_quartiers(contenu, job.fichier)
+        known = territoire_services.known_sector_codes(structure)
+        unknown = sorted(c for c in mapping if c not in known)
+        if unknown:
+            raise ValidationError(
+                "Code(s) IRIS inconnu(s) : " + ", ".join(unknown[:20]) + ". Importez d'abord leur population."
+            )
+        return mapping
+    raise ValueError(f"Unknown job kind {job.kind}")
+
+
+def _analyse(job: ImportJob) -> None:
+    contenu = bytes(job.contenu or b"")
+    try:
+        parsed = _parse(job, contenu)
+        apercu = _apercu(job, parsed)
+    except (ImportRejected, ValidationError, diagnostic_services.DiagnosticImpossible) as exc:
+        _fail(job, _errors_of(job, exc))
+        return
+    except Exception:  # a reader bug must not leave the user with a spinning page or a 500
+        logger.exception("Import job %s: unexpected error while reading", job.pk)
+        _fail(job, [f"Fichier « {job.fichier} » : le fichier n'a pas pu être lu (format inattendu)."])
+        return
+    ImportJob.objects.filter(pk=job.pk).update(state=State.PRET, apercu=apercu, erreurs=[])
+
+
+def _apply(job: ImportJob) -> None:
+    contenu = bytes(job.contenu or b"")
+    if hashlib.sha256(contenu).hexdigest() != job.sha256:
+        _fail(
+            job, [f"Fichier « {job.fichier} » : le fichier a changé depuis l'aperçu ; déposez-le à nouveau."]
+        )
+        return
+    user = job.created_by
+    structure = job.structure
+    try:
+        parsed = _parse(job, contenu)
+        with transaction.atomic():
+            resultat = _store(job, parsed, user, structure)
+            audit_record(
+                acting_user=user,
+                action=AuditAction.IMPORT,
+                obj=job,
+                structure=structure,
+                changes={"fichier": job.fichier, "sha256": job.sha256, "nature": job.kind},
+            )
+    except (ImportRejected, ValidationError, diagnostic_services.DiagnosticImpossible) as exc:
+        _fail(job, _errors_of(job, exc))
+        return
+    except Exception:
+        logger.exception("Import job %s: unexpected error while importing", job.pk)
+        _fail(job, [f"Fichier « {job.fichier} » : l'import a échoué ; rien n'a été enregistré."])
+        return
+    ImportJob.objects.filter(pk=job.pk).update(
+        state=State.TERMINE, contenu=None, resultat_id=getattr(resultat, "pk", None)
+    )
+
+
+def _store(job, parsed, user, structure):
+    if job.kind == Kind.POPULATION:
+        return territoire_services.population_import(
+            acting_user=user, structure=structure, population=parsed, fichier=job.fichier, sha256=job.sha256
+        )
+    if job.kind == Kind.FREQUENTATION:
+        return frequentation_services.frequentation_import(
+            acting_user=user, structure=structure, frequentation=parsed, sha256=job.sha256
+        )
+    if job.kind == Kind.PRIORITES:
+        diagnostic_services.priorites_replace(
+            acting_user=user, structure=structure, priorites=parsed, origine="import"
+        )
+        return None
+    if job.kind == Kind.CONTOURS:
+        territoire_services.contours_import(
+            acting_user=user, structure=structure, contours=parsed, fichier=job.fichier
+        )
+        return None
+    if job.kind == Kind.QUARTIERS:
+        territoire_services.quartiers_import(acting_user=user, structure=structure, mapping=parsed)
+        return None
+    raise ValueError(job.kind)
+
+
+# --- Previews --------------------------------------------------------------------------------------
+
+
+def _fmt(x) -> str:
+    return "" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:,.0f}".replace(",", "\u202f")
+
+
+def _apercu(job: ImportJob, parsed) -> dict:
+    if job.kind == Kind.POPULATION:
+        pop: insee.Population = parsed
+        total = float(np.nansum(pop.total))
+        return {
+            "resume": [
+                ("Millésime", str(pop.millesime or "inconnu")),
+                ("IRIS", str(len(pop))),
+                ("Tableaux lus", ", ".join(TABLE_LABELS.get(k, k) for k in pop.repartitions)),
+                ("Population totale", _fmt(total) if total else "non fournie par ce fichier"),
+            ],
+            "colonnes": ["Code IRIS", "Nom", "Population"],
+            "lignes": [
+                [code, nom, _fmt(float(pop.total[i]))]
+                for i, (code, nom) in enumerate(zip(pop.codes[:APERCU_LIGNES], pop.noms, strict=False))
+            ],
+        }
+    if job.kind == Kind.FREQUENTATION:
+        freq: readers.Frequentation = parsed
+        resume = [
+            ("Format", FORMATS.get(freq.source, freq.source)),
+            ("Unité", freq.unite),
+            ("Niveau des secteurs", freq.niveau or "—"),
+        ]
+        if freq.individus:
+            secteurs = {r.code_iris or r.code_commune for r in freq.individus}
+            resume += [
+                ("Enregistrements", _fmt(len(freq.individus))),
+                ("Secteurs distincts", str(len(secteurs))),
+            ]
+            colonnes = ["Ligne", "Âge", "Sexe", "CSP", "Situation", "IRIS", "Commune"]
+            lignes = [
+                [
+                    str(r.ligne),
+                    str(r.annee_naissance or (readers.band_label(r.tranche_age) if r.tranche_age else "")),
+                    r.sexe or "",
+                    r.csp or "",
+                    category_label("activite", r.situation) if r.situation else "",
+                    r.code_iris or "",
+                    r.code_commune or "",
+                ]
+                for r in freq.individus[:APERCU_LIGNES]
+            ]
+        else:
+            resume += [("Lignes de comptage", str(len(freq.agregats))), ("Usagers (total)", _fmt(len(freq)))]
+            colonnes = ["Ligne", "Secteur", "Dimension", "Catégorie", "Usagers"]
+            lignes = [
+                [str(a.ligne), a.code_secteur, a.dimension, a.categorie, str(a.usagers)]
+                for a in freq.agregats[:APERCU_LIGNES]
+            ]
+        return {"resume": resume, "colonnes": colonnes, "lignes": lignes}
+    if job.kind == Kind.PRIORITES:
+        return {
+            "resume": [("Priorités", str(len(parsed))), ("Remplacent", "les priorités actuelles du lieu")],
+            "colonnes": ["Thème", "Poids", "Catégories", "Secteurs"],
+            "lignes": [
+                [
+                    p.theme,
+                    f"{p.poids:g}",
+                    ", ".join(category_label(d, c) for d, c in p.categories) or "tout public",
+                    ", ".join((["QPV"] if p.qpv else []) + list(p.secteurs)) or "tous",
+                ]
+                for p in parsed[:APERCU_LIGNES]
+            ],
+        }
+    if job.kind == Kind.CONTOURS:
+        return {
+            "resume": [("Contours", str(len(parsed)))],
+            "colonnes": ["Code", "Géométrie"],
+            "lignes": [[code, g["type"]] for code, g in list(parsed.items())[:APERCU_LIGNES]],
+        }
+    groups: dict[str, list[str]] = {}
+    for code, nom in parsed.items():
+        groups.setdefault(nom, []).append(code)
+    return {
+        "resume": [("Quartiers", str(len(groups))), ("Remplacent", "les quartiers actuels du lieu")],
+        "colonnes": ["Quartier", "IRIS"],
+        "lignes": [[nom, ", ".join(codes)] for nom, codes in list(groups.items())[:APERCU_LIGNES]],
+    }

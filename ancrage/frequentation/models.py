@@ -1,0 +1,140 @@
+from django.conf import settings
+from django.db import models
+
+from ancrage.organisations.scoping import ScopedQuerySet, Scoping
+
+
+class Source(models.TextChoices):
+    ANCRAGE = "ancrage", "Fichier des usagers (format Ancrage)"
+    COOP = "coop", "Export de La Coop de la médiation numérique"
+    AGREGE = "agrege", "Comptages agrégés"
+
+
+class Unite(models.TextChoices):
+    PERSONNES = "personnes", "personnes"
+    ACCOMPAGNEMENTS = "accompagnements", "accompagnements"
+
+
+class FrequentationImportQuerySet(ScopedQuerySet):
+    def for_structure(self, structure):
+        return self.filter(structure=structure)
+
+
+class FrequentationImport(models.Model):
+    """One attendance file imported by an EPN: its usagers, accompaniments or aggregated counts."""
+
+    structure = models.ForeignKey(
+        "organisations.Structure",
+        verbose_name="EPN",
+        on_delete=models.CASCADE,
+        related_name="frequentations",
+    )
+    source = models.CharField("source", max_length=10, choices=Source.choices)
+    unite = models.CharField("unité", max_length=20, choices=Unite.choices)
+    niveau = models.CharField("niveau des secteurs", max_length=20, blank=True)
+    fichier = models.CharField("fichier", max_length=255)
+    sha256 = models.CharField("empreinte SHA-256", max_length=64)
+    nb_enregistrements = models.PositiveIntegerField("nombre d'enregistrements", default=0)
+    periode_debut = models.DateField("première date", null=True, blank=True)
+    periode_fin = models.DateField("dernière date", null=True, blank=True)
+    est_demo = models.BooleanField("données de démonstration", default=False)
+    created_at = models.DateTimeField("importé le", auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="importé par", null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    objects = FrequentationImportQuerySet.as_manager()
+    scoping = Scoping(epn="structure")
+
+    class Meta:
+        verbose_name = "fréquentation importée"
+        verbose_name_plural = "fréquentations importées"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.fichier} ({self.get_source_display()})"
+
+
+class Usager(models.Model):
+    """One pseudonymous record of an individual attendance file.
+
+    For the usagers file it is a person; for La Coop's export it is one accompaniment (the import's
+    ``unite`` says which), with ``premiere_visite`` holding the date of the activity.
+    Kept for the export the EPN may need; the diagnostic reads the ``Profil`` aggregates instead.
+    """
+
+    dataset = models.ForeignKey(FrequentationImport, on_delete=models.CASCADE, related_name="usagers")
+    ligne = models.PositiveIntegerField("ligne du fichier")
+    identifiant = models.CharField("identifiant", max_length=100, blank=True)
+    annee_naissance = models.PositiveSmallIntegerField("année de naissance", null=True, blank=True)
+    tranche_age = models.CharField("tranche d'âge", max_length=10, blank=True)
+    sexe = models.CharField("sexe", max_length=1, blank=True)
+    csp = models.CharField("CSP", max_length=3, blank=True)
+    situation = models.CharField("situation", max_length=20, blank=True)
+    code_iris = models.CharField("code IRIS", max_length=9, blank=True)
+    code_commune = models.CharField("code commune", max_length=5, blank=True)
+    premiere_visite = models.DateField("première visite", null=True, blank=True)
+    oriente_par = models.CharField("orienté par", max_length=200, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scoping = Scoping(epn="dataset__structure")
+
+    class Meta:
+        verbose_name = "usager"
+        verbose_name_plural = "usagers"
+        indexes = [models.Index(fields=["dataset", "ligne"], name="usager_dataset_ligne")]
+
+    def __str__(self):
+        return self.identifiant or f"ligne {self.ligne}"
+
+
+class Profil(models.Model):
+    """How many records share one profile (sector, birth year, visit year, band, sexe, csp, situation).
+
+    Maintained at import: the diagnostic needs exactly these fields, so it reads a few thousand
+    profiles instead of millions of records, and gets the very same result (tested).
+    """
+
+    dataset = models.ForeignKey(FrequentationImport, on_delete=models.CASCADE, related_name="profils")
+    code_iris = models.CharField(max_length=9, blank=True)
+    code_commune = models.CharField(max_length=5, blank=True)
+    annee_naissance = models.PositiveSmallIntegerField(null=True, blank=True)
+    annee_visite = models.PositiveSmallIntegerField(null=True, blank=True)
+    tranche_age = models.CharField(max_length=10, blank=True)
+    sexe = models.CharField(max_length=1, blank=True)
+    csp = models.CharField(max_length=3, blank=True)
+    situation = models.CharField(max_length=20, blank=True)
+    effectif = models.PositiveIntegerField()
+
+    objects = ScopedQuerySet.as_manager()
+    scoping = Scoping(epn="dataset__structure")
+
+    class Meta:
+        verbose_name = "profil agrégé"
+        verbose_name_plural = "profils agrégés"
+        indexes = [models.Index(fields=["dataset", "code_iris"], name="profil_dataset_iris")]
+
+    def __str__(self):
+        return f"{self.code_iris or self.code_commune} × {self.effectif}"
+
+
+class CompteAgrege(models.Model):
+    """An aggregated count ``code_secteur;dimension;categorie;usagers`` (EPNs that kept only totals)."""
+
+    dataset = models.ForeignKey(FrequentationImport, on_delete=models.CASCADE, related_name="comptes")
+    ligne = models.PositiveIntegerField("ligne du fichier")
+    code_secteur = models.CharField("secteur", max_length=100)
+    dimension = models.CharField("dimension", max_length=20)
+    categorie = models.CharField("catégorie", max_length=30, blank=True)
+    usagers = models.PositiveIntegerField("usagers")
+
+    objects = ScopedQuerySet.as_manager()
+    scoping = Scoping(epn="dataset__structure")
+
+    class Meta:
+        verbose_name = "comptage agrégé"
+        verbose_name_plural = "comptages agrégés"
+        indexes = [models.Index(fields=["dataset", "dimension"], name="compte_dataset_dimension")]
+
+    def __str__(self):
+        return f"{self.code_secteur} {self.dimension} {self.categorie} = {self.usagers}"

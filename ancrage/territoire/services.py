@@ -1,0 +1,312 @@
+"""Writes on an EPN's territory: imported population, sector names, QPV flags, quartiers, outlines.
+
+Each service is atomic and leaves an audit entry. ``population_of`` rebuilds the pure
+``insee.Population`` the diagnostic engine reads.
+"""
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from ancrage.audit.enums import AuditAction
+from ancrage.audit.services import audit_record
+from ancrage.territoire import insee
+from ancrage.territoire.models import PopulationImport, PopulationValeur, Quartier, Secteur
+
+BATCH_SIZE = 5000
+TOTAL = "total"
+
+
+def _batched(rows: Iterable, size: int = BATCH_SIZE):
+    batch = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@transaction.atomic
+def population_import(
+    *, acting_user, structure, population: insee.Population, fichier: str, sha256: str
+) -> PopulationImport:
+    """Store one INSEE base for ``structure``; a base carrying the same tables replaces the older one."""
+    existing = PopulationImport.objects.filter(structure=structure)
+    if existing.filter(sha256=sha256).exists():
+        raise ValidationError(f"Le fichier « {fichier} » a déjà été importé pour ce lieu.")
+    tables = sorted(population.repartitions)
+    replaced = [p for p in existing if set(p.tables) & set(tables)]
+    for old in replaced:
+        audit_record(
+            acting_user=acting_user,
+            action=AuditAction.DELETE,
+            obj=old,
+            structure=structure,
+            changes={"remplace_par": fichier},
+        )
+        old.delete()
+    dataset = PopulationImport.objects.create(
+        structure=structure,
+        fichier=fichier[:255],
+        sha256=sha256,
+        millesime=population.millesime,
+        tables=tables,
+        total_derive=population.total_derive,
+        nb_secteurs=len(population),
+        created_by=acting_user if acting_user is not None and acting_user.is_authenticated else None,
+    )
+
+    def rows():
+        for i, code in enumerate(population.codes):
+            total = population.total[i]
+            yield PopulationValeur(
+                dataset=dataset,
+                code_secteur=code,
+                table=TOTAL,
+                categorie="",
+                valeur=None if np.isnan(total) else float(total),
+            )
+            for key, rep in population.repartitions.items():
+                if not rep.present[i]:
+                    continue
+                for j, cat in enumerate(rep.categories):
+                    value = float(rep.values[i, j])
+                    if value:  # zeros are implied: the total row says the sector is in the base
+                        yield PopulationValeur(
+                            dataset=dataset, code_secteur=code, table=key, categorie=cat, valeur=value
+                        )
+
+    for batch in _batched(rows()):
+        PopulationValeur.objects.bulk_create(batch)
+    known = set(Secteur.objects.filter(structure=structure).values_list("code", flat=True))
+    Secteur.objects.bulk_create(
+        [
+            Secteur(structure=structure, code=code, nom=nom[:200])
+            for code, nom in zip(population.codes, population.noms, strict=True)
+            if code not in known
+        ],
+        batch_size=BATCH_SIZE,
+    )
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.IMPORT,
+        obj=dataset,
+        structure=structure,
+        changes={
+            "fichier": fichier,
+            "sha256": sha256,
+            "millesime": population.millesime,
+            "iris": len(population),
+            "tableaux": tables,
+        },
+    )
+    return dataset
+
+
+def _dataset_population(dataset: PopulationImport, noms: Mapping[str, str]) -> insee.Population:
+    values = PopulationValeur.objects.filter(dataset=dataset).values_list(
+        "code_secteur", "table", "categorie", "valeur"
+    )
+    codes: list[str] = []
+    index: dict[str, int] = {}
+    totals: list[float] = []
+    cells: list[tuple[int, str, str, float]] = []
+    for code, table, categorie, valeur in values.iterator(chunk_size=BATCH_SIZE):
+        if table == TOTAL:
+            index[code] = len(codes)
+            codes.append(code)
+            totals.append(np.nan if valeur is None else valeur)
+        else:
+            cells.append((code, table, categorie, valeur))
+    n = len(codes)
+    repartitions = {}
+    for key in dataset.tables:
+        template = _table_template(key)
+        cat_index = {c: j for j, c in enumerate(template.categories)}
+        matrix = np.zeros((n, len(template.categories)))
+        repartitions[key] = (template, cat_index, matrix)
+    for code, table, categorie, valeur in cells:
+        if table in repartitions and code in index:
+            _, cat_index, matrix = repartitions[table]
+            matrix[index[code], cat_index[categorie]] = valeur
+    return insee.Population(
+        niveau="iris",
+        codes=tuple(codes),
+        noms=tuple(noms.get(c, c) for c in codes),
+        communes=tuple(c[:5] for c in codes),
+        total=np.asarray(totals, dtype=float),
+        total_derive=dataset.total_derive,
+        repartitions={
+            key: insee.Repartition(
+                key=key,
+                dimension=t.dimension,
+                categories=t.categories,
+                values=matrix,
+                present=np.ones(n, dtype=bool),
+                complementaire=t.complementaire,
+                univers=t.univers,
+            )
+            for key, (t, _, matrix) in repartitions.items()
+        },
+        millesime=dataset.millesime,
+        fichiers=(dataset.fichier,),
+    )
+
+
+class _Template:
+    def __init__(self, key, dimension, categories, complementaire):
+        self.key, self.dimension, self.categories = key, dimension, categories
+        self.complementaire = complementaire
+        self.univers = insee.UNIVERS[key]
+
+
+def _table_template(key: str) -> _Template:
+    if key == "diplome":
+        return _Template(key, "diplome", insee.DIPLOME_CATEGORIES, False)
+    kind, categories, _ = insee._TABLE_COLUMNS[key]
+    return _Template(key, "age" if key.startswith("age") else key, categories, kind == "C")
+
+
+def population_of(structure) -> insee.Population | None:
+    """The EPN's population: every imported base, merged (``None`` when nothing was imported)."""
+    datasets = list(PopulationImport.objects.filter(structure=structure).order_by("created_at", "id"))
+    if not datasets:
+        return None
+    noms = dict(Secteur.objects.filter(structure=structure).values_list("code", "nom"))
+    return insee.merge_populations([_dataset_population(d, noms) for d in datasets])
+
+
+def known_sector_codes(structure) -> set[str]:
+    """IRIS, communes and quartier names an attendance file of this EPN may refer to."""
+    codes = set(Secteur.objects.filter(structure=structure).values_list("code", flat=True))
+    codes |= {c[:5] for c in codes}
+    codes |= set(Quartier.objects.filter(structure=structure).values_list("nom", flat=True))
+    return codes
+
+
+@transaction.atomic
+def population_delete(*, acting_user, dataset: PopulationImport) -> None:
+    audit_record(acting_user=acting_user, action=AuditAction.DELETE, obj=dataset, structure=dataset.structure)
+    dataset.delete()
+
+
+# --- QPV, quartiers, outlines ---------------------------------------------------------------------
+
+
+def parse_iris_list(text: str) -> list[str]:
+    """Codes separated by spaces, commas, semicolons or new lines."""
+    return [insee.normalise_iris(c) for c in text.replace(",", " ").replace(";", " ").split() if c.strip()]
+
+
+def _check_known(structure, codes: Iterable[str], field: str) -> list[str]:
+    codes = list(dict.fromkeys(codes))
+    known = set(Secteur.objects.filter(structure=structure, code__in=codes).values_list("code", flat=True))
+    unknown = [c for c in codes if c not in known]
+    if unknown:
+        raise ValidationError(
+            {
+                field: "Code(s) IRIS inconnu(s) : "
+                + ", ".join(unknown[:20])
+                + (" …" if len(unknown) > 20 else "")
+                + ". Importez d'abord la population de ces IRIS."
+            }
+        )
+    return codes
+
+
+@transaction.atomic
+def secteurs_set_qpv(*, acting_user, structure, codes: Iterable[str], source: str = Secteur.QpvSource.MANUEL):
+    """Flag exactly ``codes`` as QPV sectors of ``structure`` (the others lose the flag)."""
+    codes = _check_known(structure, codes, "codes")
+    secteurs = Secteur.objects.filter(structure=structure)
+    before = sorted(secteurs.filter(qpv=True).values_list("code", flat=True))
+    secteurs.exclude(code__in=codes).update(qpv=False, qpv_source="")
+    secteurs.filter(code__in=codes).update(qpv=True, qpv_source=source)
+    after = sorted(codes)
+    if before != after:
+        audit_record(
+            acting_user=acting_user,
+            action=AuditAction.UPDATE,
+            obj=structure,
+            structure=structure,
+            changes={"secteurs_qpv": [before, after], "origine": source},
+        )
+    return after
+
+
+@transaction.atomic
+def quartier_save(*, acting_user, structure, nom: str, iris: Iterable[str], quartier: Quartier | None = None):
+    nom = nom.strip()
+    if not nom:
+        raise ValidationError({"nom": "Donnez un nom au quartier."})
+    codes = _check_known(structure, iris, "iris")
+    if not codes:
+        raise ValidationError({"iris": "Un quartier regroupe au moins un IRIS."})
+    others = Quartier.objects.filter(structure=structure).exclude(pk=quartier.pk if quartier else None)
+    taken = {c: q.nom for q in others for c in q.iris if c in codes}
+    if taken:
+        code, other = next(iter(taken.items()))
+        raise ValidationError({"iris": f"L'IRIS {code} appartient déjà au quartier « {other} »."})
+    if others.filter(nom=nom).exists():
+        raise ValidationError({"nom": f"Un quartier s'appelle déjà « {nom} »."})
+    created = quartier is None
+    quartier = quartier or Quartier(structure=structure)
+    quartier.nom, quartier.iris = nom, codes
+    quartier.save()
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.CREATE if created else AuditAction.UPDATE,
+        obj=quartier,
+        structure=structure,
+        changes={"nom": nom, "iris": codes},
+    )
+    return quartier
+
+
+@transaction.atomic
+def quartiers_import(*, acting_user, structure, mapping: Mapping[str, str]) -> list[Quartier]:
+    """Replace the EPN's quartiers by those of a ``code_iris;quartier`` file."""
+    _check_known(structure, mapping.keys(), "iris")
+    Quartier.objects.filter(structure=structure).delete()
+    groups: dict[str, list[str]] = {}
+    for code, nom in mapping.items():
+        groups.setdefault(nom, []).append(code)
+    quartiers = [Quartier.objects.create(structure=structure, nom=n, iris=c) for n, c in groups.items()]
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.IMPORT,
+        obj=structure,
+        structure=structure,
+        changes={"quartiers": sorted(groups)},
+    )
+    return quartiers
+
+
+@transaction.atomic
+def quartier_delete(*, acting_user, quartier: Quartier) -> None:
+    audit_record(
+        acting_user=acting_user, action=AuditAction.DELETE, obj=quartier, structure=quartier.structure
+    )
+    quartier.delete()
+
+
+@transaction.atomic
+def contours_import(*, acting_user, structure, contours: Mapping[str, dict], fichier: str) -> int:
+    """Store the outline of each sector (GeoJSON geometry); sectors absent from the file keep theirs."""
+    _check_known(structure, contours.keys(), "contours")
+    secteurs = {s.code: s for s in Secteur.objects.filter(structure=structure, code__in=list(contours))}
+    for code, geometry in contours.items():
+        secteurs[code].contour = geometry
+    Secteur.objects.bulk_update(list(secteurs.values()), ["contour"], batch_size=500)
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.IMPORT,
+        obj=structure,
+        structure=structure,
+        changes={"contours": len(secteurs), "fichier": fichier},
+    )
+    return len(secteurs)

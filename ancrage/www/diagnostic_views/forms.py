@@ -1,0 +1,105 @@
+from django import forms
+from django.conf import settings
+
+from ancrage.diagnostic.models import ImportJob
+from ancrage.frequentation.readers import parse_age_band
+from ancrage.territoire.insee import DIMENSIONS
+
+FORMAT_CHOICES = [
+    ("ancrage", "Fichier des usagers d’Ancrage (CSV, une ligne par personne)"),
+    ("coop", "Export des activités de La Coop de la médiation numérique (XLSX)"),
+    ("agrege", "Comptages agrégés (CSV : code_secteur;dimension;categorie;usagers)"),
+]
+NIVEAU_CHOICES = [
+    ("iris", "IRIS"),
+    ("commune", "Commune"),
+    ("quartier", "Quartier (vos regroupements d’IRIS)"),
+]
+KIND_HELP = {
+    ImportJob.Kind.POPULATION: "Base INSEE à l’IRIS (évolution et structure de la population, activité des "
+    "résidents ou diplômes-formation), en CSV, XLS ou XLSX, telle que l’INSEE la publie.",
+    ImportJob.Kind.FREQUENTATION: "Vos usagers, l’export de La Coop ou des comptages agrégés.",
+    ImportJob.Kind.PRIORITES: "CSV « theme;poids;dimension;categorie;secteurs » : "
+    "remplace les priorités actuelles.",
+    ImportJob.Kind.CONTOURS: "GeoJSON (WGS 84) dont chaque objet porte le code IRIS "
+    "dans « code_iris » ou « code ».",
+    ImportJob.Kind.QUARTIERS: "CSV « code_iris;quartier » : remplace les quartiers actuels.",
+}
+
+
+class ImportForm(forms.Form):
+    # Empty files go through: the import then names the file in its refusal, like any other problem.
+    fichier = forms.FileField(label="Fichier", allow_empty_file=True)
+    format = forms.ChoiceField(label="Format du fichier", choices=FORMAT_CHOICES, required=False)
+
+    def __init__(self, *args, kind: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        self.fields["fichier"].help_text = KIND_HELP[kind]
+        if kind != ImportJob.Kind.FREQUENTATION:
+            del self.fields["format"]
+
+    def clean_fichier(self):
+        upload = self.cleaned_data["fichier"]
+        limit = getattr(settings, "ANCRAGE_UPLOAD_MAX_SIZE", 20 * 1024 * 1024)
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"Fichier « {upload.name} » : trop volumineux ({upload.size // (1024 * 1024)} Mo, "
+                f"{limit // (1024 * 1024)} Mo au plus)."
+            )
+        return upload
+
+
+class DiagnosticForm(forms.Form):
+    titre = forms.CharField(label="Titre", max_length=200, required=False)
+    frequentation = forms.ChoiceField(label="Fréquentation")
+    niveau = forms.ChoiceField(label="Secteurs", choices=NIVEAU_CHOICES, initial="iris")
+
+    def __init__(self, *args, frequentations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["frequentation"].choices = [(str(f.pk), str(f)) for f in frequentations]
+
+
+class PrioriteForm(forms.Form):
+    theme = forms.CharField(label="Thème", max_length=120)
+    poids = forms.FloatField(label="Poids", min_value=0.1, max_value=100, initial=1)
+    dimension = forms.ChoiceField(
+        label="Public visé : dimension",
+        choices=[("", "tout public")] + [(d, d) for d in DIMENSIONS],
+        required=False,
+    )
+    categorie = forms.CharField(
+        label="Public visé : catégorie",
+        required=False,
+        help_text="Ex. « 15-29 », « 60+ », « chomeur », « CS6 », « F ».",
+    )
+    qpv = forms.BooleanField(label="Vise les quartiers prioritaires (QPV)", required=False)
+
+    def clean(self):
+        data = super().clean()
+        dimension, categorie = data.get("dimension"), (data.get("categorie") or "").strip()
+        if dimension and not categorie:
+            self.add_error("categorie", "Indiquez la catégorie visée.")
+        if categorie and not dimension:
+            self.add_error("dimension", "Indiquez la dimension de la catégorie.")
+        if dimension == "age" and categorie and parse_age_band(categorie) is None:
+            self.add_error("categorie", "Tranche d’âge non reconnue (ex. « 15-29 », « 60+ »).")
+        return data
+
+
+class QpvForm(forms.Form):
+    codes = forms.CharField(
+        label="Codes IRIS des quartiers prioritaires",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text="Séparés par des espaces, virgules ou retours à la ligne.",
+    )
+
+
+class QuartierForm(forms.Form):
+    nom = forms.CharField(label="Nom du quartier", max_length=120)
+    iris = forms.CharField(
+        label="Codes IRIS du quartier",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Séparés par des espaces.",
+    )

@@ -1,0 +1,416 @@
+"""Pages of the territorial diagnostic: imports, priorities, sectors, saved diagnostics, documents.
+
+Reads go through scoping (``visible_to`` / the user's scope); an EPN outside the scope is a 404.
+Writes need a staff role in the EPN (animateur, responsable); a référent who sees the EPN gets 403.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from ancrage.audit.enums import AuditAction
+from ancrage.audit.services import audit_record
+from ancrage.diagnostic import charts, jobs, rapport, services
+from ancrage.diagnostic.engine import DiagnosticImpossible
+from ancrage.diagnostic.models import Diagnostic, ImportJob, Priorite
+from ancrage.frequentation import readers
+from ancrage.frequentation import services as frequentation_services
+from ancrage.frequentation.models import FrequentationImport
+from ancrage.organisations.enums import StructureKind
+from ancrage.organisations.models import Structure
+from ancrage.organisations.scoping import scope_for
+from ancrage.territoire import geo
+from ancrage.territoire import services as territoire_services
+from ancrage.territoire.models import PopulationImport, Quartier, Secteur
+from ancrage.www.diagnostic_views.forms import DiagnosticForm, ImportForm, PrioriteForm, QpvForm, QuartierForm
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _epn(request, structure_id: int, write: bool = False) -> Structure:
+    scope = scope_for(request.user)
+    if not scope.can_read_epn(structure_id):
+        raise Http404
+    structure = get_object_or_404(Structure, pk=structure_id, kind=StructureKind.EPN)
+    if write and not scope.can_write_epn(structure_id):
+        raise PermissionDenied
+    return structure
+
+
+def _diagnostic(request, pk: int) -> Diagnostic:
+    return get_object_or_404(Diagnostic.objects.visible_to(request.user).select_related("structure"), pk=pk)
+
+
+@login_required
+def index(request):
+    scope = scope_for(request.user)
+    epns = Structure.objects.filter(kind=StructureKind.EPN).order_by("nom")
+    if not scope.is_superuser:
+        epns = epns.filter(pk__in=scope.epn_ids)
+    epns = epns.annotate(nb_diagnostics=Count("diagnostics", distinct=True))
+    if len(epns) == 1:
+        return redirect("diagnostic:epn", structure_id=epns[0].pk)
+    return render(request, "diagnostic/index.html", {"title": "Diagnostic du territoire", "epns": epns})
+
+
+@login_required
+def epn(request, structure_id: int):
+    structure = _epn(request, structure_id)
+    frequentations = list(FrequentationImport.objects.filter(structure=structure))
+    context = {
+        "title": f"Diagnostic du territoire — {structure.nom}",
+        "structure": structure,
+        "can_write": scope_for(request.user).can_write_epn(structure.pk),
+        "populations": PopulationImport.objects.filter(structure=structure).select_related("created_by"),
+        "frequentations": frequentations,
+        "nb_secteurs": Secteur.objects.filter(structure=structure).count(),
+        "nb_qpv": Secteur.objects.filter(structure=structure, qpv=True).count(),
+        "quartiers": Quartier.objects.filter(structure=structure),
+        "priorites": services.priorites_of(structure),
+        "priorites_par_defaut": not Priorite.objects.filter(structure=structure).exists(),
+        "diagnostics": Diagnostic.objects.filter(structure=structure).select_related("created_by"),
+        "jobs": ImportJob.objects.filter(structure=structure).exclude(
+            state__in=[ImportJob.State.TERMINE, ImportJob.State.ANNULE]
+        )[:10],
+        "form": DiagnosticForm(frequentations=frequentations) if frequentations else None,
+        "import_kinds": ImportJob.Kind.choices,
+    }
+    return render(request, "diagnostic/epn.html", context)
+
+
+@login_required
+def import_file(request, structure_id: int, kind: str):
+    structure = _epn(request, structure_id, write=True)
+    if kind not in ImportJob.Kind.values:
+        raise Http404
+    form = ImportForm(request.POST or None, request.FILES or None, kind=kind)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["fichier"]
+        job = jobs.job_submit(
+            acting_user=request.user,
+            structure=structure,
+            kind=kind,
+            fichier=upload.name,
+            contenu=upload.read(),
+            options={"format": form.cleaned_data.get("format") or "ancrage"},
+        )
+        return redirect(job)
+    return render(
+        request,
+        "diagnostic/import_form.html",
+        {
+            "title": f"Importer : {ImportJob.Kind(kind).label}",
+            "structure": structure,
+            "form": form,
+            "kind": kind,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def job(request, pk: int):
+    job = get_object_or_404(ImportJob.objects.visible_to(request.user).select_related("structure"), pk=pk)
+    if request.method == "POST":
+        if not scope_for(request.user).can_write_epn(job.structure_id):
+            raise PermissionDenied
+        if request.POST.get("action") == "confirmer":
+            jobs.job_confirm(acting_user=request.user, job=job)
+        elif request.POST.get("action") == "annuler":
+            jobs.job_cancel(acting_user=request.user, job=job)
+            messages.info(request, "Import annulé : rien n’a été enregistré.")
+            return redirect("diagnostic:epn", structure_id=job.structure_id)
+        return redirect(job)
+    job.refresh_from_db()
+    if job.state == ImportJob.State.TERMINE:
+        messages.success(request, f"« {job.fichier} » est importé.")
+        return redirect("diagnostic:epn", structure_id=job.structure_id)
+    return render(request, "diagnostic/job.html", {"title": f"Import de « {job.fichier} »", "job": job})
+
+
+@login_required
+@require_POST
+def compute(request, structure_id: int):
+    structure = _epn(request, structure_id, write=True)
+    frequentations = FrequentationImport.objects.filter(structure=structure)
+    form = DiagnosticForm(request.POST, frequentations=frequentations)
+    if not form.is_valid():
+        messages.error(request, "Choisissez une fréquentation et un niveau de secteurs.")
+        return redirect("diagnostic:epn", structure_id=structure.pk)
+    frequentation = frequentations.get(pk=form.cleaned_data["frequentation"])
+    try:
+        diagnostic = services.diagnostic_compute(
+            acting_user=request.user,
+            structure=structure,
+            frequentation=frequentation,
+            niveau=form.cleaned_data["niveau"],
+            titre=form.cleaned_data["titre"],
+        )
+    except (DiagnosticImpossible, ValidationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        return redirect("diagnostic:epn", structure_id=structure.pk)
+    return redirect(diagnostic)
+
+
+def _contours_svg(diagnostic: Diagnostic):
+    if diagnostic.niveau != "iris":
+        return None
+    contours = dict(
+        Secteur.objects.filter(structure=diagnostic.structure, contour__isnull=False).values_list(
+            "code", "contour"
+        )
+    )
+    return geo.svg_paths(contours) if contours else None
+
+
+@login_required
+def detail(request, pk: int):
+    diagnostic = _diagnostic(request, pk)
+    context = {
+        "title": diagnostic.titre,
+        "diagnostic": diagnostic,
+        "structure": diagnostic.structure,
+        "can_write": scope_for(request.user).can_write_epn(diagnostic.structure_id),
+        "autres": Diagnostic.objects.filter(structure=diagnostic.structure)
+        .exclude(pk=pk)
+        .only("pk", "titre"),
+        **rapport.chart_context(diagnostic.resultat, _contours_svg(diagnostic)),
+    }
+    return render(request, "diagnostic/detail.html", context)
+
+
+def _document(request, diagnostic: Diagnostic, content: bytes, content_type: str, suffix: str):
+    audit_record(
+        acting_user=request.user,
+        action=AuditAction.DOWNLOAD,
+        obj=diagnostic,
+        structure=diagnostic.structure,
+        changes={"format": suffix},
+    )
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="diagnostic-{diagnostic.pk}.{suffix}"'
+    return response
+
+
+@login_required
+def pdf(request, pk: int):
+    diagnostic = _diagnostic(request, pk)
+    content = rapport.render_pdf(
+        diagnostic.resultat,
+        titre=diagnostic.titre,
+        structure=diagnostic.structure.nom,
+        parametres=diagnostic.parametres,
+        contours_svg=_contours_svg(diagnostic),
+    )
+    return _document(request, diagnostic, content, "application/pdf", "pdf")
+
+
+@login_required
+def export_csv(request, pk: int):
+    diagnostic = _diagnostic(request, pk)
+    return _document(
+        request, diagnostic, rapport.export_csv(diagnostic.resultat), "text/csv; charset=utf-8", "csv"
+    )
+
+
+@login_required
+def export_xlsx(request, pk: int):
+    diagnostic = _diagnostic(request, pk)
+    return _document(request, diagnostic, rapport.export_xlsx(diagnostic.resultat), XLSX, "xlsx")
+
+
+@login_required
+@require_POST
+def delete(request, pk: int):
+    diagnostic = _diagnostic(request, pk)
+    if not scope_for(request.user).can_write_epn(diagnostic.structure_id):
+        raise PermissionDenied
+    structure_id = diagnostic.structure_id
+    services.diagnostic_delete(acting_user=request.user, diagnostic=diagnostic)
+    messages.success(request, "Diagnostic supprimé.")
+    return redirect("diagnostic:epn", structure_id=structure_id)
+
+
+@login_required
+def compare(request):
+    visible = Diagnostic.objects.visible_to(request.user).select_related("structure")
+    try:
+        avant = get_object_or_404(visible, pk=int(request.GET.get("avant", "")))
+        apres = get_object_or_404(visible, pk=int(request.GET.get("apres", "")))
+    except ValueError:
+        raise Http404 from None
+    if avant.structure_id != apres.structure_id:
+        raise Http404
+    return render(
+        request,
+        "diagnostic/compare.html",
+        {
+            "title": "Comparer deux diagnostics",
+            "avant": avant,
+            "apres": apres,
+            "structure": apres.structure,
+            **charts.comparaison(avant.resultat, apres.resultat),
+        },
+    )
+
+
+@login_required
+def priorites(request, structure_id: int):
+    structure = _epn(request, structure_id)
+    can_write = scope_for(request.user).can_write_epn(structure.pk)
+    form = PrioriteForm(request.POST or None)
+    if request.method == "POST":
+        if not can_write:
+            raise PermissionDenied
+        action = request.POST.get("action")
+        if action == "reinitialiser":
+            services.priorites_reset(acting_user=request.user, structure=structure)
+            messages.success(request, "Priorités remises à leurs valeurs par défaut.")
+            return redirect("diagnostic:priorites", structure_id=structure.pk)
+        if action == "supprimer":
+            priorite = get_object_or_404(Priorite, structure=structure, pk=request.POST.get("priorite"))
+            services.priorite_delete(acting_user=request.user, priorite=priorite)
+            return redirect("diagnostic:priorites", structure_id=structure.pk)
+        if form.is_valid():
+            data = form.cleaned_data
+            categorie = data["categorie"].strip()
+            if data["dimension"] == "age":
+                categorie = readers.band_label(readers.parse_age_band(categorie))
+            elif data["dimension"]:
+                categorie = readers.CATEGORY_CODES[data["dimension"]].get(
+                    readers.fold_label(categorie), categorie
+                )
+            try:
+                services.priorite_save(
+                    acting_user=request.user,
+                    structure=structure,
+                    theme=data["theme"],
+                    poids=data["poids"],
+                    categories=[(data["dimension"], categorie)] if data["dimension"] else [],
+                    qpv=data["qpv"],
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, f"Priorité « {data['theme']} » enregistrée.")
+                return redirect("diagnostic:priorites", structure_id=structure.pk)
+    stored = Priorite.objects.filter(structure=structure)
+    return render(
+        request,
+        "diagnostic/priorites.html",
+        {
+            "title": "Priorités de la collectivité",
+            "structure": structure,
+            "can_write": can_write,
+            "stored": stored,
+            "priorites": services.priorites_of(structure),
+            "form": form,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def secteurs(request, structure_id: int):
+    structure = _epn(request, structure_id)
+    can_write = scope_for(request.user).can_write_epn(structure.pk)
+    qpv_form = QpvForm(request.POST if request.POST.get("action") == "qpv" else None)
+    quartier_form = QuartierForm(request.POST if request.POST.get("action") == "quartier" else None)
+    if request.method == "POST":
+        if not can_write:
+            raise PermissionDenied
+        action = request.POST.get("action")
+        try:
+            if action == "qpv" and qpv_form.is_valid():
+                codes = territoire_services.parse_iris_list(qpv_form.cleaned_data["codes"])
+                territoire_services.secteurs_set_qpv(
+                    acting_user=request.user, structure=structure, codes=codes, source=Secteur.QpvSource.LISTE
+                )
+                messages.success(request, f"{len(codes)} IRIS repérés comme quartiers prioritaires.")
+                return redirect("diagnostic:secteurs", structure_id=structure.pk)
+            if action == "qpv_coches":
+                codes = request.POST.getlist("qpv")
+                territoire_services.secteurs_set_qpv(
+                    acting_user=request.user, structure=structure, codes=codes
+                )
+                messages.success(request, "Repères QPV enregistrés.")
+                return redirect("diagnostic:secteurs", structure_id=structure.pk)
+            if action == "quartier" and quartier_form.is_valid():
+                territoire_services.quartier_save(
+                    acting_user=request.user,
+                    structure=structure,
+                    nom=quartier_form.cleaned_data["nom"],
+                    iris=territoire_services.parse_iris_list(quartier_form.cleaned_data["iris"]),
+                )
+                messages.success(request, "Quartier enregistré.")
+                return redirect("diagnostic:secteurs", structure_id=structure.pk)
+            if action == "supprimer_quartier":
+                quartier = get_object_or_404(Quartier, structure=structure, pk=request.POST.get("quartier"))
+                territoire_services.quartier_delete(acting_user=request.user, quartier=quartier)
+                return redirect("diagnostic:secteurs", structure_id=structure.pk)
+        except ValidationError as exc:
+            form = qpv_form if action in ("qpv", "qpv_coches") else quartier_form
+            for errors in exc.message_dict.values():
+                form.add_error(None, errors)
+    return render(
+        request,
+        "diagnostic/secteurs.html",
+        {
+            "title": "Secteurs, quartiers prioritaires et quartiers",
+            "structure": structure,
+            "can_write": can_write,
+            "secteurs": Secteur.objects.filter(structure=structure).defer("contour"),
+            "quartiers": Quartier.objects.filter(structure=structure),
+            "qpv_form": qpv_form,
+            "quartier_form": quartier_form,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def usagers_export(request, pk: int):
+    """The usagers of one import, in the import format: personal data, so the export is audited."""
+    dataset = get_object_or_404(
+        FrequentationImport.objects.visible_to(request.user).select_related("structure"), pk=pk
+    )
+    if not scope_for(request.user).can_write_epn(dataset.structure_id):
+        # Pseudonymous records stay with the EPN that collected them.
+        raise PermissionDenied
+    audit_record(
+        acting_user=request.user,
+        action=AuditAction.EXPORT,
+        obj=dataset,
+        structure=dataset.structure,
+        changes={"enregistrements": dataset.nb_enregistrements},
+    )
+    response = HttpResponse(
+        rapport.csv_bytes(frequentation_services.usagers_export_rows(dataset)),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="usagers-{dataset.pk}.csv"'
+    return response
+
+
+@login_required
+@require_POST
+def frequentation_delete(request, pk: int):
+    dataset = get_object_or_404(FrequentationImport.objects.visible_to(request.user), pk=pk)
+    if not scope_for(request.user).can_write_epn(dataset.structure_id):
+        raise PermissionDenied
+    structure_id = dataset.structure_id
+    frequentation_services.frequentation_delete(acting_user=request.user, dataset=dataset)
+    messages.success(request, "Fréquentation supprimée.")
+    return redirect("diagnostic:epn", structure_id=structure_id)
+
+
+@login_required
+def modele_usagers(request):
+    response = HttpResponse(readers.TEMPLATE_PATH.read_bytes(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="modele-usagers.csv"'
+    return response

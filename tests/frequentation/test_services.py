@@ -1,0 +1,65 @@
+from pathlib import Path
+
+import pytest
+
+from ancrage.diagnostic.engine import run_diagnostic
+from ancrage.frequentation import readers, services
+from ancrage.frequentation.models import Profil, Usager
+from ancrage.territoire import insee
+from tests.diagnostic.test_engine import biased_usagers
+from tests.organisations.factories import StructureFactory
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def population():
+    return insee.read_insee(FIXTURES / "insee" / "rennes-iris-2016.csv")
+
+
+def _store(freq, structure):
+    return services.frequentation_import(
+        acting_user=None, structure=structure, frequentation=freq, sha256="x" * 64
+    )
+
+
+def test_profiles_give_the_same_diagnostic_as_the_raw_records(db, population):
+    freq = biased_usagers(population)
+    dataset = _store(freq, StructureFactory())
+    assert Usager.objects.filter(dataset=dataset).count() == len(freq.individus)
+    # Far fewer profiles than records: that is what the diagnostic reads.
+    assert Profil.objects.filter(dataset=dataset).count() < len(freq.individus)
+    rebuilt = services.frequentation_of(dataset)
+    assert len(rebuilt.individus) == len(freq.individus)
+    kwargs = {"secteurs_qpv": {"352380902"}, "reference_year": 2024}
+    assert run_diagnostic(population, rebuilt, **kwargs) == run_diagnostic(population, freq, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "niveau"),
+    [
+        ("usagers.csv", "ancrage", "iris"),
+        ("agrege.csv", "agrege", "iris"),
+        ("export-coop.xlsx", "coop", "commune"),
+    ],
+)
+def test_every_source_round_trips(db, population, name, fmt, niveau):
+    path = FIXTURES / "frequentation" / "correct-files" / name
+    freq = readers.read_frequentation(path, format=fmt)
+    dataset = _store(freq, StructureFactory())
+    rebuilt = services.frequentation_of(dataset)
+    assert rebuilt.unite == freq.unite and len(rebuilt) == len(freq)
+    assert run_diagnostic(population, rebuilt, niveau=niveau, reference_year=2024) == run_diagnostic(
+        population, freq, niveau=niveau, reference_year=2024
+    )
+
+
+def test_usagers_export_uses_the_import_format(db):
+    path = FIXTURES / "frequentation" / "correct-files" / "usagers.csv"
+    dataset = _store(readers.read_usagers(path), StructureFactory())
+    rows = list(services.usagers_export_rows(dataset))
+    assert rows[0] == list(readers.USAGERS_COLUMNS)
+    assert rows[1][:6] == ["u001", 1958, "", "F", "7", "retraité"]
+    # The export reads back as a valid usagers file.
+    text = "\n".join(";".join(str(c) for c in r) for r in rows)
+    assert len(readers.read_usagers(text.encode(), "export.csv").individus) == len(rows) - 1
