@@ -6,5 +6,8 @@ urlpatterns = [
     path("compte/", include("ancrage.www.accounts_views.urls")),
     path("structures/", include("ancrage.www.structures_views.urls")),
     path("journal/", include("ancrage.www.journal_views.urls")),
+    path("diagnostic/", include("ancrage.www.diagnostic_views.urls")),
+    path("partenaires/", include("ancrage.www.partenaires_views.urls")),
+    path("actions/", include("ancrage.www.actions_views.urls")),
     path("admin/", admin.site.urls),
 ]

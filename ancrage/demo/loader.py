@@ -8,8 +8,11 @@ from importlib import import_module
 from types import SimpleNamespace
 
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ancrage.accounts.models import User
+from ancrage.accounts.second_factor import DEMO_TOTP_KEY_HEX, TOTP_ROLES
+from ancrage.accounts.services import totp_device_create_confirmed
 from ancrage.accounts.validators import DEMO_PASSWORD
 from ancrage.organisations import services
 from ancrage.organisations.enums import CollectiviteType, Role, StructureKind
@@ -42,6 +45,8 @@ PEOPLE = {
 # called once the organisations and accounts exist. Order matters: later modules may use what
 # earlier ones created (``world`` is shared and may be extended).
 DEMO_MODULES: list[str] = []
+DEMO_MODULES.append("ancrage.demo.diagnostic")  # population, attendance and saved diagnostics
+DEMO_MODULES.append("ancrage.demo.actions")  # after the diagnostic: it builds on its targets
 
 
 def is_loaded() -> bool:
@@ -116,6 +121,11 @@ def load_demo() -> bool:
             password=DEMO_PASSWORD,
         )
         services.membership_grant(acting_user=system, user=user, role=role, target=target)
+        if role.value in TOTP_ROLES and not TOTPDevice.objects.filter(user=user).exists():
+            # The public demo key (README): the demo also works with ANCRAGE_REQUIRE_TOTP on.
+            totp_device_create_confirmed(
+                acting_user=system, user=user, key_hex=DEMO_TOTP_KEY_HEX, name="Démonstration"
+            )
         users[email.split("@")[0]] = user
 
     world = SimpleNamespace(

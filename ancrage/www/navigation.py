@@ -13,7 +13,23 @@ MENU = [
         "structures:list",
         (Role.ANIMATEUR, Role.RESPONSABLE, Role.REFERENT, Role.ELU, Role.COORDINATEUR, Role.PARTENAIRE),
     ),
+    (
+        "Diagnostic du territoire",
+        "diagnostic:index",
+        (Role.ANIMATEUR, Role.RESPONSABLE, Role.REFERENT, Role.ELU, Role.COORDINATEUR),
+    ),
+    (
+        "Actions",
+        "actions:list",
+        (Role.ANIMATEUR, Role.RESPONSABLE, Role.REFERENT, Role.ELU, Role.COORDINATEUR, Role.PARTENAIRE),
+    ),
+    (
+        "Partenaires",
+        "partenaires:list",
+        (Role.ANIMATEUR, Role.RESPONSABLE, Role.REFERENT, Role.ELU, Role.COORDINATEUR),
+    ),
     ("Journal d’activité", "journal:list", (Role.RESPONSABLE, Role.COORDINATEUR, Role.REFERENT)),
+    ("Invitations", "accounts:invitations", (Role.RESPONSABLE, Role.COORDINATEUR)),
 ]
 
 

@@ -1,0 +1,113 @@
+from django import forms
+from dsfr.forms import DsfrBaseForm
+
+from ancrage.partenaires import enums_standard
+from ancrage.partenaires.enums import FAMILLE_CHOICES, PUBLICS_TOUCHES_CHOICES, SAVOIR_FAIRE_CHOICES
+from ancrage.partenaires.publics import parse_codes
+
+
+class AncrageForm(DsfrBaseForm):
+    """DSFR form that marks optional fields, as the DSFR now recommends.
+
+    django-dsfr warns on every render until a project chooses; choosing here, per form, keeps the
+    test suite (warnings are errors) quiet without a transitional setting that warns too.
+    """
+
+    def get_context(self):
+        context = forms.Form.get_context(self)
+        context.setdefault("DSFR_MARK_OPTIONAL_FIELDS", True)
+        return context
+
+
+def _checkboxes(choices, label, help_text=""):
+    return forms.MultipleChoiceField(
+        label=label, choices=choices, required=False, widget=forms.CheckboxSelectMultiple, help_text=help_text
+    )
+
+
+def split_list(text: str) -> list[str]:
+    return parse_codes(text or "")
+
+
+class PartenaireForm(AncrageForm):
+    epn = forms.ModelChoiceField(label="Annuaire de l’EPN", queryset=None, empty_label=None)
+    nom = forms.CharField(label="Nom de l’organisation", max_length=200)
+    typologies = forms.MultipleChoiceField(
+        label="Typologie (codes data·inclusion)",
+        choices=enums_standard.TYPOLOGIES,
+        required=False,
+        help_text="Maintenez Ctrl (ou Cmd) pour en choisir plusieurs.",
+    )
+    siret = forms.CharField(label="SIRET", required=False, max_length=20, help_text="14 chiffres.")
+    rna = forms.CharField(label="RNA", required=False, max_length=12, help_text="W suivi de 9 caractères.")
+    adresse = forms.CharField(label="Adresse", required=False)
+    code_postal = forms.RegexField(
+        label="Code postal", regex=r"^\d{5}$", required=False, error_messages={"invalid": "5 chiffres."}
+    )
+    commune = forms.CharField(label="Commune", required=False)
+    code_insee = forms.CharField(label="Code INSEE de la commune", required=False, max_length=5)
+    telephone = forms.CharField(label="Téléphone", required=False, max_length=20)
+    courriels = forms.CharField(label="Courriels", required=False, help_text="Séparés par des virgules.")
+    familles = _checkboxes(FAMILLE_CHOICES, "Compétences : familles thématiques")
+    services = _checkboxes(enums_standard.SERVICES, "Compétences : services du standard")
+    publics_touches = _checkboxes(PUBLICS_TOUCHES_CHOICES, "Publics touchés")
+    secteurs = forms.CharField(
+        label="Secteurs couverts",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Codes IRIS (9 caractères) ou codes de commune (5), séparés par des virgules.",
+    )
+    savoir_faire = _checkboxes(
+        SAVOIR_FAIRE_CHOICES,
+        "Savoir-faire pour le partenariat",
+        "Les tâches d’une action que ce partenaire sait assurer (l’EPN ne doit pas s’y substituer).",
+    )
+    publics_specifiquement_adresses = _checkboxes(
+        enums_standard.PUBLICS_SPECIFIQUEMENT_ADRESSES, "Publics spécifiquement adressés (standard)"
+    )
+    dispositif_programmes_nationaux = _checkboxes(
+        enums_standard.DISPOSITIFS_PROGRAMMES_NATIONAUX, "Dispositifs et programmes nationaux"
+    )
+    formations_labels = _checkboxes(enums_standard.FORMATIONS_LABELS, "Formations et labels")
+    presentation_resume = forms.CharField(
+        label="Présentation (résumé)",
+        required=False,
+        max_length=280,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    notes = forms.CharField(label="Notes de l’EPN", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, epns, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["epn"].queryset = epns
+        if epns.count() == 1:
+            self.fields["epn"].initial = epns.first()
+            self.fields["epn"].widget = forms.HiddenInput()
+
+    def clean_courriels(self):
+        return split_list(self.cleaned_data["courriels"])
+
+    def clean_secteurs(self):
+        return split_list(self.cleaned_data["secteurs"])
+
+
+class ContactForm(AncrageForm):
+    nom = forms.CharField(label="Nom", max_length=200)
+    fonction = forms.CharField(label="Fonction", required=False, max_length=200)
+    courriel = forms.EmailField(label="Courriel", required=False)
+    telephone = forms.CharField(label="Téléphone", required=False, max_length=30)
+
+
+class ImportForm(AncrageForm):
+    epn = forms.ModelChoiceField(label="Annuaire de l’EPN", queryset=None, empty_label=None)
+    fichier = forms.FileField(
+        label="Fichier au standard des lieux de médiation numérique",
+        help_text="CSV du standard 1.0.2 (valeurs séparées par | ou ;) ou JSON de la Cartographie nationale.",
+    )
+
+    def __init__(self, *args, epns, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["epn"].queryset = epns
+        if epns.count() == 1:
+            self.fields["epn"].initial = epns.first()
+            self.fields["epn"].widget = forms.HiddenInput()

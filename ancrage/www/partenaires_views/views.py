@@ -1,0 +1,278 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from ancrage.actions.models import Action
+from ancrage.audit.models import AuditEntry
+from ancrage.core.importing import ImportRejected
+from ancrage.organisations.enums import StructureKind
+from ancrage.organisations.models import Structure
+from ancrage.organisations.scoping import scope_for
+from ancrage.partenaires import services, standard
+from ancrage.partenaires.models import Contact, ImportAnnuaire, Partenaire
+from ancrage.partenaires.publics import public_label
+from ancrage.www.partenaires_views.forms import ContactForm, ImportForm, PartenaireForm
+
+PAGE_SIZE = 25
+EDITABLE = (
+    "typologies",
+    "siret",
+    "rna",
+    "adresse",
+    "code_postal",
+    "commune",
+    "code_insee",
+    "telephone",
+    "courriels",
+    "familles",
+    "services",
+    "publics_touches",
+    "secteurs",
+    "savoir_faire",
+    "publics_specifiquement_adresses",
+    "dispositif_programmes_nationaux",
+    "formations_labels",
+    "presentation_resume",
+    "notes",
+)
+
+
+def staff_epns(user):
+    """The EPNs whose directory the user may write in."""
+    scope = scope_for(user)
+    epns = Structure.objects.filter(kind=StructureKind.EPN)
+    return epns.visible_to(scope) if scope.is_superuser else epns.filter(id__in=scope.staff_epn_ids)
+
+
+def _writable_or_403(request, partenaire: Partenaire) -> None:
+    if not scope_for(request.user).can_write_epn(partenaire.structure.referencee_par_id):
+        raise PermissionDenied
+
+
+def _visible(request):
+    return Partenaire.objects.visible_to(request.user)
+
+
+@login_required
+def partenaire_list(request):
+    entries = (
+        _visible(request).select_related("structure", "structure__referencee_par").order_by("structure__nom")
+    )
+    query = request.GET.get("q", "").strip()
+    if query:
+        entries = entries.filter(Q(structure__nom__icontains=query) | Q(commune__icontains=query))
+    page = Paginator(entries, PAGE_SIZE).get_page(request.GET.get("page"))
+    epns = Structure.objects.visible_to(request.user).filter(
+        kind=StructureKind.EPN, partenaires_references__isnull=False
+    )
+    return render(
+        request,
+        "partenaires/list.html",
+        {
+            "title": "Annuaire des partenaires",
+            "page_obj": page,
+            "query": query,
+            "can_write": staff_epns(request.user).exists(),
+            "export_epns": epns.distinct().order_by("nom"),
+        },
+    )
+
+
+@login_required
+def partenaire_detail(request, pk):
+    partenaire = get_object_or_404(
+        _visible(request).select_related("structure", "structure__referencee_par"), pk=pk
+    )
+    history = AuditEntry.objects.filter(
+        Q(object_type="partenaires.partenaire", object_id=str(partenaire.pk))
+        | Q(object_type="organisations.structure", object_id=str(partenaire.structure_id))
+    )[:30]
+    actions = (
+        Action.objects.visible_to(request.user).filter(partenaires=partenaire.structure).order_by("titre")
+    )
+    return render(
+        request,
+        "partenaires/detail.html",
+        {
+            "title": partenaire.nom,
+            "object": partenaire,
+            "contacts": partenaire.contacts.all(),
+            "history": history,
+            "actions": actions,
+            "publics": [public_label(key) for key in partenaire.publics_touches],
+            "can_write": scope_for(request.user).can_write_epn(partenaire.structure.referencee_par_id),
+            "contact_form": ContactForm(),
+        },
+    )
+
+
+def _save_form(request, form, partenaire=None):
+    data = {name: form.cleaned_data[name] for name in EDITABLE}
+    try:
+        if partenaire is None:
+            return services.partenaire_create(
+                acting_user=request.user, epn=form.cleaned_data["epn"], nom=form.cleaned_data["nom"], **data
+            )
+        return services.partenaire_update(
+            acting_user=request.user, partenaire=partenaire, nom=form.cleaned_data["nom"], **data
+        )
+    except ValidationError as error:
+        if hasattr(error, "error_dict"):
+            for field, errors in error.error_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            form.add_error(None, error)
+    return None
+
+
+@login_required
+def partenaire_create(request):
+    epns = staff_epns(request.user)
+    if not epns.exists():
+        raise PermissionDenied
+    form = PartenaireForm(request.POST or None, epns=epns)
+    if request.method == "POST" and form.is_valid():
+        partenaire = _save_form(request, form)
+        if partenaire:
+            messages.success(request, f"« {partenaire.nom} » est ajouté à l’annuaire.")
+            return redirect(partenaire)
+    return render(request, "partenaires/form.html", {"title": "Nouveau partenaire", "form": form})
+
+
+@login_required
+def partenaire_update(request, pk):
+    partenaire = get_object_or_404(_visible(request).select_related("structure"), pk=pk)
+    _writable_or_403(request, partenaire)
+    epns = Structure.objects.filter(pk=partenaire.structure.referencee_par_id)
+    initial = {name: getattr(partenaire, name) for name in EDITABLE}
+    initial.update(
+        nom=partenaire.nom,
+        epn=epns.first(),
+        courriels=", ".join(partenaire.courriels),
+        secteurs=", ".join(partenaire.secteurs),
+    )
+    form = PartenaireForm(request.POST or None, initial=initial, epns=epns)
+    if request.method == "POST" and form.is_valid():
+        if _save_form(request, form, partenaire):
+            messages.success(request, "La fiche est enregistrée.")
+            return redirect(partenaire)
+    return render(
+        request,
+        "partenaires/form.html",
+        {"title": f"Modifier « {partenaire.nom} »", "form": form, "object": partenaire},
+    )
+
+
+@login_required
+@require_POST
+def contact_add(request, pk):
+    partenaire = get_object_or_404(_visible(request).select_related("structure"), pk=pk)
+    _writable_or_403(request, partenaire)
+    form = ContactForm(request.POST)
+    if form.is_valid():
+        services.contact_create(acting_user=request.user, partenaire=partenaire, **form.cleaned_data)
+        messages.success(request, "Le contact est ajouté.")
+    else:
+        messages.error(
+            request,
+            "Le contact n’est pas ajouté : " + " ".join(e for errs in form.errors.values() for e in errs),
+        )
+    return redirect(partenaire)
+
+
+@login_required
+@require_POST
+def contact_delete(request, pk):
+    contact = get_object_or_404(
+        Contact.objects.visible_to(request.user).select_related("partenaire__structure"), pk=pk
+    )
+    _writable_or_403(request, contact.partenaire)
+    partenaire = contact.partenaire
+    services.contact_delete(acting_user=request.user, contact=contact)
+    messages.success(request, "Le contact est supprimé.")
+    return redirect(partenaire)
+
+
+@login_required
+def import_upload(request):
+    epns = staff_epns(request.user)
+    if not epns.exists():
+        raise PermissionDenied
+    form = ImportForm(request.POST or None, request.FILES or None, epns=epns)
+    issues = []
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["fichier"]
+        try:
+            batch = services.annuaire_import_prepare(
+                acting_user=request.user,
+                epn=form.cleaned_data["epn"],
+                data=upload.read(),
+                filename=upload.name,
+            )
+        except ImportRejected as error:
+            issues = [str(issue) for issue in error.issues]
+        else:
+            return redirect("partenaires:import_preview", pk=batch.pk)
+    return render(
+        request,
+        "partenaires/import.html",
+        {"title": "Importer des partenaires", "form": form, "issues": issues},
+    )
+
+
+@login_required
+def import_preview(request, pk):
+    batch = get_object_or_404(
+        ImportAnnuaire.objects.visible_to(request.user).select_related("structure"), pk=pk
+    )
+    if not scope_for(request.user).can_write_epn(batch.structure_id):
+        raise PermissionDenied
+    if request.method == "POST":
+        try:
+            created = services.annuaire_import_apply(acting_user=request.user, batch=batch)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request, f"{len(created)} partenaire(s) importé(s) dans l’annuaire de {batch.structure.nom}."
+            )
+            return redirect("partenaires:list")
+    return render(
+        request,
+        "partenaires/import_preview.html",
+        {"title": f"Aperçu de l’import « {batch.nom_fichier} »", "batch": batch, "plan": batch.resultat},
+    )
+
+
+def _epn_for_export(request, epn_pk):
+    return get_object_or_404(
+        Structure.objects.visible_to(request.user).filter(kind=StructureKind.EPN), pk=epn_pk
+    )
+
+
+def _export_lieux(request, epn):
+    entries = _visible(request).of_epn(epn).select_related("structure").order_by("structure__nom")
+    return services.export_lieux(entries)
+
+
+@login_required
+def export_csv(request, epn_pk):
+    epn = _epn_for_export(request, epn_pk)
+    body = standard.write_csv_bytes(_export_lieux(request, epn), bom=True)
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="annuaire-{epn.pk}.csv"'
+    return response
+
+
+@login_required
+def export_json(request, epn_pk):
+    epn = _epn_for_export(request, epn_pk)
+    body = standard.write_cartographie_json(_export_lieux(request, epn)).encode("utf-8")
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="annuaire-{epn.pk}.json"'
+    return response

@@ -1,0 +1,176 @@
+"""The partner directory through the Django layer: duplicates, identifiers, import and export."""
+
+import json
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from ancrage.audit.models import AuditEntry
+from ancrage.core.importing import ImportRejected
+from ancrage.organisations.enums import Role, StructureKind
+from ancrage.organisations.models import Structure
+from ancrage.partenaires import services, standard
+from ancrage.partenaires.models import ImportAnnuaire, Partenaire
+from tests.organisations.factories import MembershipFactory, StructureFactory
+from tests.partenaires.factories import epn_with_animateur, partenaire
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "partenaires"
+NC = (FIXTURES / "nouvelle-caledonie-90-lieux.json").read_bytes()
+SIRET = "73282932000074"
+
+
+pytestmark = pytest.mark.django_db
+
+
+def test_create_makes_the_partner_structure_and_an_audited_entry():
+    epn, animateur = epn_with_animateur()
+    entry = services.partenaire_create(
+        acting_user=animateur, epn=epn, nom="Mission locale", typologies=["ML"], siret=SIRET, commune="Rennes"
+    )
+    assert entry.structure.kind == StructureKind.PARTENAIRE
+    assert entry.structure.referencee_par == epn
+    assert entry.structure.typologie == "ML"
+    assert entry.typologie_labels == ["Missions locales"] or entry.typologie_labels[0].startswith("Mission")
+    assert AuditEntry.objects.filter(object_type="partenaires.partenaire", object_id=str(entry.pk)).exists()
+
+
+def test_duplicate_siret_is_refused_with_a_message_naming_the_existing_entry():
+    epn, animateur = epn_with_animateur()
+    first = partenaire(epn, "Mission locale", siret=SIRET)
+    with pytest.raises(ValidationError) as caught:
+        services.partenaire_create(acting_user=animateur, epn=epn, nom="ML bis", siret=SIRET, commune="Vitré")
+    message = caught.value.message_dict["siret"][0]
+    assert "Mission locale" in message and f"fiche n° {first.pk}" in message
+
+
+def test_duplicate_name_in_the_same_commune_is_refused_whatever_the_accents_and_case():
+    epn, animateur = epn_with_animateur()
+    partenaire(epn, "Médiathèque Cesson", commune="Cesson-Sévigné")
+    with pytest.raises(ValidationError) as caught:
+        services.partenaire_create(
+            acting_user=animateur, epn=epn, nom="MEDIATHEQUE  cesson", commune="cesson sevigne"
+        )
+    assert "existe déjà" in caught.value.message_dict["nom"][0]
+    # Same name elsewhere, or in another EPN's directory: not a duplicate.
+    services.partenaire_create(acting_user=animateur, epn=epn, nom="Médiathèque Cesson", commune="Rennes")
+    other = StructureFactory(reseau=epn.reseau)
+    partenaire(other, "Médiathèque Cesson", commune="Cesson-Sévigné")
+
+
+def test_update_refuses_to_become_a_duplicate():
+    epn, animateur = epn_with_animateur()
+    partenaire(epn, "A", siret=SIRET)
+    second = partenaire(epn, "B")
+    with pytest.raises(ValidationError):
+        services.partenaire_update(acting_user=animateur, partenaire=second, siret=SIRET)
+    services.partenaire_update(acting_user=animateur, partenaire=second, nom="B renommé", notes="ok")
+    second.refresh_from_db()
+    assert second.structure.nom == "B renommé"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("siret", "73282932000075", "SIRET"),
+        ("siret", "1234", "14 chiffres"),
+        ("rna", "X123", "RNA"),
+    ],
+)
+def test_identifiers_are_checked_in_french(field, value, words):
+    epn, animateur = epn_with_animateur()
+    with pytest.raises(ValidationError) as caught:
+        services.partenaire_create(acting_user=animateur, epn=epn, nom="Asso", **{field: value})
+    assert words in caught.value.message_dict[field][0]
+    assert not Partenaire.objects.exists()
+
+
+def test_only_the_epn_staff_writes_in_its_directory():
+    epn, _ = epn_with_animateur()
+    other_epn, other_animateur = epn_with_animateur()
+    with pytest.raises(PermissionError):
+        services.partenaire_create(acting_user=other_animateur, epn=epn, nom="Intrus")
+    referent = MembershipFactory(structure=epn, role=Role.PARTENAIRE, structure__kind="partenaire").user
+    with pytest.raises(PermissionError):
+        services.partenaire_create(acting_user=referent, epn=epn, nom="Intrus")
+
+
+def test_the_90_places_of_nouvelle_caledonie_import_through_the_django_layer():
+    epn, animateur = epn_with_animateur()
+    batch = services.annuaire_import_prepare(acting_user=animateur, epn=epn, data=NC, filename="nc.json")
+    # The dry run imports nothing.
+    assert Partenaire.objects.count() == 0
+    assert len(batch.resultat["a_creer"]) == 90 and batch.resultat["rejetes"] == []
+    created = services.annuaire_import_apply(acting_user=animateur, batch=batch)
+    assert len(created) == 90
+    assert Structure.objects.filter(kind=StructureKind.PARTENAIRE, referencee_par=epn).count() == 90
+    batch.refresh_from_db()
+    assert batch.statut == ImportAnnuaire.Statut.APPLIQUE
+    with pytest.raises(ValidationError):
+        services.annuaire_import_apply(acting_user=animateur, batch=batch)
+    # Imported again: every place is already there, and says so line by line.
+    plan = services.plan_import(epn=epn, data=NC, filename="nc.json")
+    assert plan.to_create == [] and len(plan.rejected) == 90
+    assert "déjà dans l’annuaire" in str(plan.rejected[0])
+
+
+def _by_id(lieux):
+    return {lieu.id: lieu.standard_values() for lieu in lieux}
+
+
+def test_export_validates_against_the_schema_and_the_round_trip_loses_nothing():
+    epn, animateur = epn_with_animateur()
+    services.import_directly(acting_user=animateur, epn=epn, data=NC, filename="nc.json")
+    original = _by_id(standard.read_cartographie_json(NC).lieux)
+    exported = services.export_lieux(Partenaire.objects.of_epn(epn).with_structure())
+    csv_text = standard.write_csv(exported)
+    assert standard.validate_csv(csv_text, file="export.csv") == []
+    assert _by_id(exported) == original
+
+    # CSV then JSON round trips into another EPN's directory.
+    for name, data in (
+        ("retour.csv", csv_text.encode()),
+        ("retour.json", standard.write_cartographie_json(exported).encode()),
+    ):
+        other, other_animateur = epn_with_animateur(reseau=epn.reseau)
+        services.import_directly(acting_user=other_animateur, epn=other, data=data, filename=name)
+        again = services.export_lieux(Partenaire.objects.of_epn(other).with_structure())
+        assert _by_id(again) == original, name
+
+
+def test_quirky_files_import_what_is_valid_and_report_the_rest():
+    epn, animateur = epn_with_animateur()
+    data = (FIXTURES / "charente-extrait-quirks.json").read_bytes()
+    plan = services.plan_import(epn=epn, data=data, filename="charente.json")
+    assert plan.to_create and plan.rejected
+    created = services.import_directly(acting_user=animateur, epn=epn, data=data, filename="charente.json")
+    assert len(created) == len(plan.to_create)
+    assert all("charente.json" in str(issue) for issue in plan.rejected)
+
+
+def test_an_unreadable_file_is_rejected_and_nothing_is_kept():
+    epn, animateur = epn_with_animateur()
+    with pytest.raises(ImportRejected):
+        services.annuaire_import_prepare(acting_user=animateur, epn=epn, data=b"\xff\xfe", filename="x.csv")
+    assert not ImportAnnuaire.objects.exists()
+
+
+def test_a_csv_with_semicolons_between_values_imports():
+    epn, animateur = epn_with_animateur()
+    header = ",".join(standard.FIELDS)
+    row = {name: "" for name in standard.FIELDS}
+    row.update(
+        id="x1",
+        nom="Espace X",
+        commune="Rennes",
+        code_postal="35000",
+        adresse="1 rue",
+        pivot=SIRET,
+        date_maj="2024-01-01",
+        services="Aide aux démarches administratives;Accès internet et matériel informatique",
+    )
+    data = (header + "\n" + ",".join(row[name] for name in standard.FIELDS) + "\n").encode()
+    (entry,) = services.import_directly(acting_user=animateur, epn=epn, data=data, filename="x.csv")
+    assert entry.siret == SIRET
+    assert entry.services == ["Aide aux démarches administratives", "Accès internet et matériel informatique"]
+    assert json.loads(standard.write_cartographie_json(services.export_lieux([entry])))[0]["pivot"] == SIRET
