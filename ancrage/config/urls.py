@@ -9,5 +9,6 @@ urlpatterns = [
     path("diagnostic/", include("ancrage.www.diagnostic_views.urls")),
     path("partenaires/", include("ancrage.www.partenaires_views.urls")),
     path("actions/", include("ancrage.www.actions_views.urls")),
+    path("dossiers/", include("ancrage.www.dossiers_views.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -47,6 +47,7 @@ PEOPLE = {
 DEMO_MODULES: list[str] = []
 DEMO_MODULES.append("ancrage.demo.diagnostic")  # population, attendance and saved diagnostics
 DEMO_MODULES.append("ancrage.demo.actions")  # after the diagnostic: it builds on its targets
+DEMO_MODULES.append("ancrage.demo.dossiers")  # after the actions: a dossier is assembled from one
 
 
 def is_loaded() -> bool:

@@ -28,6 +28,8 @@ MENU = [
         "partenaires:list",
         (Role.ANIMATEUR, Role.RESPONSABLE, Role.REFERENT, Role.ELU, Role.COORDINATEUR),
     ),
+    ("Dossiers à instruire", "dossiers:inbox", (Role.REFERENT,)),
+    ("Dossiers", "dossiers:list", (Role.ANIMATEUR, Role.RESPONSABLE)),
     ("Journal d’activité", "journal:list", (Role.RESPONSABLE, Role.COORDINATEUR, Role.REFERENT)),
     ("Invitations", "accounts:invitations", (Role.RESPONSABLE, Role.COORDINATEUR)),
 ]

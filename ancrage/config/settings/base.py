@@ -216,6 +216,9 @@ ANCRAGE_SIGNATURE_PKCS12 = env.str("ANCRAGE_SIGNATURE_PKCS12", default="")
 ANCRAGE_SIGNATURE_PKCS12_PASSWORD = env.str("ANCRAGE_SIGNATURE_PKCS12_PASSWORD", default="")
 ANCRAGE_SIGNATURE_CERT = env.str("ANCRAGE_SIGNATURE_CERT", default="")
 ANCRAGE_ALLOW_DEV_CERTIFICATE = True
+# HMAC key of the dossiers' chained history. Empty: derived from SECRET_KEY (set this to the old
+# derived key before rotating SECRET_KEY, or every chain will look modified).
+ANCRAGE_JOURNAL_KEY = env.str("ANCRAGE_JOURNAL_KEY", default="")
 # Imports run in a background thread; inline when true (tests, or a server that forbids threads).
 ANCRAGE_JOBS_SYNC = env.bool("ANCRAGE_JOBS_SYNC", default=False)
 

@@ -1,0 +1,192 @@
+"""Reads of the dossiers: who may see and act on a dossier, what is copied from the action, and
+the budget other domains use (the conventions quote the co-financing). No writes here."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from ancrage.actions import selectors as action_selectors
+from ancrage.actions.models import Action
+from ancrage.diagnostic.cibles import category_label
+from ancrage.dossiers.budget import BudgetSummary
+from ancrage.dossiers.enums import Etat
+from ancrage.dossiers.models import Annotation, Dossier
+from ancrage.dossiers.workflow import EPN_ROLES, Role
+from ancrage.organisations.enums import COLLECTIVITE_ROLES, EPN_STAFF_ROLES
+from ancrage.organisations.enums import Role as OrgRole
+from ancrage.organisations.models import Collectivite, Membership
+from ancrage.organisations.scoping import scope_for
+
+
+def budget_summary_for_action(action: Action) -> BudgetSummary | None:
+    """The budget of the action's latest dossier (None without a dossier or without budget lines)."""
+    dossier = Dossier.objects.filter(action=action).order_by("-created_at", "-id").first()
+    if dossier is None or not (dossier.charges.exists() or dossier.ressources.exists()):
+        return None
+    return dossier.budget_summary()
+
+
+def dossiers_visible_to(user):
+    """The dossiers a user may open: the scope's, minus the brouillons of other EPNs (a draft is
+    the EPN's own until it is deposited: the collectivité does not read it)."""
+    scope = scope_for(user)
+    dossiers = Dossier.objects.visible_to(scope)
+    if scope.is_superuser:
+        return dossiers
+    return dossiers.filter(~Q(etat=Etat.BROUILLON) | Q(structure_id__in=scope.staff_epn_ids))
+
+
+def covering_collectivite(user, structure, *, roles=(OrgRole.REFERENT,)) -> Collectivite | None:
+    """The collectivité through which the user, as référent (or élu), follows this EPN."""
+    if user is None or not user.is_authenticated:
+        return None
+    memberships = (
+        Membership.objects.active()
+        .filter(user=user, role__in=roles, collectivite__isnull=False)
+        .select_related("collectivite")
+    )
+    for membership in memberships:
+        collectivite = membership.collectivite
+        if structure.collectivite_id == collectivite.pk:
+            return collectivite
+        if (
+            collectivite.reseau_id == structure.reseau_id
+            and structure.code_commune
+            and collectivite.covers(structure.code_commune)
+        ):
+            return collectivite
+    return None
+
+
+def epn_role(user, structure) -> Role | None:
+    if user is None or not user.is_authenticated:
+        return None
+    roles = set(
+        Membership.objects.active()
+        .filter(user=user, structure=structure, role__in=EPN_STAFF_ROLES)
+        .values_list("role", flat=True)
+    )
+    if OrgRole.RESPONSABLE in roles:
+        return Role.RESPONSABLE
+    if OrgRole.ANIMATEUR in roles:
+        return Role.ANIMATEUR
+    return None
+
+
+def roles_on(user, dossier: Dossier) -> set[Role]:
+    """The workflow roles the user holds on this dossier (EPN side, collectivité side, or both)."""
+    roles = set()
+    role = epn_role(user, dossier.structure)
+    if role is not None:
+        roles.add(role)
+    if covering_collectivite(user, dossier.structure) is not None:
+        roles.add(Role.REFERENT)
+    if not roles and getattr(user, "is_superuser", False):
+        roles = {Role.RESPONSABLE, Role.REFERENT}
+    return roles
+
+
+def role_for(roles: set[Role], transition_roles) -> Role | None:
+    """Which of the user's roles acts: the one the transition asks for, if the user has it."""
+    for role in sorted(roles):
+        if role in transition_roles:
+            return role
+    return next(iter(sorted(roles)), None)
+
+
+def is_epn_side(roles: set[Role]) -> bool:
+    return bool(roles & EPN_ROLES)
+
+
+def annotations_for(user, dossier: Dossier):
+    """Private annotations: only référents and élus of a collectivité following the EPN read them."""
+    scope = scope_for(user)
+    if not scope.is_superuser and not (scope.roles & {r.value for r in COLLECTIVITE_ROLES}):
+        return Annotation.objects.none()
+    return Annotation.objects.visible_to(scope).filter(dossier=dossier)
+
+
+def _matrix_snapshot(action: Action) -> dict:
+    matrix = action_selectors.task_matrix(action)
+    return {
+        "parties": [{"id": p.id, "nom": p.name, "nature": p.kind.value} for p in matrix.parties],
+        "taches": [
+            {"libelle": task.label, "cellules": [cells[p.id] for p in matrix.parties]}
+            for task, cells in matrix.rows()
+        ],
+        "alertes": [w.message for w in action_selectors.check_matrix(matrix)],
+    }
+
+
+def diagnostic_excerpt(action: Action, cible: dict) -> dict:
+    """The part of the diagnostic that justifies the action: its target, the categories of the
+    target's dimension, and the sectors the action aims at (or the under-attended ones)."""
+    diagnostic = action.diagnostic
+    if diagnostic is None:
+        return {}
+    resultat = diagnostic.resultat or {}
+    dimension = cible.get("dimension")
+    categories = [c for c in resultat.get("categories", []) if dimension and c.get("dimension") == dimension]
+    wanted = set(action.secteurs) or {
+        s.get("code") for s in resultat.get("secteurs", []) if s.get("sous_frequente")
+    }
+    return {
+        "titre": diagnostic.titre,
+        "calcule_le": diagnostic.created_at.date().isoformat() if diagnostic.created_at else "",
+        "unite": resultat.get("unite", diagnostic.unite),
+        "dimension": dimension or "",
+        "categories": categories,
+        # Every sector: the chart compares the targeted ones with the territory's average rate.
+        "secteurs": resultat.get("secteurs", []),
+        "secteurs_vises": sorted(c for c in wanted if c),
+    }
+
+
+def action_snapshot(action: Action) -> dict:
+    """The fields of a dossier copied from its action (and its diagnostic)."""
+    cible = dict(action.cible or {})
+    if cible and cible.get("dimension"):
+        cible["public"] = category_label(cible.get("dimension"), cible.get("categorie"))
+    return {
+        "thematique": action.thematique,
+        "snapshot_objectifs": [
+            {"valeur_cible": o.valeur_cible, "libelle": o.libelle, "critere": o.critere}
+            for o in action.objectifs.all()
+        ],
+        "snapshot_publics": action.publics_labels,
+        "snapshot_secteurs": action.secteurs_labels,
+        "snapshot_cible": cible,
+        "snapshot_diagnostic": diagnostic_excerpt(action, cible),
+        "snapshot_partenariat": {
+            "partenaires": [
+                {"nom": p.partenaire.nom, "role": p.role}
+                for p in action.participations.select_related("partenaire")
+            ],
+            "matrice": _matrix_snapshot(action),
+        },
+    }
+
+
+def epn_staff_emails(structure) -> list[str]:
+    return sorted(
+        set(
+            Membership.objects.active()
+            .filter(structure=structure, role__in=EPN_STAFF_ROLES)
+            .values_list("user__email", flat=True)
+        )
+    )
+
+
+def referent_emails(structure) -> list[str]:
+    emails = set()
+    for membership in (
+        Membership.objects.active()
+        .filter(role=OrgRole.REFERENT, collectivite__reseau_id=structure.reseau_id)
+        .select_related("collectivite", "user")
+    ):
+        collectivite = membership.collectivite
+        if structure.collectivite_id == collectivite.pk or (
+            structure.code_commune and collectivite.covers(structure.code_commune)
+        ):
+            emails.add(membership.user.email)
+    return sorted(emails)
