@@ -10,5 +10,6 @@ urlpatterns = [
     path("partenaires/", include("ancrage.www.partenaires_views.urls")),
     path("actions/", include("ancrage.www.actions_views.urls")),
     path("dossiers/", include("ancrage.www.dossiers_views.urls")),
+    path("conventions/", include("ancrage.www.conventions_views.urls")),
     path("admin/", admin.site.urls),
 ]

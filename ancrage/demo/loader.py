@@ -48,6 +48,7 @@ DEMO_MODULES: list[str] = []
 DEMO_MODULES.append("ancrage.demo.diagnostic")  # population, attendance and saved diagnostics
 DEMO_MODULES.append("ancrage.demo.actions")  # after the diagnostic: it builds on its targets
 DEMO_MODULES.append("ancrage.demo.dossiers")  # after the actions: a dossier is assembled from one
+DEMO_MODULES.append("ancrage.demo.conventions")  # after the actions: drafted from the seniors action
 
 
 def is_loaded() -> bool:

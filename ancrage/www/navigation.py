@@ -24,6 +24,11 @@ MENU = [
         (Role.ANIMATEUR, Role.RESPONSABLE, Role.REFERENT, Role.ELU, Role.COORDINATEUR, Role.PARTENAIRE),
     ),
     (
+        "Conventions",
+        "conventions:list",
+        (Role.ANIMATEUR, Role.RESPONSABLE, Role.REFERENT, Role.ELU, Role.COORDINATEUR, Role.PARTENAIRE),
+    ),
+    (
         "Partenaires",
         "partenaires:list",
         (Role.ANIMATEUR, Role.RESPONSABLE, Role.REFERENT, Role.ELU, Role.COORDINATEUR),

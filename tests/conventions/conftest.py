@@ -108,3 +108,41 @@ def make_content(**overrides) -> ConventionContent:
 @pytest.fixture
 def content() -> ConventionContent:
     return make_content()
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    """Generated documents go to a temporary MEDIA_ROOT, never to the developer's var/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def world(db, media):
+    from tests.conventions.world import build_world
+
+    return build_world()
+
+
+@pytest.fixture
+def committed_db(postgres_only, transactional_db, media):
+    """Committed data, for tests where several connections must see the same rows (PostgreSQL).
+
+    The test database is flushed afterwards with TRUNCATE, which the append-only triggers of the
+    audit trail (and of the dossiers' history) refuse, as they should in production. For that one
+    flush only, this connection stops firing triggers (``session_replication_role``), and the
+    setting is reset as soon as the flush is done (the flush sends ``post_migrate``).
+    """
+    from django.db import connection
+    from django.db.models.signals import post_migrate
+
+    yield
+
+    def restore(**kwargs):
+        post_migrate.disconnect(dispatch_uid="ancrage-restore-triggers")
+        with connection.cursor() as cursor:
+            cursor.execute("RESET session_replication_role")
+
+    post_migrate.connect(restore, weak=False, dispatch_uid="ancrage-restore-triggers")
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")

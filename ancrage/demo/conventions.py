@@ -1,0 +1,166 @@
+"""Demo of the conventions of the EPN du Blosne, with the centre social Ty-Blosne and Rennes
+Métropole:
+
+- one signed and in force, with its whole history: a first version rejected by the centre social
+  (with its comment), the correction, a second round, the visa, then the élu's signature and the
+  sealed PDF;
+- one in validation, waiting for the visa of partenaire@demo.ancrage.fr;
+- one signed that expires within the alert delay, to show the alert in the list.
+
+Dates are relative to the day the demo is loaded, so the three states hold whenever it is loaded.
+Everything is made up and says "(démo)". Only partners with an account can give their visa, so
+these conventions bind the centre social Ty-Blosne (the demo's partner account).
+"""
+
+from ancrage.actions.models import Action
+from ancrage.conventions import jobs, selectors, services
+from ancrage.conventions.content import add_months
+from ancrage.conventions.models import Convention
+from ancrage.demo.actions import SENIORS, TY_BLOSNE
+
+SIGNEE = "Convention de partenariat « Bien vivre le numérique » (démo)"
+EN_VALIDATION = "Mise à disposition de la salle multimédia au centre social Ty-Blosne (démo)"
+ECHEANCE = "Convention « Permanences numériques au centre social » (démo)"
+
+
+def _generate(convention) -> None:
+    job = services.convention_version_request(acting_user=None, convention=convention)
+    # Inline: the demo is loaded in one transaction, before any background thread could see it.
+    jobs.run(job.pk)
+    job.refresh_from_db()
+    if job.version is None:
+        raise RuntimeError(f"Demo convention {convention.titre!r}: {job.erreur}")
+
+
+def _submit(world, convention):
+    _generate(convention)
+    return services.convention_submit(acting_user=None, convention=convention)
+
+
+def _sign(world, convention):
+    services.convention_decide(
+        acting_user=world.users["partenaire"], convention=convention, decision="valider"
+    )
+    services.convention_decide(acting_user=world.users["elu"], convention=convention, decision="valider")
+    convention.refresh_from_db()
+    return convention
+
+
+def _signed_with_history(world, ty_blosne) -> None:
+    action = Action.objects.filter(structure=world.blosne, titre=SENIORS).first()
+    start = add_months(selectors.today().replace(day=1), -3)
+    fields = dict(
+        titre=SIGNEE,
+        date_debut=start,
+        duree_mois=12,
+        reconduction_tacite=True,
+        reconductions_max=2,
+        preavis_mois=2,
+        juridiction="le tribunal administratif de Rennes",
+        partenaires=[ty_blosne],
+    )
+    if action is not None:
+        convention = services.convention_create_from_action(acting_user=None, action=action, **fields)
+        # Only the centre social has an account in the demo: keep its commitments and the EPN's.
+        keep = {"epn", "collectivite", selectors.partner_key(ty_blosne.pk)}
+        services.convention_update(
+            acting_user=None,
+            convention=convention,
+            engagements=[e for e in convention.engagements if e["partie"] in keep],
+        )
+    else:
+        convention = services.convention_create(
+            acting_user=None,
+            epn=world.blosne,
+            objet="Huit ateliers pour prendre en main smartphone et tablette (démo).",
+            **fields,
+        )
+    convention = _submit(world, convention)
+    services.convention_comment_add(
+        acting_user=world.users["partenaire"],
+        convention=convention,
+        texte="Nous relisons la convention avec notre bureau cette semaine (démo).",
+    )
+    services.convention_decide(
+        acting_user=world.users["partenaire"],
+        convention=convention,
+        decision="rejeter",
+        commentaire=(
+            "La salle du rez-de-chaussée n’est disponible que le mardi : "
+            "merci de l’indiquer dans nos engagements (démo)."
+        ),
+    )
+    convention.refresh_from_db()
+    engagements = [
+        *convention.engagements,
+        {
+            "partie": selectors.partner_key(ty_blosne.pk),
+            "texte": "prêter la salle du rez-de-chaussée le mardi après-midi pour les ateliers",
+            "domaine": "logistique",
+        },
+    ]
+    services.convention_update(acting_user=None, convention=convention, engagements=engagements)
+    _sign(world, _submit(world, convention))
+
+
+def _in_validation(world, ty_blosne) -> None:
+    convention = services.convention_create(
+        acting_user=None,
+        epn=world.blosne,
+        titre=EN_VALIDATION,
+        modele="mise_a_disposition",
+        objet=(
+            "Permettre au centre social d’accueillir ses ateliers « Parents et écrans » dans la salle "
+            "multimédia de l’EPN (démo)."
+        ),
+        date_debut=add_months(selectors.today().replace(day=1), 1),
+        duree_mois=10,
+        partenaires=[ty_blosne],
+        locaux="Salle multimédia de l’EPN du Blosne, 1er étage (démo)",
+        equipements="douze postes informatiques\nun vidéoprojecteur\nune imprimante",
+        creneaux="le jeudi de 17 h à 19 h, hors vacances scolaires",
+        lieu_signature="Rennes",
+        engagements=[
+            {"partie": "epn", "texte": "mettre la salle et ses équipements à disposition, en état de marche"},
+            {
+                "partie": selectors.partner_key(ty_blosne.pk),
+                "texte": "encadrer les participants et restituer la salle rangée",
+            },
+        ],
+    )
+    _submit(world, convention)
+
+
+def _expiring(world, ty_blosne) -> None:
+    today = selectors.today()
+    convention = services.convention_create(
+        acting_user=None,
+        epn=world.blosne,
+        titre=ECHEANCE,
+        objet="Une permanence numérique hebdomadaire de l’EPN au centre social (démo).",
+        date_debut=add_months(today, -11),
+        duree_mois=12,
+        delai_alerte_jours=60,
+        partenaires=[ty_blosne],
+        lieu_signature="Rennes",
+        engagements=[
+            {"partie": "epn", "texte": "tenir une permanence numérique chaque mercredi matin"},
+            {
+                "partie": selectors.partner_key(ty_blosne.pk),
+                "texte": "accueillir la permanence et l’annoncer",
+            },
+        ],
+    )
+    _sign(world, _submit(world, convention))
+
+
+def load(world) -> None:
+    ty_blosne = world.partners[TY_BLOSNE]
+    existing = set(Convention.objects.filter(structure=world.blosne).values_list("titre", flat=True))
+    for titre, build in (
+        (SIGNEE, _signed_with_history),
+        (EN_VALIDATION, _in_validation),
+        (ECHEANCE, _expiring),
+    ):
+        if titre not in existing:
+            build(world, ty_blosne)

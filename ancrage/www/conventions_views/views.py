@@ -1,0 +1,486 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from ancrage.actions.models import Action
+from ancrage.audit.models import AuditEntry
+from ancrage.conventions import selectors, services
+from ancrage.conventions.custom_models import documented_variables
+from ancrage.conventions.enums import ETAT_BADGES, ETAT_LABELS, Etat
+from ancrage.conventions.models import Convention, ConventionVersion, GenerationJob, ModelePersonnalise
+from ancrage.conventions.platform import platform_certificate
+from ancrage.organisations.enums import StructureKind
+from ancrage.organisations.models import Structure
+from ancrage.organisations.scoping import scope_for
+from ancrage.www.conventions_views.forms import (
+    CUSTOM_PREFIX,
+    CommentaireForm,
+    ConventionCreateForm,
+    ConventionForm,
+    DecisionForm,
+    ModeleUploadForm,
+    ResiliationForm,
+)
+
+PAGE_SIZE = 25
+
+
+def _convention(request, pk, *, write=False) -> Convention:
+    """The convention if the user sees it (else 404); for a write, only the EPN's staff (else 403)."""
+    convention = get_object_or_404(
+        Convention.objects.visible_to(request.user).select_related(
+            "structure", "collectivite", "action", "avenant_de", "version_soumise", "modele_personnalise"
+        ),
+        pk=pk,
+    )
+    if write and not scope_for(request.user).can_write_epn(convention.structure_id):
+        raise PermissionDenied
+    return convention
+
+
+def _errors(request, error) -> None:
+    if isinstance(error, ValidationError):
+        messages.error(request, " ".join(error.messages))
+        return
+    for field, errors in error.errors.items():
+        label = error.fields[field].label if field in error.fields else ""
+        messages.error(request, f"{label} : {' '.join(errors)}" if label else " ".join(errors))
+
+
+def _apply(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def _staff_epns(user):
+    scope = scope_for(user)
+    epns = Structure.objects.filter(kind=StructureKind.EPN)
+    return list(epns if scope.is_superuser else epns.filter(id__in=scope.staff_epn_ids))
+
+
+def _etat(convention) -> dict:
+    etat = selectors.effective_etat(convention)
+    return {"value": etat, "label": ETAT_LABELS[etat], "badge": ETAT_BADGES[etat]}
+
+
+@login_required
+def convention_list(request):
+    scope = scope_for(request.user)
+    conventions = (
+        Convention.objects.visible_to(scope)
+        .select_related("structure", "collectivite", "action", "avenant_de")
+        .order_by("-created_at", "-id")
+    )
+    page = Paginator(conventions, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(c, _etat(c)) for c in page.object_list]
+    # Alerts cover every convention in force the user sees, not only this page's.
+    in_force = Convention.objects.visible_to(scope).filter(etat=Etat.SIGNEE).select_related("structure")
+    return render(
+        request,
+        "conventions/list.html",
+        {
+            "title": "Conventions",
+            "page_obj": page,
+            "rows": rows,
+            "alerts": selectors.expiry_alerts(in_force),
+            "can_write": bool(_staff_epns(request.user)),
+        },
+    )
+
+
+@login_required
+def convention_create(request):
+    """From an action (?action=<id>: partners, task matrix and budget prefilled), or blank."""
+    epns = _staff_epns(request.user)
+    if not epns:
+        raise PermissionDenied
+    source = request.POST if request.method == "POST" else request.GET
+    action = None
+    if source.get("action"):
+        try:
+            action_id = int(source["action"])
+        except ValueError:
+            raise Http404 from None
+        action = get_object_or_404(
+            Action.objects.visible_to(request.user).select_related("structure"), pk=action_id
+        )
+        if action.structure_id not in {epn.pk for epn in epns}:
+            raise PermissionDenied
+        epn = action.structure
+    else:
+        epn_id = source.get("epn") or epns[0].pk
+        epn = next((e for e in epns if str(e.pk) == str(epn_id)), None)
+        if epn is None:
+            raise PermissionDenied
+    initial = {"modele": "partenariat_generique", "duree_mois": 12}
+    prefill = {}
+    if action is not None:
+        prefill = selectors.prefill_from_action(action)
+        initial.update(titre=prefill["titre"], objet=prefill["objet"], date_debut=prefill["date_debut"])
+    form = ConventionCreateForm(request.POST or None, initial=initial, epn=epn)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            if action is not None:
+                convention = services.convention_create_from_action(
+                    acting_user=request.user, action=action, **data
+                )
+            else:
+                convention = services.convention_create(
+                    acting_user=request.user, epn=epn, lieu_signature=epn.commune_nom, **data
+                )
+        except ValidationError as error:
+            _apply(form, error)
+        else:
+            messages.success(
+                request,
+                "Le brouillon est créé. Relisez les engagements de chaque partie, puis générez le document.",
+            )
+            return redirect("conventions:update", pk=convention.pk)
+    return render(
+        request,
+        "conventions/create.html",
+        {
+            "title": "Rédiger une convention",
+            "form": form,
+            "action": action,
+            "epn": epn,
+            "epns": epns,
+            "prefill": prefill,
+        },
+    )
+
+
+@login_required
+def convention_update(request, pk):
+    convention = _convention(request, pk, write=True)
+    if convention.etat != Etat.BROUILLON:
+        messages.error(request, "Seul un brouillon se modifie.")
+        return redirect(convention)
+    parties = selectors.party_names(convention)
+    engagements = {key: [] for key in parties}
+    for item in convention.engagements:
+        engagements.setdefault(item["partie"], []).append(item["texte"])
+    initial = {
+        name: getattr(convention, name)
+        for name in (
+            "titre",
+            "objet",
+            "modalites_versement",
+            "date_debut",
+            "duree_mois",
+            "reconduction_tacite",
+            "reconductions_max",
+            "preavis_mois",
+            "delai_alerte_jours",
+            "lieu_signature",
+            "juridiction",
+            "locaux",
+            "equipements",
+            "creneaux",
+            "classes",
+            "encadrement",
+        )
+    }
+    initial.update(
+        modele=(
+            f"{CUSTOM_PREFIX}{convention.modele_personnalise_id}"
+            if convention.modele_personnalise_id
+            else convention.modele
+        ),
+        partenaires=list(convention.partenaires.all()),
+        objectifs="\n".join(convention.objectifs),
+        publics="\n".join(convention.publics),
+        indicateurs="\n".join(convention.indicateurs),
+        **{f"engagements__{key}": "\n".join(texts) for key, texts in engagements.items() if key in parties},
+    )
+    form = ConventionForm(request.POST or None, initial=initial, convention=convention, parties=parties)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        partenaires = list(data.pop("partenaires"))
+        try:
+            services.convention_update(
+                acting_user=request.user, convention=convention, partenaires=partenaires, **data
+            )
+        except ValidationError as error:
+            _apply(form, error)
+        else:
+            messages.success(
+                request, "Le brouillon est enregistré. Générez une nouvelle version du document."
+            )
+            return redirect(convention)
+    return render(
+        request,
+        "conventions/form.html",
+        {"title": f"Modifier « {convention.titre} »", "form": form, "convention": convention},
+    )
+
+
+@login_required
+def convention_detail(request, pk):
+    convention = _convention(request, pk)
+    scope = scope_for(request.user)
+    decisions = list(convention.decisions.select_related("par").order_by("tour", "id"))
+    progress = selectors.circuit_progress(convention, decisions)
+    waiting = selectors.waiting_keys_for(request.user, convention, progress)
+    people = convention.circuit.get("people", {}) if convention.circuit else {}
+    steps = []
+    if progress is not None:
+        for step in progress.steps:
+            steps.append(
+                {
+                    "progress": step,
+                    "people": [
+                        (people.get(p, {}).get("organisation", p), p in step.validated_by)
+                        for p in step.step.people
+                    ],
+                }
+            )
+    current_step = progress.current.step if progress is not None and progress.current else None
+    versions = list(convention.versions.select_related("created_by").order_by("-numero"))
+    job = convention.jobs.order_by("-created_at", "-id").first()
+    decision_form = None
+    if waiting:
+        decision_form = DecisionForm(
+            initial={"tour": convention.tour, "document_sha256": convention.version_soumise.pdf_sha256}
+        )
+    return render(
+        request,
+        "conventions/detail.html",
+        {
+            "title": convention.titre,
+            "convention": convention,
+            "etat": _etat(convention),
+            "can_write": scope.can_write_epn(convention.structure_id),
+            "parties": selectors.parties_of(convention),
+            "engagements": convention.engagements,
+            "party_names": selectors.party_names(convention),
+            "versions": versions,
+            "latest": versions[0] if versions else None,
+            "up_to_date": bool(versions) and versions[0].edition == convention.edition,
+            "job": job,
+            "steps": steps,
+            "current_step": current_step,
+            "waiting": waiting,
+            "decision_form": decision_form,
+            "rejection": next((d for d in reversed(decisions) if d.decision == "rejeter"), None),
+            "commentaires": convention.commentaires.select_related("auteur", "version"),
+            "commentaire_form": CommentaireForm(),
+            "avenants": convention.original.avenants.order_by("numero_avenant"),
+            "certificate_is_dev": platform_certificate().is_development if convention.pdf_signe else False,
+        },
+    )
+
+
+@login_required
+@require_POST
+def convention_generate(request, pk):
+    convention = _convention(request, pk, write=True)
+    try:
+        job = services.convention_version_request(acting_user=request.user, convention=convention)
+    except ValidationError as error:
+        _errors(request, error)
+        return redirect(convention)
+    return redirect("conventions:job", pk=job.pk)
+
+
+@login_required
+def job_detail(request, pk):
+    job = get_object_or_404(
+        GenerationJob.objects.visible_to(request.user).select_related("convention", "version"), pk=pk
+    )
+    return render(
+        request,
+        "conventions/job.html",
+        {"title": "Génération du document", "job": job, "convention": job.convention},
+    )
+
+
+def _file_response(field, filename: str):
+    return FileResponse(field.open("rb"), as_attachment=True, filename=filename)
+
+
+@login_required
+def version_download(request, pk, fmt):
+    version = get_object_or_404(
+        ConventionVersion.objects.visible_to(request.user).select_related("convention"), pk=pk
+    )
+    reference = version.convention.reference or f"convention-{version.convention_id}"
+    field = version.docx if fmt == "docx" else version.pdf
+    return _file_response(field, f"{reference}-v{version.numero}.{fmt}")
+
+
+@login_required
+def signed_download(request, pk):
+    convention = _convention(request, pk)
+    if not convention.pdf_signe:
+        raise Http404
+    return _file_response(convention.pdf_signe, f"{convention.reference or convention.pk}-signee.pdf")
+
+
+@login_required
+@require_POST
+def commentaire_add(request, pk):
+    convention = _convention(request, pk)
+    form = CommentaireForm(request.POST)
+    if form.is_valid():
+        try:
+            services.convention_comment_add(
+                acting_user=request.user, convention=convention, **form.cleaned_data
+            )
+            messages.success(request, "Votre commentaire est ajouté.")
+        except ValidationError as error:
+            _errors(request, error)
+    else:
+        _errors(request, form)
+    return redirect(reverse("conventions:detail", kwargs={"pk": pk}) + "#commentaires")
+
+
+@login_required
+@require_POST
+def convention_submit(request, pk):
+    convention = _convention(request, pk, write=True)
+    try:
+        services.convention_submit(acting_user=request.user, convention=convention)
+        messages.success(request, "La convention est soumise au circuit de validation.")
+    except ValidationError as error:
+        _errors(request, error)
+    return redirect(convention)
+
+
+@login_required
+@require_POST
+def convention_withdraw(request, pk):
+    convention = _convention(request, pk, write=True)
+    try:
+        services.convention_withdraw(acting_user=request.user, convention=convention)
+        messages.success(request, "La convention est retirée du circuit : elle redevient un brouillon.")
+    except ValidationError as error:
+        _errors(request, error)
+    return redirect(convention)
+
+
+@login_required
+@require_POST
+def convention_decide(request, pk):
+    convention = _convention(request, pk)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        _errors(request, form)
+        return redirect(convention)
+    try:
+        decision = services.convention_decide(
+            acting_user=request.user, convention=convention, **form.cleaned_data
+        )
+    except ValidationError as error:
+        _errors(request, error)
+        return redirect(convention)
+    convention.refresh_from_db()
+    if decision.decision == "rejeter":
+        messages.success(request, "Votre rejet est enregistré : la convention revient en brouillon à l’EPN.")
+    elif convention.etat == Etat.SIGNEE:
+        messages.success(request, "La convention est signée : le PDF scellé est disponible.")
+    else:
+        messages.success(
+            request, f"Votre {'visa' if decision.nature == 'visa' else 'signature'} est enregistré·e."
+        )
+    return redirect(convention)
+
+
+@login_required
+def convention_history(request, pk):
+    convention = _convention(request, pk)
+    scope = scope_for(request.user)
+    entries = AuditEntry.objects.filter(
+        object_type="conventions.convention", object_id=str(convention.pk)
+    ).order_by("at", "id")
+    return render(
+        request,
+        "conventions/history.html",
+        {
+            "title": f"Historique — {convention.titre}",
+            "convention": convention,
+            "versions": convention.versions.select_related("created_by").order_by("numero"),
+            "decisions": convention.decisions.order_by("tour", "id"),
+            "entries": entries,
+            # Addresses are personal data: shown to the EPN that answers for the convention.
+            "show_addresses": scope.can_write_epn(convention.structure_id),
+        },
+    )
+
+
+@login_required
+def convention_terminate(request, pk):
+    convention = _convention(request, pk, write=True)
+    form = ResiliationForm(request.POST or None, initial={"date_effet": selectors.today()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.convention_terminate(
+                acting_user=request.user, convention=convention, **form.cleaned_data
+            )
+        except ValidationError as error:
+            _apply(form, error)
+        else:
+            messages.success(request, "La résiliation est enregistrée.")
+            return redirect(convention)
+    return render(
+        request,
+        "conventions/resiliation.html",
+        {"title": f"Résilier « {convention.titre} »", "form": form, "convention": convention},
+    )
+
+
+@login_required
+@require_POST
+def avenant_create(request, pk):
+    convention = _convention(request, pk, write=True)
+    try:
+        avenant = services.convention_avenant_create(acting_user=request.user, convention=convention)
+    except ValidationError as error:
+        _errors(request, error)
+        return redirect(convention)
+    messages.success(request, "L’avenant est créé en brouillon : modifiez ce qui change.")
+    return redirect("conventions:update", pk=avenant.pk)
+
+
+@login_required
+def modeles(request):
+    epns = _staff_epns(request.user)
+    if not epns:
+        raise PermissionDenied
+    epn = next((e for e in epns if str(e.pk) == request.GET.get("epn", "")), epns[0])
+    form = ModeleUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["fichier"]
+        try:
+            services.modele_upload(
+                acting_user=request.user,
+                epn=epn,
+                nom=form.cleaned_data["nom"],
+                filename=upload.name,
+                data=upload.read(),
+            )
+        except ValidationError as error:
+            _apply(form, error)
+        else:
+            messages.success(request, "Le modèle est vérifié et enregistré : il est proposé à la rédaction.")
+            return redirect(reverse("conventions:modeles") + f"?epn={epn.pk}")
+    return render(
+        request,
+        "conventions/modeles.html",
+        {
+            "title": "Modèles de convention",
+            "form": form,
+            "epn": epn,
+            "modeles": ModelePersonnalise.objects.visible_to(request.user).filter(structure=epn),
+            "variables": documented_variables(),
+        },
+    )
