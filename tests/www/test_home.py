@@ -116,3 +116,29 @@ def test_home_page_query_count_does_not_grow_with_structures(client, demo, djang
     _login(client, "coordinateur@demo.ancrage.fr")
     with django_assert_max_num_queries(20):
         client.get(reverse("home:index"))
+
+
+NEXT_STEPS = {
+    "animateur@demo.ancrage.fr": ["À faire maintenant", "Importer un fichier d’usagers", "Publics à toucher"],
+    "responsable@demo.ancrage.fr": ["À faire maintenant", "Actions en cours"],
+    "referent@demo.ancrage.fr": ["Dossiers à examiner", "Journée « Mon emploi en ligne » (démo)"],
+    "elu@demo.ancrage.fr": ["Conventions à signer"],
+    "partenaire@demo.ancrage.fr": ["Conventions à valider", "Les actions auxquelles vous participez"],
+    "coordinateur@demo.ancrage.fr": ["Les lieux du réseau", "Voir le diagnostic"],
+}
+
+
+@pytest.mark.parametrize("email", sorted(NEXT_STEPS))
+def test_each_role_home_says_what_to_do_next(client, demo, email):
+    _login(client, email)
+    html = client.get(reverse("home:index")).content.decode()
+    for text in NEXT_STEPS[email]:
+        assert text in html, text
+
+
+def test_the_animateur_home_links_the_latest_targets_to_new_actions(client, demo):
+    _login(client, "animateur@demo.ancrage.fr")
+    response = client.get(reverse("home:index"))
+    diagnostic = response.context["latest_diagnostic"]
+    assert diagnostic is not None and response.context["latest_cibles"]
+    assert f"{reverse('actions:create')}?diagnostic={diagnostic.pk}&amp;cible=1" in response.content.decode()

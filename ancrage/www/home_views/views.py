@@ -1,19 +1,81 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from ancrage.actions.enums import Statut
+from ancrage.actions.models import Action
 from ancrage.audit.models import AuditEntry
+from ancrage.conventions import selectors as convention_selectors
+from ancrage.conventions.enums import Etat as ConventionEtat
+from ancrage.conventions.models import Convention
+from ancrage.diagnostic.cibles import category_label
+from ancrage.diagnostic.models import Diagnostic
+from ancrage.dossiers.models import Correction, Dossier
+from ancrage.dossiers.workflow import DossierState
+from ancrage.frequentation.models import FrequentationImport
 from ancrage.organisations.enums import Role, StructureKind
 from ancrage.organisations.models import Collectivite, Reseau, Structure
 from ancrage.organisations.scoping import scope_for
 
 # The order in which a person holding several roles sees their sections.
 ROLE_ORDER = [Role.COORDINATEUR, Role.RESPONSABLE, Role.ANIMATEUR, Role.REFERENT, Role.ELU, Role.PARTENAIRE]
+EPN_STAFF = {Role.ANIMATEUR.value, Role.RESPONSABLE.value}
+ACTIONS_OPEN = [Statut.IDEE, Statut.EN_CONSTRUCTION, Statut.VALIDEE, Statut.EN_COURS]
+DOSSIERS_TO_EXAMINE = [DossierState.EN_CONSTRUCTION, DossierState.EN_INSTRUCTION]
+SHOWN = 5  # items of each "next step" list; the full lists are one link away
+CONVENTIONS_LOOKED_AT = 20  # conventions in their circuit checked for "waiting for me"
+
+
+def _epn_next_steps(scope) -> dict:
+    """For an EPN's staff: import attendance, act on the latest targets, follow actions and dossiers."""
+    epn_ids = scope.staff_epn_ids
+    diagnostic = Diagnostic.objects.filter(structure_id__in=epn_ids).order_by("-created_at", "-id").first()
+    corrections = Dossier.objects.filter(
+        structure_id__in=epn_ids, etat=DossierState.EN_CONSTRUCTION, pk__in=_open_corrections()
+    )
+    return {
+        "latest_frequentation": FrequentationImport.objects.filter(structure_id__in=epn_ids)
+        .order_by("-created_at")
+        .first(),
+        "latest_diagnostic": diagnostic,
+        "latest_cibles": [
+            {
+                **c,
+                "public": category_label(c["dimension"], c["categorie"])
+                if c["dimension"]
+                else "tous les habitants",
+            }
+            for c in (diagnostic.cibles[:3] if diagnostic else [])
+        ],
+        "open_actions": Action.objects.filter(structure_id__in=epn_ids, statut__in=ACTIONS_OPEN).order_by(
+            "-updated_at", "-id"
+        )[:SHOWN],
+        "dossiers_to_correct": list(corrections[:SHOWN]),
+        "draft_dossiers": Dossier.objects.filter(structure_id__in=epn_ids, etat=DossierState.BROUILLON)[
+            :SHOWN
+        ],
+    }
+
+
+def _open_corrections():
+    return Correction.objects.filter(resolue_le__isnull=True).values("dossier_id")
+
+
+def _conventions_waiting_for(user, scope) -> list:
+    """Conventions in their circuit whose current step waits for this person (visa or signature)."""
+    candidates = (
+        Convention.objects.visible_to(scope)
+        .filter(etat=ConventionEtat.EN_VALIDATION)
+        .select_related("structure")
+        .order_by("-updated_at", "-id")[:CONVENTIONS_LOOKED_AT]
+    )
+    return [c for c in candidates if convention_selectors.waiting_keys_for(user, c)]
 
 
 @login_required
 def index(request):
     scope = scope_for(request.user)
     roles = [role for role in ROLE_ORDER if role.value in scope.roles]
+    role_values = {r.value for r in roles}
     structures = Structure.objects.visible_to(scope).select_related("collectivite")
     context = {
         "title": f"Tableau de bord — {roles[0].label}" if roles else "Tableau de bord",
@@ -29,4 +91,24 @@ def index(request):
         ).count(),
         "recent_activity": AuditEntry.objects.filter(actor=request.user)[:5],
     }
+    if role_values & EPN_STAFF:
+        context.update(_epn_next_steps(scope))
+    if Role.REFERENT.value in role_values:
+        context["dossiers_to_examine"] = (
+            Dossier.objects.visible_to(scope)
+            .filter(etat__in=DOSSIERS_TO_EXAMINE)
+            # A dossier sent back for a correction waits for its EPN, not for the référent.
+            .exclude(etat=DossierState.EN_CONSTRUCTION, pk__in=_open_corrections())
+            .select_related("structure")[:SHOWN]
+        )
+    if role_values & {Role.ELU.value, Role.PARTENAIRE.value}:
+        context["conventions_waiting"] = _conventions_waiting_for(request.user, scope)
+    if Role.PARTENAIRE.value in role_values:
+        context["partner_actions"] = (
+            Action.objects.visible_to(scope)
+            .filter(partenaires__in=scope.partner_ids)
+            .select_related("structure")
+            .distinct()
+            .order_by("-updated_at", "-id")[:SHOWN]
+        )
     return render(request, "home/index.html", context)

@@ -1,0 +1,188 @@
+"""Browser tests: Playwright for Python driving Debian's Chromium against pytest-django's live server.
+
+Never `playwright install`: the browser is the system's (`apt-get install chromium`). The tests
+skip when it is missing, unless ANCRAGE_REQUIRE_BROWSER=1 (CI), which turns the skip into a
+failure. Every request the page makes is recorded; a page may only talk to the live server.
+"""
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from ancrage.accounts.validators import DEMO_PASSWORD
+
+CHROMIUM = os.environ.get("ANCRAGE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1280, "height": 900}
+
+
+def _browser_required() -> bool:
+    return os.environ.get("ANCRAGE_REQUIRE_BROWSER") == "1"
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    if not Path(CHROMIUM).exists():
+        message = f"Chromium absent ({CHROMIUM}) : apt-get install chromium chromium-driver"
+        if _browser_required():
+            pytest.fail(message + " (ANCRAGE_REQUIRE_BROWSER=1)")
+        pytest.skip(message)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    """Chromium, for the tests of one module.
+
+    Playwright's sync API keeps an asyncio loop running in the test's thread while it is
+    started: Django then refuses ORM calls from that thread (SynchronousOnlyOperation), and
+    ``asyncio.run`` (pyHanko) refuses to start. So Playwright lives no longer than the module,
+    never into other tests, and the ORM is allowed beside its loop (our calls are synchronous)
+    only meanwhile. Playwright starts Chromium on a new, empty temporary profile of its own (it
+    refuses a --user-data-dir here), and each Visitor gets a fresh context.
+    """
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(
+                executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True
+            )
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+class Visitor:
+    """One person in a fresh browser context: their page, the requests it made, the pages seen."""
+
+    def __init__(self, browser, live_server_url: str):
+        self.base = live_server_url
+        self.host = urlsplit(live_server_url).netloc
+        self.context = browser.new_context(viewport=VIEWPORT, locale="fr-FR", accept_downloads=True)
+        # Waiting for an element gives up sooner than Playwright's 30 s: a missing button fails fast.
+        self.context.set_default_timeout(15_000)
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.page.on("request", lambda request: self.requests.append(request.url))
+
+    def go(self, path: str):
+        response = self.page.goto(self.base + path)
+        assert response is not None and response.ok, f"{path}: {response and response.status}"
+        return response
+
+    def login(self, email: str, password: str = DEMO_PASSWORD):
+        self.go("/compte/connexion/")
+        self.page.get_by_label("Adresse e-mail").fill(email)
+        self.page.get_by_label("Mot de passe", exact=True).fill(password)
+        self.page.get_by_role("button", name="Se connecter").click()
+        self.page.wait_for_url(self.base + "/")
+
+    def path(self) -> str:
+        return urlsplit(self.page.url).path
+
+    def outside_requests(self) -> list[str]:
+        return [
+            url
+            for url in self.requests
+            if urlsplit(url).scheme not in ("data", "blob", "about") and urlsplit(url).netloc != self.host
+        ]
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def visitor_factory(browser, live_server, committed_db):
+    visitors = []
+
+    def make(email: str | None = None) -> Visitor:
+        visitor = Visitor(browser, live_server.url)
+        visitors.append(visitor)
+        if email:
+            visitor.login(email)
+        return visitor
+
+    yield make
+    outside = [url for visitor in visitors for url in visitor.outside_requests()]
+    for visitor in visitors:
+        visitor.close()
+    assert not outside, f"requests to other hosts than the live server: {outside}"
+
+
+def outside_event_loop(function, *args, **kwargs):
+    """Run ``function`` in a thread of its own and return its result.
+
+    Playwright's sync API keeps an asyncio loop running in the test's thread, so code that calls
+    ``asyncio.run`` (pyHanko seals the demo's signed convention that way) must run elsewhere.
+    The thread's database connection is closed before it ends.
+    """
+    from django.db import connections
+
+    def call():
+        try:
+            return function(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        return executor.submit(call).result()
+
+
+@pytest.fixture
+def committed_db(transactional_db):
+    """Committed rows (the live server reads them from its own thread), flushed after the test.
+
+    The flush deletes every row, which the append-only triggers (audit, dossier history…)
+    refuse. For that one flush they are switched off: PostgreSQL stops firing triggers on this
+    connection; SQLite cannot, so its triggers are dropped and created again from their own SQL.
+    Both are restored when the flush sends ``post_migrate``.
+    """
+    from django.db import connection
+    from django.db.models.signals import post_migrate
+
+    yield
+    uid = "ancrage-e2e-restore-triggers"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = replica")
+            restore_sql = ["RESET session_replication_role"]
+        else:
+            cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            triggers = cursor.fetchall()
+            for name, _sql in triggers:
+                cursor.execute(f'DROP TRIGGER "{name}"')
+            restore_sql = [sql for _name, sql in triggers]
+
+    def restore(**kwargs):
+        post_migrate.disconnect(dispatch_uid=uid)
+        with connection.cursor() as cursor:
+            for sql in restore_sql:
+                cursor.execute(sql)
+
+    post_migrate.connect(restore, weak=False, dispatch_uid=uid)
+
+
+@pytest.fixture
+def demo_data(committed_db):
+    from ancrage.demo.loader import load_demo
+
+    outside_event_loop(load_demo)

@@ -1,0 +1,89 @@
+"""What the browser tests share: axe-core checks, keyboard checks, screenshots for the docs."""
+
+from pathlib import Path
+
+from axe_playwright_python.sync_playwright import Axe
+
+SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+BLOCKING_IMPACTS = {"serious", "critical"}
+# WCAG 2.1 A and AA, the level the RGAA maps to, plus axe's best practices.
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
+    "resultTypes": ["violations"],
+}
+
+_axe = Axe()  # axe-core's script, shipped inside the axe-playwright-python wheel
+
+
+def axe_violations(page) -> list[dict]:
+    """The serious and critical violations axe-core finds on the page as it is now."""
+    results = _axe.run(page, options=AXE_OPTIONS).response
+    return [v for v in results["violations"] if v.get("impact") in BLOCKING_IMPACTS]
+
+
+# DSFR shows a button's icon alone, its text clipped away, when the button has an icon class and
+# its group lacks fr-btns-group--icon-left: the label is then read out but not seen. axe cannot
+# tell, so the walk looks for buttons and links whose visible text is cut.
+CLIPPED_LABELS_JS = """
+() => Array.from(document.querySelectorAll('.fr-btn'))
+  .filter(el => el.offsetParent !== null && el.textContent.trim() !== '' && !el.title)
+  .filter(el => el.scrollWidth > el.clientWidth + 4)
+  .map(el => el.outerHTML.slice(0, 160))
+"""
+
+
+def clipped_labels(page) -> list[str]:
+    return page.evaluate(CLIPPED_LABELS_JS)
+
+
+def describe(violations: list[dict]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']}")
+        for node in violation["nodes"][:5]:
+            lines.append(f"    {node['target']} {node['html'][:160]}")
+    return "\n".join(lines)
+
+
+class AxeLog:
+    """Runs axe on each page once (by path) and keeps what it found, to fail once with all of it."""
+
+    def __init__(self):
+        self.checked: list[str] = []
+        self.problems: dict[str, list[dict]] = {}
+
+    def check(self, page, label: str | None = None) -> None:
+        key = label or page.url
+        if key in self.checked:
+            return
+        self.checked.append(key)
+        violations = axe_violations(page)
+        clipped = clipped_labels(page)
+        if clipped:
+            violations.append(
+                {
+                    "id": "ancrage-clipped-label",
+                    "impact": "serious",
+                    "help": "Button text hidden by DSFR (add fr-btns-group--icon-left to its group)",
+                    "nodes": [{"target": "", "html": html} for html in clipped],
+                }
+            )
+        if violations:
+            self.problems[key] = violations
+
+    def report(self) -> str:
+        return "\n".join(f"{page}:\n{describe(v)}" for page, v in self.problems.items())
+
+
+def screenshot(page, name: str, height: int = 1600) -> Path:
+    """A PNG of the top of the page for docs/screenshots/: 1280 px wide, at most ``height`` tall.
+
+    The top is what a person sees first; the docs show that, not an endless page.
+    """
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    full = page.evaluate("document.documentElement.scrollHeight")
+    width = page.viewport_size["width"]
+    clip = {"x": 0, "y": 0, "width": width, "height": min(full, height)}
+    page.screenshot(path=str(path), full_page=True, clip=clip, animations="disabled")
+    return path
