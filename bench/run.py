@@ -6,8 +6,9 @@ the baseline, not the absolute time. Nothing here asserts a timing; targets are 
 ``docs/performance.md`` records the figures.
 
 The measures are declared in :data:`REGISTRY`. Phase 1 measures the pure code (statistics,
-engine, readers); the database, web and document measures are registered as "not yet measured"
-until the import services they need exist (phase 2 fills in their ``run``).
+engine, readers) in this process. Phase 2 (import, diagnostic from the database, documents, web)
+runs in ``bench/dbbench.py``, one child process per database, which creates, migrates and drops
+its own database and measures each of them against its baseline in that same child.
 
 Output: a table on stdout and ``bench/results/summary.json`` (plus ``summary-<tier>.json``).
 """
@@ -51,6 +52,9 @@ class Context:
     data_dir: Path
     runs: int
     cache: dict = field(default_factory=dict)
+    wanted: list = field(default_factory=list)  # the measures this run runs
+    web_users: int = 20
+    web_duration: float = 60.0
 
     def file(self, key: str) -> Path:
         return self.data_dir / self.manifest["files"][key]
@@ -329,45 +333,111 @@ def read_coop_measure(ctx: Context) -> Result:
     )
 
 
-# --- Phase 2: registered, not yet measured --------------------------------------------------------
+# --- Phase 2: database, documents, web (bench/dbbench.py, one child process per database) ----------
 
-_NEEDS_IMPORT = "needs the usagers import service and the diagnostic models (phase 2 of issue 8)"
-for _db in ("postgresql", "sqlite"):
-    pending(
+DB_KEYS = {  # registered name -> what bench/dbbench.py measures for it
+    "import_usagers_{tier}": "import",
+    "diagnostic_db_{tier}": "diagnostic",
+    "convention_docx": "documents",
+    "convention_signed_pdf": "documents",
+    "dossier_pdf": "documents",
+    "web_{tier}": "web",
+}
+
+
+def _db_results(ctx: Context, database: str) -> dict:
+    """Run, once per database, every phase 2 measure wanted in this run; cached in the context."""
+    key = ("db", database)
+    if key not in ctx.cache:
+        wanted = sorted({DB_KEYS[m.name] for m in ctx.wanted if m.database == database and m.name in DB_KEYS})
+        command = [sys.executable, str(BENCH / "dbbench.py"), "--db", database, "--data", str(ctx.data_dir)]
+        command += ["--runs", str(ctx.runs), "--web-users", str(ctx.web_users)]
+        command += ["--web-duration", str(ctx.web_duration), *wanted]
+        out = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True, cwd=REPO)
+        ctx.cache[key] = json.loads(out.stdout)
+    return ctx.cache[key]
+
+
+def _from_child(ctx: Context, database: str, key: str, baseline: str, rows: int | None = None) -> Result:
+    raw = _db_results(ctx, database)[key]
+    return Result(raw["times"], raw["baseline_times"], baseline, rows=rows, extra=raw.get("extra", {}))
+
+
+for _db, _copy in (
+    (
+        "postgresql",
+        "a bare COPY (psycopg cursor.copy) of the same file into an unindexed table of text columns",
+    ),
+    ("sqlite", "executemany of the file's raw rows (csv.reader) into an unindexed table of text columns"),
+):
+
+    def _import(ctx: Context, _db=_db, _copy=_copy) -> Result:
+        return _from_child(ctx, _db, "import", _copy, rows=ctx.manifest["usagers"])
+
+    def _diagnostic(ctx: Context, _db=_db) -> Result:
+        return _from_child(
+            ctx,
+            _db,
+            "diagnostic",
+            "DuckDB counting, from a Parquet copy of the usagers, users per sector and per sector × "
+            "category (age, sex, CSP, situation): the diagnostic's figures before its statistics",
+            rows=ctx.manifest["usagers"],
+        )
+
+    def _web(ctx: Context, _db=_db) -> Result:
+        return _from_child(ctx, _db, "web", "a static file (CSS, WhiteNoise) served by the same gunicorn")
+
+    measure(
         "import_usagers_{tier}",
         database=_db,
-        description="usagers import, file to queryable diagnostic data; ratio to a bare COPY into an "
-        "unindexed table (PostgreSQL); peak memory",
-        target="≥ 100,000 rows/s, ratio to COPY ≤ 3, peak memory ≤ 1 GiB (national, PostgreSQL)",
-        reason=_NEEDS_IMPORT,
-    )
-    pending(
-        "engine_db_{tier}",
+        description="usagers import, file to queryable diagnostic data (upload checks, reader with the "
+        "known sectors, raw Usager rows and Profil aggregates in one transaction); peak RSS of a fresh "
+        "process doing one import",
+        target="national, PostgreSQL: ≥ 100,000 rows/s, ratio to COPY ≤ 3, peak memory ≤ 1 GiB",
+    )(_import)
+    measure(
+        "diagnostic_db_{tier}",
         database=_db,
-        description="diagnostic from the database to the full JSON result, warm; baseline: DuckDB "
-        "recomputing the same figures from a Parquet copy of the usagers",
+        description="diagnostic from the database (population, profiles, QPV, quartiers, priorities) "
+        "to the full JSON result, warm (after an untimed first call)",
         target="national: < 1 s warm, ratio to DuckDB < 1",
-        reason=_NEEDS_IMPORT + "; DuckDB and pyarrow are added with it",
-    )
-pending(
-    "web_{tier}",
-    database="postgresql",
-    description="20 concurrent users for 60 s (locust, separate process) on the diagnostic page, the "
-    "partner directory and the référent's inbox, app under gunicorn",
-    target="département tier: p95 < 300 ms, zero errors",
-    reason="needs the département tier loaded in PostgreSQL through the import services (phase 2)",
-)
-for _doc, _target in (
-    ("convention_docx", "< 300 ms"),
-    ("convention_signed_pdf", "< 1.5 s"),
-    ("dossier_pdf", "< 3 s"),
+    )(_diagnostic)
+    measure(
+        "web_{tier}",
+        database=_db,
+        description="concurrent users on loopback (bench/load.py, a separate process, no think time) on "
+        "the diagnostic page of the tier's diagnostic, the partner directory and the référent's inbox; "
+        "gunicorn, test settings, demo data + the tier; times are per-request latencies (median = p50)",
+        target="département tier, PostgreSQL: p95 < 300 ms, zero errors",
+    )(_web)
+
+for _doc, _target, _what, _base in (
+    (
+        "convention_docx",
+        "< 300 ms",
+        "the demo convention's content (selectors.content_for) rendered to DOCX (generate_docx)",
+        "python-docx: a one-paragraph document saved (the library's fixed cost)",
+    ),
+    (
+        "convention_signed_pdf",
+        "< 1.5 s",
+        "the demo convention rendered to PDF (WeasyPrint) and sealed (PAdES, platform certificate, "
+        "2 signatories, visible stamp)",
+        "WeasyPrint rendering a one-line HTML (the PDF engine's fixed cost)",
+    ),
+    (
+        "dossier_pdf",
+        "< 3 s",
+        "the demo dossier rendered to PDF with its diagnostic charts (render_dossier_pdf)",
+        "WeasyPrint rendering a one-line HTML (the PDF engine's fixed cost)",
+    ),
 ):
-    pending(
-        _doc,
-        database="postgresql",
-        description=f"document generation: {_doc.replace('_', ' ')}",
-        target=_target,
-        reason="needs fixtures of a convention and a dossier built on the loaded tier (phase 2)",
+
+    def _document(ctx: Context, _doc=_doc, _base=_base) -> Result:
+        return _from_child(ctx, "postgresql", _doc, _base)
+
+    measure(_doc, database="postgresql", description=f"document generation: {_what}", target=_target)(
+        _document
     )
 
 
@@ -472,25 +542,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=BENCH / "data")
     parser.add_argument("--results", type=Path, default=BENCH / "results")
     parser.add_argument("--seed", type=int, default=generator.DEFAULT_SEED)
+    parser.add_argument(
+        "--databases",
+        nargs="*",
+        default=None,
+        choices=("sqlite", "postgresql"),
+        help="databases of the phase 2 measures (default: both; PostgreSQL through BENCH_POSTGRES_URL)",
+    )
+    parser.add_argument("--web-users", type=int, default=20, help="concurrent users of the web measure")
+    parser.add_argument("--web-duration", type=float, default=60.0, help="seconds of load (per run)")
     args = parser.parse_args(argv)
     tier = generator.TIERS[args.tier]
     data_dir = ensure_data(tier, args.data, args.seed)
-    ctx = Context(tier, data_dir, args.runs)
-    entries = []
+    ctx = Context(tier, data_dir, args.runs, web_users=args.web_users, web_duration=args.web_duration)
+    selected = []
     for m in REGISTRY:
         if not m.applies(tier):
             continue
         if m.run is not None and (m.name in args.skip or (args.only is not None and m.name not in args.only)):
             continue
+        if m.run is not None and args.databases and m.database not in ("none", *args.databases):
+            continue
+        selected.append(m)
+    ctx.wanted = selected
+    entries = []
+    for m in selected:
         result = None
         if m.run is not None:
             print(f"… {m.name.format(tier=tier.name)}", flush=True)
             result = m.run(ctx)
         entries.append(summarise(m, tier, result))
     previous = args.results / f"summary-{tier.name}.json"
-    if args.only is not None and previous.exists():
+    if (args.only is not None or args.databases is not None) and previous.exists():
         # A partial run updates its measures in the tier's latest summary and keeps the others.
-        done = {(e["name"], e["database"]) for e in entries}
+        done = {(e["name"].format(tier=tier.name), e["database"]) for e in entries}
         kept = json.loads(previous.read_text(encoding="utf-8"))["measures"]
         entries += [e for e in kept if (e["name"], e["database"]) not in done and e["status"] == "measured"]
     summary = {

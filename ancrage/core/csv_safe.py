@@ -12,6 +12,7 @@ Every CSV or XLSX export writes its cells through ``escape_cell`` (``escape_row`
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -34,6 +35,16 @@ def escape_cell(value: Any) -> Any:
 
 def escape_row(row: Iterable[Any]) -> list[Any]:
     return [escape_cell(value) for value in row]
+
+
+# Control characters that XML 1.0, hence an XLSX cell, cannot hold (openpyxl raises on them).
+XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def xlsx_row(row: Iterable[Any]) -> list[Any]:
+    """``escape_row`` for a worksheet: also drops the control characters a cell cannot hold, so that
+    a text imported with one (a sector name, a theme) never makes the export fail."""
+    return [XLSX_ILLEGAL.sub("", v) if isinstance(v, str) else v for v in escape_row(row)]
 
 
 class SafeWriter:

@@ -49,6 +49,7 @@ DEMO_MODULES.append("ancrage.demo.diagnostic")  # population, attendance and sav
 DEMO_MODULES.append("ancrage.demo.actions")  # after the diagnostic: it builds on its targets
 DEMO_MODULES.append("ancrage.demo.dossiers")  # after the actions: a dossier is assembled from one
 DEMO_MODULES.append("ancrage.demo.conventions")  # after the actions: drafted from the seniors action
+DEMO_MODULES.append("ancrage.demo.suivi")  # last: participation, partners' log, before / after
 
 
 def is_loaded() -> bool:

@@ -6,17 +6,28 @@ thread died with the server). Each step claims the job with a conditional UPDATE
 never run twice. With ``ANCRAGE_JOBS_SYNC`` (the test settings), the work runs inline.
 
 Nothing is written before the user confirms, and the apply step is one transaction: a bad file
-leaves no row behind.
+leaves no row behind. The job is marked "importé" inside that same transaction, so a worker killed
+at any point leaves either nothing and a job still "en cours", or the data and a finished job.
+
+Crash recovery: each claim bumps ``attempt`` and refreshes ``updated_at`` (the heartbeat, also
+refreshed by progress reports). A job in a running state whose heartbeat is older than
+``ANCRAGE_JOBS_TIMEOUT`` seconds is *stale*: its worker died. ``job_retry`` (the "Relancer" button)
+and ``recover_stale`` (the worker command) put it back in the queue. A worker that was only slow
+and finds, inside its transaction, that its attempt was superseded, writes nothing.
 """
 
+import datetime as dt
 import hashlib
 import logging
 import threading
+import traceback
 
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import close_old_connections, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db.models import F
+from django.utils import timezone
 
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
@@ -90,6 +101,70 @@ def job_cancel(*, acting_user, job: ImportJob) -> bool:
     )
 
 
+def stale_before():
+    """Jobs in a running state whose heartbeat is older than this have lost their worker."""
+    return timezone.now() - dt.timedelta(seconds=getattr(settings, "ANCRAGE_JOBS_TIMEOUT", 1800))
+
+
+def is_stale(job: ImportJob) -> bool:
+    return job.state in (State.ANALYSE, State.IMPORT) and job.updated_at < stale_before()
+
+
+# A stale job goes back to the step it was in: analysing again, or importing again.
+_RETRY = {State.ANALYSE: State.ANALYSE_DEMANDEE, State.IMPORT: State.IMPORT_DEMANDE}
+
+
+def _requeue_stale(job_id: int) -> bool:
+    """Put one stale job back in the queue. Never touches a job whose worker holds its row."""
+    try:
+        with transaction.atomic():
+            job = (
+                ImportJob.objects.select_for_update(nowait=connection.features.has_select_for_update_nowait)
+                .filter(pk=job_id, state__in=list(_RETRY), updated_at__lt=stale_before())
+                .first()
+            )
+            if job is None:
+                return False
+            ImportJob.objects.filter(pk=job.pk).update(state=_RETRY[job.state], updated_at=timezone.now())
+            return True
+    except DatabaseError:
+        # The row is locked: a worker is inside its import transaction, so the job is alive.
+        return False
+
+
+@transaction.atomic
+def job_retry(*, acting_user, job: ImportJob) -> bool:
+    """ "Relancer": run again a job whose worker died (stale). False when the job is not stale."""
+    if not _requeue_stale(job.pk):
+        return False
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.UPDATE,
+        obj=job,
+        structure=job.structure,
+        changes={"relance": job.get_state_display(), "tentative": job.attempt},
+    )
+    _schedule_now(job.pk)
+    return True
+
+
+def recover_stale() -> int:
+    """Requeue every stale job (the worker command calls it before each pass)."""
+    ids = ImportJob.objects.filter(state__in=list(_RETRY), updated_at__lt=stale_before()).values_list(
+        "pk", flat=True
+    )
+    return sum(_requeue_stale(job_id) for job_id in list(ids))
+
+
+def _schedule_now(job_id: int) -> None:
+    if getattr(settings, "ANCRAGE_JOBS_SYNC", False):
+        run(job_id)
+    elif connection.in_atomic_block:
+        transaction.on_commit(lambda: start(job_id))
+    else:
+        start(job_id)
+
+
 def _schedule(job_id: int) -> None:
     if getattr(settings, "ANCRAGE_JOBS_SYNC", False):
         run(job_id)  # inline: the caller's transaction already sees the job
@@ -110,15 +185,42 @@ def _run_in_thread(job_id: int) -> None:
         connection.close()
 
 
+def deposits_purge(*, before) -> int:
+    """Empty the files (and previews) of jobs left before ``before``: personal data kept no longer.
+
+    A file analysed but never confirmed is cancelled; a finished or refused job keeps its messages
+    but loses its preview (the first lines of the file). Returns how many jobs were emptied.
+    """
+    waiting = ImportJob.objects.filter(created_at__lt=before, state=State.PRET)
+    emptied = waiting.update(state=State.ANNULE, contenu=None, apercu={}, updated_at=timezone.now())
+    done = ImportJob.objects.filter(
+        created_at__lt=before, state__in=[State.TERMINE, State.REFUSE, State.ANNULE]
+    ).exclude(apercu={}, contenu=None)
+    return emptied + done.update(contenu=None, apercu={})
+
+
 # --- Running ---------------------------------------------------------------------------------------
+
+
+def _claim(job_id: int, waiting: str, running: str) -> bool:
+    return bool(
+        ImportJob.objects.filter(pk=job_id, state=waiting).update(
+            state=running, attempt=F("attempt") + 1, updated_at=timezone.now()
+        )
+    )
 
 
 def run(job_id: int) -> None:
     """Run whichever step the job waits for; a job another worker claimed is left alone."""
-    if ImportJob.objects.filter(pk=job_id, state=State.ANALYSE_DEMANDEE).update(state=State.ANALYSE):
+    if _claim(job_id, State.ANALYSE_DEMANDEE, State.ANALYSE):
         _analyse(ImportJob.objects.get(pk=job_id))
-    elif ImportJob.objects.filter(pk=job_id, state=State.IMPORT_DEMANDE).update(state=State.IMPORT):
+    elif _claim(job_id, State.IMPORT_DEMANDE, State.IMPORT):
         _apply(ImportJob.objects.get(pk=job_id))
+
+
+def _mine(job: ImportJob, running: str):
+    """The job's row, only while this attempt still owns it (not requeued after a timeout)."""
+    return ImportJob.objects.filter(pk=job.pk, state=running, attempt=job.attempt)
 
 
 def run_pending() -> int:
@@ -137,10 +239,12 @@ def _progress(job_id: int):
     last = [-1]
 
     def report(done: int, total: int) -> None:
-        # Outside any transaction: the page polling the job sees it move.
+        # Outside any transaction: the page polling the job sees it move (and the heartbeat).
         if total and (done == total or done - last[0] >= max(1, total // 50)):
             last[0] = done
-            ImportJob.objects.filter(pk=job_id).update(progress_done=done, progress_total=total)
+            ImportJob.objects.filter(pk=job_id).update(
+                progress_done=done, progress_total=total, updated_at=timezone.now()
+            )
 
     return report
 
@@ -149,7 +253,21 @@ def _fail(job: ImportJob, messages: list[str], total: int | None = None) -> None
     erreurs = messages[:MAX_ERREURS]
     if (total or len(messages)) > MAX_ERREURS:
         erreurs.append(f"… et {(total or len(messages)) - MAX_ERREURS} autres erreurs.")
-    ImportJob.objects.filter(pk=job.pk).update(state=State.REFUSE, erreurs=erreurs, contenu=None)
+    # Only while this attempt owns the job: a requeued job is another worker's now.
+    _mine(job, job.state).update(state=State.REFUSE, erreurs=erreurs, contenu=None, updated_at=timezone.now())
+
+
+def _log_bug(job: ImportJob, step: str, exc: Exception) -> None:
+    """Log an unexpected error with its traceback, but without its message: the message of an
+    error raised while reading a file may quote a cell, that is, an usager's data."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    logger.error(
+        "Import job %s: unexpected %s while %s (message withheld: it may quote the file)\n%s",
+        job.pk,
+        type(exc).__name__,
+        step,
+        frames,
+    )
 
 
 def _errors_of(job: ImportJob, exc: Exception) -> list[str]:
@@ -207,11 +325,11 @@ def _analyse(job: ImportJob) -> None:
     except (ImportRejected, ValidationError, diagnostic_services.DiagnosticImpossible) as exc:
         _fail(job, _errors_of(job, exc))
         return
-    except Exception:  # a reader bug must not leave the user with a spinning page or a 500
-        logger.exception("Import job %s: unexpected error while reading", job.pk)
+    except Exception as exc:  # a reader bug must not leave the user with a spinning page or a 500
+        _log_bug(job, "reading", exc)
         _fail(job, [f"Fichier « {job.fichier} » : le fichier n'a pas pu être lu (format inattendu)."])
         return
-    ImportJob.objects.filter(pk=job.pk).update(state=State.PRET, apercu=apercu, erreurs=[])
+    _mine(job, State.ANALYSE).update(state=State.PRET, apercu=apercu, erreurs=[], updated_at=timezone.now())
 
 
 def _apply(job: ImportJob) -> None:
@@ -226,6 +344,11 @@ def _apply(job: ImportJob) -> None:
     try:
         parsed = _parse(job, contenu)
         with transaction.atomic():
+            # The job's row is locked for the whole transaction: a "Relancer" meanwhile sees a live
+            # job. If this attempt was requeued (a timeout while parsing), another worker owns it.
+            if not list(_mine(job, State.IMPORT).select_for_update().values_list("pk", flat=True)):
+                logger.warning("Import job %s: attempt %s superseded, nothing written", job.pk, job.attempt)
+                return
             resultat = _store(job, parsed, user, structure)
             audit_record(
                 acting_user=user,
@@ -234,16 +357,21 @@ def _apply(job: ImportJob) -> None:
                 structure=structure,
                 changes={"fichier": job.fichier, "sha256": job.sha256, "nature": job.kind},
             )
+            # Finished in the same transaction as the data: no window where the data exists and
+            # the job still looks unfinished (a retry would import it twice).
+            _mine(job, State.IMPORT).update(
+                state=State.TERMINE,
+                contenu=None,
+                resultat_id=getattr(resultat, "pk", None),
+                updated_at=timezone.now(),
+            )
     except (ImportRejected, ValidationError, diagnostic_services.DiagnosticImpossible) as exc:
         _fail(job, _errors_of(job, exc))
         return
-    except Exception:
-        logger.exception("Import job %s: unexpected error while importing", job.pk)
+    except Exception as exc:
+        _log_bug(job, "importing", exc)
         _fail(job, [f"Fichier « {job.fichier} » : l'import a échoué ; rien n'a été enregistré."])
         return
-    ImportJob.objects.filter(pk=job.pk).update(
-        state=State.TERMINE, contenu=None, resultat_id=getattr(resultat, "pk", None)
-    )
 
 
 def _store(job, parsed, user, structure):

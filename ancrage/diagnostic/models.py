@@ -135,7 +135,10 @@ class ImportJob(models.Model):
     apercu = models.JSONField("aperçu", default=dict, blank=True)
     erreurs = models.JSONField("erreurs", default=list, blank=True)
     resultat_id = models.PositiveBigIntegerField("import créé", null=True, blank=True)
+    # Bumped by each claim: a worker whose attempt was superseded (requeued after a timeout) writes nothing.
+    attempt = models.PositiveIntegerField("tentative", default=0)
     created_at = models.DateTimeField("déposé le", auto_now_add=True)
+    # The heartbeat: set by each claim and progress report (see diagnostic/jobs.py, stale jobs).
     updated_at = models.DateTimeField("mis à jour le", auto_now=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="déposé par", null=True, blank=True, on_delete=models.SET_NULL

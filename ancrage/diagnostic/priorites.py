@@ -70,6 +70,7 @@ DEFAULT_PRIORITES: tuple[Priorite, ...] = (
     Priorite("démarches administratives", 1.0),
 )
 
+THEME_MAX_LENGTH = 120  # diagnostic.Priorite.theme
 PRIORITES_COLUMNS = ("theme", "poids", "dimension", "categorie", "secteurs")
 
 
@@ -96,6 +97,14 @@ def read_priorites(source: Source, filename: str | None = None) -> list[Priorite
         theme = get(row, "theme")
         if not theme:
             issues.add("Thème vide.", line=line, column="theme")
+            continue
+        if len(theme) > THEME_MAX_LENGTH:
+            # The database refuses longer themes (PostgreSQL): refused here, with its place.
+            issues.add(
+                f"Thème trop long ({len(theme)} caractères, {THEME_MAX_LENGTH} au plus).",
+                line=line,
+                column="theme",
+            )
             continue
         raw = get(row, "poids").replace(",", ".")
         poids = None

@@ -9,7 +9,7 @@ import logging
 
 from django.template.loader import render_to_string
 
-from ancrage.core.csv_safe import SafeWriter, escape_row
+from ancrage.core.csv_safe import SafeWriter, xlsx_row
 from ancrage.diagnostic import charts
 from ancrage.diagnostic.cibles import category_label
 
@@ -121,7 +121,7 @@ def export_xlsx(resultat: dict) -> bytes:
     for name, table in table_rows(resultat).items():
         sheet = workbook.create_sheet(name.capitalize())
         for row in table:
-            sheet.append(escape_row(row))
+            sheet.append(xlsx_row(row))
         sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     workbook.save(buffer)

@@ -14,6 +14,7 @@ Each reader returns a :class:`Frequentation` with every record, or raises
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Sequence
@@ -78,6 +79,7 @@ SITUATIONS = {
 MAX_AGE = 120
 
 
+@functools.lru_cache(maxsize=4096)  # a file repeats a handful of labels on every row (issue 8)
 def fold_label(text: str) -> str:
     """Lower case, no accents, single spaces, straight apostrophes: for matching labels."""
     text = unicodedata.normalize("NFKD", text.replace("\u2019", "'").replace("\u00a0", " "))

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, datetime
 from typing import Any
 
+from ancrage.core import csv_safe
 from ancrage.core.importing import ImportIssue, ImportRejected
 from ancrage.partenaires import enums_standard
 from ancrage.partenaires.identifiers import (
@@ -225,7 +226,11 @@ def _text(value: Any) -> str:
         raise TypeError
     # JSON escapes can smuggle lone surrogates in; they cannot be written back as UTF-8.
     value = value.encode("utf-8", "replace").decode("utf-8")
-    return _CONTROL.sub("", value).replace("\u00a0", " ").strip()
+    value = _CONTROL.sub("", value).replace("\u00a0", " ")
+    # A cell escaped by a spreadsheet export ("'=…", see csv_safe) reads back as it was.
+    if value.startswith(csv_safe.ESCAPE) and csv_safe.is_dangerous(value[1:]):
+        value = value[1:]
+    return value.strip()
 
 
 def _split(value: Any) -> list[str]:
@@ -717,9 +722,20 @@ def write_csv(lieux: Iterable[Lieu]) -> str:
     return content
 
 
-def write_csv_bytes(lieux: Iterable[Lieu], *, bom: bool = False) -> bytes:
-    """UTF-8 bytes; ``bom=True`` for spreadsheets that need it to recognise UTF-8."""
-    return ("\ufeff" if bom else "").encode("utf-8") + write_csv(lieux).encode("utf-8")
+def write_csv_bytes(lieux: Iterable[Lieu], *, bom: bool = False, escape_formulas: bool = False) -> bytes:
+    """UTF-8 bytes; ``bom=True`` for spreadsheets that need it to recognise UTF-8.
+
+    ``escape_formulas``: for a file meant to be opened in a spreadsheet (the download of the web
+    page), cells that a spreadsheet would run as a formula are escaped (``csv_safe``); the file is
+    validated before, and Ancrage's reader removes the escape when it reads the file back.
+    """
+    content = write_csv(lieux)
+    if escape_formulas:
+        rows = list(csv.reader(io.StringIO(content, newline="")))
+        out = io.StringIO(newline="")
+        csv_safe.SafeWriter(out, lineterminator="\r\n").writerows(rows)
+        content = out.getvalue()
+    return ("\ufeff" if bom else "").encode("utf-8") + content.encode("utf-8")
 
 
 def write_cartographie_json(lieux: Iterable[Lieu]) -> str:

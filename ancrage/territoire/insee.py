@@ -705,6 +705,9 @@ def aggregate_population(
     )
 
 
+QUARTIER_MAX_LENGTH = 120  # territoire.Quartier.nom
+
+
 def read_quartiers(source: Source, filename: str | None = None) -> dict[str, str]:
     """Read a quartier definition CSV ``code_iris;quartier`` into a mapping IRIS -> quartier."""
     data, file = load_bytes(source, filename)
@@ -728,6 +731,13 @@ def read_quartiers(source: Source, filename: str | None = None) -> dict[str, str
             issues.add(f"Code IRIS « {code} » invalide.", line=i, column="code_iris")
         elif not quartier:
             issues.add("Nom de quartier vide.", line=i, column="quartier")
+        elif len(quartier) > QUARTIER_MAX_LENGTH:
+            # The database refuses longer names (PostgreSQL): refused here, with its place.
+            issues.add(
+                f"Nom de quartier trop long ({len(quartier)} caractères, {QUARTIER_MAX_LENGTH} au plus).",
+                line=i,
+                column="quartier",
+            )
         elif code in mapping and mapping[code] != quartier:
             issues.add(
                 f"L'IRIS {code} est déjà dans le quartier « {mapping[code]} ».", line=i, column="code_iris"

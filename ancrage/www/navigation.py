@@ -33,6 +33,11 @@ MENU = [
         "partenaires:list",
         (Role.ANIMATEUR, Role.RESPONSABLE, Role.REFERENT, Role.ELU, Role.COORDINATEUR),
     ),
+    (
+        "Suivi et pérennisation",
+        "suivi:index",
+        (Role.ANIMATEUR, Role.RESPONSABLE, Role.REFERENT, Role.ELU, Role.COORDINATEUR),
+    ),
     ("Dossiers à instruire", "dossiers:inbox", (Role.REFERENT,)),
     ("Dossiers", "dossiers:list", (Role.ANIMATEUR, Role.RESPONSABLE)),
     ("Journal d’activité", "journal:list", (Role.RESPONSABLE, Role.COORDINATEUR, Role.REFERENT)),

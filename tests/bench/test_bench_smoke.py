@@ -21,6 +21,13 @@ def test_harness_writes_the_summary(tmp_path):
             str(tmp_path / "data"),
             "--results",
             str(tmp_path / "results"),
+            # The database measures on SQLite only (PostgreSQL may be absent), with a token load.
+            "--databases",
+            "sqlite",
+            "--web-users",
+            "2",
+            "--web-duration",
+            "2",
         ],
         check=True,
         capture_output=True,
@@ -32,6 +39,7 @@ def test_harness_writes_the_summary(tmp_path):
     entries = {(e["name"], e["database"]): e for e in summary["measures"]}
     measured = {name for (name, _), e in entries.items() if e["status"] == "measured"}
     assert {"stats_50000x30", "engine_file_mini", "read_usagers_mini", "read_coop_mini"} <= measured
+    assert {"import_usagers_mini", "diagnostic_db_mini", "web_mini"} <= measured
     for e in summary["measures"]:
         assert {"name", "tier", "database", "status", "target"} <= set(e)
         if e["status"] == "measured":
@@ -40,6 +48,7 @@ def test_harness_writes_the_summary(tmp_path):
             assert e["min"] <= e["median"] <= e["max"]
         else:
             assert e["status"] == "not yet measured" and e["reason"]
-    assert entries[("import_usagers_mini", "postgresql")]["status"] == "not yet measured"
-    assert entries[("engine_db_mini", "sqlite")]["status"] == "not yet measured"
     assert "peak_rss_mib" in entries[("read_usagers_mini", "none")]
+    assert "peak_rss_mib" in entries[("import_usagers_mini", "sqlite")]
+    web = entries[("web_mini", "sqlite")]
+    assert isinstance(web["errors"], int) and isinstance(web["p95"], float)

@@ -32,13 +32,16 @@ How to add an entry for a new view::
     ),
 
 A URL without an object gives one status per role (``"animateur": 200``). ``method="post"`` (with
-``data``) for views that only accept POST; each request runs in a transaction that is rolled back,
-so a view that writes does not change the world for the next check. Exports and downloads are
-views like the others: they need an entry too.
+``data``) for views that only accept POST; ``data`` may also be a function ``(world, structure) ->
+dict`` when it names objects (the query of a GET, the fields of a POST). Each request runs in a
+transaction that is rolled back, so a view that writes does not change the world for the next check.
+Exports and downloads are views like the others: they need an entry too.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from tests.suivi import world as suivi_world
 
 ROLES = ("animateur", "responsable", "referent", "elu", "partenaire", "coordinateur", "anonyme")
 COLUMNS = ("propre", "autre_structure", "autre_collectivite", "autre_reseau")
@@ -49,7 +52,10 @@ class Entry:
     expected: dict[str, int | tuple[int, int, int, int]]
     kwargs: Callable | None = None  # (world, structure) -> URL kwargs, for URLs about an object
     method: str = "get"
-    data: dict = field(default_factory=dict)
+    data: dict | Callable = field(default_factory=dict)  # or (world, structure) -> dict
+
+    def data_for(self, world, structure) -> dict:
+        return self.data(world, structure) if callable(self.data) else self.data
 
 
 def _same(status: int, **overrides) -> dict:
@@ -59,6 +65,43 @@ def _same(status: int, **overrides) -> dict:
 def _everyone(status, anonymous):
     return {**_same(status), "anonyme": anonymous}
 
+
+NOWHERE = (404, 404, 404, 404)
+TO_LOGIN = (302, 302, 302, 302)
+
+
+def _reads(ok: int = 200, *, partner: tuple = NOWHERE) -> dict:
+    """A page about an EPN's record: its team, its territory (référent, élu) and its réseau read it.
+
+    ``partner``: what the partner account gets (only records its organisation is party to).
+    """
+    return {
+        "animateur": (ok, 404, 404, 404),
+        "responsable": (ok, 404, 404, 404),
+        "referent": (ok, ok, 404, 404),
+        "elu": (ok, ok, 404, 404),
+        "partenaire": partner,
+        "coordinateur": (ok, ok, ok, 404),
+        "anonyme": TO_LOGIN,
+    }
+
+
+def _writes(ok: int = 200, *, partner: tuple = NOWHERE) -> dict:
+    """A write on an EPN's record: only its team; those who read the record get 403, others 404."""
+    return {
+        "animateur": (ok, 404, 404, 404),
+        "responsable": (ok, 404, 404, 404),
+        "referent": (403, 403, 404, 404),
+        "elu": (403, 403, 404, 404),
+        "partenaire": partner,
+        "coordinateur": (403, 403, 403, 404),
+        "anonyme": TO_LOGIN,
+    }
+
+
+# A partner party to the action reads it (and its meetings) but does not write it.
+PARTY = (200, 404, 404, 404)
+PARTY_NO_WRITE = (403, 404, 404, 404)
 
 MATRIX: dict[str, Entry] = {
     # Pages --------------------------------------------------------------------------------
@@ -116,4 +159,274 @@ MATRIX: dict[str, Entry] = {
         kwargs=lambda world, structure: {"token": world.invitation_token(structure)},
         expected=_everyone((200,) * 4, (200,) * 4),
     ),
+    # Diagnostic ---------------------------------------------------------------------------
+    # One EPN in the scope (the team): straight to it; several (or none): the list.
+    "diagnostic:index": Entry(_everyone(200, 302) | {"animateur": 302, "responsable": 302}),
+    "diagnostic:compare": Entry(
+        kwargs=lambda world, structure: {},
+        data=lambda world, structure: {
+            "avant": world.diagnostics_of(structure)[0].pk,
+            "apres": world.diagnostics_of(structure)[1].pk,
+        },
+        expected=_reads(),
+    ),
+    # The blank file format: nobody's data.
+    "diagnostic:modele_usagers": Entry(_everyone(200, 302)),
+    "diagnostic:epn": Entry(
+        kwargs=lambda world, structure: {"structure_id": world.epn_of(structure).pk}, expected=_reads()
+    ),
+    "diagnostic:import": Entry(
+        kwargs=lambda world, structure: {"structure_id": world.epn_of(structure).pk, "kind": "population"},
+        expected=_writes(),
+    ),
+    # Without a chosen attendance file the team is sent back to the EPN's page.
+    "diagnostic:compute": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"structure_id": world.epn_of(structure).pk},
+        expected=_writes(302),
+    ),
+    "diagnostic:priorites": Entry(
+        kwargs=lambda world, structure: {"structure_id": world.epn_of(structure).pk}, expected=_reads()
+    ),
+    "diagnostic:secteurs": Entry(
+        kwargs=lambda world, structure: {"structure_id": world.epn_of(structure).pk}, expected=_reads()
+    ),
+    "diagnostic:job": Entry(
+        kwargs=lambda world, structure: {"pk": world.import_job_of(structure).pk}, expected=_reads()
+    ),
+    # The usagers' (pseudonymous) records stay with the EPN that collected them.
+    "diagnostic:usagers_export": Entry(
+        kwargs=lambda world, structure: {"pk": world.frequentation_of(structure).pk}, expected=_writes()
+    ),
+    "diagnostic:frequentation_delete": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": world.frequentation_of(structure).pk},
+        expected=_writes(302),
+    ),
+    "diagnostic:detail": Entry(
+        kwargs=lambda world, structure: {"pk": world.diagnostic_of(structure).pk}, expected=_reads()
+    ),
+    "diagnostic:pdf": Entry(
+        kwargs=lambda world, structure: {"pk": world.diagnostic_of(structure).pk}, expected=_reads()
+    ),
+    "diagnostic:export_csv": Entry(
+        kwargs=lambda world, structure: {"pk": world.diagnostic_of(structure).pk}, expected=_reads()
+    ),
+    "diagnostic:export_xlsx": Entry(
+        kwargs=lambda world, structure: {"pk": world.diagnostic_of(structure).pk}, expected=_reads()
+    ),
+    "diagnostic:delete": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": world.diagnostic_of(structure).pk},
+        expected=_writes(302),
+    ),
+    # Partner directory ----------------------------------------------------------------------
+    # The directory is the EPN's own knowledge: a partner account sees none of it, not even the
+    # entry of its own organisation. The list shows only what the scope allows.
+    "partenaires:list": Entry(_everyone(200, 302)),
+    "partenaires:create": Entry(_same(403, animateur=200, responsable=200, anonyme=302)),
+    "partenaires:detail": Entry(
+        kwargs=lambda world, structure: {"pk": world.fiche_of(structure).pk}, expected=_reads()
+    ),
+    "partenaires:update": Entry(
+        kwargs=lambda world, structure: {"pk": world.fiche_of(structure).pk}, expected=_writes()
+    ),
+    "partenaires:contact_add": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": world.fiche_of(structure).pk},
+        data={"nom": "Nouveau contact (matrice)"},
+        expected=_writes(302),
+    ),
+    "partenaires:contact_delete": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": world.contact_of(structure).pk},
+        expected=_writes(302),
+    ),
+    "partenaires:import": Entry(_same(403, animateur=200, responsable=200, anonyme=302)),
+    "partenaires:import_preview": Entry(
+        kwargs=lambda world, structure: {"pk": world.annuaire_import_of(structure).pk}, expected=_writes()
+    ),
+    "partenaires:export_csv": Entry(
+        kwargs=lambda world, structure: {"epn_pk": world.epn_of(structure).pk}, expected=_reads()
+    ),
+    "partenaires:export_json": Entry(
+        kwargs=lambda world, structure: {"epn_pk": world.epn_of(structure).pk}, expected=_reads()
+    ),
+    # Actions --------------------------------------------------------------------------------
+    # A partner reads the actions its organisation is party to (their meetings, tasks and
+    # calendars) and comments on them; the EPN's team alone writes them.
+    "actions:list": Entry(_everyone(200, 302)),
+    "actions:create": Entry(_same(403, animateur=200, responsable=200, anonyme=302)),
+    "actions:detail": Entry(
+        kwargs=lambda world, structure: {"pk": world.action_of(structure).pk}, expected=_reads(partner=PARTY)
+    ),
+    "actions:update": Entry(
+        kwargs=lambda world, structure: {"pk": world.action_of(structure).pk},
+        expected=_writes(partner=PARTY_NO_WRITE),
+    ),
+    "actions:transition": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": world.action_of(structure).pk},
+        data={"vers": "en_construction"},
+        expected=_writes(302, partner=PARTY_NO_WRITE),
+    ),
+    "actions:objectif_add": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": world.action_of(structure).pk},
+        data={"libelle": "participants (matrice)", "valeur_cible": 5},
+        expected=_writes(302, partner=PARTY_NO_WRITE),
+    ),
+    "actions:objectif_delete": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": world.objectif_of(structure).pk},
+        expected=_writes(302, partner=PARTY_NO_WRITE),
+    ),
+    "actions:seance_add": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": world.action_of(structure).pk},
+        data={"titre": "Séance (matrice)", "debut": "2030-05-06T10:00", "fin": "2030-05-06T12:00"},
+        expected=_writes(302, partner=PARTY_NO_WRITE),
+    ),
+    "actions:seance_delete": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": world.seance_of(structure).pk},
+        expected=_writes(302, partner=PARTY_NO_WRITE),
+    ),
+    "actions:ics": Entry(
+        kwargs=lambda world, structure: {"pk": world.action_of(structure).pk}, expected=_reads(partner=PARTY)
+    ),
+    # Recommendations come from the EPN's directory: not for the partner.
+    "actions:recommandations": Entry(
+        kwargs=lambda world, structure: {"pk": world.action_of(structure).pk}, expected=_reads()
+    ),
+    "actions:partenaire_add": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": world.action_of(structure).pk},
+        data=lambda world, structure: {"partenaire": world.other_partner_of(structure).pk, "role": "Relaie"},
+        expected=_writes(302, partner=PARTY_NO_WRITE),
+    ),
+    "actions:partenaire_remove": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": world.participation_of(structure).pk},
+        expected=_writes(302, partner=PARTY_NO_WRITE),
+    ),
+    "actions:matrice": Entry(
+        kwargs=lambda world, structure: {"pk": world.action_of(structure).pk}, expected=_reads(partner=PARTY)
+    ),
+    "actions:reunion_create": Entry(
+        kwargs=lambda world, structure: {"pk": world.action_of(structure).pk},
+        expected=_writes(partner=PARTY_NO_WRITE),
+    ),
+    # Whoever sees the action may comment on it (services.commentaire_add).
+    "actions:commentaire_add": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": world.action_of(structure).pk},
+        data={"texte": "Commentaire (matrice)"},
+        expected=_reads(302, partner=(302, 404, 404, 404)),
+    ),
+    "actions:reunion": Entry(
+        kwargs=lambda world, structure: {"pk": world.reunion_of(structure).pk}, expected=_reads(partner=PARTY)
+    ),
+    "actions:reunion_update": Entry(
+        kwargs=lambda world, structure: {"pk": world.reunion_of(structure).pk},
+        expected=_writes(partner=PARTY_NO_WRITE),
+    ),
+    "actions:decision_add": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": world.reunion_of(structure).pk},
+        data={"texte": "Décision (matrice)"},
+        expected=_writes(302, partner=PARTY_NO_WRITE),
+    ),
+    "actions:reunion_ics": Entry(
+        kwargs=lambda world, structure: {"pk": world.reunion_of(structure).pk}, expected=_reads(partner=PARTY)
+    ),
+    # Suivi ----------------------------------------------------------------------------------
+    # The suivi is the EPN's own record (pseudonymous people, its notes on its partners): its
+    # team writes it, its territory and its réseau read it, a partner account sees none of it.
+    "suivi:index": Entry(_everyone(200, 302)),
+    "suivi:tableau": Entry(
+        kwargs=lambda world, structure: {"structure_id": world.epn_of(structure).pk}, expected=_reads()
+    ),
+    "suivi:bilan": Entry(
+        kwargs=lambda world, structure: {"structure_id": world.epn_of(structure).pk}, expected=_reads()
+    ),
+    "suivi:relance_defaut": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"structure_id": world.epn_of(structure).pk},
+        data={"jours": 60},
+        expected=_writes(302),
+    ),
+    "suivi:partenaire": Entry(
+        kwargs=lambda world, structure: {"pk": world.fiche_of(structure).structure.pk}, expected=_reads()
+    ),
+    "suivi:echange_add": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": world.fiche_of(structure).structure.pk},
+        data={"date": "2026-01-05", "nature": "appel", "resume": "Appel (matrice)"},
+        expected=_writes(302),
+    ),
+    "suivi:promotion_add": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": world.fiche_of(structure).structure.pk},
+        data={"date": "2026-01-05", "sens": "epn", "description": "Affiche (matrice)"},
+        expected=_writes(302),
+    ),
+    "suivi:relance": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": world.fiche_of(structure).structure.pk},
+        data={"jours": 30},
+        expected=_writes(302),
+    ),
+    "suivi:echange_delete": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": suivi_world.echange_of(world, structure).pk},
+        expected=_writes(302),
+    ),
+    "suivi:promotion_delete": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": suivi_world.promotion_of(world, structure).pk},
+        expected=_writes(302),
+    ),
+    # A partner party to the action reads the action, not its participants nor its results.
+    "suivi:action": Entry(
+        kwargs=lambda world, structure: {"pk": world.action_of(structure).pk}, expected=_reads()
+    ),
+    "suivi:evaluation": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": world.action_of(structure).pk},
+        data={"difficultes": "Difficultés (matrice)", "enseignements": ""},
+        expected=_writes(302),
+    ),
+    # Without an attendance file after the action, the team is sent back with a message.
+    "suivi:avant_apres": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": world.action_of(structure).pk},
+        expected=_writes(302),
+    ),
+    "suivi:feuille": Entry(
+        kwargs=lambda world, structure: {"pk": world.seance_of(structure).pk}, expected=_writes()
+    ),
+    "suivi:import": Entry(
+        kwargs=lambda world, structure: {"pk": world.seance_of(structure).pk}, expected=_writes()
+    ),
 }
+
+# One usager's data (RGPD: access, portability, erasure): the EPN's responsable only. Others who
+# see the EPN get 403; everyone else 404.
+MATRIX["frequentation:usager"] = Entry(
+    kwargs=lambda world, structure: {"structure_id": structure.pk},
+    expected={
+        "animateur": (403, 404, 404, 404),
+        "responsable": (200, 404, 404, 404),
+        "referent": (403, 403, 404, 404),
+        "elu": (403, 403, 404, 404),
+        "partenaire": NOWHERE,
+        "coordinateur": (403, 403, 403, 404),
+        "anonyme": TO_LOGIN,
+    },
+)
+
+# Conventions and dossiers: their entries and records live in a module of their own.
+from tests.security.matrix_conventions_dossiers import CONVENTIONS_DOSSIERS  # noqa: E402
+
+MATRIX.update(CONVENTIONS_DOSSIERS)

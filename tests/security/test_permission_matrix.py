@@ -70,10 +70,10 @@ def world(db, settings):
     return World()
 
 
-def _request(client, entry, url):
+def _request(client, entry, url, data):
     # Each request in a savepoint rolled back afterwards: a writing view leaves the world as it was.
     with transaction.atomic():
-        response = getattr(client, entry.method)(url, entry.data)
+        response = getattr(client, entry.method)(url, data)
         transaction.set_rollback(True)
     return response
 
@@ -96,7 +96,7 @@ def test_permission_matrix(world, name):
             user = world.user(role)
             if user is not None:
                 login(client, user)
-            response = _request(client, entry, url)
+            response = _request(client, entry, url, entry.data_for(world, structure))
             if response.status_code != status:
                 mismatches.append(
                     f"{role} × {column or '-'} ({url}): {response.status_code}, attendu {status}"
@@ -111,6 +111,6 @@ def test_without_second_factor_every_page_asks_for_it(world, name):
     kwargs = entry.kwargs(world, world.blosne) if entry.kwargs else {}
     client = Client()
     login(client, world.user("referent"), verified=False)
-    response = _request(client, entry, reverse(name, kwargs=kwargs))
+    response = _request(client, entry, reverse(name, kwargs=kwargs), entry.data_for(world, world.blosne))
     assert response.status_code == 302, name
     assert response["Location"].startswith(reverse("accounts:second-factor")), name

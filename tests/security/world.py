@@ -1,16 +1,32 @@
-"""The world the permission matrix runs in: the demo, plus what makes each column meaningful."""
+"""The world the permission matrix runs in: the demo, plus what makes each column meaningful.
 
+Each ``*_of(structure)`` method returns a record of ``structure`` (created once, on first use, with
+the apps' services): for an EPN, a record the EPN owns; for a partner organisation, a record of the
+EPN that references it (a diagnostic, a directory entry…) or one the partner is party to (an action
+and its meetings). So each column of the matrix points at a record of the column's structure.
+"""
+
+from datetime import datetime, timedelta
 from functools import cached_property
+from zoneinfo import ZoneInfo
 
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ancrage.accounts import services as account_services
 from ancrage.accounts.models import User
+from ancrage.actions import services as action_services
+from ancrage.actions.models import Action, ActionPartenaire, Objectif, Reunion, Seance
 from ancrage.demo.loader import load_demo
+from ancrage.diagnostic.models import Diagnostic, ImportJob
+from ancrage.frequentation.models import FrequentationImport, Source, Unite
 from ancrage.organisations import services
 from ancrage.organisations.enums import CollectiviteType, Role, StructureKind
 from ancrage.organisations.models import Collectivite, Structure
+from ancrage.partenaires import services as partenaire_services
+from ancrage.partenaires.models import Contact, ImportAnnuaire, Partenaire
+
+PARIS = ZoneInfo("Europe/Paris")
 
 DEMO_EMAILS = {
     "animateur": "animateur@demo.ancrage.fr",
@@ -56,6 +72,7 @@ class World:
         self.blosne = blosne
         self.vitre_epn = Structure.objects.get(nom="Espace numérique de Vitré (démo)")
         self._invitations = {}
+        self._cache: dict[tuple[str, int], object] = {}
 
     @cached_property
     def columns(self) -> dict[str, tuple[Structure, Structure, Structure, Structure]]:
@@ -93,6 +110,167 @@ class World:
 
     def invitation_token(self, structure: Structure) -> str:
         return account_services.invitation_token(self.invitation_to(structure))
+
+    # Records of each structure (see the module docstring) -----------------------------------
+
+    def _once(self, key: str, structure: Structure, build):
+        if (key, structure.pk) not in self._cache:
+            self._cache[(key, structure.pk)] = build()
+        return self._cache[(key, structure.pk)]
+
+    @staticmethod
+    def epn_of(structure: Structure) -> Structure:
+        """The EPN itself, or the EPN whose directory the partner organisation is in."""
+        return structure if structure.is_epn else structure.referencee_par
+
+    def diagnostics_of(self, structure: Structure) -> list[Diagnostic]:
+        """Two saved diagnostics of the structure's EPN (oldest first), to compare."""
+
+        def build():
+            epn = self.epn_of(structure)
+            existing = list(Diagnostic.objects.filter(structure=epn).order_by("created_at", "id"))
+            model = Diagnostic.objects.filter(niveau="commune").first()
+            while len(existing) < 2:
+                existing.append(
+                    Diagnostic.objects.create(
+                        structure=epn,
+                        titre=f"Diagnostic {len(existing) + 1} de {epn.nom}",
+                        niveau="commune",
+                        resultat=model.resultat,
+                        parametres=model.parametres,
+                    )
+                )
+            return existing[-2:]
+
+        return self._once("diagnostics", structure, build)
+
+    def diagnostic_of(self, structure: Structure) -> Diagnostic:
+        return self.diagnostics_of(structure)[-1]
+
+    def frequentation_of(self, structure: Structure) -> FrequentationImport:
+        def build():
+            epn = self.epn_of(structure)
+            return FrequentationImport.objects.filter(
+                structure=epn
+            ).first() or FrequentationImport.objects.create(
+                structure=epn,
+                source=Source.ANCRAGE,
+                unite=Unite.PERSONNES,
+                fichier=f"usagers-{epn.pk}.csv",
+                sha256="0" * 64,
+            )
+
+        return self._once("frequentation", structure, build)
+
+    def import_job_of(self, structure: Structure) -> ImportJob:
+        """An import of the structure's EPN waiting for its confirmation."""
+        return self._once(
+            "import_job",
+            structure,
+            lambda: ImportJob.objects.create(
+                structure=self.epn_of(structure),
+                kind=ImportJob.Kind.POPULATION,
+                fichier="population-matrice.csv",
+                sha256="0" * 64,
+                state=ImportJob.State.PRET,
+            ),
+        )
+
+    def fiche_of(self, structure: Structure) -> Partenaire:
+        """A directory entry: the partner organisation's own, or one in the EPN's directory."""
+
+        def build():
+            if not structure.is_epn:
+                existing = Partenaire.objects.filter(structure=structure).first()
+                return existing or partenaire_services.partenaire_fiche_create(
+                    acting_user=None, structure=structure
+                )
+            return partenaire_services.partenaire_create(
+                acting_user=None, epn=structure, nom=f"Partenaire de {structure.nom}", commune="Ici"
+            )
+
+        return self._once("fiche", structure, build)
+
+    def contact_of(self, structure: Structure) -> Contact:
+        return self._once(
+            "contact",
+            structure,
+            lambda: partenaire_services.contact_create(
+                acting_user=None, partenaire=self.fiche_of(structure), nom="Contact (matrice)"
+            ),
+        )
+
+    def annuaire_import_of(self, structure: Structure) -> ImportAnnuaire:
+        """A directory file of the structure's EPN, between its dry run and its application."""
+        return self._once(
+            "annuaire_import",
+            structure,
+            lambda: ImportAnnuaire.objects.create(
+                structure=self.epn_of(structure),
+                nom_fichier="annuaire-matrice.csv",
+                format="csv",
+                contenu=b"",
+                resultat={"lus": 0, "a_creer": [], "rejetes": []},
+            ),
+        )
+
+    def action_of(self, structure: Structure) -> Action:
+        """An action of the EPN, or of its EPN with the partner organisation as its only partner;
+        with an objective, a session and a meeting with a decision."""
+
+        def build():
+            epn = self.epn_of(structure)
+            partner = self.fiche_of(structure).structure if structure.is_epn else structure
+            action = action_services.action_create(
+                acting_user=None, epn=epn, titre=f"Action de {structure.nom} (matrice)"
+            )
+            action_services.action_partenaire_add(
+                acting_user=None, action=action, partenaire=partner, role="Mobilise"
+            )
+            action_services.objectif_add(
+                acting_user=None, action=action, libelle="participants", valeur_cible=10
+            )
+            start = datetime(2030, 3, 4, 14, tzinfo=PARIS)
+            action_services.seance_add(
+                acting_user=None, action=action, titre="Atelier", debut=start, fin=start + timedelta(hours=2)
+            )
+            reunion = action_services.reunion_create(
+                acting_user=None,
+                action=action,
+                titre="Réunion préalable (matrice)",
+                debut=start - timedelta(days=30),
+                fin=start - timedelta(days=30) + timedelta(hours=1),
+            )
+            action_services.decision_add(acting_user=None, reunion=reunion, texte="Décision (matrice)")
+            return action
+
+        return self._once("action", structure, build)
+
+    def objectif_of(self, structure: Structure) -> Objectif:
+        return self.action_of(structure).objectifs.first()
+
+    def seance_of(self, structure: Structure) -> Seance:
+        return self.action_of(structure).seances.first()
+
+    def reunion_of(self, structure: Structure) -> Reunion:
+        return self.action_of(structure).reunions.first()
+
+    def participation_of(self, structure: Structure) -> ActionPartenaire:
+        return self.action_of(structure).participations.first()
+
+    def other_partner_of(self, structure: Structure) -> Structure:
+        """A partner organisation of the EPN's directory that is not yet in ``action_of``."""
+        return self._once(
+            "other_partner",
+            structure,
+            lambda: services.structure_create(
+                acting_user=None,
+                reseau=self.epn_of(structure).reseau,
+                nom=f"Autre partenaire de {structure.nom} (matrice)",
+                kind=StructureKind.PARTENAIRE,
+                referencee_par=self.epn_of(structure),
+            ),
+        )
 
 
 def login(client, user, *, verified: bool = True) -> None:

@@ -251,3 +251,13 @@ def test_action_pages_query_counts_do_not_grow(client, demo, django_assert_max_n
         client.get(reverse("actions:matrice", kwargs={"pk": action.pk}))
     with django_assert_max_num_queries(20):
         client.get(reverse("actions:recommandations", kwargs={"pk": action.pk}))
+
+
+def test_a_comment_naming_a_malformed_or_foreign_meeting_is_a_404(client, demo):
+    """Regression: a non-numeric meeting id in the comment form was a 500 (found by the security probes)."""
+    login(client, "animateur")
+    seniors, emploi = Action.objects.get(titre=SENIORS), Action.objects.get(titre=EMPLOI)
+    url = reverse("actions:commentaire_add", kwargs={"pk": seniors.pk})
+    for reunion in ("abc", "1.5", str(emploi.reunions.first().pk)):
+        assert client.post(url, {"reunion": reunion, "texte": "Bonjour"}).status_code == 404, reunion
+    assert not Commentaire.objects.filter(texte="Bonjour").exists()

@@ -221,10 +221,19 @@ ANCRAGE_ALLOW_DEV_CERTIFICATE = True
 ANCRAGE_JOURNAL_KEY = env.str("ANCRAGE_JOURNAL_KEY", default="")
 # Imports run in a background thread; inline when true (tests, or a server that forbids threads).
 ANCRAGE_JOBS_SYNC = env.bool("ANCRAGE_JOBS_SYNC", default=False)
+# A running job whose heartbeat is older than this (seconds) lost its worker: it can be run again.
+ANCRAGE_JOBS_TIMEOUT = env.int("ANCRAGE_JOBS_TIMEOUT", default=30 * 60)
+# Personal data (RGPD): usagers records are kept this many months after the import that holds
+# them (docs/rgpd.md explains the default), then `ancrage purger-usagers` deletes them.
+ANCRAGE_RETENTION_USAGERS_MOIS = env.int("ANCRAGE_RETENTION_USAGERS_MOIS", default=36)
+# Files uploaded for an import but never confirmed are emptied after this many days.
+ANCRAGE_RETENTION_DEPOTS_JOURS = env.int("ANCRAGE_RETENTION_DEPOTS_JOURS", default=30)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # E-mail addresses are masked in every log line (ancrage/core/log_privacy.py).
+    "filters": {"personal_data": {"()": "ancrage.core.log_privacy.MaskPersonalData"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["personal_data"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

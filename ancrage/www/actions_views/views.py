@@ -550,8 +550,12 @@ def commentaire_add(request, pk):
     action = _action(request, pk)
     reunion = None
     if request.POST.get("reunion"):
+        try:
+            reunion_id = int(request.POST["reunion"])
+        except ValueError:
+            raise Http404 from None  # a malformed id is a missing meeting, not a crash
         reunion = get_object_or_404(
-            Reunion.objects.visible_to(request.user).filter(action=action), pk=request.POST["reunion"]
+            Reunion.objects.visible_to(request.user).filter(action=action), pk=reunion_id
         )
     form = CommentaireForm(request.POST)
     if form.is_valid():

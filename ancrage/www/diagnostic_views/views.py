@@ -65,6 +65,9 @@ def epn(request, structure_id: int):
         "title": f"Diagnostic du territoire — {structure.nom}",
         "structure": structure,
         "can_write": scope_for(request.user).can_write_epn(structure.pk),
+        "is_responsable": request.user.is_superuser
+        or "responsable"
+        in request.user.memberships.active().filter(structure=structure).values_list("role", flat=True),
         "populations": PopulationImport.objects.filter(structure=structure).select_related("created_by"),
         "frequentations": frequentations,
         "nb_secteurs": Secteur.objects.filter(structure=structure).count(),
@@ -124,12 +127,26 @@ def job(request, pk: int):
             jobs.job_cancel(acting_user=request.user, job=job)
             messages.info(request, "Import annulé : rien n’a été enregistré.")
             return redirect("diagnostic:epn", structure_id=job.structure_id)
+        elif request.POST.get("action") == "relancer":
+            if jobs.job_retry(acting_user=request.user, job=job):
+                messages.info(request, "Import relancé.")
+            else:
+                messages.warning(request, "Cet import est toujours en cours : il ne peut pas être relancé.")
         return redirect(job)
     job.refresh_from_db()
     if job.state == ImportJob.State.TERMINE:
         messages.success(request, f"« {job.fichier} » est importé.")
         return redirect("diagnostic:epn", structure_id=job.structure_id)
-    return render(request, "diagnostic/job.html", {"title": f"Import de « {job.fichier} »", "job": job})
+    return render(
+        request,
+        "diagnostic/job.html",
+        {
+            "title": f"Import de « {job.fichier} »",
+            "job": job,
+            "stale": jobs.is_stale(job),
+            "can_write": scope_for(request.user).can_write_epn(job.structure_id),
+        },
+    )
 
 
 @login_required

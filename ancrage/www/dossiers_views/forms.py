@@ -15,6 +15,9 @@ from ancrage.www.partenaires_views.forms import AncrageForm
 
 MONTANT = {"max_digits": 12, "decimal_places": 2, "min_value": 0}
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+# The line forms' lists start empty: a browser posts a list's first option, so without a blank
+# one the blank extra lines of a formset looked changed, and "required" stopped every save.
+BLANK = ("", "— à choisir —")
 
 
 class DossierForm(AncrageForm):
@@ -31,23 +34,23 @@ class DossierForm(AncrageForm):
 
 
 class ChargeForm(AncrageForm):
-    categorie = forms.ChoiceField(label="Compte", choices=CategorieCharge.choices)
+    categorie = forms.ChoiceField(label="Compte", choices=[BLANK, *CategorieCharge.choices])
     libelle = forms.CharField(label="Libellé", max_length=200)
     montant = forms.DecimalField(label="Montant (€)", **MONTANT)
 
 
 class RessourceForm(AncrageForm):
-    categorie = forms.ChoiceField(label="Compte", choices=CategorieRessource.choices)
+    categorie = forms.ChoiceField(label="Compte", choices=[BLANK, *CategorieRessource.choices])
     libelle = forms.CharField(label="Libellé", max_length=200)
     montant = forms.DecimalField(label="Montant (€)", **MONTANT)
     contributeur = forms.CharField(
         label="Apporté par", max_length=200, help_text="La structure porteuse, un partenaire ou un financeur."
     )
-    type_contributeur = forms.ChoiceField(label="Qualité", choices=TypeContributeur.choices)
+    type_contributeur = forms.ChoiceField(label="Qualité", choices=[BLANK, *TypeContributeur.choices])
 
 
 class SupportForm(AncrageForm):
-    type = forms.ChoiceField(label="Support", choices=TypeSupport.choices)
+    type = forms.ChoiceField(label="Support", choices=[BLANK, *TypeSupport.choices])
     description = forms.CharField(label="Description", max_length=255, required=False)
     diffuse_par = forms.CharField(label="Diffusé par", max_length=200, required=False)
 

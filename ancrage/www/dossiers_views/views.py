@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from ancrage.actions.models import Action
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
-from ancrage.core.csv_safe import SafeWriter, escape_row
+from ancrage.core.csv_safe import SafeWriter, xlsx_row
 from ancrage.dossiers import documents, journal, selectors, services
 from ancrage.dossiers.models import Dossier, PieceJointe
 from ancrage.dossiers.workflow import DossierAction, WorkflowError, available_actions
@@ -161,7 +161,7 @@ def dossier_export(request, fmt):
         sheet = workbook.active
         sheet.title = "Dossiers"
         for row in rows:
-            sheet.append(escape_row(row))
+            sheet.append(xlsx_row(row))
         buffer = io.BytesIO()
         workbook.save(buffer)
         response = HttpResponse(
@@ -324,6 +324,14 @@ def _piece(request, pk) -> PieceJointe:
 @login_required
 def piece_download(request, pk):
     piece = _piece(request, pk)
+    # An attachment may hold personal data (a CV, a bank statement): each download is logged.
+    audit_record(
+        acting_user=request.user,
+        action=AuditAction.DOWNLOAD,
+        obj=piece,
+        structure=piece.dossier.structure,
+        changes={"sha256": piece.sha256},
+    )
     response = HttpResponse(bytes(piece.contenu), content_type=piece.content_type)
     # Always a download: an uploaded file is never rendered by the browser in Ancrage's origin.
     response["Content-Disposition"] = f'attachment; filename="{piece.nom}"'

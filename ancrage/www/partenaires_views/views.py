@@ -8,7 +8,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from ancrage.actions.models import Action
+from ancrage.audit.enums import AuditAction
 from ancrage.audit.models import AuditEntry
+from ancrage.audit.services import audit_record
 from ancrage.core.importing import ImportRejected
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
@@ -255,15 +257,24 @@ def _epn_for_export(request, epn_pk):
     )
 
 
-def _export_lieux(request, epn):
+def _export_lieux(request, epn, fmt: str):
     entries = _visible(request).of_epn(epn).select_related("structure").order_by("structure__nom")
-    return services.export_lieux(entries)
+    lieux = services.export_lieux(entries)
+    # The directory holds contact details (e-mail, telephone) that may be a person's: logged.
+    audit_record(
+        acting_user=request.user,
+        action=AuditAction.EXPORT,
+        obj=epn,
+        structure=epn,
+        changes={"objet": "annuaire des partenaires", "format": fmt, "lieux": len(lieux)},
+    )
+    return lieux
 
 
 @login_required
 def export_csv(request, epn_pk):
     epn = _epn_for_export(request, epn_pk)
-    body = standard.write_csv_bytes(_export_lieux(request, epn), bom=True)
+    body = standard.write_csv_bytes(_export_lieux(request, epn, "csv"), bom=True, escape_formulas=True)
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="annuaire-{epn.pk}.csv"'
     return response
@@ -272,7 +283,7 @@ def export_csv(request, epn_pk):
 @login_required
 def export_json(request, epn_pk):
     epn = _epn_for_export(request, epn_pk)
-    body = standard.write_cartographie_json(_export_lieux(request, epn)).encode("utf-8")
+    body = standard.write_cartographie_json(_export_lieux(request, epn, "json")).encode("utf-8")
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="annuaire-{epn.pk}.json"'
     return response

@@ -1,6 +1,7 @@
 """``ancrage diagnostic_worker``: run the imports waiting in the job table.
 
-Pages start each import in a thread; this command picks up what a restart interrupted, or does all
+Pages start each import in a thread; this command picks up what a restart interrupted (jobs stuck
+"en cours" past ``ANCRAGE_JOBS_TIMEOUT`` are requeued first), or does all
 the work on servers that run with ``ANCRAGE_JOBS_SYNC`` off and threads disallowed.
 """
 
@@ -20,6 +21,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, once=False, interval=2.0, **options):
         while True:
+            recovered = jobs.recover_stale()
+            if recovered:
+                self.stdout.write(f"{recovered} import(s) interrompu(s) relancé(s).")
             done = jobs.run_pending()
             if done:
                 self.stdout.write(f"{done} import(s) traité(s).")
