@@ -331,3 +331,16 @@ def test_menu_has_the_diagnostic(client, demo):
     assert reverse("diagnostic:index") in client.get(reverse("home:index")).content.decode()
     assert UserFactory  # factories stay importable for other tests
     assert StructureFactory
+
+
+@pytest.mark.parametrize(
+    ("page", "data"),
+    [
+        ("diagnostic:priorites", {"action": "supprimer", "priorite": "abc"}),
+        ("diagnostic:secteurs", {"action": "supprimer_quartier", "quartier": "abc"}),
+    ],
+)
+def test_a_malformed_posted_id_is_a_404_not_a_500(client, animateur, page, data):
+    user, epn = animateur
+    client.force_login(user)
+    assert client.post(reverse(page, args=[epn.pk]), data).status_code == 404

@@ -31,6 +31,14 @@ from ancrage.www.diagnostic_views.forms import DiagnosticForm, ImportForm, Prior
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def _posted_id(request, name: str) -> int:
+    """The id a form posted; anything but a number is a 404, never a 500."""
+    try:
+        return int(request.POST.get(name, ""))
+    except ValueError:
+        raise Http404 from None
+
+
 def _epn(request, structure_id: int, write: bool = False) -> Structure:
     scope = scope_for(request.user)
     if not scope.can_read_epn(structure_id):
@@ -289,7 +297,7 @@ def priorites(request, structure_id: int):
             messages.success(request, "Priorités remises à leurs valeurs par défaut.")
             return redirect("diagnostic:priorites", structure_id=structure.pk)
         if action == "supprimer":
-            priorite = get_object_or_404(Priorite, structure=structure, pk=request.POST.get("priorite"))
+            priorite = get_object_or_404(Priorite, structure=structure, pk=_posted_id(request, "priorite"))
             services.priorite_delete(acting_user=request.user, priorite=priorite)
             return redirect("diagnostic:priorites", structure_id=structure.pk)
         if form.is_valid():
@@ -367,7 +375,8 @@ def secteurs(request, structure_id: int):
                 messages.success(request, "Quartier enregistré.")
                 return redirect("diagnostic:secteurs", structure_id=structure.pk)
             if action == "supprimer_quartier":
-                quartier = get_object_or_404(Quartier, structure=structure, pk=request.POST.get("quartier"))
+                quartier_id = _posted_id(request, "quartier")
+                quartier = get_object_or_404(Quartier, structure=structure, pk=quartier_id)
                 territoire_services.quartier_delete(acting_user=request.user, quartier=quartier)
                 return redirect("diagnostic:secteurs", structure_id=structure.pk)
         except ValidationError as exc:
