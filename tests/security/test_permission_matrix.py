@@ -75,6 +75,8 @@ def _request(client, entry, url, data):
     with transaction.atomic():
         response = getattr(client, entry.method)(url, data)
         transaction.set_rollback(True)
+    # A download streams its file: close it, only its status matters here.
+    response.close()
     return response
 
 

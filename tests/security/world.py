@@ -17,7 +17,7 @@ from ancrage.accounts import services as account_services
 from ancrage.accounts.models import User
 from ancrage.actions import services as action_services
 from ancrage.actions.models import Action, ActionPartenaire, Objectif, Reunion, Seance
-from ancrage.demo.loader import load_demo
+from ancrage.demo import loader
 from ancrage.diagnostic.models import Diagnostic, ImportJob
 from ancrage.frequentation.models import FrequentationImport, Source, Unite
 from ancrage.organisations import services
@@ -40,7 +40,15 @@ DEMO_EMAILS = {
 
 class World:
     def __init__(self):
-        load_demo()
+        # The demo without its conventions: the matrix builds a convention per column itself
+        # (matrix_conventions_dossiers.py), and rendering and sealing the demo's PDFs would cost
+        # about 4 of the 6 seconds of every build, once per URL.
+        modules = list(loader.DEMO_MODULES)
+        loader.DEMO_MODULES[:] = [m for m in modules if m != "ancrage.demo.conventions"]
+        try:
+            loader.load_demo()
+        finally:
+            loader.DEMO_MODULES[:] = modules
         blosne = Structure.objects.get(nom="EPN du Blosne (démo)")
         rennes_metropole = Collectivite.objects.get(nom="Rennes Métropole")
         self.cesson = services.structure_create(
