@@ -1,23 +1,24 @@
 """Generating a convention's documents in the background.
 
 Rendering the PDF (WeasyPrint) takes about a second, converting a custom model with LibreOffice
-up to two minutes: the page never waits. A job is a row of ``GenerationJob``; the page creates
-it and returns at once, and shows the job's state until the version exists.
+up to two minutes: the page never waits. A job is a row of ``GenerationJob``, run by the shared
+mechanism of ``ancrage.core.jobs`` (a thread started after the commit, or ``ancrage
+conventions_worker``; ``ANCRAGE_JOBS_SYNC`` runs it inline in the tests).
 
-The mechanism is the diagnostic's (``ancrage/diagnostic/jobs.py``): a thread started after the
-commit, a conditional UPDATE that claims the job so it never runs twice, ``ANCRAGE_JOBS_SYNC`` to
-run inline (tests), and a worker command (``ancrage conventions_worker``) for jobs whose thread
-died with the server. Its job table is tied to file imports (a structure, an uploaded file, an
-analyse/confirm cycle), so conventions keep a table of their own rather than bend that one.
+Nothing is half-written: the version's row, its audit entry and the job's "terminée" are one
+transaction, which first locks the job's row (an attempt requeued meanwhile writes nothing). The
+files are written inside that transaction and removed if it does not commit. A worker killed
+before the commit leaves only its files, named after the job (``…-g<job id>…``): when the stale
+job is requeued (``recover_stale``, or asking for the version again), ``_remove_orphans`` deletes
+those no version references.
 """
 
 import logging
-import threading
 
-from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import close_old_connections, connection, transaction
+from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
@@ -32,46 +33,66 @@ from ancrage.conventions.custom_models import (
 from ancrage.conventions.documents import generate_docx, generate_pdf, sha256_hex
 from ancrage.conventions.enums import JobState
 from ancrage.conventions.models import Convention, ConventionVersion, GenerationJob
+from ancrage.core.jobs import Queue, Step
 
 logger = logging.getLogger(__name__)
 
 
 def schedule(job_id: int) -> None:
-    if getattr(settings, "ANCRAGE_JOBS_SYNC", False):
-        run(job_id)  # inline: the caller's transaction already sees the job
-    else:
-        # The thread has its own connection: it must only start once the job row is committed.
-        transaction.on_commit(lambda: start(job_id))
-
-
-def start(job_id: int) -> None:
-    threading.Thread(target=_run_in_thread, args=(job_id,), name=f"convention-{job_id}", daemon=True).start()
-
-
-def _run_in_thread(job_id: int) -> None:
-    close_old_connections()
-    try:
-        run(job_id)
-    finally:
-        connection.close()
+    QUEUE.schedule(job_id)
 
 
 def run(job_id: int) -> None:
     """Run the job if it is still waiting; a job another worker claimed is left alone."""
-    if GenerationJob.objects.filter(pk=job_id, state=JobState.EN_ATTENTE).update(state=JobState.EN_COURS):
-        _generate(GenerationJob.objects.select_related("convention", "created_by").get(pk=job_id))
+    QUEUE.run(job_id)
 
 
 def run_pending() -> int:
     """Run every waiting job (the worker command). Returns how many were run."""
-    ids = list(
-        GenerationJob.objects.filter(state=JobState.EN_ATTENTE)
-        .order_by("created_at")
-        .values_list("pk", flat=True)
-    )
-    for job_id in ids:
-        run(job_id)
-    return len(ids)
+    return QUEUE.run_pending()
+
+
+def is_stale(job: GenerationJob) -> bool:
+    return QUEUE.is_stale(job)
+
+
+def requeue_stale(job: GenerationJob) -> bool:
+    """Put back in the queue a job whose worker died, removing the files it left."""
+    return QUEUE.requeue_stale(job.pk, cleanup=_remove_orphans)
+
+
+def recover_stale() -> int:
+    """Requeue every stale job (the worker command calls it before each pass)."""
+    return QUEUE.recover_stale(cleanup=_remove_orphans)
+
+
+def _file_stem(numero: int, pdf_sha256: str, job: GenerationJob) -> str:
+    return f"v{numero}-{pdf_sha256[:12]}-g{job.pk}"
+
+
+def _remove_orphans(job: GenerationJob) -> int:
+    """Delete the files a dead attempt of ``job`` wrote and no version references."""
+    field = ConventionVersion._meta.get_field("pdf")
+    storage = field.storage
+    directory = f"conventions/{job.convention_id}"
+    try:
+        _dirs, files = storage.listdir(directory)
+    except FileNotFoundError:
+        return 0
+    referenced = set()
+    versions = ConventionVersion.objects.filter(convention_id=job.convention_id)
+    for docx, pdf in versions.values_list("docx", "pdf"):
+        referenced.update((docx, pdf))
+    marker = f"-g{job.pk}"
+    removed = 0
+    for name in files:
+        path = f"{directory}/{name}"
+        if marker in name and path not in referenced:
+            storage.delete(path)
+            removed += 1
+    if removed:
+        logger.warning("Convention job %s: %s file(s) of a dead attempt removed", job.pk, removed)
+    return removed
 
 
 def render(convention: Convention, numero: int):
@@ -95,9 +116,13 @@ def _generate(job: GenerationJob) -> None:
     ).get(pk=job.convention_id)
     edition = convention.edition
     numero = (convention.versions.aggregate(n=Max("numero"))["n"] or 0) + 1
+    written = []
     try:
         docx, pdf_bytes, box = render(convention, numero)
         with transaction.atomic():
+            if not QUEUE.owns(job):
+                logger.warning("Convention job %s: attempt %s superseded", job.pk, job.attempt)
+                return
             version = ConventionVersion(
                 convention=convention,
                 numero=numero,
@@ -107,9 +132,11 @@ def _generate(job: GenerationJob) -> None:
                 cadre_signature=[box[0], list(box[1])] if box else None,
                 created_by=job.created_by,
             )
-            stem = f"v{numero}-{version.pdf_sha256[:12]}"
+            stem = _file_stem(numero, version.pdf_sha256, job)
             version.docx.save(f"{stem}.docx", ContentFile(docx.content), save=False)
+            written.append(version.docx)
             version.pdf.save(f"{stem}.pdf", ContentFile(pdf_bytes), save=False)
+            written.append(version.pdf)
             version.save()
             audit_record(
                 acting_user=job.created_by,
@@ -122,14 +149,27 @@ def _generate(job: GenerationJob) -> None:
                     "pdf_sha256": version.pdf_sha256,
                 },
             )
+            # Finished in the same transaction as the version: a retry never makes it twice.
+            QUEUE.mine(job).update(
+                state=JobState.TERMINE, version=version, erreur="", updated_at=timezone.now()
+            )
     except (ContentError, CustomModelError, LibreOfficeError, ValueError) as exc:
-        GenerationJob.objects.filter(pk=job.pk).update(state=JobState.ECHEC, erreur=str(exc))
-        return
+        _discard(written)
+        QUEUE.mine(job).update(state=JobState.ECHEC, erreur=str(exc), updated_at=timezone.now())
     except Exception:  # a rendering bug must not leave the page waiting forever
+        _discard(written)
         logger.exception("Convention job %s: unexpected error", job.pk)
-        GenerationJob.objects.filter(pk=job.pk).update(
+        QUEUE.mine(job).update(
             state=JobState.ECHEC,
             erreur="La génération du document a échoué ; réessayez ou prévenez l’exploitant.",
+            updated_at=timezone.now(),
         )
-        return
-    GenerationJob.objects.filter(pk=job.pk).update(state=JobState.TERMINE, version=version, erreur="")
+
+
+def _discard(files) -> None:
+    """Remove the files of a transaction that did not commit."""
+    for field in files:
+        field.storage.delete(field.name)
+
+
+QUEUE = Queue(GenerationJob, [Step(JobState.EN_ATTENTE, JobState.EN_COURS, _generate)], name="convention")

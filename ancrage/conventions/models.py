@@ -327,6 +327,8 @@ class GenerationJob(models.Model):
     version = models.ForeignKey(
         ConventionVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Bumped by each claim: an attempt requeued after its worker died no longer owns the job.
+    attempt = models.PositiveIntegerField("tentative", default=0)
     created_at = models.DateTimeField("demandée le", auto_now_add=True)
     updated_at = models.DateTimeField("mise à jour le", auto_now=True)
     created_by = models.ForeignKey(

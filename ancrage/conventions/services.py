@@ -212,6 +212,17 @@ def convention_version_request(*, acting_user, convention: Convention) -> Genera
         raise ValidationError("Une nouvelle version ne se génère que pour un brouillon.")
     running = convention.jobs.filter(state__in=[JobState.EN_ATTENTE, JobState.EN_COURS]).first()
     if running is not None:
+        # Asking again for a generation whose worker died relaunches it (what "Relancer" does).
+        if jobs.is_stale(running) and jobs.requeue_stale(running):
+            audit_record(
+                acting_user=acting_user,
+                action=AuditAction.UPDATE,
+                obj=running,
+                structure=convention.structure,
+                changes={"relance": running.get_state_display(), "tentative": running.attempt},
+            )
+            jobs.schedule(running.pk)
+            running.refresh_from_db()
         return running
     job = GenerationJob.objects.create(convention=convention, created_by=_user(acting_user))
     audit_record(

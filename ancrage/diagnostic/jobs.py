@@ -1,38 +1,34 @@
 """Imports in the background: analyse a file (dry run), show it, apply it on confirmation.
 
-A job is a row of ``ImportJob``. Pages create it and return at once; the work runs in a thread
-started after the commit (or in ``ancrage diagnostic_worker``, which also picks up jobs whose
-thread died with the server). Each step claims the job with a conditional UPDATE, so that a job is
-never run twice. With ``ANCRAGE_JOBS_SYNC`` (the test settings), the work runs inline.
+A job is a row of ``ImportJob``, run by the shared mechanism of ``ancrage.core.jobs`` (a thread
+started after the commit, or ``ancrage diagnostic_worker``; a conditional UPDATE claims each step;
+``ANCRAGE_JOBS_SYNC`` runs it inline in the tests). Its two steps: analyse, then apply.
 
 Nothing is written before the user confirms, and the apply step is one transaction: a bad file
 leaves no row behind. The job is marked "importé" inside that same transaction, so a worker killed
 at any point leaves either nothing and a job still "en cours", or the data and a finished job.
 
-Crash recovery: each claim bumps ``attempt`` and refreshes ``updated_at`` (the heartbeat, also
-refreshed by progress reports). A job in a running state whose heartbeat is older than
-``ANCRAGE_JOBS_TIMEOUT`` seconds is *stale*: its worker died. ``job_retry`` (the "Relancer" button)
-and ``recover_stale`` (the worker command) put it back in the queue. A worker that was only slow
-and finds, inside its transaction, that its attempt was superseded, writes nothing.
+Crash recovery: the heartbeat is also refreshed by progress reports. A stale job (its worker
+died) goes back to the step it was in through ``job_retry`` (the "Relancer" button) or
+``recover_stale`` (the worker command). A worker that was only slow and finds, inside its
+transaction, that its attempt was superseded, writes nothing.
 """
 
-import datetime as dt
 import hashlib
 import logging
-import threading
 import traceback
 
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, close_old_connections, connection, transaction
-from django.db.models import F
+from django.db import transaction
 from django.utils import timezone
 
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
 from ancrage.core import safe_files
 from ancrage.core.importing import ImportRejected
+from ancrage.core.jobs import Queue, Step
 from ancrage.diagnostic import priorites as pure_priorites
 from ancrage.diagnostic import services as diagnostic_services
 from ancrage.diagnostic.cibles import category_label
@@ -80,7 +76,7 @@ def job_submit(*, acting_user, structure, kind: str, fichier: str, contenu: byte
         options=options or {},
         created_by=acting_user if acting_user is not None and acting_user.is_authenticated else None,
     )
-    _schedule(job.pk)
+    QUEUE.schedule(job.pk)
     return job
 
 
@@ -88,7 +84,7 @@ def job_submit(*, acting_user, structure, kind: str, fichier: str, contenu: byte
 def job_confirm(*, acting_user, job: ImportJob) -> bool:
     updated = ImportJob.objects.filter(pk=job.pk, state=State.PRET).update(state=State.IMPORT_DEMANDE)
     if updated:
-        _schedule(job.pk)
+        QUEUE.schedule(job.pk)
     return bool(updated)
 
 
@@ -101,41 +97,14 @@ def job_cancel(*, acting_user, job: ImportJob) -> bool:
     )
 
 
-def stale_before():
-    """Jobs in a running state whose heartbeat is older than this have lost their worker."""
-    return timezone.now() - dt.timedelta(seconds=getattr(settings, "ANCRAGE_JOBS_TIMEOUT", 1800))
-
-
 def is_stale(job: ImportJob) -> bool:
-    return job.state in (State.ANALYSE, State.IMPORT) and job.updated_at < stale_before()
-
-
-# A stale job goes back to the step it was in: analysing again, or importing again.
-_RETRY = {State.ANALYSE: State.ANALYSE_DEMANDEE, State.IMPORT: State.IMPORT_DEMANDE}
-
-
-def _requeue_stale(job_id: int) -> bool:
-    """Put one stale job back in the queue. Never touches a job whose worker holds its row."""
-    try:
-        with transaction.atomic():
-            job = (
-                ImportJob.objects.select_for_update(nowait=connection.features.has_select_for_update_nowait)
-                .filter(pk=job_id, state__in=list(_RETRY), updated_at__lt=stale_before())
-                .first()
-            )
-            if job is None:
-                return False
-            ImportJob.objects.filter(pk=job.pk).update(state=_RETRY[job.state], updated_at=timezone.now())
-            return True
-    except DatabaseError:
-        # The row is locked: a worker is inside its import transaction, so the job is alive.
-        return False
+    return QUEUE.is_stale(job)
 
 
 @transaction.atomic
 def job_retry(*, acting_user, job: ImportJob) -> bool:
     """ "Relancer": run again a job whose worker died (stale). False when the job is not stale."""
-    if not _requeue_stale(job.pk):
+    if not QUEUE.requeue_stale(job.pk):
         return False
     audit_record(
         acting_user=acting_user,
@@ -144,45 +113,22 @@ def job_retry(*, acting_user, job: ImportJob) -> bool:
         structure=job.structure,
         changes={"relance": job.get_state_display(), "tentative": job.attempt},
     )
-    _schedule_now(job.pk)
+    QUEUE.schedule(job.pk)
     return True
 
 
 def recover_stale() -> int:
     """Requeue every stale job (the worker command calls it before each pass)."""
-    ids = ImportJob.objects.filter(state__in=list(_RETRY), updated_at__lt=stale_before()).values_list(
-        "pk", flat=True
-    )
-    return sum(_requeue_stale(job_id) for job_id in list(ids))
+    return QUEUE.recover_stale()
 
 
-def _schedule_now(job_id: int) -> None:
-    if getattr(settings, "ANCRAGE_JOBS_SYNC", False):
-        run(job_id)
-    elif connection.in_atomic_block:
-        transaction.on_commit(lambda: start(job_id))
-    else:
-        start(job_id)
+def run(job_id: int) -> None:
+    QUEUE.run(job_id)
 
 
-def _schedule(job_id: int) -> None:
-    if getattr(settings, "ANCRAGE_JOBS_SYNC", False):
-        run(job_id)  # inline: the caller's transaction already sees the job
-    else:
-        # The thread has its own connection: it must only start once the job row is committed.
-        transaction.on_commit(lambda: start(job_id))
-
-
-def start(job_id: int) -> None:
-    threading.Thread(target=_run_in_thread, args=(job_id,), name=f"import-{job_id}", daemon=True).start()
-
-
-def _run_in_thread(job_id: int) -> None:
-    close_old_connections()
-    try:
-        run(job_id)
-    finally:
-        connection.close()
+def run_pending() -> int:
+    """Run every job waiting for a step (the worker command). Returns how many were run."""
+    return QUEUE.run_pending()
 
 
 def deposits_purge(*, before) -> int:
@@ -200,39 +146,6 @@ def deposits_purge(*, before) -> int:
 
 
 # --- Running ---------------------------------------------------------------------------------------
-
-
-def _claim(job_id: int, waiting: str, running: str) -> bool:
-    return bool(
-        ImportJob.objects.filter(pk=job_id, state=waiting).update(
-            state=running, attempt=F("attempt") + 1, updated_at=timezone.now()
-        )
-    )
-
-
-def run(job_id: int) -> None:
-    """Run whichever step the job waits for; a job another worker claimed is left alone."""
-    if _claim(job_id, State.ANALYSE_DEMANDEE, State.ANALYSE):
-        _analyse(ImportJob.objects.get(pk=job_id))
-    elif _claim(job_id, State.IMPORT_DEMANDE, State.IMPORT):
-        _apply(ImportJob.objects.get(pk=job_id))
-
-
-def _mine(job: ImportJob, running: str):
-    """The job's row, only while this attempt still owns it (not requeued after a timeout)."""
-    return ImportJob.objects.filter(pk=job.pk, state=running, attempt=job.attempt)
-
-
-def run_pending() -> int:
-    """Run every job waiting for a step (the worker command). Returns how many were run."""
-    ids = list(
-        ImportJob.objects.filter(state__in=[State.ANALYSE_DEMANDEE, State.IMPORT_DEMANDE])
-        .order_by("created_at")
-        .values_list("pk", flat=True)
-    )
-    for job_id in ids:
-        run(job_id)
-    return len(ids)
 
 
 def _progress(job_id: int):
@@ -254,7 +167,7 @@ def _fail(job: ImportJob, messages: list[str], total: int | None = None) -> None
     if (total or len(messages)) > MAX_ERREURS:
         erreurs.append(f"… et {(total or len(messages)) - MAX_ERREURS} autres erreurs.")
     # Only while this attempt owns the job: a requeued job is another worker's now.
-    _mine(job, job.state).update(state=State.REFUSE, erreurs=erreurs, contenu=None, updated_at=timezone.now())
+    QUEUE.mine(job).update(state=State.REFUSE, erreurs=erreurs, contenu=None, updated_at=timezone.now())
 
 
 def _log_bug(job: ImportJob, step: str, exc: Exception) -> None:
@@ -329,7 +242,7 @@ def _analyse(job: ImportJob) -> None:
         _log_bug(job, "reading", exc)
         _fail(job, [f"Fichier « {job.fichier} » : le fichier n'a pas pu être lu (format inattendu)."])
         return
-    _mine(job, State.ANALYSE).update(state=State.PRET, apercu=apercu, erreurs=[], updated_at=timezone.now())
+    QUEUE.mine(job).update(state=State.PRET, apercu=apercu, erreurs=[], updated_at=timezone.now())
 
 
 def _apply(job: ImportJob) -> None:
@@ -346,7 +259,7 @@ def _apply(job: ImportJob) -> None:
         with transaction.atomic():
             # The job's row is locked for the whole transaction: a "Relancer" meanwhile sees a live
             # job. If this attempt was requeued (a timeout while parsing), another worker owns it.
-            if not list(_mine(job, State.IMPORT).select_for_update().values_list("pk", flat=True)):
+            if not QUEUE.owns(job):
                 logger.warning("Import job %s: attempt %s superseded, nothing written", job.pk, job.attempt)
                 return
             resultat = _store(job, parsed, user, structure)
@@ -359,7 +272,7 @@ def _apply(job: ImportJob) -> None:
             )
             # Finished in the same transaction as the data: no window where the data exists and
             # the job still looks unfinished (a retry would import it twice).
-            _mine(job, State.IMPORT).update(
+            QUEUE.mine(job).update(
                 state=State.TERMINE,
                 contenu=None,
                 resultat_id=getattr(resultat, "pk", None),
@@ -372,6 +285,11 @@ def _apply(job: ImportJob) -> None:
         _log_bug(job, "importing", exc)
         _fail(job, [f"Fichier « {job.fichier} » : l'import a échoué ; rien n'a été enregistré."])
         return
+
+
+ANALYSE = Step(State.ANALYSE_DEMANDEE, State.ANALYSE, _analyse)
+APPLY = Step(State.IMPORT_DEMANDE, State.IMPORT, _apply)
+QUEUE = Queue(ImportJob, [ANALYSE, APPLY], name="import")
 
 
 def _store(job, parsed, user, structure):

@@ -152,7 +152,7 @@ def test_a_superseded_attempt_writes_nothing(staff, settings):
     user, epn = staff
     job = _ready_job(epn, user)
     ImportJob.objects.filter(pk=job.pk).update(state=ImportJob.State.IMPORT_DEMANDE)
-    assert jobs._claim(job.pk, ImportJob.State.IMPORT_DEMANDE, ImportJob.State.IMPORT)
+    assert jobs.QUEUE.claim(job.pk, jobs.APPLY)
     slow = ImportJob.objects.get(pk=job.pk)  # the first worker, slow, not dead
     settings.ANCRAGE_JOBS_TIMEOUT = 0
     assert jobs.recover_stale() == 1  # requeued meanwhile, and run by another worker

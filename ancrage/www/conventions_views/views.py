@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from ancrage.actions.models import Action
 from ancrage.audit.models import AuditEntry
-from ancrage.conventions import selectors, services
+from ancrage.conventions import jobs, selectors, services
 from ancrage.conventions.custom_models import documented_variables
 from ancrage.conventions.enums import ETAT_BADGES, ETAT_LABELS, Etat
 from ancrage.conventions.models import Convention, ConventionVersion, GenerationJob, ModelePersonnalise
@@ -300,7 +300,12 @@ def job_detail(request, pk):
     return render(
         request,
         "conventions/job.html",
-        {"title": "Génération du document", "job": job, "convention": job.convention},
+        {
+            "title": "Génération du document",
+            "job": job,
+            "convention": job.convention,
+            "stale": jobs.is_stale(job),
+        },
     )
 
 

@@ -1,7 +1,8 @@
 """``ancrage conventions_worker``: run the document generations waiting in the job table.
 
-Pages start each generation in a thread; this command picks up what a restart interrupted, or does
-all the work on servers that forbid threads in the web process.
+Pages start each generation in a thread; this command picks up what a restart interrupted
+(generations stuck "en cours" past ``ANCRAGE_JOBS_TIMEOUT`` are requeued first, the files of their
+dead attempt removed), or does all the work on servers that forbid threads in the web process.
 """
 
 import time
@@ -20,6 +21,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, once=False, interval=2.0, **options):
         while True:
+            recovered = jobs.recover_stale()
+            if recovered:
+                self.stdout.write(f"{recovered} génération(s) interrompue(s) relancée(s).")
             done = jobs.run_pending()
             if done:
                 self.stdout.write(f"{done} génération(s) traitée(s).")

@@ -1,0 +1,144 @@
+"""Background jobs: the one mechanism behind file imports and document generations.
+
+A job is a row with a ``state``, an ``attempt`` counter and an ``updated_at`` heartbeat. Pages
+create it and return at once; the work runs in a thread started after the commit, or in a worker
+command (``ancrage diagnostic_worker``, ``ancrage conventions_worker``) that also picks up jobs
+whose thread died with the server. With ``ANCRAGE_JOBS_SYNC`` (the test settings), the work runs
+inline.
+
+A job goes through steps: a step waits in one state, runs in another. Each claim is a conditional
+UPDATE (waiting → running) that bumps ``attempt`` and the heartbeat, so a step never runs twice at
+once. A job in a running state whose heartbeat is older than ``ANCRAGE_JOBS_TIMEOUT`` seconds is
+*stale*: its worker died. ``requeue_stale`` puts it back in its waiting state, never while a worker
+holds its row lock (that worker is alive, inside its transaction). A step writes its result in one
+transaction that first locks the job's row with ``mine(job)``: an attempt that was requeued
+meanwhile (a worker that was only slow) finds nothing to lock and writes nothing.
+"""
+
+import datetime as dt
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db.models import F, Model, QuerySet
+from django.utils import timezone
+
+
+@dataclass(frozen=True)
+class Step:
+    waiting: str
+    running: str
+    handler: Callable[[Model], None]
+
+
+def stale_before() -> dt.datetime:
+    """Jobs in a running state whose heartbeat is older than this have lost their worker."""
+    return timezone.now() - dt.timedelta(seconds=getattr(settings, "ANCRAGE_JOBS_TIMEOUT", 1800))
+
+
+class Queue:
+    """The jobs of one model: scheduling, claiming, running, and recovering from dead workers."""
+
+    def __init__(self, model: type[Model], steps: list[Step], *, name: str):
+        self.model = model
+        self.steps = steps
+        self.name = name
+        self.retry_state = {step.running: step.waiting for step in steps}
+
+    # --- Scheduling ----------------------------------------------------------------------------
+
+    def schedule(self, job_id: int) -> None:
+        """Run the job once the caller's transaction commits (inline under ``ANCRAGE_JOBS_SYNC``)."""
+        if getattr(settings, "ANCRAGE_JOBS_SYNC", False):
+            self.run(job_id)  # inline: the caller's transaction already sees the job
+        else:
+            # The thread has its own connection: it must only start once the job row is committed.
+            transaction.on_commit(lambda: self.start(job_id))
+
+    def start(self, job_id: int) -> None:
+        threading.Thread(
+            target=self._run_in_thread, args=(job_id,), name=f"{self.name}-{job_id}", daemon=True
+        ).start()
+
+    def _run_in_thread(self, job_id: int) -> None:
+        close_old_connections()
+        try:
+            self.run(job_id)
+        finally:
+            connection.close()
+
+    # --- Running -------------------------------------------------------------------------------
+
+    def claim(self, job_id: int, step: Step) -> bool:
+        return bool(
+            self.model.objects.filter(pk=job_id, state=step.waiting).update(
+                state=step.running, attempt=F("attempt") + 1, updated_at=timezone.now()
+            )
+        )
+
+    def run(self, job_id: int) -> None:
+        """Run whichever step the job waits for; a job another worker claimed is left alone."""
+        for step in self.steps:
+            if self.claim(job_id, step):
+                step.handler(self.model.objects.get(pk=job_id))
+                return
+
+    def run_pending(self) -> int:
+        """Run every job waiting for a step (the worker commands). Returns how many were run."""
+        ids = list(
+            self.model.objects.filter(state__in=[step.waiting for step in self.steps])
+            .order_by("created_at")
+            .values_list("pk", flat=True)
+        )
+        for job_id in ids:
+            self.run(job_id)
+        return len(ids)
+
+    def mine(self, job: Model) -> QuerySet:
+        """The job's row, only while this attempt still owns it (not requeued after a timeout)."""
+        return self.model.objects.filter(pk=job.pk, state=job.state, attempt=job.attempt)
+
+    def owns(self, job: Model) -> bool:
+        """Lock the job's row for the caller's transaction; False when this attempt was superseded."""
+        return bool(list(self.mine(job).select_for_update().values_list("pk", flat=True)))
+
+    # --- Dead workers --------------------------------------------------------------------------
+
+    def is_stale(self, job: Model) -> bool:
+        return job.state in self.retry_state and job.updated_at < stale_before()
+
+    def requeue_stale(self, job_id: int, *, cleanup: Callable[[Model], None] | None = None) -> bool:
+        """Put one stale job back in the queue. Never touches a job whose worker holds its row.
+
+        ``cleanup`` runs on the stale job inside the same transaction, with its row locked (e.g. to
+        remove files its dead worker wrote before it could commit).
+        """
+        try:
+            with transaction.atomic():
+                job = (
+                    self.model.objects.select_for_update(
+                        nowait=connection.features.has_select_for_update_nowait
+                    )
+                    .filter(pk=job_id, state__in=list(self.retry_state), updated_at__lt=stale_before())
+                    .first()
+                )
+                if job is None:
+                    return False
+                if cleanup is not None:
+                    cleanup(job)
+                self.model.objects.filter(pk=job.pk).update(
+                    state=self.retry_state[job.state], updated_at=timezone.now()
+                )
+                return True
+        except DatabaseError:
+            # The row is locked: a worker is inside its transaction, so the job is alive.
+            return False
+
+    def recover_stale(self, *, cleanup: Callable[[Model], None] | None = None) -> int:
+        """Requeue every stale job (the worker commands call it before each pass)."""
+        ids = self.model.objects.filter(
+            state__in=list(self.retry_state), updated_at__lt=stale_before()
+        ).values_list("pk", flat=True)
+        return sum(self.requeue_stale(job_id, cleanup=cleanup) for job_id in list(ids))
