@@ -20,7 +20,6 @@ import csv
 import io
 import re
 import warnings
-import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -244,13 +243,10 @@ def spreadsheet_sheets(data: bytes, kind: str, file: str) -> list[tuple[str, lis
                     sheets.append(
                         (sheet.name, [[_xls_value(c) for c in sheet.row(r)] for r in range(sheet.nrows)])
                     )
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, IndexError, EOFError) as exc:
+    except Exception:  # zip, xlrd (XLRDError, CompDocError), openpyxl and parse errors alike
+        # The library's class name would mean nothing to the user (hypothesis found "CompDocError").
         raise reject(
-            file, f"Ce fichier n'est pas un classeur Excel lisible ({type(exc).__name__})."
-        ) from None
-    except Exception as exc:  # xlrd.XLRDError, openpyxl InvalidFileException, parse errors
-        raise reject(
-            file, f"Ce fichier n'est pas un classeur Excel lisible ({type(exc).__name__})."
+            file, "Ce fichier n'est pas un classeur Excel lisible : il est abîmé, tronqué ou protégé."
         ) from None
     return sheets
 
