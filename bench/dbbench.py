@@ -430,19 +430,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def measure_web(
-    structure, dataset_id: int, url: str, var_dir: Path, users: int, duration: float, workers: int
-):
-    from ancrage.accounts.validators import DEMO_PASSWORD
-    from ancrage.diagnostic import services as diagnostic_services
-    from ancrage.frequentation.models import FrequentationImport
-
-    diagnostic = diagnostic_services.diagnostic_compute(
-        acting_user=None,
-        structure=structure,
-        frequentation=FrequentationImport.objects.get(pk=dataset_id),
-        reference_year=REFERENCE_YEAR,
-    )
+@contextlib.contextmanager
+def gunicorn(url: str, var_dir: Path, workers: int):
+    """A production server (gunicorn, sync workers) on loopback; yields (base URL, its Popen)."""
     port = _free_port()
     env = os.environ | django_env(url, var_dir)
     server = subprocess.Popen(
@@ -463,40 +453,70 @@ def measure_web(
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    static = "/static/css/dsfr-django-overrides.css"  # a file every page links to
     try:
         for _ in range(120):  # bounded: at most 60 s for the workers to boot
             try:
-                urllib.request.urlopen(base + static, timeout=2).read()
+                urllib.request.urlopen(base + STATIC, timeout=2).read()
                 break
             except urllib.error.HTTPError:
                 raise
             except OSError:
                 time.sleep(0.5)
-        pages = [
-            ("responsable@demo.ancrage.fr", f"/diagnostic/{diagnostic.pk}/"),
-            ("responsable@demo.ancrage.fr", "/partenaires/"),
-            ("referent@demo.ancrage.fr", "/dossiers/a-instruire/"),
-        ]
-
-        def load(targets):
-            with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as spec:
-                json.dump({"base": base, "password": DEMO_PASSWORD, "pages": targets}, spec)
-            command = [sys.executable, str(BENCH / "load.py"), spec.name, "--users", str(users)]
-            command += ["--duration", str(duration)]
-            out = subprocess.run(command, capture_output=True, text=True, timeout=duration + 300, check=True)
-            os.unlink(spec.name)
-            return json.loads(out.stdout)
-
-        log(f"  web: {users} users × {duration:g} s on the pages, then on a static file")
-        measured = load(pages)
-        baseline = load([[None, static]])
+        yield base, server
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
+
+
+STATIC = "/static/css/dsfr-django-overrides.css"  # a file every page links to
+
+
+def web_pages(structure, dataset_id: int) -> list[tuple[str, str]]:
+    """The pages of the web measure: (account, path), after computing the tier's diagnostic."""
+    from ancrage.diagnostic import services as diagnostic_services
+    from ancrage.frequentation.models import FrequentationImport
+
+    diagnostic = diagnostic_services.diagnostic_compute(
+        acting_user=None,
+        structure=structure,
+        frequentation=FrequentationImport.objects.get(pk=dataset_id),
+        reference_year=REFERENCE_YEAR,
+    )
+    return [
+        ("responsable@demo.ancrage.fr", f"/diagnostic/{diagnostic.pk}/"),
+        ("responsable@demo.ancrage.fr", "/partenaires/"),
+        ("referent@demo.ancrage.fr", "/dossiers/a-instruire/"),
+    ]
+
+
+def load_command(base: str, targets, users: int, duration: float) -> tuple[list[str], str]:
+    """The command line of ``load.py`` on ``targets``, and its spec file (the caller removes it)."""
+    from ancrage.accounts.validators import DEMO_PASSWORD
+
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as spec:
+        json.dump({"base": base, "password": DEMO_PASSWORD, "pages": targets}, spec)
+    command = [sys.executable, str(BENCH / "load.py"), spec.name, "--users", str(users)]
+    return [*command, "--duration", str(duration)], spec.name
+
+
+def measure_web(
+    structure, dataset_id: int, url: str, var_dir: Path, users: int, duration: float, workers: int
+):
+    pages = web_pages(structure, dataset_id)
+    with gunicorn(url, var_dir, workers) as (base, _server):
+
+        def load(targets):
+            command, spec = load_command(base, targets, users, duration)
+            out = subprocess.run(command, capture_output=True, text=True, timeout=duration + 300, check=True)
+            os.unlink(spec)
+            return json.loads(out.stdout)
+
+        log(f"  web: {users} users × {duration:g} s on the pages, then on a static file")
+        measured = load(pages)
+        baseline = load([[None, STATIC]])
     return {
         "times": measured["latencies"],
         "baseline_times": baseline["latencies"],
