@@ -64,10 +64,22 @@ def test_every_entry_is_complete():
                 )
 
 
+@pytest.fixture(scope="module")
+def shared_world(django_db_setup, django_db_blocker):
+    """One world for the module: building it (the demo's accounts and places) was most of the
+    matrix's time. It lives in a transaction rolled back after the module's last test, and each
+    test runs in a savepoint inside it (pytest-django's ``db``), rolled back after the test."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield World()
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def world(db, settings):
+def world(shared_world, db, settings):
     settings.ANCRAGE_REQUIRE_TOTP = True
-    return World()
+    # Records a test built lazily were rolled back with its savepoint: build them again.
+    shared_world._cache.clear()
+    return shared_world
 
 
 def _request(client, entry, url, data):
