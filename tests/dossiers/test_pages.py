@@ -191,6 +191,7 @@ def test_inbox_filters_paginates_and_exports_safely(client, demo, django_assert_
     csv = client.get(reverse("dossiers:export", args=["csv"])).content.decode("utf-8-sig")
     assert "'=HYPERLINK" in csv and SENIORS_1 in csv
     xlsx = client.get(reverse("dossiers:export", args=["xlsx"]))
+    assert client.get("/dossiers/export.pdf").status_code == 404  # only the two formats offered
     assert xlsx.content.startswith(b"PK")
 
 

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from ancrage.www.dossiers_views import views
 
@@ -7,7 +7,7 @@ app_name = "dossiers"
 urlpatterns = [
     path("", views.dossier_list, name="list"),
     path("a-instruire/", views.dossier_list, {"inbox": True}, name="inbox"),
-    path("export.<str:fmt>", views.dossier_export, name="export"),
+    re_path(r"^export\.(?P<fmt>csv|xlsx)$", views.dossier_export, name="export"),
     path("constituer/<int:action_pk>/", views.dossier_create, name="create"),
     path("<int:pk>/", views.dossier_detail, name="detail"),
     path("<int:pk>/modifier/", views.dossier_edit, name="edit"),
