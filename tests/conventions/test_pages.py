@@ -7,7 +7,6 @@ import re
 import pytest
 from django.urls import reverse
 
-from ancrage.accounts.models import User
 from ancrage.actions.models import Action
 from ancrage.conventions.enums import Etat
 from ancrage.conventions.models import Convention, GenerationJob
@@ -20,16 +19,13 @@ from ancrage.organisations.enums import Role
 from ancrage.organisations.models import Membership, Structure
 from tests.conventions.test_custom_models import model_with
 from tests.conventions.test_documents import pdf_text
+from tests.demo_accounts import login
 from tests.organisations.factories import UserFactory
 
 
 @pytest.fixture
 def demo(db):
     load_demo()
-
-
-def login(client, local):
-    client.force_login(User.objects.get(email=f"{local}@demo.ancrage.fr"))
 
 
 def body(response) -> bytes:

@@ -5,22 +5,18 @@ history, the PDFs and the e-mails are there. Then who sees what."""
 import pytest
 from django.urls import reverse
 
-from ancrage.accounts.models import User
 from ancrage.demo.dossiers import EMPLOI_DOSSIER, SENIORS_1, SENIORS_2, VITRE_DOSSIER
 from ancrage.demo.loader import load_demo
 from ancrage.dossiers.models import Dossier
 from ancrage.organisations.enums import Role
 from ancrage.organisations.models import Collectivite
+from tests.demo_accounts import login
 from tests.organisations.factories import MembershipFactory, UserFactory
 
 
 @pytest.fixture
 def demo(db):
     load_demo()
-
-
-def login(client, local):
-    client.force_login(User.objects.get(email=f"{local}@demo.ancrage.fr"))
 
 
 def post_state(client, dossier, action, **data):

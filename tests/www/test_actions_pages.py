@@ -5,13 +5,13 @@ Then who sees what: another EPN gets 404s, the partner account sees exactly its 
 import pytest
 from django.urls import reverse
 
-from ancrage.accounts.models import User
 from ancrage.actions.models import Action, Affectation, Commentaire, Reunion
 from ancrage.demo.actions import EMPLOI, SENIORS, VITRE
 from ancrage.demo.loader import load_demo
 from ancrage.diagnostic.models import Diagnostic
 from ancrage.organisations.models import Structure
 from ancrage.partenaires.models import Partenaire
+from tests.demo_accounts import blosne, login
 
 CIBLE = {
     "rang": 1,
@@ -36,14 +36,6 @@ CIBLE = {
 @pytest.fixture
 def demo(db):
     load_demo()
-
-
-def login(client, local):
-    client.force_login(User.objects.get(email=f"{local}@demo.ancrage.fr"))
-
-
-def blosne():
-    return Structure.objects.get(nom="EPN du Blosne (démo)")
 
 
 def test_from_a_target_to_an_action_with_partners_tasks_and_a_meeting(client, demo):

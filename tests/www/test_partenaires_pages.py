@@ -8,11 +8,10 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ancrage.accounts.models import User
 from ancrage.demo.loader import load_demo
-from ancrage.organisations.models import Structure
 from ancrage.partenaires import standard
 from ancrage.partenaires.models import ImportAnnuaire, Partenaire
+from tests.demo_accounts import blosne, login
 
 NC = (
     Path(__file__).resolve().parents[1] / "fixtures" / "partenaires" / "nouvelle-caledonie-90-lieux.json"
@@ -22,14 +21,6 @@ NC = (
 @pytest.fixture
 def demo(db):
     load_demo()
-
-
-def login(client, local):
-    client.force_login(User.objects.get(email=f"{local}@demo.ancrage.fr"))
-
-
-def blosne():
-    return Structure.objects.get(nom="EPN du Blosne (démo)")
 
 
 def test_list_and_detail_for_the_animateur(client, demo):
