@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from ancrage.actions.enums import TRANSITIONS, RoleTache, Statut, Tache, TypeAction, TypePartie
+from ancrage.core.models import Comment
 from ancrage.organisations.scoping import ScopedQuerySet, Scoping
 from ancrage.partenaires.publics import public_label
 
@@ -303,30 +304,17 @@ class Decision(models.Model):
         return self.texte[:80]
 
 
-class Commentaire(models.Model):
+class Commentaire(Comment):
     """A comment by anyone who sees the action: the EPN's staff and the partners party to it."""
 
     action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="commentaires")
     reunion = models.ForeignKey(
         Reunion, null=True, blank=True, on_delete=models.CASCADE, related_name="commentaires"
     )
-    auteur = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="auteur",
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    texte = models.TextField("commentaire")
-    created_at = models.DateTimeField("écrit le", auto_now_add=True)
 
     objects = ScopedQuerySet.as_manager()
     scoping = ACTION_CHILD_SCOPING
 
-    class Meta:
+    class Meta(Comment.Meta):
         verbose_name = "commentaire"
         verbose_name_plural = "commentaires"
-        ordering = ["created_at", "id"]
-
-    def __str__(self):
-        return self.texte[:80]

@@ -20,6 +20,7 @@ from ancrage.conventions.enums import (
     JobKind,
     JobState,
 )
+from ancrage.core.models import Comment
 from ancrage.organisations.scoping import ScopedQuerySet, Scoping
 
 # Records of a convention are seen by whoever sees the convention.
@@ -246,34 +247,21 @@ class ConventionVersion(models.Model):
         return f"{self.convention} — version {self.numero}"
 
 
-class Commentaire(models.Model):
+class Commentaire(Comment):
     """A comment on the draft by a party (the EPN's staff, a partner, the collectivité)."""
 
     convention = models.ForeignKey(Convention, on_delete=models.CASCADE, related_name="commentaires")
     version = models.ForeignKey(
         ConventionVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="commentaires"
     )
-    auteur = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name="auteur",
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
     organisation = models.CharField("au nom de", max_length=200, blank=True)
-    texte = models.TextField("commentaire")
-    created_at = models.DateTimeField("écrit le", auto_now_add=True)
 
     objects = ScopedQuerySet.as_manager()
     scoping = CONVENTION_CHILD_SCOPING
 
-    class Meta:
+    class Meta(Comment.Meta):
         verbose_name = "commentaire sur une convention"
         verbose_name_plural = "commentaires sur les conventions"
-        ordering = ["created_at", "id"]
-
-    def __str__(self):
-        return self.texte[:80]
 
 
 class Decision(models.Model):
