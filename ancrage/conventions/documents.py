@@ -34,6 +34,7 @@ from ancrage.conventions.modeles.base import (
     SubHeading,
     Table,
 )
+from ancrage.core.pdf import render_document
 
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF_MEDIA_TYPE = "application/pdf"
@@ -339,15 +340,7 @@ def _html_block(block: Block) -> str:
 
 
 def _render_pdf_with_box(document: ConventionDocument):
-    # Imported here: WeasyPrint loads Pango at import time, which costs ~0.3 s
-    # that DOCX-only callers should not pay.
-    from weasyprint import CSS, HTML
-    from weasyprint.urls import URLFetcher
-
-    fetcher = URLFetcher(allowed_protocols=(), fail_on_errors=True)
-    rendered = HTML(string=render_html(document), url_fetcher=fetcher).render(
-        stylesheets=[CSS(string=PRINT_CSS, url_fetcher=fetcher)]
-    )
+    rendered = render_document(render_html(document), (PRINT_CSS,))
     box = None
     for index, page in enumerate(rendered.pages):
         if SIGNATURE_ANCHOR in page.anchors:

@@ -1,46 +1,20 @@
 """The dossier as documents: the whole dossier in PDF, and the decision attestation.
 
-WeasyPrint renders HTML templates; the charts of the diagnostic are inline SVG drawn from the
-dossier's copy of the diagnostic (``ancrage.diagnostic.charts``). Nothing is fetched: the URL
-fetcher refuses every URL but ``data:``, so a link typed into a dossier cannot make the server
-call out (SSRF) while rendering.
+WeasyPrint renders HTML templates (``ancrage.core.pdf``, which fetches nothing); the charts of
+the diagnostic are inline SVG drawn from the dossier's copy of the diagnostic
+(``ancrage.diagnostic.charts``).
 """
 
 from __future__ import annotations
 
-import logging
-
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from ancrage.core.pdf import html_to_pdf
 from ancrage.diagnostic import charts
 from ancrage.dossiers import budget
 from ancrage.dossiers.models import Dossier, Traitement
 from ancrage.dossiers.workflow import STATE_LABELS, DossierState
-
-logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
-
-
-class ExternalResourceRefused(ValueError):
-    pass
-
-
-def _fetcher():
-    from weasyprint import URLFetcher
-
-    class NoNetworkFetcher(URLFetcher):
-        def fetch(self, url, headers=None):
-            if url.startswith("data:"):
-                return super().fetch(url, headers)
-            raise ExternalResourceRefused(f"Ressource externe refusée dans le document : {url}")
-
-    return NoNetworkFetcher(allowed_protocols=("data",))
-
-
-def _pdf(html: str) -> bytes:
-    from weasyprint import HTML
-
-    return HTML(string=html, url_fetcher=_fetcher(), base_url="data:,").write_pdf()
 
 
 def _safe_chart(function, *args):
@@ -89,7 +63,7 @@ def dossier_context(dossier: Dossier) -> dict:
 
 
 def render_dossier_pdf(dossier: Dossier) -> bytes:
-    return _pdf(render_to_string("dossiers/dossier_pdf.html", dossier_context(dossier)))
+    return html_to_pdf(render_to_string("dossiers/dossier_pdf.html", dossier_context(dossier)))
 
 
 def attestation_context(
@@ -132,7 +106,7 @@ def attestation_context(
 def render_attestation_pdf(
     dossier: Dossier, entry: Traitement | None = None, *, preview: dict | None = None
 ) -> bytes:
-    return _pdf(
+    return html_to_pdf(
         render_to_string(
             "dossiers/attestation_pdf.html", attestation_context(dossier, entry, preview=preview)
         )

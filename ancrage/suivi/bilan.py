@@ -2,7 +2,7 @@
 conventions over one calendar year, in PDF.
 
 WeasyPrint renders a template; the charts are inline SVG (``suivi.charts``). Nothing is fetched:
-the URL fetcher refuses everything but ``data:`` (``dossiers.documents``), so a text typed by a
+the URL fetcher refuses everything but ``data:`` (``core.pdf``), so a text typed by a
 user cannot make the server call out while rendering.
 """
 
@@ -20,7 +20,7 @@ from ancrage.conventions import circuit as convention_rules
 from ancrage.conventions.enums import ETAT_LABELS, Etat
 from ancrage.conventions.models import Convention
 from ancrage.conventions.selectors import terms_of
-from ancrage.dossiers.documents import _pdf
+from ancrage.core.pdf import html_to_pdf
 from ancrage.suivi import charts, selectors
 from ancrage.suivi import new_publics as pure
 from ancrage.suivi.enums import SITUATION_CHOICES
@@ -174,4 +174,4 @@ def bilan_of(epn, year: int, on: dt.date | None = None) -> dict:
 def render_bilan_pdf(epn, year: int, on: dt.date | None = None) -> bytes:
     context = bilan_of(epn, year, on)
     context["genere_le"] = timezone.localtime()
-    return _pdf(render_to_string("suivi/bilan_pdf.html", context))
+    return html_to_pdf(render_to_string("suivi/bilan_pdf.html", context))
