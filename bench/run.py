@@ -260,7 +260,7 @@ def _csv_baseline(path: Path) -> Callable[[], int]:
 
 @measure(
     "read_usagers_{tier}",
-    description="read_usagers (decode, split, validate every row, build the records), "
+    description="read_usagers (decode, split, validate every row, keep the records as columns), "
     "with the known sectors; peak memory of a fresh process reading the file",
     target="streaming (issue 8: import peak memory ≤ 1 GiB at the national tier)",
 )

@@ -212,6 +212,9 @@ def _parse(job: ImportJob, contenu: bytes):
         options = {"secteurs_connus": known}
         if fmt in ("ancrage", "coop"):
             options["progress"] = _progress(job.pk)
+        if fmt == "ancrage":
+            # Streamed (issue 8): validated by chunks when previewed or stored, never held whole.
+            return readers.scan_usagers(contenu, job.fichier, **options)
         return readers.read_frequentation(contenu, job.fichier, format=fmt, **options)
     if job.kind == Kind.PRIORITES:
         return pure_priorites.read_priorites(contenu, job.fichier)
@@ -317,6 +320,39 @@ def _store(job, parsed, user, structure):
     raise ValueError(job.kind)
 
 
+def _apercu_usagers(stream: readers.UsagersStream) -> dict:
+    """The preview of an usagers file, from one pass over its chunks (raises its errors)."""
+    secteurs: set[str] = set()
+    premiers: list[readers.Usager] = []
+    for chunk in stream.chunks():
+        secteurs.update(iris or commune for iris, commune in chunk.secteur.values)
+        if len(premiers) < APERCU_LIGNES:
+            premiers += readers.UsagerColumns([chunk])[: APERCU_LIGNES - len(premiers)]
+    return {
+        "resume": [
+            ("Format", FORMATS.get(stream.source, stream.source)),
+            ("Unité", stream.unite),
+            ("Niveau des secteurs", stream.niveau or "—"),
+            ("Enregistrements", _fmt(stream.records)),
+            ("Secteurs distincts", str(len(secteurs))),
+        ],
+        "colonnes": ["Ligne", "Âge", "Sexe", "CSP", "Situation", "IRIS", "Commune"],
+        "lignes": [_apercu_ligne(r) for r in premiers],
+    }
+
+
+def _apercu_ligne(r) -> list[str]:
+    return [
+        str(r.ligne),
+        str(r.annee_naissance or (readers.band_label(r.tranche_age) if r.tranche_age else "")),
+        r.sexe or "",
+        r.csp or "",
+        category_label("activite", r.situation) if r.situation else "",
+        r.code_iris or "",
+        r.code_commune or "",
+    ]
+
+
 # --- Previews --------------------------------------------------------------------------------------
 
 
@@ -341,6 +377,8 @@ def _apercu(job: ImportJob, parsed) -> dict:
                 for i, (code, nom) in enumerate(zip(pop.codes[:APERCU_LIGNES], pop.noms, strict=False))
             ],
         }
+    if job.kind == Kind.FREQUENTATION and isinstance(parsed, readers.UsagersStream):
+        return _apercu_usagers(parsed)
     if job.kind == Kind.FREQUENTATION:
         freq: readers.Frequentation = parsed
         resume = [
@@ -355,18 +393,7 @@ def _apercu(job: ImportJob, parsed) -> dict:
                 ("Secteurs distincts", str(len(secteurs))),
             ]
             colonnes = ["Ligne", "Âge", "Sexe", "CSP", "Situation", "IRIS", "Commune"]
-            lignes = [
-                [
-                    str(r.ligne),
-                    str(r.annee_naissance or (readers.band_label(r.tranche_age) if r.tranche_age else "")),
-                    r.sexe or "",
-                    r.csp or "",
-                    category_label("activite", r.situation) if r.situation else "",
-                    r.code_iris or "",
-                    r.code_commune or "",
-                ]
-                for r in freq.individus[:APERCU_LIGNES]
-            ]
+            lignes = [_apercu_ligne(r) for r in freq.individus[:APERCU_LIGNES]]
         else:
             resume += [("Lignes de comptage", str(len(freq.agregats))), ("Usagers (total)", _fmt(len(freq)))]
             colonnes = ["Ligne", "Secteur", "Dimension", "Catégorie", "Usagers"]

@@ -13,15 +13,20 @@ Each reader returns a :class:`Frequentation` with every record, or raises
 
 from __future__ import annotations
 
+import codecs
+import csv
 import datetime as dt
 import functools
+import io
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ancrage.core.importing import ImportRejected, IssueCollector
+import numpy as np
+
+from ancrage.core.importing import ImportIssue, ImportRejected, IssueCollector
 from ancrage.territoire.insee import (
     ACTIVITE_CATEGORIES,
     COMMUNE_RE,
@@ -292,6 +297,185 @@ USAGERS_COLUMNS = (
 USAGERS_REQUIRED = USAGERS_COLUMNS[:8]
 
 
+def _usager_row(
+    row: list[str],
+    line: int,
+    header_len: int,
+    columns: dict[str, int],
+    issues: IssueCollector,
+    this_year: int,
+    secteurs_connus: Collection[str] | None,
+    check_identifiant: Callable[[str, int], str | None],
+) -> Usager | None:
+    """Validate one row of the usagers file: the record, or ``None`` (blank row, or issues added).
+
+    ``check_identifiant(ident, line)`` returns the message of a duplicate, or ``None``.
+    """
+    if not any(c.strip() for c in row):
+        return None
+    if len(row) > header_len:
+        issues.add(
+            f"Ligne de {len(row)} colonnes au lieu de {header_len} : "
+            "vérifiez le séparateur et les guillemets.",
+            line=line,
+        )
+        return None
+    before = len(issues.issues)
+    ident = _get(row, columns, "identifiant")
+    if not ident:
+        issues.add("Identifiant vide.", line=line, column="identifiant")
+    elif (message := check_identifiant(ident, line)) is not None:
+        issues.add(message, line=line, column="identifiant")
+    annee, message = _annee_naissance(_get(row, columns, "annee_naissance"), this_year)
+    if message:
+        issues.add(message, line=line, column="annee_naissance")
+    tranche, message = _tranche_age(_get(row, columns, "tranche_age"))
+    if message:
+        issues.add(message, line=line, column="tranche_age")
+    sexe, message = _sexe(_get(row, columns, "sexe"))
+    if message:
+        issues.add(message, line=line, column="sexe")
+    csp, message = _csp(_get(row, columns, "csp"))
+    if message:
+        issues.add(message, line=line, column="csp")
+    situation, message = _situation(_get(row, columns, "situation"))
+    if message:
+        issues.add(message, line=line, column="situation")
+    iris, commune = _check_sector(
+        issues, line, _get(row, columns, "code_iris"), _get(row, columns, "code_commune"), secteurs_connus
+    )
+    visite, message = _premiere_visite(_get(row, columns, "premiere_visite"))
+    if message:
+        issues.add(message, line=line, column="premiere_visite")
+    elif visite is not None and annee is not None and visite.year < annee:
+        issues.add("Première visite antérieure à l'année de naissance.", line=line, column="premiere_visite")
+    if len(issues.issues) != before:
+        return None
+    return Usager(
+        ligne=line,
+        identifiant=ident,
+        annee_naissance=annee,
+        tranche_age=tranche,
+        sexe=sexe,
+        csp=csp,
+        situation=situation,
+        code_iris=iris,
+        code_commune=commune,
+        premiere_visite=visite,
+        oriente_par=_get(row, columns, "oriente_par") or None,
+    )
+
+
+# One function per field: the per-row reader and the vectorised one (on each distinct value of a
+# chunk) call the very same code, so they accept and normalise exactly the same values.
+
+
+def _annee_naissance(raw: str, this_year: int) -> tuple[int | None, str | None]:
+    if not raw:
+        return None, None
+    if re.fullmatch(r"\d{4}", raw) and 1900 <= int(raw) <= this_year:
+        return int(raw), None
+    return None, f"Année de naissance « {raw} » invalide (AAAA, entre 1900 et {this_year})."
+
+
+def _tranche_age(raw: str) -> tuple[AgeBand | None, str | None]:
+    if not raw:
+        return None, None
+    tranche = parse_age_band(raw)
+    if tranche is None:
+        return None, (
+            f"Tranche d'âge « {raw} » non reconnue (ex. « 15-29 », « 75+ » ou un libellé de La Coop)."
+        )
+    return tranche, None
+
+
+def _sexe(raw: str) -> tuple[str | None, str | None]:
+    if not raw:
+        return None, None
+    sexe = {"f": "F", "h": "H"}.get(raw.lower())
+    return sexe, None if sexe else f"Sexe « {raw} » non reconnu : F, H ou vide."
+
+
+def _csp(raw: str) -> tuple[str | None, str | None]:
+    if not raw:
+        return None, None
+    m = re.fullmatch(r"(?:cs)?([1-8])", raw.lower())
+    if m:
+        return f"CS{m.group(1)}", None
+    return None, f"CSP « {raw} » non reconnue : un chiffre de 1 à 8 ou vide."
+
+
+def _situation(raw: str) -> tuple[str | None, str | None]:
+    if not raw:
+        return None, None
+    situation = SITUATIONS.get(fold_label(raw))
+    if situation is None:
+        return None, (
+            f"Situation « {raw} » non reconnue : en emploi, sans emploi, scolarisé, retraité, "
+            "autre inactif ou vide."
+        )
+    return situation, None
+
+
+def _premiere_visite(raw: str) -> tuple[dt.date | None, str | None]:
+    if not raw:
+        return None, None
+    try:
+        visite = dt.date.fromisoformat(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else None
+    except ValueError:
+        visite = None
+    if visite is None:
+        return None, f"Date de première visite « {raw} » invalide (AAAA-MM-JJ)."
+    return visite, None
+
+
+def read_usagers_exact(
+    source: Source,
+    filename: str | None = None,
+    *,
+    secteurs_connus: Collection[str] | None = None,
+    current_year: int | None = None,
+    progress: Progress | None = None,
+) -> Frequentation:
+    """The per-row reader of the usagers file: the whole file in memory, one record per row.
+
+    The reference for :func:`read_usagers` (which gives the same records and the same errors),
+    and what it falls back to for the files its streaming path does not take (quoted cells…).
+    """
+    file, rows, header_index, columns = csv_table(source, filename, USAGERS_REQUIRED, USAGERS_COLUMNS[8:])
+    issues = IssueCollector(file)
+    this_year = current_year or dt.date.today().year
+    usagers: list[Usager] = []
+    seen: dict[str, int] = {}
+
+    def check_identifiant(ident: str, line: int) -> str | None:
+        if ident in seen:
+            return f"Identifiant « {ident} » en double (déjà ligne {seen[ident]})."
+        seen[ident] = line
+        return None
+
+    total = len(rows) - header_index - 1
+    header_len = len(rows[header_index])
+    for k, row in enumerate(rows[header_index + 1 :]):
+        line = header_index + 2 + k
+        if progress and k % 1000 == 0:
+            progress(k, total)
+        record = _usager_row(
+            row, line, header_len, columns, issues, this_year, secteurs_connus, check_identifiant
+        )
+        if record is not None:
+            usagers.append(record)
+    if not usagers and not issues:
+        issues.add("Le fichier ne contient aucun usager après la ligne d'en-tête.", line=header_index + 1)
+    issues.raise_if_any()
+    if progress:
+        progress(total, total)
+    niveau = "iris" if any(u.code_iris for u in usagers) else "commune"
+    return Frequentation(
+        unite="personnes", source="ancrage", fichier=file, individus=tuple(usagers), niveau=niveau
+    )
+
+
 def read_usagers(
     source: Source,
     filename: str | None = None,
@@ -304,132 +488,13 @@ def read_usagers(
 
     ``secteurs_connus`` (IRIS and/or commune codes of the imported population), when given,
     makes an unknown sector an error rather than a silently dropped user.
+
+    Streams the file by chunks (see :class:`UsagersStream`); the records are kept as columns
+    (:class:`UsagerColumns`, a sequence of :class:`Usager`).
     """
-    file, rows, header_index, columns = csv_table(source, filename, USAGERS_REQUIRED, USAGERS_COLUMNS[8:])
-    issues = IssueCollector(file)
-    this_year = current_year or dt.date.today().year
-    usagers: list[Usager] = []
-    seen: dict[str, int] = {}
-    total = len(rows) - header_index - 1
-    for k, row in enumerate(rows[header_index + 1 :]):
-        line = header_index + 2 + k
-        if progress and k % 1000 == 0:
-            progress(k, total)
-        if not any(c.strip() for c in row):
-            continue
-        if len(row) > len(rows[header_index]):
-            issues.add(
-                f"Ligne de {len(row)} colonnes au lieu de {len(rows[header_index])} : "
-                "vérifiez le séparateur et les guillemets.",
-                line=line,
-            )
-            continue
-        before = len(issues.issues)
-        ident = _get(row, columns, "identifiant")
-        if not ident:
-            issues.add("Identifiant vide.", line=line, column="identifiant")
-        elif ident in seen:
-            issues.add(
-                f"Identifiant « {ident} » en double (déjà ligne {seen[ident]}).",
-                line=line,
-                column="identifiant",
-            )
-        else:
-            seen[ident] = line
-        annee = None
-        raw = _get(row, columns, "annee_naissance")
-        if raw:
-            if re.fullmatch(r"\d{4}", raw) and 1900 <= int(raw) <= this_year:
-                annee = int(raw)
-            else:
-                issues.add(
-                    f"Année de naissance « {raw} » invalide (AAAA, entre 1900 et {this_year}).",
-                    line=line,
-                    column="annee_naissance",
-                )
-        tranche = None
-        raw = _get(row, columns, "tranche_age")
-        if raw:
-            tranche = parse_age_band(raw)
-            if tranche is None:
-                issues.add(
-                    f"Tranche d'âge « {raw} » non reconnue "
-                    "(ex. « 15-29 », « 75+ » ou un libellé de La Coop).",
-                    line=line,
-                    column="tranche_age",
-                )
-        sexe = None
-        raw = _get(row, columns, "sexe")
-        if raw:
-            sexe = {"f": "F", "h": "H"}.get(raw.lower())
-            if sexe is None:
-                issues.add(f"Sexe « {raw} » non reconnu : F, H ou vide.", line=line, column="sexe")
-        csp = None
-        raw = _get(row, columns, "csp")
-        if raw:
-            m = re.fullmatch(r"(?:cs)?([1-8])", raw.lower())
-            if m:
-                csp = f"CS{m.group(1)}"
-            else:
-                issues.add(
-                    f"CSP « {raw} » non reconnue : un chiffre de 1 à 8 ou vide.", line=line, column="csp"
-                )
-        situation = None
-        raw = _get(row, columns, "situation")
-        if raw:
-            situation = SITUATIONS.get(fold_label(raw))
-            if situation is None:
-                issues.add(
-                    f"Situation « {raw} » non reconnue : en emploi, sans emploi, scolarisé, retraité, "
-                    "autre inactif ou vide.",
-                    line=line,
-                    column="situation",
-                )
-        iris, commune = _check_sector(
-            issues, line, _get(row, columns, "code_iris"), _get(row, columns, "code_commune"), secteurs_connus
-        )
-        visite = None
-        raw = _get(row, columns, "premiere_visite")
-        if raw:
-            try:
-                visite = dt.date.fromisoformat(raw) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw) else None
-            except ValueError:
-                visite = None
-            if visite is None:
-                issues.add(
-                    f"Date de première visite « {raw} » invalide (AAAA-MM-JJ).",
-                    line=line,
-                    column="premiere_visite",
-                )
-            elif annee is not None and visite.year < annee:
-                issues.add(
-                    "Première visite antérieure à l'année de naissance.", line=line, column="premiere_visite"
-                )
-        if len(issues.issues) == before:
-            usagers.append(
-                Usager(
-                    ligne=line,
-                    identifiant=ident,
-                    annee_naissance=annee,
-                    tranche_age=tranche,
-                    sexe=sexe,
-                    csp=csp,
-                    situation=situation,
-                    code_iris=iris,
-                    code_commune=commune,
-                    premiere_visite=visite,
-                    oriente_par=_get(row, columns, "oriente_par") or None,
-                )
-            )
-    if not usagers and not issues:
-        issues.add("Le fichier ne contient aucun usager après la ligne d'en-tête.", line=header_index + 1)
-    issues.raise_if_any()
-    if progress:
-        progress(total, total)
-    niveau = "iris" if any(u.code_iris for u in usagers) else "commune"
-    return Frequentation(
-        unite="personnes", source="ancrage", fichier=file, individus=tuple(usagers), niveau=niveau
-    )
+    return scan_usagers(
+        source, filename, secteurs_connus=secteurs_connus, current_year=current_year, progress=progress
+    ).read()
 
 
 # --- La Coop XLSX export --------------------------------------------------------------------------
@@ -690,3 +755,581 @@ def read_frequentation(
 
 
 TEMPLATE_PATH = Path(__file__).parent / "data" / "modele-usagers.csv"
+
+
+# --- The usagers file, streamed and vectorised (issue 8) ------------------------------------------
+#
+# A file of millions of rows is read by chunks of about CHUNK_BYTES. Each chunk is split with numpy
+# (no Python object per cell) and validated column by column: every *distinct* value of a column
+# goes through the same field function as the per-row reader (``_annee_naissance``, ``_sexe``,
+# ``_check_sector``…), and the rows get the result through numpy's inverse index. A chunk the
+# vectorised path cannot take (a short row, a blank line, a NUL) or in which any value is invalid
+# is read again by the per-row reader (``_usager_row``), so the records and the French, located
+# errors are exactly those of :func:`read_usagers_exact` (tested, with hypothesis).
+#
+# Identifiers are unique across the file: each row keeps a 64-bit hash of its identifier (8 bytes
+# a row, not a Python string); only when two hashes are equal is the file read again to compare
+# the identifiers of those rows and write the exact "en double (déjà ligne N)" errors.
+#
+# The vectorised path takes files without any double quote and with one line per row (the
+# generator's, Excel's "CSV (séparateur : point-virgule)" without quoted cells). Other files are
+# read whole by the per-row reader, then served by the same chunks.
+
+CHUNK_BYTES = 4 << 20
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_ASCII_SPACE = np.zeros(256, dtype=bool)
+_ASCII_SPACE[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True  # what str.strip() removes, in ASCII
+_ASCII_SPACE[128:] = True  # a non-ASCII byte at the edge: let Python decide (NBSP, U+3000…)
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    """Whether ``data`` decodes, checked by slices (no text of the whole file in memory)."""
+    if data.isascii():
+        return True
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        for k in range(0, len(data), 1 << 24):
+            decoder.decode(data[k : k + (1 << 24)])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _s_array(values: Sequence[bytes]) -> np.ndarray:
+    """A NUL-padded numpy bytes array (at least one byte wide)."""
+    array = np.array(values, dtype=bytes)
+    return array if array.dtype.itemsize else array.astype("S1")
+
+
+def hash_bytes(values: np.ndarray) -> np.ndarray:
+    """FNV-1a (64 bits) of each value of a bytes array, whatever its width."""
+    n, width = len(values), values.dtype.itemsize
+    matrix = np.ascontiguousarray(values).view(np.uint8).reshape(n, width)
+    lengths = np.char.str_len(values) if n else np.zeros(0, dtype=np.int64)
+    h = np.full(n, _FNV_OFFSET, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for c in range(width):
+            live = lengths > c
+            h = np.where(live, (h ^ matrix[:, c].astype(np.uint64)) * _FNV_PRIME, h)
+    return h
+
+
+@dataclass
+class Coded:
+    """A column of a chunk as codes into its distinct values (a dictionary-encoded column)."""
+
+    codes: np.ndarray  # int32, one per row
+    values: list  # the distinct values (canonical: int, str, date, band, tuple or None)
+
+
+@dataclass
+class UsagerChunk:
+    """Valid records of consecutive rows of the usagers file, as columns."""
+
+    ligne: np.ndarray  # int64
+    identifiant: np.ndarray  # bytes (UTF-8), stripped
+    oriente_par: np.ndarray  # bytes (UTF-8), stripped ("" for none)
+    annee_naissance: Coded  # int | None
+    tranche_age: Coded  # AgeBand | None
+    sexe: Coded
+    csp: Coded
+    situation: Coded
+    secteur: Coded  # (code_iris | None, code_commune | None)
+    premiere_visite: Coded  # date | None
+
+    def __len__(self) -> int:
+        return len(self.ligne)
+
+    def records(self) -> list[Usager]:
+        def values(coded: Coded) -> list:
+            return [coded.values[c] for c in coded.codes.tolist()]
+
+        secteurs = values(self.secteur)
+        return [
+            Usager(
+                ligne=ligne,
+                identifiant=ident.decode(),
+                annee_naissance=annee,
+                tranche_age=tranche,
+                sexe=sexe,
+                csp=csp,
+                situation=situation,
+                code_iris=secteur[0],
+                code_commune=secteur[1],
+                premiere_visite=visite,
+                oriente_par=oriente.decode() or None,
+            )
+            for ligne, ident, annee, tranche, sexe, csp, situation, secteur, visite, oriente in zip(
+                self.ligne.tolist(),
+                self.identifiant.tolist(),
+                values(self.annee_naissance),
+                values(self.tranche_age),
+                values(self.sexe),
+                values(self.csp),
+                values(self.situation),
+                secteurs,
+                values(self.premiere_visite),
+                self.oriente_par.tolist(),
+                strict=True,
+            )
+        ]
+
+    @classmethod
+    def of_records(cls, records: Sequence[Usager]) -> UsagerChunk:
+        def coded(items: list) -> Coded:
+            index: dict = {}
+            codes = np.fromiter((index.setdefault(v, len(index)) for v in items), np.int32, len(items))
+            return Coded(codes, list(index))
+
+        return cls(
+            ligne=np.array([r.ligne for r in records], dtype=np.int64),
+            identifiant=_s_array([r.identifiant.encode() for r in records]),
+            oriente_par=_s_array([(r.oriente_par or "").encode() for r in records]),
+            annee_naissance=coded([r.annee_naissance for r in records]),
+            tranche_age=coded([r.tranche_age for r in records]),
+            sexe=coded([r.sexe for r in records]),
+            csp=coded([r.csp for r in records]),
+            situation=coded([r.situation for r in records]),
+            secteur=coded([(r.code_iris, r.code_commune) for r in records]),
+            premiere_visite=coded([r.premiere_visite for r in records]),
+        )
+
+
+class UsagerColumns(Sequence):
+    """The records of an usagers file, kept as columnar chunks; a sequence of :class:`Usager`.
+
+    Indexing and iteration build the records on demand (a full iteration builds them once and
+    keeps them: the engine makes several passes).
+    """
+
+    def __init__(self, chunks: Sequence[UsagerChunk]):
+        self.chunks = [c for c in chunks if len(c)]
+        self._starts = np.cumsum([0] + [len(c) for c in self.chunks])
+        self._records: tuple[Usager, ...] | None = None
+
+    def __len__(self) -> int:
+        return int(self._starts[-1])
+
+    def __iter__(self):
+        if self._records is None:
+            self._records = tuple(r for chunk in self.chunks for r in chunk.records())
+        return iter(self._records)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        if self._records is not None:
+            return self._records[index]
+        k = int(np.searchsorted(self._starts, index, side="right")) - 1
+        chunk = self.chunks[k]
+        i = index - int(self._starts[k])
+        one = UsagerChunk(
+            ligne=chunk.ligne[i : i + 1],
+            identifiant=chunk.identifiant[i : i + 1],
+            oriente_par=chunk.oriente_par[i : i + 1],
+            **{
+                name: Coded(getattr(chunk, name).codes[i : i + 1], getattr(chunk, name).values)
+                for name in (
+                    "annee_naissance",
+                    "tranche_age",
+                    "sexe",
+                    "csp",
+                    "situation",
+                    "secteur",
+                    "premiere_visite",
+                )
+            },
+        )
+        return one.records()[0]
+
+    def __eq__(self, other):
+        return isinstance(other, Sequence) and len(self) == len(other) and list(self) == list(other)
+
+    __hash__ = None
+
+
+@dataclass
+class _Plan:
+    """How the file is read: ``fast`` (streamed from its bytes) or ``rows`` (read whole)."""
+
+    file: str
+    mode: str
+    data: bytes = b""
+    encoding: str = "utf-8"
+    delimiter: str = ";"
+    header_len: int = 0
+    columns: dict[str, int] = field(default_factory=dict)
+    start: int = 0  # byte offset of the first row after the header
+    total: int = 0  # rows after the header
+    rows: list[list[str]] | None = None
+    header_index: int = 0
+
+
+class UsagersStream:
+    """The usagers file, validated and served by chunks (:meth:`chunks`), without holding it whole.
+
+    ``chunks()`` yields :class:`UsagerChunk` (valid records only) and, once the whole file is read,
+    raises :class:`ImportRejected` with every problem, exactly as :func:`read_usagers_exact`
+    would. A consumer that writes the chunks must therefore do it in one transaction. ``niveau``
+    and ``total`` are known after a full pass.
+    """
+
+    unite = "personnes"
+    source = "ancrage"
+    agregats = ()
+
+    def __init__(
+        self,
+        source: Source,
+        filename: str | None = None,
+        *,
+        secteurs_connus: Collection[str] | None = None,
+        current_year: int | None = None,
+        progress: Progress | None = None,
+        chunk_bytes: int = CHUNK_BYTES,
+    ):
+        self.data, self.fichier = load_bytes(source, filename)
+        self.secteurs_connus = secteurs_connus
+        self.this_year = current_year or dt.date.today().year
+        self.progress = progress
+        self.chunk_bytes = chunk_bytes
+        self.niveau: str | None = None
+        self.records = 0
+        self.total = 0  # rows after the header, once ``chunks()`` has started
+
+    # -- planning --------------------------------------------------------------------------------
+
+    def _plan(self) -> _Plan:
+        data, file = self.data, self.fichier
+        fast = _Plan(file=file, mode="fast", data=data)
+        if (
+            not data.strip(b" \t\r\n\xef\xbb\xbf")
+            or sniff_format(data) != "csv"
+            or b"\x00" in data
+            or b'"' in data
+            or data.count(b"\r") != data.count(b"\r\n")
+        ):
+            return self._rows_plan()
+        for encoding in ("utf-8", "cp1252"):
+            if _decodes(data, encoding):
+                fast.encoding = encoding
+                break
+        else:
+            return self._rows_plan()
+        start = 3 if fast.encoding == "utf-8" and data.startswith(b"\xef\xbb\xbf") else 0
+        head_end = start
+        lines = []
+        for _ in range(51):
+            nl = data.find(b"\n", head_end)
+            end = len(data) if nl < 0 else nl
+            lines.append(data[head_end:end].removesuffix(b"\r").decode(fast.encoding))
+            head_end = end + 1
+            if nl < 0:
+                break
+        wanted = set(USAGERS_REQUIRED)
+
+        def is_header(cells: list[str]) -> bool:
+            return wanted <= {fold_label(c.strip()) for c in cells}
+
+        if is_header(lines[0].split(";")):
+            fast.delimiter = ";"
+        elif not any(is_header(line.split(";")) for line in lines[:50]) and is_header(lines[0].split(",")):
+            fast.delimiter = ","
+        else:
+            return self._rows_plan()
+        cells = lines[0].split(fast.delimiter)
+        header = [fold_label(c) for c in cells]
+        fast.header_len = len(cells)
+        fast.columns = {name: header.index(name) for name in USAGERS_COLUMNS if name in header}
+        nl = data.find(b"\n", start)
+        fast.start = len(data) if nl < 0 else nl + 1
+        body = len(data) - fast.start
+        fast.total = data.count(b"\n", fast.start) + (1 if body and not data.endswith(b"\n") else 0)
+        return fast
+
+    def _rows_plan(self) -> _Plan:
+        file, rows, header_index, columns = csv_table(
+            self.data, self.fichier, USAGERS_REQUIRED, USAGERS_COLUMNS[8:]
+        )
+        return _Plan(
+            file=file,
+            mode="rows",
+            rows=rows,
+            header_index=header_index,
+            header_len=len(rows[header_index]),
+            columns=columns,
+            total=len(rows) - header_index - 1,
+        )
+
+    # -- blocks of rows ----------------------------------------------------------------------------
+
+    def _blocks(self, plan: _Plan):
+        """(first line number, bytes of whole lines, or None and a list of rows) per chunk."""
+        if plan.mode == "rows":
+            rows = plan.rows[plan.header_index + 1 :]
+            step = max(1000, self.chunk_bytes // 64)
+            for k in range(0, len(rows), step):
+                yield plan.header_index + 2 + k, None, rows[k : k + step]
+            return
+        data, pos, line = plan.data, plan.start, 2
+        while pos < len(data):
+            end = data.rfind(b"\n", pos, pos + self.chunk_bytes)
+            if end < 0:
+                end = data.find(b"\n", pos + self.chunk_bytes)
+            end = len(data) if end < 0 else end + 1
+            block = data[pos:end]
+            yield line, block, None
+            line += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+            pos = end
+
+    def _split(self, plan: _Plan, block: bytes) -> list[list[str]]:
+        """The rows of a block as ``csv.reader`` gives them (a block has no quote)."""
+        text = block.decode(plan.encoding)
+        return list(csv.reader(io.StringIO(text, newline=""), delimiter=plan.delimiter, strict=True))
+
+    # -- the chunks --------------------------------------------------------------------------------
+
+    def chunks(self):
+        plan = self._plan()
+        issues = IssueCollector(plan.file)
+        hashes: list[np.ndarray] = []
+        lines: list[np.ndarray] = []
+        done = 0
+        iris_seen = False
+        self.records, self.total = 0, plan.total
+        if self.progress:
+            self.progress(0, plan.total)
+        for first_line, block, rows in self._blocks(plan):
+            chunk = None
+            if block is not None:
+                chunk = self._fast_chunk(plan, first_line, block)
+                if chunk is None:
+                    rows = self._split(plan, block)
+            if chunk is None:
+                chunk, ident_hashes, ident_lines = self._exact_chunk(plan, first_line, rows, issues)
+                hashes.append(ident_hashes)
+                lines.append(ident_lines)
+                n_rows = len(rows)
+            else:
+                hashes.append(hash_bytes(chunk.identifiant))
+                lines.append(chunk.ligne)
+                n_rows = len(chunk)
+            done += n_rows
+            if len(chunk):
+                self.records += len(chunk)
+                iris_seen = iris_seen or any(s[0] for s in chunk.secteur.values)
+                if not issues:
+                    yield chunk
+            if self.progress:
+                self.progress(min(done, plan.total), plan.total)
+        duplicates = self._duplicates(
+            plan,
+            np.concatenate(hashes) if hashes else np.zeros(0, np.uint64),
+            np.concatenate(lines) if lines else np.zeros(0, np.int64),
+        )
+        if duplicates:
+            merged = sorted(
+                [(i.line, 0, k, i) for k, i in enumerate(duplicates)]
+                + [(i.line or 0, 1, k, i) for k, i in enumerate(issues.issues)],
+                key=lambda t: t[:3],
+            )
+            issues.issues = [t[3] for t in merged][: issues.max_issues]
+        if not self.records and not issues:
+            issues.add(
+                "Le fichier ne contient aucun usager après la ligne d'en-tête.", line=plan.header_index + 1
+            )
+        issues.raise_if_any()
+        self.niveau = "iris" if iris_seen else "commune"
+
+    def _exact_chunk(self, plan: _Plan, first_line: int, rows: list[list[str]], issues: IssueCollector):
+        """The per-row reader on a block: its chunk, and the hashes and lines of its identifiers."""
+        idents: list[bytes] = []
+        ident_lines: list[int] = []
+
+        def check_identifiant(ident: str, line: int) -> None:
+            idents.append(ident.encode())
+            ident_lines.append(line)
+
+        records = []
+        for k, row in enumerate(rows):
+            record = _usager_row(
+                row,
+                first_line + k,
+                plan.header_len,
+                plan.columns,
+                issues,
+                self.this_year,
+                self.secteurs_connus,
+                check_identifiant,
+            )
+            if record is not None:
+                records.append(record)
+        chunk = UsagerChunk.of_records(records)
+        return chunk, hash_bytes(_s_array(idents)), np.array(ident_lines, dtype=np.int64)
+
+    def _duplicates(self, plan: _Plan, hashes: np.ndarray, lines: np.ndarray) -> list[ImportIssue]:
+        """The "en double" errors, exact: the rows whose hash is not unique are compared by text."""
+        if len(hashes) < 2:
+            return []
+        order = np.argsort(hashes, kind="stable")
+        sorted_hashes = hashes[order]
+        same = sorted_hashes[1:] == sorted_hashes[:-1]
+        if not same.any():
+            return []
+        flagged = np.zeros(len(hashes), dtype=bool)
+        flagged[1:] |= same
+        flagged[:-1] |= same
+        candidates = set(lines[order[flagged]].tolist())
+        found: dict[int, str] = {}
+        for first_line, block, rows in self._blocks(plan):
+            if rows is None:
+                rows = self._split(plan, block)
+            for k, row in enumerate(rows):
+                if first_line + k in candidates:
+                    found[first_line + k] = _get(row, plan.columns, "identifiant")
+        collector = IssueCollector(plan.file)
+        seen: dict[str, int] = {}
+        for line in sorted(found):
+            ident = found[line]
+            if ident in seen:
+                collector.add(
+                    f"Identifiant « {ident} » en double (déjà ligne {seen[ident]}).",
+                    line=line,
+                    column="identifiant",
+                )
+            else:
+                seen[ident] = line
+        return collector.issues
+
+    def _fast_chunk(self, plan: _Plan, first_line: int, block: bytes) -> UsagerChunk | None:
+        """The block's records, vectorised; ``None`` when the per-row reader must read it."""
+        if b"\r" in block:
+            block = block.replace(b"\r\n", b"\n")
+        if plan.encoding != "utf-8" and not block.isascii():
+            block = block.decode(plan.encoding).encode("utf-8")
+        if not block.endswith(b"\n"):
+            block += b"\n"
+        if block.startswith(b"\n") or b"\n\n" in block:
+            return None  # blank lines: the per-row reader skips them
+        buf = np.frombuffer(block, dtype=np.uint8)
+        ends_of_lines = np.flatnonzero(buf == 10)
+        n, ncols = len(ends_of_lines), plan.header_len
+        delims = np.flatnonzero(buf == ord(plan.delimiter))
+        if len(delims) != n * (ncols - 1):
+            return None
+        if ncols > 1:
+            per_line = np.bincount(np.searchsorted(ends_of_lines, delims), minlength=n)
+            if (per_line != ncols - 1).any():
+                return None  # a short or long row
+        delims = delims.reshape(n, ncols - 1)
+        starts = np.empty((n, ncols), dtype=np.int64)
+        starts[:, 0] = np.concatenate(([0], ends_of_lines[:-1] + 1))
+        starts[:, 1:] = delims + 1
+        stops = np.empty((n, ncols), dtype=np.int64)
+        stops[:, :-1] = delims
+        stops[:, -1] = ends_of_lines
+
+        def column(name: str) -> np.ndarray:
+            j = plan.columns.get(name)
+            if j is None:
+                return np.zeros(n, dtype="S1")
+            start, length = starts[:, j], stops[:, j] - starts[:, j]
+            width = max(int(length.max()), 1)
+            offsets = np.arange(width)
+            take = np.minimum(start[:, None] + offsets, len(buf) - 1)
+            matrix = np.where(offsets < length[:, None], buf[take], 0).astype(np.uint8)
+            return np.ascontiguousarray(matrix).view(f"S{width}").ravel()
+
+        def stripped(values: np.ndarray) -> np.ndarray:
+            """``str.strip()`` of each value; Python's own where an edge byte may be a space."""
+            matrix = values.view(np.uint8).reshape(n, values.dtype.itemsize)
+            lengths = np.char.str_len(values)
+            last = matrix[np.arange(n), np.maximum(lengths - 1, 0)]
+            if (_ASCII_SPACE[matrix[:, 0]] | _ASCII_SPACE[last]).any():
+                return _s_array([v.decode().strip().encode() for v in values.tolist()])
+            return values
+
+        def coded(values: np.ndarray, check) -> Coded | None:
+            distinct, inverse = np.unique(values, return_inverse=True)
+            out = []
+            for raw in distinct.tolist():
+                value, message = check(raw.decode().strip())
+                if message:
+                    return None
+                out.append(value)
+            return Coded(inverse.astype(np.int32).ravel(), out)
+
+        identifiant = stripped(column("identifiant"))
+        if not np.char.str_len(identifiant).all():
+            return None  # an empty identifier (or a blank row)
+        this_year = self.this_year
+        parts = {
+            "annee_naissance": coded(column("annee_naissance"), lambda raw: _annee_naissance(raw, this_year)),
+            "tranche_age": coded(column("tranche_age"), _tranche_age),
+            "sexe": coded(column("sexe"), _sexe),
+            "csp": coded(column("csp"), _csp),
+            "situation": coded(column("situation"), _situation),
+            "premiere_visite": coded(column("premiere_visite"), _premiere_visite),
+        }
+        if any(part is None for part in parts.values()):
+            return None
+        iris, commune = column("code_iris"), column("code_commune")
+        if (np.char.find(iris, b"\x01") >= 0).any() or (np.char.find(commune, b"\x01") >= 0).any():
+            return None
+        pairs = np.char.add(np.char.add(iris, b"\x01"), commune)
+        secteurs_connus = self.secteurs_connus
+
+        def sector(raw: str):
+            iris_raw, commune_raw = raw.split("\x01")
+            scratch = IssueCollector()
+            value = _check_sector(scratch, 0, iris_raw.strip(), commune_raw.strip(), secteurs_connus)
+            return value, bool(scratch)
+
+        secteur = coded(pairs, sector)
+        if secteur is None:
+            return None
+        # A birth year after the first visit.
+        annees = np.array([v or 0 for v in parts["annee_naissance"].values], dtype=np.int64)
+        visites = np.array([v.year if v else 0 for v in parts["premiere_visite"].values], dtype=np.int64)
+        a, v = annees[parts["annee_naissance"].codes], visites[parts["premiere_visite"].codes]
+        if ((a > 0) & (v > 0) & (v < a)).any():
+            return None
+        return UsagerChunk(
+            ligne=np.arange(first_line, first_line + n, dtype=np.int64),
+            identifiant=identifiant,
+            oriente_par=stripped(column("oriente_par")),
+            secteur=secteur,
+            **parts,
+        )
+
+    # -- whole file --------------------------------------------------------------------------------
+
+    def read(self) -> Frequentation:
+        chunks = list(self.chunks())
+        return Frequentation(
+            unite="personnes",
+            source="ancrage",
+            fichier=self.fichier,
+            individus=UsagerColumns(chunks),
+            niveau=self.niveau,
+        )
+
+
+def scan_usagers(
+    source: Source,
+    filename: str | None = None,
+    *,
+    secteurs_connus: Collection[str] | None = None,
+    current_year: int | None = None,
+    progress: Progress | None = None,
+) -> UsagersStream:
+    """The usagers file as a stream of validated chunks (nothing is read before ``chunks()``)."""
+    return UsagersStream(
+        source, filename, secteurs_connus=secteurs_connus, current_year=current_year, progress=progress
+    )
