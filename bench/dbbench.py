@@ -162,8 +162,8 @@ def load_world(data_dir: Path):
 
 def import_usagers(structure, path: Path):
     """The apply step of an usagers import job (``diagnostic.jobs._apply``), minus the job row:
-    the upload checks, the streaming-free reader with the known sectors, and the import service
-    (raw rows and per-profile aggregates) in one transaction."""
+    the upload checks, then the streamed reader with the known sectors feeding the import service
+    (raw rows and per-profile aggregates, chunk by chunk) in one transaction."""
     from django.db import transaction
 
     from ancrage.core import safe_files
@@ -177,11 +177,11 @@ def import_usagers(structure, path: Path):
         contenu, filename=path.name, accept={"csv"}, limits=safe_files.Limits(max_size=len(contenu) + 1)
     )
     known = territoire_services.known_sector_codes(structure)
-    parsed = readers.read_frequentation(contenu, path.name, format="ancrage", secteurs_connus=known)
-    del contenu
+    # As the job does: the file is streamed (validated while written) inside the transaction.
+    stream = readers.scan_usagers(contenu, path.name, secteurs_connus=known)
     with transaction.atomic():
         return frequentation_services.frequentation_import(
-            acting_user=None, structure=structure, frequentation=parsed, sha256=sha256
+            acting_user=None, structure=structure, frequentation=stream, sha256=sha256
         )
 
 

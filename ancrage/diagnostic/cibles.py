@@ -261,9 +261,17 @@ def rank_cibles(
 ) -> list[dict]:
     """Score and rank candidates: missing users × significance × (1 + sum of matching weights)."""
     scored = []
+    # Priority.correspond, with the category test made once per category (thousands of cells share
+    # a few dozen categories at the scale of a département).
+    par_categorie: dict[tuple, list[bool]] = {}
     for c in candidats:
+        key = (c.dimension, c.categorie)
+        if key not in par_categorie:
+            par_categorie[key] = [p.vise_categorie(*key) for p in priorites]
         c.priorites = [
-            p for p in priorites if p.correspond(c.dimension, c.categorie, c.secteur, secteurs_qpv)
+            p
+            for p, vise in zip(priorites, par_categorie[key], strict=True)
+            if vise and p.vise_secteur(c.secteur, secteurs_qpv)
         ]
         poids = 1 + sum(p.poids for p in c.priorites)
         score = (c.attendus - c.usagers) * facteur_significativite(c.qvalue) * poids

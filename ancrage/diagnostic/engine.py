@@ -17,6 +17,7 @@ from ancrage.diagnostic import stats
 from ancrage.diagnostic.cibles import Candidat, rank_cibles
 from ancrage.diagnostic.harmonisation import AgeScheme, harmonise_ages
 from ancrage.diagnostic.priorites import DEFAULT_PRIORITES, Priorite
+from ancrage.frequentation.aggregates import A_CHEVAL, DEDANS, UNIVERS, Comptages, FrequentationComptee
 from ancrage.frequentation.readers import Frequentation, band_label, parse_age_band
 from ancrage.territoire.insee import (
     ACTIVITE_CATEGORIES,
@@ -29,7 +30,7 @@ from ancrage.territoire.insee import (
 )
 
 NIVEAUX = ("iris", "commune", "quartier")
-ACTIVITY_AGES = (15, 65)  # the activite-residents base counts residents aged 15 to 64
+ACTIVITY_AGES = UNIVERS["situation"]  # the activite-residents base counts residents aged 15 to 64
 
 
 class DiagnosticImpossible(ValueError):
@@ -81,7 +82,7 @@ def _matrix(sector_idx: np.ndarray, cat_idx: np.ndarray, n: int, k: int, weights
 
 def run_diagnostic(
     population: Population,
-    frequentation: Frequentation,
+    frequentation: Frequentation | FrequentationComptee,
     *,
     priorites: Sequence[Priorite] | None = None,
     niveau: str = "iris",
@@ -97,7 +98,8 @@ def run_diagnostic(
     ``merge_populations``). ``niveau``: ``iris``, ``commune`` or ``quartier`` (then ``quartiers`` maps
     IRIS -> quartier). ``secteurs_qpv``: codes of QPV sectors at that level.
     ``reference_year``: year used for the age of users without a first-visit date (default:
-    this year).
+    this year). ``frequentation``: the records or counts read from a file, or the counts kept in
+    the database (:class:`~ancrage.frequentation.aggregates.FrequentationComptee`, same result).
     """
     priorites = list(DEFAULT_PRIORITES if priorites is None else priorites)
     if frequentation.niveau == "commune" and niveau == "iris":
@@ -111,11 +113,14 @@ def run_diagnostic(
     quartiers = quartiers or {}
     year = reference_year or dt.date.today().year
 
-    dims, sector_users = (
-        _from_individus(pop, frequentation, niveau, quartiers, index, year)
-        if frequentation.individus
-        else _from_agregats(pop, frequentation, niveau, quartiers, index)
-    )
+    if isinstance(frequentation, FrequentationComptee):
+        dims, sector_users = _from_comptages(
+            pop, frequentation.comptages(year), frequentation.source, niveau, quartiers, index
+        )
+    elif frequentation.individus:
+        dims, sector_users = _from_individus(pop, frequentation, niveau, quartiers, index, year)
+    else:
+        dims, sector_users = _from_agregats(pop, frequentation, niveau, quartiers, index)
 
     # --- statistics -----------------------------------------------------------------------------
     total = np.asarray(pop.total, dtype=float)
@@ -268,6 +273,13 @@ def _num(x, digits: int):
 # --- Attendance -> sector × category counts -------------------------------------------------------
 
 
+_SIMPLE = {  # dimension: (population table, categories, record attribute, age universe)
+    "sexe": ("sexe", SEXE_CATEGORIES, "sexe", None),
+    "csp": ("csp", CSP_CATEGORIES, "csp", UNIVERS["csp"]),
+    "activite": ("activite", ACTIVITE_CATEGORIES, "situation", ACTIVITY_AGES),
+}
+
+
 def _from_individus(pop, freq: Frequentation, niveau, quartiers, index, year):
     n = len(pop)
     records = freq.individus
@@ -307,12 +319,7 @@ def _from_individus(pop, freq: Frequentation, niveau, quartiers, index, year):
     high = np.where(
         np.isfinite(ages), ages + 1, [(np.inf if b[1] is None else b[1]) if b else np.nan for b in bands]
     )
-    simple = {
-        "sexe": ("sexe", SEXE_CATEGORIES, "sexe", None),
-        "csp": ("csp", CSP_CATEGORIES, "csp", (15, np.inf)),
-        "activite": ("activite", ACTIVITE_CATEGORIES, "situation", ACTIVITY_AGES),
-    }
-    for name, (key, cats, attr, universe) in simple.items():
+    for name, (key, cats, attr, universe) in _SIMPLE.items():
         rep = pop.repartitions.get(key)
         if rep is None:
             continue
@@ -335,6 +342,65 @@ def _from_individus(pop, freq: Frequentation, niveau, quartiers, index, year):
         if counts.sum() == 0:
             continue  # the attendance says nothing about this dimension
         dims[name] = _Dimension(name, cats, rep.values, rep.present, counts, (approx,) * len(cats))
+    return dims, sector_users
+
+
+def _from_comptages(pop, c: Comptages, source: str, niveau, quartiers, index):
+    """The same as :func:`_from_individus`, from the per-location counts (no loop over records)."""
+    n = len(pop)
+    sector = np.fromiter(
+        (
+            index.get(_sector_of(i or None, m or None, niveau, quartiers) or "", -1)
+            for i, m in zip(c.iris, c.communes, strict=True)
+        ),
+        dtype=np.intp,
+        count=len(c.iris),
+    )
+
+    def to_sectors(counts: np.ndarray, cat: np.ndarray, k: int) -> np.ndarray:
+        """Sum the (location, column) counts into (sector, category); cat[column] = -1: not counted."""
+        rows, cols = np.nonzero(counts)
+        return _matrix(sector[rows], cat[cols], n, k, counts[rows, cols])
+
+    sector_users = _matrix(sector, np.zeros(len(sector), dtype=np.intp), n, 1, c.total)[:, 0]
+    dims: dict[str, _Dimension] = {}
+    if "age_large" in pop.repartitions or "age_fin" in pop.repartitions:
+        band_of = {label: parse_age_band(label) for label in c.bandes}
+        band_set = {b for b in band_of.values() if b is not None}
+        exact = bool(c.ages.sum() > 0)
+        if band_set or exact:
+            scheme = harmonise_ages(pop, band_set, ages_exacts=exact)
+            ages = np.arange(c.age_min, c.age_min + c.ages.shape[1], dtype=float)
+            cat = np.concatenate(
+                [
+                    scheme.index_of_age(ages).astype(np.intp),
+                    np.array([scheme.index_of_band(band_of[b]) for b in c.bandes], dtype=np.intp),
+                ]
+            )
+            counts = np.hstack([c.ages, c.par_bande])
+            dims["age"] = _age_dimension(scheme, to_sectors(counts, cat, len(scheme.bands)))
+    per_value = {"sexe": (c.sexes, c.par_sexe), "csp": (c.csps, c.par_csp)}
+    per_value["situation"] = (c.situations, c.par_situation)
+    for name, (key, cats, attr, universe) in _SIMPLE.items():
+        rep = pop.repartitions.get(key)
+        if rep is None:
+            continue
+        lookup = {cat: j for j, cat in enumerate(cats)}
+        values, counts = per_value[attr]
+        cat = np.array([lookup.get(v or None, -1) for v in values], dtype=np.intp)
+        approx = False
+        if universe is not None:
+            # Outside the universe: not counted; straddling it (or unknown age): counted, approximate.
+            approx = bool(counts[:, cat >= 0, A_CHEVAL].sum() > 0)
+            keep = np.full((len(values), 3), -1, dtype=np.intp)
+            keep[:, DEDANS] = keep[:, A_CHEVAL] = cat
+            counts, cat = counts.reshape(len(c.iris), -1), keep.ravel()
+        if source == "coop" and name == "activite":
+            approx = True  # "Sans emploi" is not INSEE's "chômeur"; "Retraité" includes the over-64s
+        matrix = to_sectors(counts, cat, len(cats))
+        if matrix.sum() == 0:
+            continue  # the attendance says nothing about this dimension
+        dims[name] = _Dimension(name, cats, rep.values, rep.present, matrix, (approx,) * len(cats))
     return dims, sector_users
 
 

@@ -7,6 +7,7 @@ targets everyone (e.g. démarches administratives).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -19,6 +20,10 @@ from ancrage.territoire.insee import DIMENSIONS, Source
 QPV = "QPV"
 #: An age band counts as targeted when at least this share of its years is in the targeted band.
 PART_MIN_TRANCHE = 0.5
+
+
+#: A diagnostic ranks thousands of candidates against each priority, with a handful of band labels.
+_band = functools.lru_cache(maxsize=1024)(parse_age_band)
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,7 @@ class Priorite:
             if dim != dimension:
                 continue
             if dim == "age":
-                band, target = parse_age_band(categorie or ""), parse_age_band(cat)
+                band, target = _band(categorie or ""), _band(cat)
                 if band and target and band_overlap_share(band, target) >= PART_MIN_TRANCHE:
                     return True
             elif cat == categorie:

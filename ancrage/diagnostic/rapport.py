@@ -5,16 +5,15 @@ works from the result dict alone.
 """
 
 import io
-import logging
 
 from django.template.loader import render_to_string
 
 from ancrage.core.csv_safe import SafeWriter, xlsx_row
+from ancrage.core.pdf import html_to_pdf
 from ancrage.diagnostic import charts
 from ancrage.diagnostic.cibles import category_label
 
 # WeasyPrint logs each layout step at INFO: noise in the server's and the command's output.
-logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 SECTEUR_COLUMNS = [
     "code",
@@ -155,32 +154,16 @@ def chart_context(resultat: dict, contours_svg=None) -> dict:
     }
 
 
-class _NoNetworkFetcher:
-    """WeasyPrint may fetch nothing from outside: the report embeds all it shows (SVG inline)."""
-
-    def __new__(cls):
-        from weasyprint import URLFetcher
-
-        class Fetcher(URLFetcher):
-            def fetch(self, url, headers=None):
-                if url.startswith("data:"):
-                    return super().fetch(url, headers)
-                raise ValueError(f"Ressource externe refusée dans le rapport : {url}")
-
-        return Fetcher(allowed_protocols=("data",))
-
-
 def render_pdf(
     resultat: dict, *, titre: str, structure: str = "", parametres=None, contours_svg=None
 ) -> bytes:
-    from weasyprint import HTML
-
     context = {
         "titre": titre,
         "structure": structure,
         "parametres": parametres or {},
         "resultat": resultat,
+        "secteurs": resultat.get("secteurs", []),
         **chart_context(resultat, contours_svg),
     }
     html = render_to_string("diagnostic/rapport_pdf.html", context)
-    return HTML(string=html, url_fetcher=_NoNetworkFetcher(), base_url="data:,").write_pdf()
+    return html_to_pdf(html)  # fetches nothing: the report embeds all it shows (SVG inline)

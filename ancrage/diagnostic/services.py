@@ -15,6 +15,7 @@ from ancrage.audit.services import audit_record
 from ancrage.diagnostic import priorites as pure_priorites
 from ancrage.diagnostic.engine import DiagnosticImpossible, run_diagnostic
 from ancrage.diagnostic.models import Diagnostic, Priorite
+from ancrage.frequentation.comptages import frequentation_comptee
 from ancrage.frequentation.models import FrequentationImport
 from ancrage.frequentation.services import frequentation_of
 from ancrage.territoire.models import Quartier, Secteur
@@ -157,7 +158,12 @@ def inputs_of(structure, frequentation: FrequentationImport, niveau: str):
         qpv = {quartiers[c] for c in qpv_iris if c in quartiers}
     return {
         "population": population,
-        "frequentation": frequentation_of(frequentation),
+        # Individual records: the counts kept per import (arrays), not the records (issue 8).
+        "frequentation": (
+            frequentation_of(frequentation)
+            if frequentation.source == "agrege"
+            else frequentation_comptee(frequentation)
+        ),
         "priorites": priorites_of(structure),
         "niveau": niveau,
         "quartiers": quartiers or None,

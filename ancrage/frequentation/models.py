@@ -138,3 +138,28 @@ class CompteAgrege(models.Model):
 
     def __str__(self):
         return f"{self.code_secteur} {self.dimension} {self.categorie} = {self.usagers}"
+
+
+class ComptagesDiagnostic(models.Model):
+    """The counts the diagnostic engine reads (``aggregates.Comptages``) for one import and one
+    reference year: derived from the profiles at the first diagnostic, then read as a few arrays
+    instead of every profile (issue 8). Deleted with the profiles when they are rebuilt."""
+
+    dataset = models.ForeignKey(FrequentationImport, on_delete=models.CASCADE, related_name="comptages")
+    annee_reference = models.PositiveSmallIntegerField("année de référence")
+    version = models.PositiveSmallIntegerField("version du format")
+    donnees = models.BinaryField("comptages (numpy, compressés)")
+    created_at = models.DateTimeField("calculés le", auto_now_add=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scoping = Scoping(epn="dataset__structure")
+
+    class Meta:
+        verbose_name = "comptages du diagnostic"
+        verbose_name_plural = "comptages du diagnostic"
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "annee_reference"], name="comptages_dataset_annee")
+        ]
+
+    def __str__(self):
+        return f"{self.dataset_id} × {self.annee_reference}"

@@ -6,10 +6,12 @@ Each service is atomic and leaves an audit entry. ``frequentation_of`` rebuilds 
 """
 
 import calendar
+import contextlib
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
+import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
@@ -18,7 +20,13 @@ from django.utils import timezone
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
 from ancrage.frequentation import readers
-from ancrage.frequentation.models import CompteAgrege, FrequentationImport, Profil, Usager
+from ancrage.frequentation.models import (
+    ComptagesDiagnostic,
+    CompteAgrege,
+    FrequentationImport,
+    Profil,
+    Usager,
+)
 
 BATCH_SIZE = 5000
 
@@ -88,7 +96,7 @@ def _usager_values(dataset_id: int, record, adapt_date) -> tuple:
     )
 
 
-def _write_rows(model, fields: tuple[str, ...], rows: list[tuple]) -> None:
+def _write_rows(model, fields: tuple[str, ...], rows: list[tuple] | bytes, copy=None) -> None:
     """Insert value tuples into ``model``'s table, in the caller's transaction.
 
     The import's hot path (issue 8): a model instance per row and the ORM's INSERT compilation
@@ -96,6 +104,10 @@ def _write_rows(model, fields: tuple[str, ...], rows: list[tuple]) -> None:
     ``executemany`` elsewhere; values are already what the database stores (no field conversion).
     """
     if not rows:
+        return
+    if copy is not None:  # a COPY the caller keeps open (PostgreSQL, the chunked import)
+        # Always as text through ``write``: psycopg buffers ``write_row`` apart, out of order.
+        copy.write(rows if isinstance(rows, bytes) else "".join(map(_copy_line, rows)).encode())
         return
     meta, quote = model._meta, connection.ops.quote_name
     table = quote(meta.db_table)
@@ -110,6 +122,312 @@ def _write_rows(model, fields: tuple[str, ...], rows: list[tuple]) -> None:
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
 
 
+# --- The usagers file, by chunks (issue 8) ------------------------------------------------------
+#
+# Each chunk of ``readers.UsagerChunk`` (columns, distinct values and codes) becomes the text of a
+# ``COPY`` built with numpy (PostgreSQL) or value tuples (``executemany``, other databases), and
+# its profiles are counted with numpy: each row's profile is packed into one 64-bit integer made of
+# the ids of its parts (sector, birth year, visit year, band, sexe, CSP, situation), and counted
+# per chunk with ``np.unique``; the counts of the chunks are merged the same way. The profiles come
+# out in the order of their first row, as the ``Counter`` of ``frequentation_import`` gives them.
+
+_PROFILE_BITS = (22, 8, 8, 10, 2, 4, 3)  # sector, birth year, visit year, band, sexe, CSP, situation
+_COPY_UNSAFE = np.zeros(256, dtype=bool)
+_COPY_UNSAFE[[9, 10, 13, 92]] = True  # what COPY's text format would need to escape
+
+
+def _copy_value(value) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return str(value)  # int, date (ISO)
+
+
+def _copy_line(row: tuple) -> str:
+    """One row of ``COPY``'s text format, escaped."""
+    return "\t".join(map(_copy_value, row)) + "\n"
+
+
+def _copy_text(columns: list[np.ndarray]) -> bytes:
+    """The rows of ``COPY … FROM STDIN`` (text format) of bytes columns without NUL, tab, newline,
+    carriage return or backslash: the padded matrix of the cells, separators added, NULs removed."""
+    n = len(columns[0])
+    parts = []
+    for k, column in enumerate(columns):
+        column = np.ascontiguousarray(column)
+        parts.append(column.view(np.uint8).reshape(n, column.dtype.itemsize))
+        parts.append(np.full((n, 1), 10 if k == len(columns) - 1 else 9, dtype=np.uint8))
+    flat = np.concatenate(parts, axis=1).ravel()
+    return flat[flat != 0].tobytes()
+
+
+def _copy_safe(values: np.ndarray) -> bool:
+    return not _COPY_UNSAFE[np.ascontiguousarray(values).view(np.uint8)].any()
+
+
+def _truncated(values: np.ndarray, length: int) -> np.ndarray:
+    """Each value cut to ``length`` characters, as the model's field stores it."""
+    if values.dtype.itemsize <= length:
+        return values
+    return np.array([v.decode()[:length].encode() for v in values.tolist()], dtype=bytes)
+
+
+def _lut(values: list, text) -> np.ndarray:
+    return np.array([text(v) for v in values] or [b""], dtype=bytes)
+
+
+class _ProfileCounter:
+    """Profiles (``_profile_key``) of the chunks, counted with numpy, in first-occurrence order."""
+
+    def __init__(self):
+        self.parts: list[dict] = [{} for _ in _PROFILE_BITS]
+        self.keys: list[np.ndarray] = []
+        self.firsts: list[np.ndarray] = []
+        self.counts: list[np.ndarray] = []
+        self.pending = 0
+        self.offset = 0
+        self.python: Counter | None = None  # when the ids outgrow their bits (never in practice)
+
+    @staticmethod
+    def _row_parts(chunk: readers.UsagerChunk) -> list[tuple[list, np.ndarray]]:
+        visits = chunk.premiere_visite
+        return [
+            ([(i or "", c or "") for i, c in chunk.secteur.values], chunk.secteur.codes),
+            (chunk.annee_naissance.values, chunk.annee_naissance.codes),
+            ([v.year if v else None for v in visits.values], visits.codes),
+            ([readers.band_label(b) if b else "" for b in chunk.tranche_age.values], chunk.tranche_age.codes),
+            ([v or "" for v in chunk.sexe.values], chunk.sexe.codes),
+            ([v or "" for v in chunk.csp.values], chunk.csp.codes),
+            ([v or "" for v in chunk.situation.values], chunk.situation.codes),
+        ]
+
+    def add(self, chunk: readers.UsagerChunk) -> None:
+        n = len(chunk)
+        row_parts = self._row_parts(chunk)
+        if self.python is None:
+            luts = [
+                np.array([ids.setdefault(v, len(ids)) for v in values], dtype=np.uint64)
+                for ids, (values, _) in zip(self.parts, row_parts, strict=True)
+            ]
+            if all(len(ids) <= 1 << bits for ids, bits in zip(self.parts, _PROFILE_BITS, strict=True)):
+                keys = np.zeros(n, dtype=np.uint64)
+                for lut, (_, codes), bits in zip(luts, row_parts, _PROFILE_BITS, strict=True):
+                    keys = (keys << np.uint64(bits)) | lut[codes]
+                unique, first, count = np.unique(keys, return_index=True, return_counts=True)
+                self.keys.append(unique)
+                self.firsts.append(first.astype(np.int64) + self.offset)
+                self.counts.append(count.astype(np.int64))
+                self.pending += len(unique)
+                if self.pending > 4_000_000:
+                    self._merge()
+                self.offset += n
+                return
+            self._to_python()
+        columns = [[values[c] for c in codes.tolist()] for values, codes in row_parts]
+        self.python.update(zip(*columns, strict=True))
+        self.offset += n
+
+    def _merge(self) -> None:
+        if len(self.keys) <= 1:
+            return
+        keys, firsts, counts = (np.concatenate(x) for x in (self.keys, self.firsts, self.counts))
+        order = np.lexsort((firsts, keys))
+        keys, firsts, counts = keys[order], firsts[order], counts[order]
+        starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+        self.keys, self.firsts = [keys[starts]], [firsts[starts]]
+        self.counts = [np.add.reduceat(counts, starts)]
+        self.pending = len(starts)
+
+    def _merged(self) -> tuple[np.ndarray, np.ndarray]:
+        """Packed keys and counts, in the order of their first row."""
+        self._merge()
+        if not self.keys:
+            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+        order = np.argsort(self.firsts[0], kind="stable")
+        return self.keys[0][order], self.counts[0][order]
+
+    def _unpacked(self, keys: np.ndarray) -> list[np.ndarray]:
+        ids = []
+        for bits in reversed(_PROFILE_BITS):
+            ids.append((keys & np.uint64((1 << bits) - 1)).astype(np.int64))
+            keys = keys >> np.uint64(bits)
+        return ids[::-1]
+
+    def _to_python(self) -> None:
+        keys, counts = self._merged()
+        values = [list(ids) for ids in self.parts]
+        columns = [
+            [vals[i] for i in ids.tolist()] for vals, ids in zip(values, self._unpacked(keys), strict=True)
+        ]
+        self.python = Counter()
+        for key, n in zip(zip(*columns, strict=True), counts.tolist(), strict=True):
+            self.python[key] = n
+
+    def rows(self) -> tuple[list[np.ndarray], np.ndarray] | list[tuple]:
+        """Parts of each profile (``(iris, commune)``, birth year…) as ids into ``self.parts``'s
+        values, and the counts; or, in the Python mode, ``(key, count)`` pairs."""
+        if self.python is not None:
+            return list(self.python.items())
+        keys, counts = self._merged()
+        return self._unpacked(keys), counts
+
+
+def _int_text(v) -> bytes:
+    return b"\\N" if v is None else str(v).encode()
+
+
+def _write_usager_chunk(dataset_id: int, chunk: readers.UsagerChunk, adapt_date, copy=None) -> None:
+    identifiant = _truncated(chunk.identifiant, 100)
+    oriente = _truncated(chunk.oriente_par, 200)
+    if copy is None or not (_copy_safe(identifiant) and _copy_safe(oriente)):
+        rows = [_usager_values(dataset_id, r, adapt_date) for r in chunk.records()]
+        _write_batches(Usager, USAGER_FIELDS, rows, copy)
+        return
+    n = len(chunk)
+    secteurs = chunk.secteur.values
+
+    def coded(coded: readers.Coded, text) -> np.ndarray:
+        return _lut(coded.values, text)[coded.codes]
+
+    columns = [
+        np.full(n, str(dataset_id).encode()),
+        chunk.ligne.astype(bytes),
+        identifiant,
+        coded(chunk.annee_naissance, _int_text),
+        coded(chunk.tranche_age, lambda b: readers.band_label(b).encode() if b else b""),
+        coded(chunk.sexe, lambda v: (v or "").encode()),
+        coded(chunk.csp, lambda v: (v or "").encode()),
+        coded(chunk.situation, lambda v: (v or "").encode()),
+        _lut([(s[0] or "").encode() for s in secteurs], lambda v: v)[chunk.secteur.codes],
+        _lut([(s[1] or "").encode() for s in secteurs], lambda v: v)[chunk.secteur.codes],
+        coded(chunk.premiere_visite, lambda d: d.isoformat().encode() if d else b"\\N"),
+        oriente,
+    ]
+    for k in range(0, n, BATCH_SIZE):
+        _write_rows(
+            Usager, USAGER_FIELDS, _copy_text([column[k : k + BATCH_SIZE] for column in columns]), copy
+        )
+
+
+@contextlib.contextmanager
+def _copy(model, fields: tuple[str, ...]):
+    """One ``COPY … FROM STDIN`` kept open while the caller writes: PostgreSQL ingests a batch
+    while Python prepares the next one (two cores at work instead of one, then the other)."""
+    meta, quote = model._meta, connection.ops.quote_name
+    columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
+            yield copy
+
+
+def _write_batches(model, fields: tuple[str, ...], rows: list[tuple], copy=None) -> None:
+    for k in range(0, len(rows), BATCH_SIZE):
+        _write_rows(model, fields, rows[k : k + BATCH_SIZE], copy)
+
+
+def _write_profiles(dataset_id: int, counter: _ProfileCounter) -> int:
+    rows = counter.rows()
+    if isinstance(rows, list):
+        _write_batches(Profil, PROFIL_FIELDS, [(dataset_id, *key[0], *key[1:], n) for key, n in rows])
+        return len(rows)
+    ids, counts = rows
+    values = [list(part) for part in counter.parts]
+    if connection.vendor != "postgresql":
+        columns = [[vals[i] for i in part.tolist()] for vals, part in zip(values, ids, strict=True)]
+        _write_batches(
+            Profil,
+            PROFIL_FIELDS,
+            [
+                (dataset_id, s[0], s[1], *rest, n)
+                for s, *rest, n in zip(*columns, counts.tolist(), strict=True)
+            ],
+        )
+        return len(counts)
+    secteurs = values[0]
+    text = [
+        np.full(len(counts), str(dataset_id).encode()),
+        _lut([s[0].encode() for s in secteurs], lambda v: v)[ids[0]],
+        _lut([s[1].encode() for s in secteurs], lambda v: v)[ids[0]],
+        _lut(values[1], _int_text)[ids[1]],
+        _lut(values[2], _int_text)[ids[2]],
+        *(_lut(vals, str.encode)[part] for vals, part in zip(values[3:], ids[3:], strict=True)),
+        counts.astype(bytes),
+    ]
+    # No escaping needed: codes, years and labels are what the reader validated (digits, letters).
+    with _copy(Profil, PROFIL_FIELDS) as copy:
+        for k in range(0, len(counts), BATCH_SIZE):
+            _write_rows(
+                Profil, PROFIL_FIELDS, _copy_text([column[k : k + BATCH_SIZE] for column in text]), copy
+            )
+    return len(counts)
+
+
+def _import_usagers_chunks(*, acting_user, structure, frequentation, sha256, est_demo, progress):
+    """``frequentation_import`` of the usagers file by chunks (see above); same rows, same audit."""
+    stream = isinstance(frequentation, readers.UsagersStream)
+    dataset = FrequentationImport.objects.create(
+        structure=structure,
+        source=frequentation.source,
+        unite=frequentation.unite,
+        niveau=frequentation.niveau or "",
+        fichier=frequentation.fichier[:255],
+        sha256=sha256,
+        nb_enregistrements=0,
+        est_demo=est_demo,
+        created_by=acting_user if acting_user is not None and acting_user.is_authenticated else None,
+    )
+    reported = None
+    if stream and frequentation.progress and connection.vendor == "postgresql":
+        # No other query may run on the connection while its COPY is open: the reader's progress
+        # reports (an UPDATE of the job, inside this very transaction, so seen by no one before
+        # the commit anyway) are kept and given once the COPY is closed.
+        reported, frequentation.progress = frequentation.progress, lambda done, total: None
+    chunks = frequentation.chunks() if stream else frequentation.individus.chunks
+    total = None if stream else len(frequentation.individus)
+    adapt_date = connection.ops.adapt_datefield_value
+    profiles = _ProfileCounter()
+    done, first, last = 0, None, None
+    with (
+        _copy(Usager, USAGER_FIELDS)
+        if connection.vendor == "postgresql"
+        else contextlib.nullcontext() as copy
+    ):
+        for chunk in chunks:
+            _write_usager_chunk(dataset.pk, chunk, adapt_date, copy)
+            profiles.add(chunk)
+            dates = [d for d in chunk.premiere_visite.values if d is not None]
+            if dates:
+                first = min(dates) if first is None else min(first, *dates)
+                last = max(dates) if last is None else max(last, *dates)
+            done += len(chunk)
+            if progress and total and copy is None:  # no query while a COPY is open
+                progress(done, total)
+    if reported:
+        frequentation.progress = reported
+        reported(frequentation.total, frequentation.total)
+    if progress and total:
+        progress(done, total)
+    _write_profiles(dataset.pk, profiles)
+    dataset.nb_enregistrements = done
+    dataset.niveau = frequentation.niveau or ""
+    dataset.periode_debut, dataset.periode_fin = first, last
+    dataset.save(update_fields=["nb_enregistrements", "niveau", "periode_debut", "periode_fin"])
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.IMPORT,
+        obj=dataset,
+        structure=structure,
+        changes={
+            "fichier": frequentation.fichier,
+            "sha256": sha256,
+            "source": frequentation.source,
+            "enregistrements": dataset.nb_enregistrements,
+        },
+    )
+    return dataset
+
+
 @transaction.atomic
 def frequentation_import(
     *,
@@ -120,7 +438,23 @@ def frequentation_import(
     est_demo: bool = False,
     progress=None,
 ) -> FrequentationImport:
-    """Store an attendance file read by ``readers`` (all or nothing: one transaction)."""
+    """Store an attendance file read by ``readers`` (all or nothing: one transaction).
+
+    ``frequentation`` may be a :class:`readers.UsagersStream`: the file is then validated while it
+    is written, chunk by chunk, and a bad row anywhere raises ``ImportRejected`` at the end of the
+    file, inside this transaction, so that nothing is written (issue 8: bounded memory).
+    """
+    if isinstance(frequentation, readers.UsagersStream) or isinstance(
+        frequentation.individus, readers.UsagerColumns
+    ):
+        return _import_usagers_chunks(
+            acting_user=acting_user,
+            structure=structure,
+            frequentation=frequentation,
+            sha256=sha256,
+            est_demo=est_demo,
+            progress=progress,
+        )
     dates = [
         d
         for r in frequentation.individus
@@ -324,6 +658,7 @@ def _profiles_rebuild(dataset: FrequentationImport) -> int:
     """Replace the dataset's profiles by those of its remaining records; returns how many remain."""
     profiles = profiles_from_records(dataset)
     Profil.objects.filter(dataset=dataset).delete()
+    ComptagesDiagnostic.objects.filter(dataset=dataset).delete()  # derived from the profiles
     Profil.objects.bulk_create(
         (
             Profil(

@@ -4,9 +4,11 @@ Each service is atomic and leaves an audit entry. ``population_of`` rebuilds the
 ``insee.Population`` the diagnostic engine reads.
 """
 
+import time
 from collections.abc import Iterable, Mapping
 
 import numpy as np
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -295,6 +297,15 @@ def quartier_delete(*, acting_user, quartier: Quartier) -> None:
 
 
 @transaction.atomic
+def _contours_version_key(structure_id: int) -> str:
+    return f"territoire-contours-version:{structure_id}"
+
+
+def contours_version(structure_id: int) -> int:
+    """Changes whenever the structure's outlines are imported (0 until then)."""
+    return cache.get(_contours_version_key(structure_id), 0)
+
+
 def contours_import(*, acting_user, structure, contours: Mapping[str, dict], fichier: str) -> int:
     """Store the outline of each sector (GeoJSON geometry); sectors absent from the file keep theirs."""
     _check_known(structure, contours.keys(), "contours")
@@ -302,6 +313,8 @@ def contours_import(*, acting_user, structure, contours: Mapping[str, dict], fic
     for code, geometry in contours.items():
         secteurs[code].contour = geometry
     Secteur.objects.bulk_update(list(secteurs.values()), ["contour"], batch_size=500)
+    # Pages that keep a rendering with the map (the diagnostic page) see the new outlines.
+    transaction.on_commit(lambda: cache.set(_contours_version_key(structure.pk), time.time_ns(), None))
     audit_record(
         acting_user=acting_user,
         action=AuditAction.IMPORT,

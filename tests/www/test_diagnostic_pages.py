@@ -1,10 +1,12 @@
 """The diagnostic pages: imports with a dry run, scoping, charts, documents."""
 
 import io
+import re
 from pathlib import Path
 
 import openpyxl
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -189,6 +191,35 @@ def test_diagnostic_page_shows_charts_with_intervals_and_targets(client, demo):
     assert f"/actions/nouvelle/?diagnostic={demo.pk}&amp;cible=1" in page
     assert "personnes de 60 à 74 ans" in page
     assert '<th scope="col">' in page and "<caption>" in page
+
+
+def test_diagnostic_page_pages_its_sectors_and_renders_the_result_once(
+    client, demo, django_assert_max_num_queries
+):
+    # A département's diagnostic: hundreds of sectors, shown 100 at a time (issue 8).
+    resultat = demo.resultat
+    model = resultat["secteurs"][0]
+    resultat["secteurs"] = [dict(model, code=f"35238{i:04d}", nom=f"Secteur {i}") for i in range(250)]
+    Diagnostic.objects.filter(pk=demo.pk).update(resultat=resultat)
+    cache.clear()
+    url = demo.get_absolute_url()
+    _login(client, "animateur@demo.ancrage.fr")
+    with django_assert_max_num_queries(12) as first:
+        page = client.get(url).content.decode()
+    assert "(352380099)</span>" in page and "(352380100)</span>" not in page
+    assert "1 à 100 sur 250" in page and "/actions/nouvelle/?diagnostic=" in page
+    # The same page again: its result part is kept, the JSON result is not even read.
+    with django_assert_max_num_queries(len(first.captured_queries) - 1) as second:
+        again = client.get(url).content.decode()
+    csrf = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
+    assert csrf.sub("", again) == csrf.sub("", page)
+    assert not any("resultat" in q["sql"] for q in second.captured_queries)
+    last = client.get(url, {"page": 3}).content.decode()
+    assert "(352380249)</span>" in last and "(352380099)</span>" not in last
+    assert client.get(url, {"page": "x"}).status_code == 200
+    # Who may not write sees no link to create an action, even once the writer's page is kept.
+    _login(client, "referent@demo.ancrage.fr")
+    assert "/actions/nouvelle/?diagnostic=" not in client.get(url).content.decode()
 
 
 def test_epn_page_and_lists_have_bounded_queries(client, demo):

@@ -3,10 +3,15 @@ from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
 from dsfr.forms import DsfrBaseForm
 
 from ancrage.accounts.services import invitable_targets
+from ancrage.www.forms_renderer import dsfr_renderer
 
 
 class AccountsForm(DsfrBaseForm):
     """Marks optional fields, as the DSFR now recommends (django-dsfr warns until a form chooses)."""
+
+    @property
+    def default_renderer(self):
+        return dsfr_renderer()  # one engine per process, not one per form (issue 8)
 
     def get_context(self):
         context = forms.Form.get_context(self)

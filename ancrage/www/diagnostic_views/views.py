@@ -6,10 +6,14 @@ Writes need a staff role in the EPN (animateur, responsable); a référent who s
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from ancrage.audit.enums import AuditAction
@@ -192,18 +196,52 @@ def _contours_svg(diagnostic: Diagnostic):
     return geo.svg_paths(contours) if contours else None
 
 
+SECTEURS_PAR_PAGE = 100
+RESULTAT_CACHE_SECONDS = 3600
+
+
+def _resultat_html(request, diagnostic: Diagnostic, can_write: bool) -> str:
+    """The result part of the page (targets, charts, tables with one page of sectors), rendered once.
+
+    A saved diagnostic never changes: its rendering is kept (per page of sectors and per right to
+    write) rather than decoding its whole JSON result and rendering it on every view (issue 8).
+    """
+    page_param = request.GET.get("page", "1")
+    page_param = page_param if page_param.isdigit() and len(page_param) < 7 else "1"
+    stamp = diagnostic.created_at.timestamp()
+    contours = territoire_services.contours_version(diagnostic.structure_id)
+    key = f"diagnostic-detail:{diagnostic.pk}:{stamp}:{contours}:{int(can_write)}:{page_param}"
+    html = cache.get(key)
+    if html is None:
+        resultat = diagnostic.resultat  # deferred by the view: read only when rendering
+        secteurs = Paginator(resultat.get("secteurs", []), SECTEURS_PAR_PAGE).get_page(page_param)
+        context = {
+            "diagnostic": diagnostic,
+            "can_write": can_write,
+            "resultat": resultat,
+            "secteurs": secteurs.object_list,
+            "secteurs_page": secteurs,
+            **rapport.chart_context(resultat, _contours_svg(diagnostic)),
+        }
+        html = render_to_string("diagnostic/_detail_resultat.html", context)
+        cache.set(key, str(html), RESULTAT_CACHE_SECONDS)
+    return mark_safe(html)  # rendered by our own template, autoescaped there
+
+
 @login_required
 def detail(request, pk: int):
-    diagnostic = _diagnostic(request, pk)
+    visible = Diagnostic.objects.visible_to(request.user).select_related("structure", "created_by")
+    diagnostic = get_object_or_404(visible.defer("resultat"), pk=pk)
+    can_write = scope_for(request.user).can_write_epn(diagnostic.structure_id)
     context = {
         "title": diagnostic.titre,
         "diagnostic": diagnostic,
         "structure": diagnostic.structure,
-        "can_write": scope_for(request.user).can_write_epn(diagnostic.structure_id),
+        "can_write": can_write,
         "autres": Diagnostic.objects.filter(structure=diagnostic.structure)
         .exclude(pk=pk)
         .only("pk", "titre"),
-        **rapport.chart_context(diagnostic.resultat, _contours_svg(diagnostic)),
+        "resultat_html": _resultat_html(request, diagnostic, can_write),
     }
     return render(request, "diagnostic/detail.html", context)
 

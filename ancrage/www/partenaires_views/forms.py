@@ -4,6 +4,7 @@ from dsfr.forms import DsfrBaseForm
 from ancrage.partenaires import enums_standard
 from ancrage.partenaires.enums import FAMILLE_CHOICES, PUBLICS_TOUCHES_CHOICES, SAVOIR_FAIRE_CHOICES
 from ancrage.partenaires.publics import parse_codes
+from ancrage.www.forms_renderer import dsfr_renderer
 
 
 class AncrageForm(DsfrBaseForm):
@@ -12,6 +13,10 @@ class AncrageForm(DsfrBaseForm):
     django-dsfr warns on every render until a project chooses; choosing here, per form, keeps the
     test suite (warnings are errors) quiet without a transitional setting that warns too.
     """
+
+    @property
+    def default_renderer(self):
+        return dsfr_renderer()  # one engine per process, not one per form (issue 8)
 
     def get_context(self):
         context = forms.Form.get_context(self)
