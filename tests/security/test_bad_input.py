@@ -444,7 +444,12 @@ def test_directory_csv_export_escapes_formulas_and_reads_back(nom, adresse, hora
 
 @pytest.mark.django_db
 @examples(60)
-@given(identifiant=dangerous.filter(lambda t: 0 < len(t.strip()) <= 100), oriente=dangerous)
+@given(
+    # No NUL: the reader refuses a file holding one (binary data), and forms refuse it too, so no
+    # stored identifier can hold one (PostgreSQL text could not store it anyway).
+    identifiant=dangerous.filter(lambda t: 0 < len(t.strip()) <= 100 and "\x00" not in t),
+    oriente=dangerous.filter(lambda t: "\x00" not in t),
+)
 def test_usagers_exports_escape_formulas(identifiant, oriente):
     from ancrage.frequentation import readers
     from tests.organisations.factories import StructureFactory

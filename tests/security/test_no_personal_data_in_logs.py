@@ -72,7 +72,7 @@ def test_imports_and_pages_log_no_usager_data(client, db, caplog, monkeypatch):
     def buggy(*args, **kwargs):
         raise ValueError(quoted)
 
-    monkeypatch.setattr(readers, "read_usagers", buggy)
+    monkeypatch.setattr(readers, "scan_usagers", buggy)  # what the job reads the usagers file with
     buggy_job = _upload(client, epn, "frequentation", GOOD, "usagers.csv")
     assert buggy_job.state == ImportJob.State.REFUSE
     monkeypatch.undo()
