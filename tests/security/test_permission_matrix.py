@@ -77,8 +77,7 @@ def shared_world(django_db_setup, django_db_blocker):
 @pytest.fixture
 def world(shared_world, db, settings):
     settings.ANCRAGE_REQUIRE_TOTP = True
-    # Records a test built lazily were rolled back with its savepoint: build them again.
-    shared_world._cache.clear()
+    shared_world.forget_lazy_records()
     return shared_world
 
 

@@ -119,6 +119,11 @@ class World:
     def invitation_token(self, structure: Structure) -> str:
         return account_services.invitation_token(self.invitation_to(structure))
 
+    def forget_lazy_records(self) -> None:
+        """Forget the records built on demand: a test's savepoint, rolled back, took them away."""
+        self._cache.clear()
+        self._invitations.clear()
+
     # Records of each structure (see the module docstring) -----------------------------------
 
     def _once(self, key: str, structure: Structure, build):
