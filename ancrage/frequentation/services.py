@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
-from ancrage.frequentation import readers
+from ancrage.frequentation import aggregates, readers
 from ancrage.frequentation.models import (
     ComptagesDiagnostic,
     CompteAgrege,
@@ -60,18 +60,7 @@ USAGER_FIELDS = (
     "premiere_visite",
     "oriente_par",
 )
-PROFIL_FIELDS = (
-    "dataset",
-    "code_iris",
-    "code_commune",
-    "annee_naissance",
-    "annee_visite",
-    "tranche_age",
-    "sexe",
-    "csp",
-    "situation",
-    "effectif",
-)
+PROFIL_FIELDS = ("dataset", *aggregates.PROFILE_FIELDS)
 
 
 def _usager_values(dataset_id: int, record, adapt_date) -> tuple:
