@@ -402,6 +402,12 @@ def _import_usagers_chunks(*, acting_user, structure, frequentation, sha256, est
     dataset.niveau = frequentation.niveau or ""
     dataset.periode_debut, dataset.periode_fin = first, last
     dataset.save(update_fields=["nb_enregistrements", "niveau", "periode_debut", "periode_fin"])
+    _audit_import(acting_user, structure, dataset, frequentation, sha256)
+    return dataset
+
+
+def _audit_import(acting_user, structure, dataset, frequentation, sha256: str) -> None:
+    """The audit entry of an import, whichever way its records were written."""
     audit_record(
         acting_user=acting_user,
         action=AuditAction.IMPORT,
@@ -414,7 +420,6 @@ def _import_usagers_chunks(*, acting_user, structure, frequentation, sha256, est
             "enregistrements": dataset.nb_enregistrements,
         },
     )
-    return dataset
 
 
 @transaction.atomic
@@ -492,18 +497,7 @@ def frequentation_import(
             ),
             batch_size=BATCH_SIZE,
         )
-    audit_record(
-        acting_user=acting_user,
-        action=AuditAction.IMPORT,
-        obj=dataset,
-        structure=structure,
-        changes={
-            "fichier": frequentation.fichier,
-            "sha256": sha256,
-            "source": frequentation.source,
-            "enregistrements": dataset.nb_enregistrements,
-        },
-    )
+    _audit_import(acting_user, structure, dataset, frequentation, sha256)
     return dataset
 
 
