@@ -391,7 +391,7 @@ for _db, _copy in (
         "import_usagers_{tier}",
         database=_db,
         description="usagers import, file to queryable diagnostic data (upload checks, reader with the "
-        "known sectors, raw Usager rows and Profil aggregates in one transaction); peak RSS of a fresh "
+        "known sectors, raw Usager rows and the Profils aggregate in one transaction); peak RSS of a fresh "
         "process doing one import",
         target="national, PostgreSQL: ≥ 100,000 rows/s, ratio to COPY ≤ 3, peak memory ≤ 1 GiB",
     )(_import)

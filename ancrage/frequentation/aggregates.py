@@ -25,7 +25,7 @@ makes from them are exact, and its result is the very same as from the records (
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,11 +111,22 @@ class FrequentationComptee:
     niveau: str | None = None
 
 
-def _codes(values: list) -> tuple[tuple, np.ndarray]:
+def _codes(values: Iterable) -> tuple[tuple, np.ndarray]:
     """Distinct values (in order of appearance) and the index of each value among them."""
     seen: dict = {}
-    idx = np.fromiter((seen.setdefault(v, len(seen)) for v in values), dtype=np.intp, count=len(values))
+    idx = np.fromiter((seen.setdefault(v, len(seen)) for v in values), dtype=np.intp)
     return tuple(seen), idx
+
+
+def _used(labels: tuple, codes: np.ndarray) -> tuple[tuple, np.ndarray]:
+    """The labels ``codes`` use, in order of first use, and the codes renumbered among them."""
+    if codes.size == 0:
+        return (), np.zeros(0, dtype=np.intp)
+    unique, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty(len(order), dtype=np.intp)
+    rank[order] = np.arange(len(order))
+    return tuple(labels[int(u)] for u in unique[order]), rank[inverse.ravel()]
 
 
 def _count(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -126,26 +137,152 @@ def _count(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, shape: tuple
     return np.rint(flat).astype(np.int64).reshape(shape)
 
 
+#: The categorical columns of :class:`Profils`: (labels attribute, codes attribute).
+PROFILS_CATEGORIES = (
+    ("tranches", "tranche"),
+    ("sexes", "sexe"),
+    ("csps", "csp"),
+    ("situations", "situation"),
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Profils:
+    """The joint profiles of one import (``PROFILE_FIELDS``), as columns (issue 8).
+
+    A profile is one combination of location × birth year × visit year × age band × sex × CSP ×
+    situation, with the number of records that have it (``effectif``). There are almost as many
+    profiles as usagers, so they are kept as one row of compressed arrays per import, not one
+    database row each: categorical columns are codes into their labels ("" when unknown), years
+    are integers (0 when unknown).
+    """
+
+    locations: tuple[tuple[str, str], ...]  # (IRIS code, commune code), "" when unknown
+    loc: np.ndarray  # (P,) index into ``locations``
+    naissance: np.ndarray  # (P,) birth year, 0 when unknown
+    visite: np.ndarray  # (P,) visit year, 0 when unknown
+    tranches: tuple[str, ...]
+    tranche: np.ndarray
+    sexes: tuple[str, ...]
+    sexe: np.ndarray
+    csps: tuple[str, ...]
+    csp: np.ndarray
+    situations: tuple[str, ...]
+    situation: np.ndarray
+    effectif: np.ndarray  # (P,) records per profile
+
+    def __len__(self) -> int:
+        return len(self.effectif)
+
+    @property
+    def records(self) -> int:
+        return int(self.effectif.sum())
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple]) -> Profils:
+        """Profiles from rows of ``PROFILE_FIELDS`` ("" or ``None`` when unknown)."""
+        columns = list(zip(*rows, strict=True)) or [()] * len(PROFILE_FIELDS)
+        iris, communes, naissance, visite, tranche, sexe, csp, situation, effectif = columns
+        size = len(effectif)
+        locations, loc = _codes((i or "", c or "") for i, c in zip(iris, communes, strict=True))
+        values = (tranche, sexe, csp, situation)
+        coded = {
+            codes: _codes(v or "" for v in column)
+            for (_, codes), column in zip(PROFILS_CATEGORIES, values, strict=True)
+        }
+        return cls(
+            locations=locations,
+            loc=loc,
+            naissance=np.fromiter((b or 0 for b in naissance), dtype=np.int64, count=size),
+            visite=np.fromiter((v or 0 for v in visite), dtype=np.int64, count=size),
+            **{labels: coded[codes][0] for labels, codes in PROFILS_CATEGORIES},
+            **{codes: coded[codes][1] for _, codes in PROFILS_CATEGORIES},
+            effectif=np.fromiter(effectif, dtype=np.int64, count=size),
+        )
+
+    @classmethod
+    def from_counts(cls, counts: Mapping[tuple, int]) -> Profils:
+        """Profiles from ``{profile: records}``, a profile being ``PROFILE_FIELDS`` but the last."""
+        return cls.from_rows((*key, n) for key, n in counts.items())
+
+    def rows(self) -> Iterable[tuple]:
+        """The profiles as rows of ``PROFILE_FIELDS`` (``None`` for an unknown year)."""
+        columns = [
+            [self.locations[i][0] for i in self.loc.tolist()],
+            [self.locations[i][1] for i in self.loc.tolist()],
+            [y or None for y in self.naissance.tolist()],
+            [y or None for y in self.visite.tolist()],
+            *(
+                [getattr(self, labels)[i] for i in getattr(self, codes).tolist()]
+                for labels, codes in PROFILS_CATEGORIES
+            ),
+            self.effectif.tolist(),
+        ]
+        return zip(*columns, strict=True)
+
+    # --- storage --------------------------------------------------------------------------------
+
+    _ARRAYS = ("loc", "naissance", "visite", "tranche", "sexe", "csp", "situation", "effectif")
+    _LABELS = ("tranches", "sexes", "csps", "situations")
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        arrays = {name: _smallest(getattr(self, name)) for name in self._ARRAYS}
+        labels = {name: np.array(getattr(self, name), dtype=str) for name in self._LABELS}
+        iris = np.array([i for i, _ in self.locations], dtype=str)
+        communes = np.array([c for _, c in self.locations], dtype=str)
+        meta = np.array([PROFILS_FORMAT_VERSION], dtype=np.int64)
+        np.savez_compressed(buffer, meta=meta, iris=iris, communes=communes, **arrays, **labels)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Profils:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            (version,) = (int(x) for x in z["meta"])
+            if version != PROFILS_FORMAT_VERSION:
+                raise ValueError(f"Profils format {version}, expected {PROFILS_FORMAT_VERSION}")
+            arrays = {name: z[name].astype(np.int64) for name in cls._ARRAYS}
+            labels = {name: tuple(str(x) for x in z[name]) for name in cls._LABELS}
+            locations = tuple(zip((str(x) for x in z["iris"]), (str(x) for x in z["communes"]), strict=True))
+        return cls(locations=locations, **arrays, **labels)
+
+
+PROFILS_FORMAT_VERSION = 1
+
+
+def _smallest(values: np.ndarray) -> np.ndarray:
+    """``values`` (non-negative integers) in the smallest unsigned type that holds them."""
+    top = int(values.max()) if values.size else 0
+    for dtype in (np.uint8, np.uint16, np.uint32):
+        if top <= np.iinfo(dtype).max:
+            return values.astype(dtype)
+    return values.astype(np.uint64)
+
+
 def comptages_from_profiles(
     rows: Iterable[tuple], reference_year: int, parse_band: Callable[[str], tuple | None]
 ) -> Comptages:
-    """Count profile rows (``PROFILE_FIELDS``: codes and values as ``Profil`` stores them, "" or
-    ``None`` when unknown, the age band as a label) for ``reference_year``.
+    """:func:`comptages_from_profils` of rows of ``PROFILE_FIELDS``."""
+    return comptages_from_profils(Profils.from_rows(rows), reference_year, parse_band)
+
+
+def comptages_from_profils(
+    profils: Profils, reference_year: int, parse_band: Callable[[str], tuple | None]
+) -> Comptages:
+    """Count the profiles of an import for ``reference_year``, with no Python loop per profile.
 
     ``parse_band`` reads a band label (``readers.parse_age_band``): the universes of CSP and
-    situation need the band's range.
+    situation need the band's range. Labels come in the order of their first profile, as the
+    engine always saw them.
     """
-    columns = list(zip(*rows, strict=True)) or [()] * len(PROFILE_FIELDS)
-    iris, communes, naissance, visite, tranche, sexe, csp, situation, effectif = columns
-    size = len(effectif)
-    weights = np.fromiter(effectif, dtype=float, count=size)
-    locations, loc = _codes([(i or "", c or "") for i, c in zip(iris, communes, strict=True)])
+    size = len(profils)
+    weights = profils.effectif.astype(float)
+    locations, loc = _used(profils.locations, profils.loc)
     n_loc = len(locations)
     total = np.rint(np.bincount(loc, weights=weights, minlength=n_loc)).astype(np.int64)
 
     # Age as the engine computes it: (visit year, else the reference year) - birth year.
-    birth = np.fromiter((b or 0 for b in naissance), dtype=np.int64, count=size)
-    visit = np.fromiter((v or 0 for v in visite), dtype=np.int64, count=size)
+    birth, visit = profils.naissance, profils.visite
     exact = birth != 0
     age_int = np.where(visit != 0, visit, reference_year) - birth
     age_min = int(age_int[exact].min()) if exact.any() else 0
@@ -153,15 +290,16 @@ def comptages_from_profiles(
     ages = _count(loc[exact], age_int[exact] - age_min, weights[exact], (n_loc, age_max - age_min + 1))
 
     # Records without a birth year: their band, if any.
-    labelled = ~exact & np.fromiter((bool(t) for t in tranche), dtype=bool, count=size)
-    band_labels, band_idx = _codes([t for t, keep in zip(tranche, labelled, strict=True) if keep])
+    named = np.array([bool(t) for t in profils.tranches], dtype=bool)[profils.tranche]
+    labelled = ~exact & named
+    band_labels, band_idx = _used(profils.tranches, profils.tranche[labelled])
     par_bande = _count(loc[labelled], band_idx, weights[labelled], (n_loc, len(band_labels)))
 
     # The known age range [low, high) of each record (NaN when unknown), as the engine sees it.
-    bands = {label: parse_band(label) for label in band_labels}
-    band_low = np.array([np.nan if b is None else b[0] for b in bands.values()] + [np.nan])
+    bands = [parse_band(label) for label in band_labels]
+    band_low = np.array([np.nan if b is None else b[0] for b in bands] + [np.nan])
     band_high = np.array(
-        [np.nan if b is None else (np.inf if b[1] is None else b[1]) for b in bands.values()] + [np.nan]
+        [np.nan if b is None else (np.inf if b[1] is None else b[1]) for b in bands] + [np.nan]
     )
     which = np.full(size, len(band_labels), dtype=np.intp)  # the NaN sentinel
     which[labelled] = band_idx
@@ -169,8 +307,8 @@ def comptages_from_profiles(
     low = np.where(exact, age, band_low[which])
     high = np.where(exact, age + 1, band_high[which])
 
-    def per_value(values, universe):
-        labels, idx = _codes([v or "" for v in values])
+    def per_value(labels, codes, universe):
+        labels, idx = _used(labels, codes)
         lo, hi = universe
         inside = (low >= lo) & (high <= hi)
         outside = (high <= lo) | (low >= hi)
@@ -179,10 +317,10 @@ def comptages_from_profiles(
         counts = _count(loc, idx * 3 + position, weights, (n_loc, k * 3)).reshape(n_loc, k, 3)
         return labels, counts
 
-    sexes, sexe_idx = _codes([s or "" for s in sexe])
+    sexes, sexe_idx = _used(profils.sexes, profils.sexe)
     par_sexe = _count(loc, sexe_idx, weights, (n_loc, len(sexes)))
-    csps, par_csp = per_value(csp, UNIVERS["csp"])
-    situations, par_situation = per_value(situation, UNIVERS["situation"])
+    csps, par_csp = per_value(profils.csps, profils.csp, UNIVERS["csp"])
+    situations, par_situation = per_value(profils.situations, profils.situation, UNIVERS["situation"])
     return Comptages(
         reference_year=reference_year,
         iris=tuple(i for i, _ in locations),

@@ -1,31 +1,45 @@
-"""The diagnostic's counts of an import, kept in the database (issue 8).
+"""The aggregates of an import kept in the database: its profiles and the diagnostic's counts.
 
-The engine needs counts per location × dimension × category (``aggregates.Comptages``), not the
-joint profiles (``Profil``: almost one row per usager at scale). They are derived from the
-profiles once per reference year, at the first diagnostic of that year (or at import, with
-:func:`comptages_store`), stored as one row of compressed arrays (``ComptagesDiagnostic``), and
-read back as arrays by every later diagnostic. Rebuilding the profiles (erasure, purge) deletes
-them (``_profiles_rebuild``).
+The profiles (``aggregates.Profils``: location × birth year × visit year × band × sex × CSP ×
+situation, almost one per usager at scale) are written at import and rebuilt after an erasure,
+as one row of compressed arrays (``Profils``). The engine needs counts per location × dimension ×
+category (``aggregates.Comptages``): they are derived from the profiles once per reference year,
+at the first diagnostic of that year, with no Python loop per profile, stored as one row of
+compressed arrays too (``ComptagesDiagnostic``), and read back by every later diagnostic. Storing
+new profiles forgets the counts derived from the old ones.
 """
-
-from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
 
 from ancrage.frequentation import aggregates, readers
-from ancrage.frequentation.models import ComptagesDiagnostic, FrequentationImport, Profil
-
-CHUNK = 20_000
+from ancrage.frequentation.models import ComptagesDiagnostic, FrequentationImport, Profils
 
 
-def _profile_rows(dataset: FrequentationImport) -> Iterable[tuple]:
-    rows = Profil.objects.filter(dataset=dataset).values_list(*aggregates.PROFILE_FIELDS)
-    return rows.iterator(chunk_size=CHUNK)
+def profils_store(dataset: FrequentationImport, profils: aggregates.Profils) -> None:
+    """Keep ``profils`` as the profiles of ``dataset``, in place of any before, and forget the
+    counts derived from those."""
+    ComptagesDiagnostic.objects.filter(dataset=dataset).delete()
+    Profils.objects.update_or_create(
+        dataset=dataset,
+        defaults={
+            "version": aggregates.PROFILS_FORMAT_VERSION,
+            "nb_profils": len(profils),
+            "donnees": profils.to_bytes(),
+        },
+    )
 
 
-def comptages_store(dataset: FrequentationImport, rows: Iterable[tuple], reference_year: int):
-    """Count ``rows`` (``aggregates.PROFILE_FIELDS``) for ``reference_year`` and keep the result."""
-    comptages = aggregates.comptages_from_profiles(rows, reference_year, readers.parse_age_band)
+def profils_of(dataset: FrequentationImport) -> aggregates.Profils:
+    """The profiles of an individual import (none for an import without records)."""
+    stored = Profils.objects.filter(dataset=dataset).values_list("donnees", flat=True).first()
+    if stored is None:
+        return aggregates.Profils.from_rows(())
+    return aggregates.Profils.from_bytes(bytes(stored))
+
+
+def comptages_store(dataset: FrequentationImport, profils: aggregates.Profils, reference_year: int):
+    """Count ``profils`` for ``reference_year`` and keep the result."""
+    comptages = aggregates.comptages_from_profils(profils, reference_year, readers.parse_age_band)
     try:
         with transaction.atomic():  # a savepoint: a concurrent diagnostic may have stored it first
             ComptagesDiagnostic.objects.create(
@@ -51,12 +65,7 @@ def comptages_of(dataset: FrequentationImport, reference_year: int) -> aggregate
     if stored is not None:
         return aggregates.Comptages.from_bytes(bytes(stored))
     ComptagesDiagnostic.objects.filter(dataset=dataset, annee_reference=reference_year).delete()
-    return comptages_store(dataset, _profile_rows(dataset), reference_year)
-
-
-def comptages_forget(dataset: FrequentationImport) -> None:
-    """Drop the stored counts (the profiles changed)."""
-    ComptagesDiagnostic.objects.filter(dataset=dataset).delete()
+    return comptages_store(dataset, profils_of(dataset), reference_year)
 
 
 def frequentation_comptee(dataset: FrequentationImport) -> aggregates.FrequentationComptee:

@@ -60,10 +60,20 @@ class Usager(models.Model):
 
     For the usagers file it is a person; for La Coop's export it is one accompaniment (the import's
     ``unite`` says which), with ``premiere_visite`` holding the date of the activity.
-    Kept for the export the EPN may need; the diagnostic reads the ``Profil`` aggregates instead.
+    Kept for the export the EPN may need; the diagnostic reads the ``Profils`` aggregates instead.
     """
 
-    dataset = models.ForeignKey(FrequentationImport, on_delete=models.CASCADE, related_name="usagers")
+    # Written by COPY, a million rows per import at scale (issue 8): no per-row foreign-key trigger
+    # in the database (Django's delete still cascades: the import service is the only writer, in
+    # the transaction that creates the import) and no index of its own (``usager_dataset_ligne``
+    # starts with it).
+    dataset = models.ForeignKey(
+        FrequentationImport,
+        on_delete=models.CASCADE,
+        related_name="usagers",
+        db_constraint=False,
+        db_index=False,
+    )
     ligne = models.PositiveIntegerField("ligne du fichier")
     identifiant = models.CharField("identifiant", max_length=100, blank=True)
     annee_naissance = models.PositiveSmallIntegerField("année de naissance", null=True, blank=True)
@@ -88,34 +98,30 @@ class Usager(models.Model):
         return self.identifiant or f"ligne {self.ligne}"
 
 
-class Profil(models.Model):
-    """How many records share one profile (sector, birth year, visit year, band, sexe, csp, situation).
+class Profils(models.Model):
+    """The joint profiles of one import (``aggregates.Profils``): how many records share each
+    location × birth year × visit year × band × sexe × csp × situation.
 
-    Maintained at import: the diagnostic needs exactly these fields, so it reads a few thousand
-    profiles instead of millions of records, and gets the very same result (tested).
+    Maintained at import, rebuilt from the remaining records after an erasure or a purge. The
+    diagnostic's counts for any reference year (``ComptagesDiagnostic``) are derived from them, and
+    the result is the very same as from the records (tested). There are almost as many profiles as
+    usagers, so they are one row of compressed arrays per import, not a row each (issue 8).
     """
 
-    dataset = models.ForeignKey(FrequentationImport, on_delete=models.CASCADE, related_name="profils")
-    code_iris = models.CharField(max_length=9, blank=True)
-    code_commune = models.CharField(max_length=5, blank=True)
-    annee_naissance = models.PositiveSmallIntegerField(null=True, blank=True)
-    annee_visite = models.PositiveSmallIntegerField(null=True, blank=True)
-    tranche_age = models.CharField(max_length=10, blank=True)
-    sexe = models.CharField(max_length=1, blank=True)
-    csp = models.CharField(max_length=3, blank=True)
-    situation = models.CharField(max_length=20, blank=True)
-    effectif = models.PositiveIntegerField()
+    dataset = models.OneToOneField(FrequentationImport, on_delete=models.CASCADE, related_name="profils")
+    version = models.PositiveSmallIntegerField("version du format")
+    nb_profils = models.PositiveIntegerField("nombre de profils")
+    donnees = models.BinaryField("profils (numpy, compressés)")
 
     objects = ScopedQuerySet.as_manager()
     scoping = Scoping(epn="dataset__structure")
 
     class Meta:
-        verbose_name = "profil agrégé"
+        verbose_name = "profils agrégés"
         verbose_name_plural = "profils agrégés"
-        indexes = [models.Index(fields=["dataset", "code_iris"], name="profil_dataset_iris")]
 
     def __str__(self):
-        return f"{self.code_iris or self.code_commune} × {self.effectif}"
+        return f"{self.dataset_id}: {self.nb_profils} profils"
 
 
 class CompteAgrege(models.Model):

@@ -19,12 +19,10 @@ from django.utils import timezone
 
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
-from ancrage.frequentation import aggregates, readers
+from ancrage.frequentation import aggregates, comptages, readers
 from ancrage.frequentation.models import (
-    ComptagesDiagnostic,
     CompteAgrege,
     FrequentationImport,
-    Profil,
     Usager,
 )
 
@@ -60,7 +58,6 @@ USAGER_FIELDS = (
     "premiere_visite",
     "oriente_par",
 )
-PROFIL_FIELDS = ("dataset", *aggregates.PROFILE_FIELDS)
 
 
 def _usager_values(dataset_id: int, record, adapt_date) -> tuple:
@@ -253,13 +250,29 @@ class _ProfileCounter:
         for key, n in zip(zip(*columns, strict=True), counts.tolist(), strict=True):
             self.python[key] = n
 
-    def rows(self) -> tuple[list[np.ndarray], np.ndarray] | list[tuple]:
-        """Parts of each profile (``(iris, commune)``, birth year…) as ids into ``self.parts``'s
-        values, and the counts; or, in the Python mode, ``(key, count)`` pairs."""
+    def profils(self) -> aggregates.Profils:
+        """The counted profiles, in the order of their first row."""
         if self.python is not None:
-            return list(self.python.items())
+            return aggregates.Profils.from_counts({(*k[0], *k[1:]): n for k, n in self.python.items()})
         keys, counts = self._merged()
-        return self._unpacked(keys), counts
+        ids = self._unpacked(keys)
+        secteurs, naissance, visite, *categories = (list(part) for part in self.parts)
+
+        def years(values: list) -> np.ndarray:
+            return np.array([v or 0 for v in values], dtype=np.int64)
+
+        return aggregates.Profils(
+            locations=tuple(secteurs),
+            loc=ids[0],
+            naissance=years(naissance)[ids[1]],
+            visite=years(visite)[ids[2]],
+            **{
+                labels: tuple(values)
+                for (labels, _), values in zip(aggregates.PROFILS_CATEGORIES, categories, strict=True)
+            },
+            **{codes: part for (_, codes), part in zip(aggregates.PROFILS_CATEGORIES, ids[3:], strict=True)},
+            effectif=counts,
+        )
 
 
 def _int_text(v) -> bytes:
@@ -315,43 +328,6 @@ def _write_batches(model, fields: tuple[str, ...], rows: list[tuple], copy=None)
         _write_rows(model, fields, rows[k : k + BATCH_SIZE], copy)
 
 
-def _write_profiles(dataset_id: int, counter: _ProfileCounter) -> int:
-    rows = counter.rows()
-    if isinstance(rows, list):
-        _write_batches(Profil, PROFIL_FIELDS, [(dataset_id, *key[0], *key[1:], n) for key, n in rows])
-        return len(rows)
-    ids, counts = rows
-    values = [list(part) for part in counter.parts]
-    if connection.vendor != "postgresql":
-        columns = [[vals[i] for i in part.tolist()] for vals, part in zip(values, ids, strict=True)]
-        _write_batches(
-            Profil,
-            PROFIL_FIELDS,
-            [
-                (dataset_id, s[0], s[1], *rest, n)
-                for s, *rest, n in zip(*columns, counts.tolist(), strict=True)
-            ],
-        )
-        return len(counts)
-    secteurs = values[0]
-    text = [
-        np.full(len(counts), str(dataset_id).encode()),
-        _lut([s[0].encode() for s in secteurs], lambda v: v)[ids[0]],
-        _lut([s[1].encode() for s in secteurs], lambda v: v)[ids[0]],
-        _lut(values[1], _int_text)[ids[1]],
-        _lut(values[2], _int_text)[ids[2]],
-        *(_lut(vals, str.encode)[part] for vals, part in zip(values[3:], ids[3:], strict=True)),
-        counts.astype(bytes),
-    ]
-    # No escaping needed: codes, years and labels are what the reader validated (digits, letters).
-    with _copy(Profil, PROFIL_FIELDS) as copy:
-        for k in range(0, len(counts), BATCH_SIZE):
-            _write_rows(
-                Profil, PROFIL_FIELDS, _copy_text([column[k : k + BATCH_SIZE] for column in text]), copy
-            )
-    return len(counts)
-
-
 def _import_usagers_chunks(*, acting_user, structure, frequentation, sha256, est_demo, progress):
     """``frequentation_import`` of the usagers file by chunks (see above); same rows, same audit."""
     stream = isinstance(frequentation, readers.UsagersStream)
@@ -397,7 +373,7 @@ def _import_usagers_chunks(*, acting_user, structure, frequentation, sha256, est
         reported(frequentation.total, frequentation.total)
     if progress and total:
         progress(done, total)
-    _write_profiles(dataset.pk, profiles)
+    comptages.profils_store(dataset, profiles.profils())
     dataset.nb_enregistrements = done
     dataset.niveau = frequentation.niveau or ""
     dataset.periode_debut, dataset.periode_fin = first, last
@@ -481,7 +457,7 @@ def frequentation_import(
                 if progress:
                     progress(k, total)
         _write_rows(Usager, USAGER_FIELDS, batch)
-        _write_rows(Profil, PROFIL_FIELDS, [(dataset.pk, *key, n) for key, n in profiles.items()])
+        comptages.profils_store(dataset, aggregates.Profils.from_counts(profiles))
     else:
         CompteAgrege.objects.bulk_create(
             (
@@ -521,21 +497,8 @@ def frequentation_of(dataset: FrequentationImport) -> readers.Frequentation:
             niveau=dataset.niveau or None,
         )
     records = []
-    fields = (
-        "code_iris",
-        "code_commune",
-        "annee_naissance",
-        "annee_visite",
-        "tranche_age",
-        "sexe",
-        "csp",
-        "situation",
-        "effectif",
-    )
-    profils = Profil.objects.filter(dataset=dataset).order_by("id").values_list(*fields)
-    for iris, commune, annee, visite, tranche, sexe, csp, situation, effectif in profils.iterator(
-        chunk_size=BATCH_SIZE
-    ):
+    profils = comptages.profils_of(dataset).rows()
+    for iris, commune, annee, visite, tranche, sexe, csp, situation, effectif in profils:
         band = readers.parse_age_band(tranche) if tranche else None
         if dataset.source == "coop":
             record = readers.Accompagnement(
@@ -640,26 +603,7 @@ def profiles_from_records(dataset: FrequentationImport) -> Counter:
 def _profiles_rebuild(dataset: FrequentationImport) -> int:
     """Replace the dataset's profiles by those of its remaining records; returns how many remain."""
     profiles = profiles_from_records(dataset)
-    Profil.objects.filter(dataset=dataset).delete()
-    ComptagesDiagnostic.objects.filter(dataset=dataset).delete()  # derived from the profiles
-    Profil.objects.bulk_create(
-        (
-            Profil(
-                dataset=dataset,
-                code_iris=key[0],
-                code_commune=key[1],
-                annee_naissance=key[2],
-                annee_visite=key[3],
-                tranche_age=key[4],
-                sexe=key[5],
-                csp=key[6],
-                situation=key[7],
-                effectif=n,
-            )
-            for key, n in profiles.items()
-        ),
-        batch_size=BATCH_SIZE,
-    )
+    comptages.profils_store(dataset, aggregates.Profils.from_counts(profiles))
     remaining = sum(profiles.values())
     dates = Usager.objects.filter(dataset=dataset, premiere_visite__isnull=False).aggregate(
         debut=models.Min("premiere_visite"), fin=models.Max("premiere_visite")

@@ -125,24 +125,6 @@ def world(db, media):
 
 
 @pytest.fixture
-def committed_db(postgres_only, transactional_db, media):
-    """Committed data, for tests where several connections must see the same rows (PostgreSQL).
-
-    The test database is flushed afterwards with TRUNCATE, which the append-only triggers of the
-    audit trail (and of the dossiers' history) refuse, as they should in production. For that one
-    flush only, this connection stops firing triggers (``session_replication_role``), and the
-    setting is reset as soon as the flush is done (the flush sends ``post_migrate``).
-    """
-    from django.db import connection
-    from django.db.models.signals import post_migrate
-
-    yield
-
-    def restore(**kwargs):
-        post_migrate.disconnect(dispatch_uid="ancrage-restore-triggers")
-        with connection.cursor() as cursor:
-            cursor.execute("RESET session_replication_role")
-
-    post_migrate.connect(restore, weak=False, dispatch_uid="ancrage-restore-triggers")
-    with connection.cursor() as cursor:
-        cursor.execute("SET session_replication_role = replica")
+def committed_db(postgres_only, committed_db, media):
+    """Committed data, for tests where several connections must see the same rows (PostgreSQL)."""
+    return committed_db

@@ -19,7 +19,8 @@ from ancrage.diagnostic import jobs
 from ancrage.diagnostic.models import ImportJob
 from ancrage.frequentation import readers
 from ancrage.frequentation import services as frequentation_services
-from ancrage.frequentation.models import FrequentationImport, Profil, Usager
+from ancrage.frequentation.comptages import profils_of
+from ancrage.frequentation.models import FrequentationImport, Profils, Usager
 from ancrage.organisations.enums import Role
 from tests.dossiers.conftest import committed_db  # noqa: F401  (PostgreSQL, committed rows)
 from tests.organisations.factories import MembershipFactory
@@ -111,7 +112,7 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_job_is_retried(
 
     job.refresh_from_db()
     assert job.state == ImportJob.State.IMPORT and job.attempt == 2  # analysed, then stuck "en cours"
-    assert (FrequentationImport.objects.count(), Usager.objects.count(), Profil.objects.count()) == (0, 0, 0)
+    assert (FrequentationImport.objects.count(), Usager.objects.count(), Profils.objects.count()) == (0, 0, 0)
     assert not jobs.is_stale(job)
     assert jobs.job_retry(acting_user=user, job=job) is False  # a live-looking job is not rerun
 
@@ -125,7 +126,7 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_job_is_retried(
     job.refresh_from_db()
     assert job.state == ImportJob.State.TERMINE and job.attempt == 3
     assert FrequentationImport.objects.count() == 1 and Usager.objects.count() == ROWS
-    assert sum(Profil.objects.values_list("effectif", flat=True)) == ROWS
+    assert profils_of(FrequentationImport.objects.get()).records == ROWS
 
 
 @pytest.mark.parametrize("failing_batch", [1, 2, 5, 8])
@@ -145,7 +146,7 @@ def test_an_error_at_any_batch_of_the_transaction_leaves_no_row(staff, monkeypat
     jobs.job_confirm(acting_user=user, job=job)
     job.refresh_from_db()
     assert job.state == ImportJob.State.REFUSE and "rien n'a été enregistré" in job.erreurs[0]
-    assert (FrequentationImport.objects.count(), Usager.objects.count(), Profil.objects.count()) == (0, 0, 0)
+    assert (FrequentationImport.objects.count(), Usager.objects.count(), Profils.objects.count()) == (0, 0, 0)
 
 
 def test_a_superseded_attempt_writes_nothing(staff, settings):

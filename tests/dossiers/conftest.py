@@ -98,23 +98,6 @@ def world(db):
 
 
 @pytest.fixture
-def committed_db(postgres_only, transactional_db):
-    """Committed data, for tests where several connections must see the same rows (PostgreSQL).
-
-    The flush after the test uses TRUNCATE, which the append-only triggers refuse; for that one
-    flush, this connection stops firing triggers, and the setting is reset once it is done (the
-    flush sends ``post_migrate``). Same fixture as the conventions' tests.
-    """
-    from django.db import connection
-    from django.db.models.signals import post_migrate
-
-    yield
-
-    def restore(**kwargs):
-        post_migrate.disconnect(dispatch_uid="ancrage-dossiers-restore-triggers")
-        with connection.cursor() as cursor:
-            cursor.execute("RESET session_replication_role")
-
-    post_migrate.connect(restore, weak=False, dispatch_uid="ancrage-dossiers-restore-triggers")
-    with connection.cursor() as cursor:
-        cursor.execute("SET session_replication_role = replica")
+def committed_db(postgres_only, committed_db):
+    """Committed data, for tests where several connections must see the same rows (PostgreSQL)."""
+    return committed_db

@@ -148,40 +148,6 @@ def outside_event_loop(function, *args, **kwargs):
 
 
 @pytest.fixture
-def committed_db(transactional_db):
-    """Committed rows (the live server reads them from its own thread), flushed after the test.
-
-    The flush deletes every row, which the append-only triggers (audit, dossier history…)
-    refuse. For that one flush they are switched off: PostgreSQL stops firing triggers on this
-    connection; SQLite cannot, so its triggers are dropped and created again from their own SQL.
-    Both are restored when the flush sends ``post_migrate``.
-    """
-    from django.db import connection
-    from django.db.models.signals import post_migrate
-
-    yield
-    uid = "ancrage-e2e-restore-triggers"
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET session_replication_role = replica")
-            restore_sql = ["RESET session_replication_role"]
-        else:
-            cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
-            triggers = cursor.fetchall()
-            for name, _sql in triggers:
-                cursor.execute(f'DROP TRIGGER "{name}"')
-            restore_sql = [sql for _name, sql in triggers]
-
-    def restore(**kwargs):
-        post_migrate.disconnect(dispatch_uid=uid)
-        with connection.cursor() as cursor:
-            for sql in restore_sql:
-                cursor.execute(sql)
-
-    post_migrate.connect(restore, weak=False, dispatch_uid=uid)
-
-
-@pytest.fixture
 def demo_data(committed_db):
     from ancrage.demo.loader import load_demo
 

@@ -15,7 +15,8 @@ from ancrage.audit.enums import AuditAction
 from ancrage.audit.models import AuditEntry
 from ancrage.diagnostic.models import ImportJob
 from ancrage.frequentation import readers, services
-from ancrage.frequentation.models import FrequentationImport, Profil, Usager
+from ancrage.frequentation.comptages import profils_of
+from ancrage.frequentation.models import FrequentationImport, Profils, Usager
 from ancrage.organisations.enums import Role
 from tests.organisations.factories import MembershipFactory, StructureFactory
 
@@ -39,18 +40,7 @@ def _store(structure, data: bytes, name="usagers.csv", at=None) -> Frequentation
 
 
 def _profiles(dataset) -> Counter:
-    rows = Profil.objects.filter(dataset=dataset).values_list(
-        "code_iris",
-        "code_commune",
-        "annee_naissance",
-        "annee_visite",
-        "tranche_age",
-        "sexe",
-        "csp",
-        "situation",
-        "effectif",
-    )
-    return Counter({tuple(r[:-1]): r[-1] for r in rows})
+    return Counter({tuple(r[:-1]): r[-1] for r in profils_of(dataset).rows()})
 
 
 def test_profiles_rebuilt_from_records_equal_those_of_the_import(db):
@@ -81,11 +71,11 @@ def test_purge_deletes_expired_records_and_keeps_aggregates_consistent(db, setti
         at=old_at,
     )
     recent = _store(epn, _csv("c1;1990;;F;;;;35238;2025-01-02;"))
-    before = (Usager.objects.count(), Profil.objects.count(), AuditEntry.objects.count())
+    before = (Usager.objects.count(), Profils.objects.count(), AuditEntry.objects.count())
 
     dry = services.usagers_purge(acting_user=None, dry_run=True)
     assert (dry.usagers, dry.imports_supprimes, dry.imports_reduits) == (3, [old.pk], [mixed.pk])
-    assert (Usager.objects.count(), Profil.objects.count(), AuditEntry.objects.count()) == before
+    assert (Usager.objects.count(), Profils.objects.count(), AuditEntry.objects.count()) == before
 
     report = services.usagers_purge(acting_user=None)
     assert (report.usagers, report.imports_supprimes, report.imports_reduits) == (3, [old.pk], [mixed.pk])

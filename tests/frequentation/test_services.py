@@ -4,7 +4,8 @@ import pytest
 
 from ancrage.diagnostic.engine import run_diagnostic
 from ancrage.frequentation import readers, services
-from ancrage.frequentation.models import Profil, Usager
+from ancrage.frequentation.comptages import profils_of
+from ancrage.frequentation.models import Usager
 from ancrage.territoire import insee
 from tests.diagnostic.test_engine import biased_usagers
 from tests.organisations.factories import StructureFactory
@@ -28,7 +29,7 @@ def test_profiles_give_the_same_diagnostic_as_the_raw_records(db, population):
     dataset = _store(freq, StructureFactory())
     assert Usager.objects.filter(dataset=dataset).count() == len(freq.individus)
     # Far fewer profiles than records: that is what the diagnostic reads.
-    assert Profil.objects.filter(dataset=dataset).count() < len(freq.individus)
+    assert len(profils_of(dataset)) < len(freq.individus)
     rebuilt = services.frequentation_of(dataset)
     assert len(rebuilt.individus) == len(freq.individus)
     kwargs = {"secteurs_qpv": {"352380902"}, "reference_year": 2024}

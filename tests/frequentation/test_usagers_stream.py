@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ancrage.core.importing import ImportRejected
-from ancrage.frequentation import readers, services
-from ancrage.frequentation.models import FrequentationImport, Profil, Usager
+from ancrage.frequentation import comptages, readers, services
+from ancrage.frequentation.models import FrequentationImport, Profils, Usager
 from tests.organisations.factories import StructureFactory
 
 HEADER = ";".join(readers.USAGERS_COLUMNS)
@@ -205,9 +205,7 @@ def _rows_of(dataset):
         .order_by("id")
         .values_list(*[f for f in services.USAGER_FIELDS if f != "dataset"])
     )
-    profils = list(
-        Profil.objects.filter(dataset=dataset).order_by("id").values_list(*services.PROFIL_FIELDS[1:])
-    )
+    profils = list(comptages.profils_of(dataset).rows())
     meta = FrequentationImport.objects.filter(pk=dataset.pk).values_list(
         "nb_enregistrements", "niveau", "periode_debut", "periode_fin"
     )
@@ -263,7 +261,7 @@ def test_a_bad_row_in_the_last_chunk_leaves_nothing_written():
     with pytest.raises(ImportRejected) as exc:
         _import(stream, structure)
     assert [str(i) for i in exc.value.issues] == same(_file(bad_line=299))[1]
-    assert (FrequentationImport.objects.count(), Usager.objects.count(), Profil.objects.count()) == (0, 0, 0)
+    assert (FrequentationImport.objects.count(), Usager.objects.count(), Profils.objects.count()) == (0, 0, 0)
 
 
 # --- The import job: preview, apply, refusal -------------------------------------------------------
@@ -325,7 +323,7 @@ def test_the_job_previews_then_stores_the_streamed_file(staff):
     assert dataset.nb_enregistrements == 25 and dataset.niveau == "iris"
     assert dataset.periode_debut == dataset.periode_fin == dt.date(2024, 1, 2)
     assert Usager.objects.filter(dataset=dataset).count() == 25
-    assert sum(Profil.objects.filter(dataset=dataset).values_list("effectif", flat=True)) == 25
+    assert comptages.profils_of(dataset).records == 25
     assert job.progress_done == job.progress_total == 25
 
 

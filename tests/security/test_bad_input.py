@@ -30,7 +30,7 @@ from ancrage.diagnostic import jobs, rapport
 from ancrage.diagnostic.models import ImportJob, Priorite
 from ancrage.dossiers import pieces
 from ancrage.frequentation import services as frequentation_services
-from ancrage.frequentation.models import CompteAgrege, FrequentationImport, Profil, Usager
+from ancrage.frequentation.models import CompteAgrege, FrequentationImport, Profils, Usager
 from ancrage.organisations.enums import Role
 from ancrage.partenaires import services as partenaires_services
 from ancrage.partenaires import standard
@@ -176,7 +176,7 @@ MODELS = (
     Secteur,
     FrequentationImport,
     Usager,
-    Profil,
+    Profils,
     CompteAgrege,
     Priorite,
     Quartier,

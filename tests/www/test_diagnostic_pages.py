@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from ancrage.audit.models import AuditEntry
 from ancrage.demo.loader import load_demo
 from ancrage.diagnostic.models import Diagnostic, ImportJob
-from ancrage.frequentation.models import CompteAgrege, FrequentationImport, Profil, Usager
+from ancrage.frequentation.models import CompteAgrege, FrequentationImport, Profils, Usager
 from ancrage.organisations.enums import Role
 from ancrage.territoire.models import PopulationImport, PopulationValeur, Secteur
 from tests.organisations.factories import MembershipFactory, StructureFactory, UserFactory
@@ -62,7 +62,7 @@ def _row_counts():
             PopulationValeur,
             FrequentationImport,
             Usager,
-            Profil,
+            Profils,
             CompteAgrege,
             Diagnostic,
         )
