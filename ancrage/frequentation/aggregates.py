@@ -25,12 +25,13 @@ makes from them are exact, and its result is the very same as from the records (
 from __future__ import annotations
 
 import io
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 #: The universe (age range) of the INSEE tables the engine compares CSP and situation with:
 #: the CSP of residents aged 15 or more, the activity of residents aged 15 to 64.
@@ -49,6 +50,19 @@ PROFILE_FIELDS = (
     "situation",
     "effectif",
 )
+
+
+def _pack(**arrays: np.ndarray) -> bytes:
+    """Arrays as stored in the database: an ``.npz`` archive compressed by zlib at level 1 (a few
+    times faster than ``savez_compressed``'s level, for a few percent more bytes)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return zlib.compress(buffer.getbuffer(), 1)
+
+
+def _unpack(data: bytes):
+    """The arrays of :func:`_pack` (an ``NpzFile``; no pickled object is ever loaded)."""
+    return np.load(io.BytesIO(zlib.decompress(data)), allow_pickle=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,16 +93,14 @@ class Comptages:
     _LABELS = ("iris", "communes", "bandes", "sexes", "csps", "situations")
 
     def to_bytes(self) -> bytes:
-        buffer = io.BytesIO()
         arrays = {name: getattr(self, name) for name in self._ARRAYS}
         labels = {name: np.array(getattr(self, name), dtype=str) for name in self._LABELS}
         meta = np.array([FORMAT_VERSION, self.reference_year, self.age_min], dtype=np.int64)
-        np.savez_compressed(buffer, meta=meta, **arrays, **labels)
-        return buffer.getvalue()
+        return _pack(meta=meta, **arrays, **labels)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Comptages:
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        with _unpack(data) as z:
             version, reference_year, age_min = (int(x) for x in z["meta"])
             if version != FORMAT_VERSION:
                 raise ValueError(f"Comptages format {version}, expected {FORMAT_VERSION}")
@@ -226,18 +238,16 @@ class Profils:
     _LABELS = ("tranches", "sexes", "csps", "situations")
 
     def to_bytes(self) -> bytes:
-        buffer = io.BytesIO()
         arrays = {name: _smallest(getattr(self, name)) for name in self._ARRAYS}
         labels = {name: np.array(getattr(self, name), dtype=str) for name in self._LABELS}
         iris = np.array([i for i, _ in self.locations], dtype=str)
         communes = np.array([c for _, c in self.locations], dtype=str)
         meta = np.array([PROFILS_FORMAT_VERSION], dtype=np.int64)
-        np.savez_compressed(buffer, meta=meta, iris=iris, communes=communes, **arrays, **labels)
-        return buffer.getvalue()
+        return _pack(meta=meta, iris=iris, communes=communes, **arrays, **labels)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Profils:
-        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        with _unpack(data) as z:
             (version,) = (int(x) for x in z["meta"])
             if version != PROFILS_FORMAT_VERSION:
                 raise ValueError(f"Profils format {version}, expected {PROFILS_FORMAT_VERSION}")
