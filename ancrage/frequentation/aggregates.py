@@ -24,12 +24,12 @@ makes from them are exact, and its result is the very same as from the records (
 
 from __future__ import annotations
 
-import io
-import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+
+from ancrage.core import arrays as stored
 
 FORMAT_VERSION = 2
 
@@ -50,19 +50,6 @@ PROFILE_FIELDS = (
     "situation",
     "effectif",
 )
-
-
-def _pack(**arrays: np.ndarray) -> bytes:
-    """Arrays as stored in the database: an ``.npz`` archive compressed by zlib at level 1 (a few
-    times faster than ``savez_compressed``'s level, for a few percent more bytes)."""
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return zlib.compress(buffer.getbuffer(), 1)
-
-
-def _unpack(data: bytes):
-    """The arrays of :func:`_pack` (an ``NpzFile``; no pickled object is ever loaded)."""
-    return np.load(io.BytesIO(zlib.decompress(data)), allow_pickle=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -96,11 +83,11 @@ class Comptages:
         arrays = {name: getattr(self, name) for name in self._ARRAYS}
         labels = {name: np.array(getattr(self, name), dtype=str) for name in self._LABELS}
         meta = np.array([FORMAT_VERSION, self.reference_year, self.age_min], dtype=np.int64)
-        return _pack(meta=meta, **arrays, **labels)
+        return stored.pack(meta=meta, **arrays, **labels)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Comptages:
-        with _unpack(data) as z:
+        with stored.unpack(data) as z:
             version, reference_year, age_min = (int(x) for x in z["meta"])
             if version != FORMAT_VERSION:
                 raise ValueError(f"Comptages format {version}, expected {FORMAT_VERSION}")
@@ -238,16 +225,16 @@ class Profils:
     _LABELS = ("tranches", "sexes", "csps", "situations")
 
     def to_bytes(self) -> bytes:
-        arrays = {name: _smallest(getattr(self, name)) for name in self._ARRAYS}
+        arrays = {name: stored.smallest(getattr(self, name)) for name in self._ARRAYS}
         labels = {name: np.array(getattr(self, name), dtype=str) for name in self._LABELS}
         iris = np.array([i for i, _ in self.locations], dtype=str)
         communes = np.array([c for _, c in self.locations], dtype=str)
         meta = np.array([PROFILS_FORMAT_VERSION], dtype=np.int64)
-        return _pack(meta=meta, iris=iris, communes=communes, **arrays, **labels)
+        return stored.pack(meta=meta, iris=iris, communes=communes, **arrays, **labels)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Profils:
-        with _unpack(data) as z:
+        with stored.unpack(data) as z:
             (version,) = (int(x) for x in z["meta"])
             if version != PROFILS_FORMAT_VERSION:
                 raise ValueError(f"Profils format {version}, expected {PROFILS_FORMAT_VERSION}")
@@ -258,15 +245,6 @@ class Profils:
 
 
 PROFILS_FORMAT_VERSION = 1
-
-
-def _smallest(values: np.ndarray) -> np.ndarray:
-    """``values`` (non-negative integers) in the smallest unsigned type that holds them."""
-    top = int(values.max()) if values.size else 0
-    for dtype in (np.uint8, np.uint16, np.uint32):
-        if top <= np.iinfo(dtype).max:
-            return values.astype(dtype)
-    return values.astype(np.uint64)
 
 
 def comptages_from_profiles(
