@@ -279,12 +279,41 @@ def _int_text(v) -> bytes:
     return b"\\N" if v is None else str(v).encode()
 
 
+def _usager_tuples(dataset_id: int, chunk: readers.UsagerChunk, adapt_date) -> list[tuple]:
+    """The chunk's rows as value tuples (``_usager_values`` of each record), column by column:
+    each distinct value is converted once, the rows get it through numpy (no record objects)."""
+    n = len(chunk)
+
+    def coded(coded: readers.Coded, value) -> list:
+        return np.array([value(v) for v in coded.values] or [None], dtype=object)[coded.codes].tolist()
+
+    def text(values: np.ndarray, length: int) -> list[str]:
+        return [v.decode()[:length] for v in values.tolist()]
+
+    return list(
+        zip(
+            [dataset_id] * n,
+            chunk.ligne.tolist(),
+            text(chunk.identifiant, 100),
+            coded(chunk.annee_naissance, lambda v: v),
+            coded(chunk.tranche_age, lambda b: readers.band_label(b) if b else ""),
+            coded(chunk.sexe, lambda v: v or ""),
+            coded(chunk.csp, lambda v: v or ""),
+            coded(chunk.situation, lambda v: v or ""),
+            coded(chunk.secteur, lambda s: s[0] or ""),
+            coded(chunk.secteur, lambda s: s[1] or ""),
+            coded(chunk.premiere_visite, lambda d: adapt_date(d) if d is not None else None),
+            text(chunk.oriente_par, 200),
+            strict=True,
+        )
+    )
+
+
 def _write_usager_chunk(dataset_id: int, chunk: readers.UsagerChunk, adapt_date, copy=None) -> None:
     identifiant = _truncated(chunk.identifiant, 100)
     oriente = _truncated(chunk.oriente_par, 200)
     if copy is None or not (_copy_safe(identifiant) and _copy_safe(oriente)):
-        rows = [_usager_values(dataset_id, r, adapt_date) for r in chunk.records()]
-        _write_batches(Usager, USAGER_FIELDS, rows, copy)
+        _write_batches(Usager, USAGER_FIELDS, _usager_tuples(dataset_id, chunk, adapt_date), copy)
         return
     n = len(chunk)
     secteurs = chunk.secteur.values
