@@ -803,6 +803,30 @@ def _s_array(values: Sequence[bytes]) -> np.ndarray:
     return array if array.dtype.itemsize else array.astype("S1")
 
 
+def _distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of a bytes array without NUL, and the index of each value among them,
+    as ``np.unique(values, return_inverse=True)`` but sorted as integers (in no useful order).
+
+    Each value is read as 64-bit words, exact up to 8 bytes; wider values are folded into one
+    word, and a collision of the folded keys (checked on the words) falls back to ``np.unique``.
+    """
+    n, width = len(values), values.dtype.itemsize
+    words = -(-width // 8)
+    matrix = np.zeros((n, words * 8), dtype=np.uint8)
+    matrix[:, :width] = np.ascontiguousarray(values).view(np.uint8).reshape(n, width)
+    word = matrix.view(np.uint64)
+    key = word[:, 0].copy()
+    with np.errstate(over="ignore"):
+        for k in range(1, words):
+            key = (key * _FNV_PRIME) ^ word[:, k]
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    if words > 1 and not np.array_equal(word[first][inverse], word):
+        distinct, inverse = np.unique(values, return_inverse=True)
+        return distinct, inverse.ravel()
+    return values[first], inverse
+
+
 def hash_bytes(values: np.ndarray) -> np.ndarray:
     """FNV-1a (64 bits) of each value of a bytes array, whatever its width."""
     n, width = len(values), values.dtype.itemsize
@@ -1217,7 +1241,8 @@ class UsagersStream:
             block += b"\n"
         if block.startswith(b"\n") or b"\n\n" in block:
             return None  # blank lines: the per-row reader skips them
-        buf = np.frombuffer(block, dtype=np.uint8)
+        padded = np.frombuffer(block + b"\0", dtype=np.uint8)  # the block, and a NUL after it
+        buf = padded[:-1]
         ends_of_lines = np.flatnonzero(buf == 10)
         n, ncols = len(ends_of_lines), plan.header_len
         delims = np.flatnonzero(buf == ord(plan.delimiter))
@@ -1239,12 +1264,13 @@ class UsagersStream:
             j = plan.columns.get(name)
             if j is None:
                 return np.zeros(n, dtype="S1")
-            start, length = starts[:, j], stops[:, j] - starts[:, j]
+            start, length = starts[:, j].astype(np.int32), (stops[:, j] - starts[:, j]).astype(np.int32)
             width = max(int(length.max()), 1)
-            offsets = np.arange(width)
-            take = np.minimum(start[:, None] + offsets, len(buf) - 1)
-            matrix = np.where(offsets < length[:, None], buf[take], 0).astype(np.uint8)
-            return np.ascontiguousarray(matrix).view(f"S{width}").ravel()
+            offsets = np.arange(width, dtype=np.int32)
+            take = start[:, None] + offsets
+            if not (length == width).all():  # past a cell's end: the NUL after the block
+                take = np.where(offsets < length[:, None], take, np.int32(len(buf)))
+            return padded[take].view(f"S{width}").ravel()
 
         def stripped(values: np.ndarray) -> np.ndarray:
             """``str.strip()`` of each value; Python's own where an edge byte may be a space."""
@@ -1256,7 +1282,7 @@ class UsagersStream:
             return values
 
         def coded(values: np.ndarray, check) -> Coded | None:
-            distinct, inverse = np.unique(values, return_inverse=True)
+            distinct, inverse = _distinct(values)
             out = []
             for raw in distinct.tolist():
                 value, message = check(raw.decode().strip())

@@ -338,3 +338,29 @@ def test_the_job_refuses_a_file_with_one_bad_row_and_writes_nothing(staff):
         "Fichier « u.csv », ligne 22, colonne sexe : Sexe « M » non reconnu : F, H ou vide.",
     ]
     assert (FrequentationImport.objects.count(), Usager.objects.count()) == (0, 0)
+
+
+# --- Distinct values of a column, sorted as integers ----------------------------------------------
+
+
+def _check_distinct(values: np.ndarray) -> None:
+    distinct, inverse = readers._distinct(values)
+    assert len(set(distinct.tolist())) == len(distinct)
+    assert distinct[inverse].tolist() == values.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(min_size=1, max_size=20).filter(lambda b: b"\0" not in b), min_size=1, max_size=60))
+def test_distinct_values_of_a_column_are_those_of_np_unique(values):
+    _check_distinct(np.array(values, dtype=bytes))
+
+
+def test_distinct_values_survive_a_collision_of_the_folded_keys():
+    # Two 16-byte values whose folded keys (w0 * prime) ^ w1 are equal: the fallback must see it.
+    prime = int(readers._FNV_PRIME)
+    w0, w0b, w1 = 0x0101010101010101, 0x0202020202020202, 0x4141414141414141
+    w1b = ((w0 * prime) ^ w1 ^ (w0b * prime)) & (2**64 - 1)
+    a = w0.to_bytes(8, "little") + w1.to_bytes(8, "little")
+    b = w0b.to_bytes(8, "little") + w1b.to_bytes(8, "little")
+    assert a != b and b"\0" not in b
+    _check_distinct(np.array([a, b, a], dtype="S16"))
