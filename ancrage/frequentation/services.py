@@ -506,9 +506,26 @@ def frequentation_import(
     return dataset
 
 
+def _delete_usagers(usagers: models.QuerySet) -> int:
+    """Delete ``usagers`` in one statement, whatever their number (10 million for a national file).
+
+    The rows that may point at an usager (``suivi.Beneficiaire.usager``) declare ``DO_NOTHING``
+    and are detached here first, so that Django deletes without loading each usager (its
+    ``SET_NULL`` collector held every one in memory: 3 GB for a national import); the database's
+    foreign key still refuses an usager deleted anywhere else while something points at it.
+    """
+    for relation in Usager._meta.get_fields(include_hidden=True):
+        if relation.one_to_many and relation.auto_created and relation.on_delete is models.DO_NOTHING:
+            name = relation.field.name
+            relation.related_model._base_manager.filter(**{f"{name}__in": usagers}).update(**{name: None})
+    deleted, _ = usagers.delete()
+    return deleted
+
+
 @transaction.atomic
 def frequentation_delete(*, acting_user, dataset: FrequentationImport) -> None:
     audit_record(acting_user=acting_user, action=AuditAction.DELETE, obj=dataset, structure=dataset.structure)
+    _delete_usagers(Usager.objects.filter(dataset=dataset))
     dataset.delete()
 
 
@@ -649,7 +666,7 @@ def _remove_records(dataset: FrequentationImport, records) -> tuple[int, bool]:
     Returns (records deleted, whether the import was deleted). The aggregates follow: they are
     rebuilt from the records that remain, so that the diagnostic never counts an erased person.
     """
-    deleted, _ = records.delete()
+    deleted = _delete_usagers(records)
     if not Usager.objects.filter(dataset=dataset).exists():
         dataset.delete()  # its profiles go with it
         return deleted, True

@@ -36,7 +36,9 @@ class Beneficiaire(models.Model):
         verbose_name="usager du fichier de fréquentation",
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        # Detached by frequentation.services before usagers are deleted (SET_NULL's collector
+        # loaded every usager of an import); the database's foreign key refuses a forgotten one.
+        on_delete=models.DO_NOTHING,
         related_name="+",
     )
     created_at = models.DateTimeField("créé le", auto_now_add=True)

@@ -192,3 +192,28 @@ def test_usager_page_is_for_the_responsable_only(client, db):
     client.force_login(animateur.user)
     assert client.get(reverse("frequentation:usager", args=[animateur.structure.pk])).status_code == 403
     assert client.get(reverse("frequentation:usager", args=[StructureFactory().pk])).status_code == 404
+
+
+def test_deleting_an_import_detaches_its_beneficiaires_and_loads_no_usager(db):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from ancrage.suivi.models import Beneficiaire
+
+    epn = StructureFactory()
+    dataset = _store(epn, _csv(*(f"u{k};1990;;F;;;;35238;2024-01-02;" for k in range(300))))
+    linked = Beneficiaire.objects.create(
+        structure=epn, identifiant="u1", usager=Usager.objects.get(dataset=dataset, identifiant="u1")
+    )
+    with CaptureQueriesContext(connection) as queries:
+        services.frequentation_delete(acting_user=None, dataset=dataset)
+    # Django's SET_NULL collector read every usager first (10 million for a national file).
+    reads = [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith("SELECT") and 'FROM "frequentation_usager"' in q["sql"]
+    ]
+    assert reads == [] and len(queries) < 15
+    linked.refresh_from_db()
+    assert linked.usager is None and not Usager.objects.exists()
+    assert not FrequentationImport.objects.filter(pk=dataset.pk).exists()
