@@ -42,29 +42,28 @@ class PopulationImport(models.Model):
         return f"{self.fichier} ({self.millesime or 'millésime inconnu'})"
 
 
-class PopulationValeur(models.Model):
-    """Population of one IRIS in one category of one INSEE table (``table == "total"``: P_POP).
+class PopulationValeurs(models.Model):
+    """The population of one import (``packed.to_bytes``): its IRIS codes in the base's order, their
+    total population (NaN when unknown: an activity or diploma base alone), and per INSEE table the
+    IRIS × categories matrix with the IRIS present in it.
 
-    Long format rather than one column per category: INSEE's tables and vintages vary, and the
-    diagnostic reads a whole import at once (``values_list`` on the import's index).
+    One row of compressed arrays per import rather than a row per IRIS × category (1.5 million at
+    the national tier): written and read in one statement (issue 8).
     """
 
-    dataset = models.ForeignKey(PopulationImport, on_delete=models.CASCADE, related_name="valeurs")
-    code_secteur = models.CharField("code IRIS", max_length=9)
-    table = models.CharField("tableau", max_length=20)
-    categorie = models.CharField("catégorie", max_length=30, blank=True)
-    valeur = models.FloatField("population", null=True)  # NULL: total unknown (activity base alone)
+    dataset = models.OneToOneField(PopulationImport, on_delete=models.CASCADE, related_name="population")
+    version = models.PositiveSmallIntegerField("version du format")
+    donnees = models.BinaryField("population (numpy, compressée)")
 
     objects = ScopedQuerySet.as_manager()
     scoping = Scoping(epn="dataset__structure")
 
     class Meta:
-        verbose_name = "valeur de population"
-        verbose_name_plural = "valeurs de population"
-        indexes = [models.Index(fields=["dataset", "table"], name="popvaleur_dataset_table")]
+        verbose_name = "population d'une base importée"
+        verbose_name_plural = "populations des bases importées"
 
     def __str__(self):
-        return f"{self.code_secteur} {self.table} {self.categorie} = {self.valeur:g}"
+        return f"{self.dataset_id}: population (format {self.version})"
 
 
 class SecteurQuerySet(ScopedQuerySet):

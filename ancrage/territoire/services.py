@@ -7,29 +7,16 @@ Each service is atomic and leaves an audit entry. ``population_of`` rebuilds the
 import time
 from collections.abc import Iterable, Mapping
 
-import numpy as np
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
-from ancrage.territoire import insee
-from ancrage.territoire.models import PopulationImport, PopulationValeur, Quartier, Secteur
+from ancrage.territoire import insee, packed
+from ancrage.territoire.models import PopulationImport, PopulationValeurs, Quartier, Secteur
 
 BATCH_SIZE = 5000
-TOTAL = "total"
-
-
-def _batched(rows: Iterable, size: int = BATCH_SIZE):
-    batch = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 @transaction.atomic
@@ -61,29 +48,9 @@ def population_import(
         nb_secteurs=len(population),
         created_by=acting_user if acting_user is not None and acting_user.is_authenticated else None,
     )
-
-    def rows():
-        for i, code in enumerate(population.codes):
-            total = population.total[i]
-            yield PopulationValeur(
-                dataset=dataset,
-                code_secteur=code,
-                table=TOTAL,
-                categorie="",
-                valeur=None if np.isnan(total) else float(total),
-            )
-            for key, rep in population.repartitions.items():
-                if not rep.present[i]:
-                    continue
-                for j, cat in enumerate(rep.categories):
-                    value = float(rep.values[i, j])
-                    if value:  # zeros are implied: the total row says the sector is in the base
-                        yield PopulationValeur(
-                            dataset=dataset, code_secteur=code, table=key, categorie=cat, valeur=value
-                        )
-
-    for batch in _batched(rows()):
-        PopulationValeur.objects.bulk_create(batch)
+    PopulationValeurs.objects.create(
+        dataset=dataset, version=packed.FORMAT_VERSION, donnees=packed.to_bytes(population)
+    )
     known = set(Secteur.objects.filter(structure=structure).values_list("code", flat=True))
     Secteur.objects.bulk_create(
         [
@@ -110,67 +77,15 @@ def population_import(
 
 
 def _dataset_population(dataset: PopulationImport, noms: Mapping[str, str]) -> insee.Population:
-    values = PopulationValeur.objects.filter(dataset=dataset).values_list(
-        "code_secteur", "table", "categorie", "valeur"
-    )
-    codes: list[str] = []
-    index: dict[str, int] = {}
-    totals: list[float] = []
-    cells: list[tuple[int, str, str, float]] = []
-    for code, table, categorie, valeur in values.iterator(chunk_size=BATCH_SIZE):
-        if table == TOTAL:
-            index[code] = len(codes)
-            codes.append(code)
-            totals.append(np.nan if valeur is None else valeur)
-        else:
-            cells.append((code, table, categorie, valeur))
-    n = len(codes)
-    repartitions = {}
-    for key in dataset.tables:
-        template = _table_template(key)
-        cat_index = {c: j for j, c in enumerate(template.categories)}
-        matrix = np.zeros((n, len(template.categories)))
-        repartitions[key] = (template, cat_index, matrix)
-    for code, table, categorie, valeur in cells:
-        if table in repartitions and code in index:
-            _, cat_index, matrix = repartitions[table]
-            matrix[index[code], cat_index[categorie]] = valeur
-    return insee.Population(
-        niveau="iris",
-        codes=tuple(codes),
-        noms=tuple(noms.get(c, c) for c in codes),
-        communes=tuple(c[:5] for c in codes),
-        total=np.asarray(totals, dtype=float),
+    data = PopulationValeurs.objects.filter(dataset=dataset).values_list("donnees", flat=True).first()
+    return packed.to_population(
+        None if data is None else bytes(data),
+        tables=dataset.tables,
+        noms=noms,
         total_derive=dataset.total_derive,
-        repartitions={
-            key: insee.Repartition(
-                key=key,
-                dimension=t.dimension,
-                categories=t.categories,
-                values=matrix,
-                present=np.ones(n, dtype=bool),
-                complementaire=t.complementaire,
-                univers=t.univers,
-            )
-            for key, (t, _, matrix) in repartitions.items()
-        },
         millesime=dataset.millesime,
         fichiers=(dataset.fichier,),
     )
-
-
-class _Template:
-    def __init__(self, key, dimension, categories, complementaire):
-        self.key, self.dimension, self.categories = key, dimension, categories
-        self.complementaire = complementaire
-        self.univers = insee.UNIVERS[key]
-
-
-def _table_template(key: str) -> _Template:
-    if key == "diplome":
-        return _Template(key, "diplome", insee.DIPLOME_CATEGORIES, False)
-    kind, categories, _ = insee._TABLE_COLUMNS[key]
-    return _Template(key, "age" if key.startswith("age") else key, categories, kind == "C")
 
 
 def population_of(structure) -> insee.Population | None:
@@ -296,7 +211,6 @@ def quartier_delete(*, acting_user, quartier: Quartier) -> None:
     quartier.delete()
 
 
-@transaction.atomic
 def _contours_version_key(structure_id: int) -> str:
     return f"territoire-contours-version:{structure_id}"
 
@@ -306,6 +220,7 @@ def contours_version(structure_id: int) -> int:
     return cache.get(_contours_version_key(structure_id), 0)
 
 
+@transaction.atomic
 def contours_import(*, acting_user, structure, contours: Mapping[str, dict], fichier: str) -> int:
     """Store the outline of each sector (GeoJSON geometry); sectors absent from the file keep theirs."""
     _check_known(structure, contours.keys(), "contours")

@@ -35,7 +35,7 @@ from ancrage.organisations.enums import Role
 from ancrage.partenaires import services as partenaires_services
 from ancrage.partenaires import standard
 from ancrage.partenaires.models import Partenaire
-from ancrage.territoire.models import PopulationImport, PopulationValeur, Quartier, Secteur
+from ancrage.territoire.models import PopulationImport, PopulationValeurs, Quartier, Secteur
 from tests.diagnostic.test_charts_exports import RESULT
 from tests.organisations.factories import MembershipFactory
 
@@ -172,7 +172,7 @@ def assert_french_and_located(messages, fichier):
 
 MODELS = (
     PopulationImport,
-    PopulationValeur,
+    PopulationValeurs,
     Secteur,
     FrequentationImport,
     Usager,

@@ -29,7 +29,7 @@ from tests.security.test_permission_matrix import project_urls
 from tests.security.world import login
 
 # Rows no page addresses by id (thousands of them): their ids are covered by the other tables'.
-BULK_MODELS = {"frequentation.Usager", "territoire.PopulationValeur"}
+BULK_MODELS = {"frequentation.Usager"}
 # What a page about the Blosne's records shows; none of it is the Vitré animateur's business.
 BLOSNE_MARKERS = (
     "Blosne",

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 from ancrage.audit.models import AuditEntry
 from ancrage.territoire import insee, services
-from ancrage.territoire.models import PopulationImport, PopulationValeur, Quartier, Secteur
+from ancrage.territoire.models import PopulationImport, PopulationValeurs, Quartier, Secteur
 from tests.organisations.factories import StructureFactory
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "insee"
@@ -58,7 +58,7 @@ def test_same_file_twice_is_refused_and_same_tables_replace(epn):
         sha256=hashlib.sha256(data).hexdigest(),
     )
     assert list(PopulationImport.objects.values_list("millesime", flat=True)) == [2017]
-    assert PopulationValeur.objects.values("dataset").distinct().count() == 1
+    assert PopulationValeurs.objects.values("dataset").distinct().count() == 1
 
 
 def test_overseas_and_communes_without_iris_are_stored(epn):
@@ -83,3 +83,19 @@ def test_quartiers_group_known_iris_once(epn):
         services.quartier_save(acting_user=None, structure=epn, nom="Autre", iris=["352381101"])
     assert Quartier.objects.get().iris == ["352381101", "352381102"]
     assert "Le Blosne" in services.known_sector_codes(epn)
+
+
+def test_contours_import_is_all_or_nothing(epn, monkeypatch):
+    _import(epn)
+    code = Secteur.objects.filter(structure=epn).values_list("code", flat=True).first()
+    square = {"type": "Polygon", "coordinates": [[[0, 0], [0, 1], [1, 1], [0, 0]]]}
+
+    def fail(**kwargs):
+        raise RuntimeError("audit indisponible")
+
+    monkeypatch.setattr(services, "audit_record", fail)
+    with pytest.raises(RuntimeError):
+        services.contours_import(
+            acting_user=None, structure=epn, contours={code: square}, fichier="c.geojson"
+        )
+    assert Secteur.objects.get(structure=epn, code=code).contour is None

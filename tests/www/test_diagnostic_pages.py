@@ -19,7 +19,7 @@ from ancrage.demo.loader import load_demo
 from ancrage.diagnostic.models import Diagnostic, ImportJob
 from ancrage.frequentation.models import CompteAgrege, FrequentationImport, Profils, Usager
 from ancrage.organisations.enums import Role
-from ancrage.territoire.models import PopulationImport, PopulationValeur, Secteur
+from ancrage.territoire.models import PopulationImport, PopulationValeurs, Secteur
 from tests.organisations.factories import MembershipFactory, StructureFactory, UserFactory
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -59,7 +59,7 @@ def _row_counts():
         m.objects.count()
         for m in (
             PopulationImport,
-            PopulationValeur,
+            PopulationValeurs,
             FrequentationImport,
             Usager,
             Profils,
