@@ -232,13 +232,15 @@ def executemany_baseline(path: Path):
 
 
 def measure_import(db: str, structure, data_dir: Path, runs: int, url: str, var_dir: Path) -> dict:
+    from ancrage.frequentation import services as frequentation_services
     from ancrage.frequentation.models import FrequentationImport
 
     path = data_dir / "usagers.csv"
     state = {}
 
     def clear():
-        FrequentationImport.objects.filter(structure=structure, fichier=path.name).delete()
+        for dataset in FrequentationImport.objects.filter(structure=structure, fichier=path.name):
+            frequentation_services.frequentation_delete(acting_user=None, dataset=dataset)
 
     def run():
         state["dataset"] = import_usagers(structure, path)
@@ -271,7 +273,7 @@ def measure_import(db: str, structure, data_dir: Path, runs: int, url: str, var_
         "extra": {
             "peak_rss_mib": round(peak, 1),
             "rss_before_import_mib": round(before, 1),
-            "profils": dataset.profils.count(),
+            "profils": dataset.profils.nb_profils,
             "file_mib": round(path.stat().st_size / 2**20, 1),
         },
         "_dataset": dataset.pk,
@@ -432,7 +434,7 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def gunicorn(url: str, var_dir: Path, workers: int):
-    """A production server (gunicorn, sync workers) on loopback; yields (base URL, its Popen)."""
+    """A production server (gunicorn, sync workers, preloaded) on loopback; yields (base URL, its Popen)."""
     port = _free_port()
     env = os.environ | django_env(url, var_dir)
     server = subprocess.Popen(
@@ -443,6 +445,9 @@ def gunicorn(url: str, var_dir: Path, workers: int):
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
+            # The master imports the application (every page module, the compiled templates:
+            # ancrage/config/wsgi.py) once, then forks the workers: none pays it in a request.
+            "--preload",
             "--log-level",
             "warning",
         ],

@@ -98,7 +98,8 @@ def compute_scope(user) -> Scope:
     from ancrage.organisations.enums import COLLECTIVITE_ROLES, EPN_STAFF_ROLES, Role, StructureKind
     from ancrage.organisations.models import Collectivite, Membership, Structure
 
-    memberships = list(Membership.objects.active().filter(user=user))
+    # No ordering: Membership.Meta.ordering would join the users' table on every request.
+    memberships = list(Membership.objects.active().filter(user=user).order_by())
     roles = frozenset(m.role for m in memberships)
     staff = {m.structure_id for m in memberships if m.role in EPN_STAFF_ROLES}
     partners = {m.structure_id for m in memberships if m.role == Role.PARTENAIRE}

@@ -11,6 +11,7 @@ from ancrage.dossiers.enums import (
 )
 from ancrage.dossiers.workflow import DossierAction
 from ancrage.partenaires.enums import FAMILLE_CHOICES
+from ancrage.www.forms_renderer import RenderedOnceForm
 from ancrage.www.partenaires_views.forms import AncrageForm
 
 MONTANT = {"max_digits": 12, "decimal_places": 2, "min_value": 0}
@@ -135,7 +136,9 @@ class AnnotationForm(AncrageForm):
     )
 
 
-class FiltreForm(AncrageForm):
+class FiltreForm(RenderedOnceForm, AncrageForm):
+    """The lists' filters (GET): rendered once per state, see ``RenderedOnceForm``."""
+
     etat = forms.ChoiceField(label="État", choices=[("", "Tous")] + list(Etat.choices), required=False)
     epn = forms.TypedChoiceField(label="EPN", coerce=int, required=False, empty_value=None)
     thematique = forms.ChoiceField(

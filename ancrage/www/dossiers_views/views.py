@@ -95,9 +95,15 @@ def _filtered(request):
     return dossiers, form, scope
 
 
+# What a row of the lists shows: the rest of a dossier (its texts and the JSON copies of the action
+# and the diagnostic) is neither read nor decoded for a list page.
+LIST_FIELDS = ("titre", "etat", "thematique", "depose_le", "structure__nom")
+
+
 @login_required
 def dossier_list(request, inbox=False):
     dossiers, form, scope = _filtered(request)
+    dossiers = dossiers.select_related(None).select_related("structure").only(*LIST_FIELDS)
     page = Paginator(dossiers, PAGE_SIZE).get_page(request.GET.get("page"))
     can_create = bool(scope.staff_epn_ids)
     return render(

@@ -60,10 +60,18 @@ def _visible(request):
     return Partenaire.objects.visible_to(request.user)
 
 
+# What a row of the directory shows: a partner's eighteen other JSON columns are neither read nor
+# decoded for the list.
+LIST_FIELDS = ("typologies", "commune", "familles", "structure__nom", "structure__referencee_par__nom")
+
+
 @login_required
 def partenaire_list(request):
     entries = (
-        _visible(request).select_related("structure", "structure__referencee_par").order_by("structure__nom")
+        _visible(request)
+        .select_related("structure", "structure__referencee_par")
+        .only(*LIST_FIELDS)
+        .order_by("structure__nom")
     )
     query = request.GET.get("q", "").strip()
     if query:
