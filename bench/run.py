@@ -533,6 +533,31 @@ def print_table(entries: list[dict]) -> None:
         )
 
 
+def write_summary(args, ctx: Context, tier: generator.Tier, entries: list[dict]) -> None:
+    """``summary.json`` and ``summary-<tier>.json``: this run's entries, and, for a partial run (or
+    a run not finished yet), the tier's other measures from its latest summary."""
+    entries = list(entries)
+    previous = args.results / f"summary-{tier.name}.json"
+    partial = args.only is not None or args.databases is not None or len(entries) < len(ctx.wanted)
+    if partial and previous.exists():
+        done = {(e["name"].format(tier=tier.name), e["database"]) for e in entries}
+        kept = json.loads(previous.read_text(encoding="utf-8"))["measures"]
+        entries += [e for e in kept if (e["name"], e["database"]) not in done and e["status"] == "measured"]
+    summary = {
+        "version": SUMMARY_VERSION,
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "tier": tier.name,
+        "runs": args.runs,
+        "machine": machine(),
+        "data": ctx.manifest,
+        "measures": entries,
+    }
+    args.results.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
+    (args.results / "summary.json").write_text(text, encoding="utf-8")
+    (args.results / f"summary-{tier.name}.json").write_text(text, encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Ancrage benchmarks (issue 8).")
     parser.add_argument("--tier", choices=sorted(generator.TIERS), default="commune")
@@ -572,25 +597,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"… {m.name.format(tier=tier.name)}", flush=True)
             result = m.run(ctx)
         entries.append(summarise(m, tier, result))
-    previous = args.results / f"summary-{tier.name}.json"
-    if (args.only is not None or args.databases is not None) and previous.exists():
-        # A partial run updates its measures in the tier's latest summary and keeps the others.
-        done = {(e["name"].format(tier=tier.name), e["database"]) for e in entries}
-        kept = json.loads(previous.read_text(encoding="utf-8"))["measures"]
-        entries += [e for e in kept if (e["name"], e["database"]) not in done and e["status"] == "measured"]
-    summary = {
-        "version": SUMMARY_VERSION,
-        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "tier": tier.name,
-        "runs": args.runs,
-        "machine": machine(),
-        "data": ctx.manifest,
-        "measures": entries,
-    }
-    args.results.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
-    (args.results / "summary.json").write_text(text, encoding="utf-8")
-    (args.results / f"summary-{tier.name}.json").write_text(text, encoding="utf-8")
+        # Written after every measure: a long run (the national tier) stopped midway keeps what it
+        # measured, as a partial run would.
+        write_summary(args, ctx, tier, entries)
     print()
     print_table(entries)
     print(f"\n→ {args.results / 'summary.json'}")
