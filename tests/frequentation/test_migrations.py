@@ -1,11 +1,9 @@
 """The migration of the profiles to arrays (``frequentation/0003``) keeps every profile, in order."""
 
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
-
 from ancrage.frequentation.aggregates import PROFILE_FIELDS
 from ancrage.frequentation.comptages import profils_of
 from ancrage.frequentation.models import FrequentationImport
+from tests import migrations
 from tests.organisations.factories import StructureFactory
 
 BEFORE = [("frequentation", "0002_comptages_diagnostic")]
@@ -16,18 +14,11 @@ ROWS = [  # aggregates.PROFILE_FIELDS: as the Profil rows stored them ("" or NUL
 ]
 
 
-def _migrate(target) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(target)
-    return MigrationExecutor(connection)
-
-
 def test_profile_rows_become_one_row_of_arrays_and_back(committed_db):
-    latest = [("frequentation", MigrationExecutor(connection).loader.graph.leaf_nodes("frequentation")[0][1])]
+    latest = migrations.latest()
     structure = StructureFactory()
     try:
-        apps = _migrate(BEFORE).loader.project_state(BEFORE).apps
+        apps = migrations.migrate(BEFORE).loader.project_state(BEFORE).apps
         Import, Profil = (
             apps.get_model("frequentation", "FrequentationImport"),
             apps.get_model("frequentation", "Profil"),
@@ -46,14 +37,14 @@ def test_profile_rows_become_one_row_of_arrays_and_back(committed_db):
             )
             ids.append(dataset.pk)
 
-        _migrate(latest)
+        migrations.migrate(latest)
         for pk, rows in zip(ids, (ROWS, ROWS[1:]), strict=True):
             assert list(profils_of(FrequentationImport.objects.get(pk=pk)).rows()) == rows
 
-        apps = _migrate(BEFORE).loader.project_state(BEFORE).apps
+        apps = migrations.migrate(BEFORE).loader.project_state(BEFORE).apps
         Profil = apps.get_model("frequentation", "Profil")
         for pk, rows in zip(ids, (ROWS, ROWS[1:]), strict=True):
             stored = Profil.objects.filter(dataset_id=pk).order_by("id").values_list(*PROFILE_FIELDS)
             assert list(stored) == rows
     finally:
-        _migrate(latest)
+        migrations.migrate(latest)

@@ -1,11 +1,10 @@
 """The migration of the population values to arrays (``territoire/0002``) keeps every value, in order."""
 
 import numpy as np
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from ancrage.territoire import insee, services
 from ancrage.territoire.models import PopulationImport
+from tests import migrations
 from tests.organisations.factories import StructureFactory
 
 BEFORE = [("territoire", "0001_initial")]
@@ -32,18 +31,11 @@ ACTIVITE = [  # an activity base alone: no total population
 BASES = ((STRUCTURE, ["age_large", "sexe"], False), (ACTIVITE, ["activite"], True))
 
 
-def _migrate(target) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(target)
-    return MigrationExecutor(connection)
-
-
 def test_population_rows_become_one_row_of_arrays_and_back(committed_db):
-    latest = [("territoire", MigrationExecutor(connection).loader.graph.leaf_nodes("territoire")[0][1])]
+    latest = migrations.latest()
     structure = StructureFactory()
     try:
-        apps = _migrate(BEFORE).loader.project_state(BEFORE).apps
+        apps = migrations.migrate(BEFORE).loader.project_state(BEFORE).apps
         Import, Valeur = (
             apps.get_model("territoire", "PopulationImport"),
             apps.get_model("territoire", "PopulationValeur"),
@@ -64,7 +56,7 @@ def test_population_rows_become_one_row_of_arrays_and_back(committed_db):
             )
             ids.append(dataset.pk)
 
-        _migrate(latest)
+        migrations.migrate(latest)
         for pk, (rows, tables, derive) in zip(ids, BASES, strict=True):
             population = services._dataset_population(PopulationImport.objects.get(pk=pk), {})
             codes = tuple(r[0] for r in rows if r[1] == "total")
@@ -85,7 +77,7 @@ def test_population_rows_become_one_row_of_arrays_and_back(committed_db):
         assert merged.repartitions["activite"].present.tolist() == [True, True, False]
         assert merged.repartitions["activite"].categories == insee.ACTIVITE_CATEGORIES
 
-        apps = _migrate(BEFORE).loader.project_state(BEFORE).apps
+        apps = migrations.migrate(BEFORE).loader.project_state(BEFORE).apps
         Valeur = apps.get_model("territoire", "PopulationValeur")
         for pk, (rows, _, _) in zip(ids, BASES, strict=True):
             stored = Valeur.objects.filter(dataset_id=pk).order_by("id").values_list(*FIELDS)
@@ -93,7 +85,7 @@ def test_population_rows_become_one_row_of_arrays_and_back(committed_db):
             assert sorted(stored, key=_order(rows)) == sorted(rows, key=_order(rows))
             assert [r[0] for r in stored if r[1] == "total"] == [r[0] for r in rows if r[1] == "total"]
     finally:
-        _migrate(latest)
+        migrations.migrate(latest)
 
 
 def _order(rows):
