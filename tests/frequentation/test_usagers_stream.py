@@ -245,6 +245,21 @@ def test_import_by_chunks_writes_the_very_rows_of_the_per_row_import(monkeypatch
     assert _rows_of(_import(columns, StructureFactory())) == _rows_of(before)
 
 
+@pytest.mark.parametrize("merge_at", [1, 30])
+def test_profiles_merged_along_the_way_are_those_of_the_per_row_import(db, monkeypatch, merge_at):
+    data = _file()
+    before = _import(readers.read_usagers_exact(data, "u.csv", secteurs_connus=KNOWN), StructureFactory())
+    merges = []
+    merge = services._ProfileCounter._merge
+    monkeypatch.setattr(services._ProfileCounter, "MERGE_AT", merge_at)
+    monkeypatch.setattr(
+        services._ProfileCounter, "_merge", lambda self: (merges.append(self.pending), merge(self))
+    )
+    stream = readers.UsagersStream(data, "u.csv", secteurs_connus=KNOWN, chunk_bytes=300)
+    assert _rows_of(_import(stream, StructureFactory())) == _rows_of(before)
+    assert len(merges) > 2  # merged along the way, not only at the end
+
+
 @pytest.mark.django_db(transaction=False)
 def test_profiles_counted_in_python_when_ids_outgrow_their_bits(monkeypatch):
     data = _file()
