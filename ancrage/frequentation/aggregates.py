@@ -247,13 +247,6 @@ class Profils:
 PROFILS_FORMAT_VERSION = 1
 
 
-def comptages_from_profiles(
-    rows: Iterable[tuple], reference_year: int, parse_band: Callable[[str], tuple | None]
-) -> Comptages:
-    """:func:`comptages_from_profils` of rows of ``PROFILE_FIELDS``."""
-    return comptages_from_profils(Profils.from_rows(rows), reference_year, parse_band)
-
-
 def comptages_from_profils(
     profils: Profils, reference_year: int, parse_band: Callable[[str], tuple | None]
 ) -> Comptages:

@@ -42,14 +42,13 @@ def mini(tmp_path_factory):
 
 def counted(freq: readers.Frequentation) -> aggregates.FrequentationComptee:
     """The records' counts, computed from their profiles as at import (no database)."""
-    profiles = Counter(services._profile_key(r) for r in freq.individus)
-    rows = [(*key, n) for key, n in profiles.items()]
+    profils = aggregates.Profils.from_counts(Counter(services._profile_key(r) for r in freq.individus))
     return aggregates.FrequentationComptee(
         unite=freq.unite,
         source=freq.source,
         fichier=freq.fichier,
         niveau=freq.niveau,
-        comptages=lambda year: aggregates.comptages_from_profiles(rows, year, readers.parse_age_band),
+        comptages=lambda year: aggregates.comptages_from_profils(profils, year, readers.parse_age_band),
     )
 
 
@@ -95,7 +94,7 @@ def test_counts_round_trip_through_bytes(mini):
 
 
 def test_empty_counts():
-    c = aggregates.comptages_from_profiles([], 2024, readers.parse_age_band)
+    c = aggregates.comptages_from_profils(aggregates.Profils.from_rows([]), 2024, readers.parse_age_band)
     assert len(c) == 0 and c.iris == () and c.ages.shape == (0, 0)
 
 
