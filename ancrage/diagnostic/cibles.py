@@ -9,11 +9,12 @@ standard (``data/services.json``).
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+
+import numpy as np
 
 from ancrage.diagnostic.priorites import Priorite
 from ancrage.frequentation.readers import fold_label, parse_age_band
@@ -190,9 +191,9 @@ def fmt_q(q: float) -> str:
     return f"environ {fmt_dec(100 * q, 1)} %"
 
 
-def facteur_significativite(q: float) -> float:
+def facteur_significativite(q: np.ndarray) -> np.ndarray:
     """1 for q ≤ 0.001, about 0.43 at q = 0.05: a surer gap weighs more, never more than its size."""
-    return min(1.0, -math.log10(max(q, 1e-300)) / 3)
+    return np.minimum(1.0, -np.log10(np.maximum(q, 1e-300)) / 3)
 
 
 @dataclass
@@ -210,6 +211,30 @@ class Candidat:
     taux_reference: float  # users per inhabitant used for the expectation
     kind: str  # "secteur", "categorie", "cellule"
     priorites: list[Priorite] = field(default_factory=list)
+
+
+@dataclass(frozen=True, eq=False)
+class Ecarts:
+    """The significant gaps of one kind and dimension, as columns: one row per gap.
+
+    A national diagnostic has about 130,000 of them, and only the best ``max_cibles`` become
+    :class:`Candidat` objects. ``categorie`` indexes ``categories`` (the dimension's labels);
+    ``secteur`` indexes the diagnostic's sectors, -1 for a gap of the whole territory.
+    """
+
+    kind: str  # "secteur", "categorie", "cellule"
+    dimension: str | None
+    categories: Sequence[str | None]
+    categorie: np.ndarray  # (m,) int
+    secteur: np.ndarray  # (m,) int, -1: the whole territory
+    usagers: np.ndarray  # (m,)
+    attendus: np.ndarray  # (m,)
+    population: np.ndarray  # (m,)
+    qvalue: np.ndarray  # (m,)
+    taux_reference: np.ndarray  # (m,)
+
+    def __len__(self) -> int:
+        return len(self.usagers)
 
 
 def _explication(c: Candidat, unite: str) -> str:
@@ -253,29 +278,59 @@ def _explication(c: Candidat, unite: str) -> str:
 
 
 def rank_cibles(
-    candidats: Sequence[Candidat],
+    ecarts: Sequence[Ecarts],
+    secteurs: Sequence[str],
+    noms: Sequence[str | None],
     priorites: Sequence[Priorite],
     secteurs_qpv: Collection[str],
     unite: str,
     max_cibles: int | None = 50,
 ) -> list[dict]:
-    """Score and rank candidates: missing users × significance × (1 + sum of matching weights)."""
+    """Score and rank the gaps: missing users × significance × (1 + sum of matching weights).
+
+    ``secteurs`` and ``noms``: the codes and names of the sectors the gaps' ``secteur`` index.
+    Scores are computed on the columns; only the gaps that can rank (the best ``max_cibles``, and
+    those tied with the last) are made :class:`Candidat` objects, sorted by score, then sector,
+    dimension and category.
+    """
+    # Does each priority target each sector? One test per sector and priority (index -1: none).
+    vise_secteurs = [p.vise_secteurs([*secteurs, None], secteurs_qpv) for p in priorites]
+    scores = []
+    for e in ecarts:
+        matching = np.zeros(len(e))  # summed in the priorities' order, as sum() would
+        for p, vise_secteur in zip(priorites, vise_secteurs, strict=True):
+            vise_categorie = np.array([p.vise_categorie(e.dimension, c) for c in e.categories], dtype=bool)
+            vise = vise_categorie[e.categorie] & vise_secteur[e.secteur]
+            matching = matching + np.where(vise, p.poids, 0.0)
+        scores.append((e.attendus - e.usagers) * facteur_significativite(e.qvalue) * (1 + matching))
+    flat = np.concatenate(scores) if scores else np.zeros(0)
+    keep = np.ones(len(flat), dtype=bool)
+    if max_cibles is not None and len(flat) > max_cibles:
+        # Every gap scoring at least the max_cibles-th best can rank (ties break on names).
+        last = -np.partition(-flat, max_cibles - 1)[max_cibles - 1] if max_cibles > 0 else np.inf
+        keep = flat >= last
     scored = []
-    # Priority.correspond, with the category test made once per category (thousands of cells share
-    # a few dozen categories at the scale of a département).
-    par_categorie: dict[tuple, list[bool]] = {}
-    for c in candidats:
-        key = (c.dimension, c.categorie)
-        if key not in par_categorie:
-            par_categorie[key] = [p.vise_categorie(*key) for p in priorites]
-        c.priorites = [
-            p
-            for p, vise in zip(priorites, par_categorie[key], strict=True)
-            if vise and p.vise_secteur(c.secteur, secteurs_qpv)
-        ]
-        poids = 1 + sum(p.poids for p in c.priorites)
-        score = (c.attendus - c.usagers) * facteur_significativite(c.qvalue) * poids
-        scored.append((score, c))
+    offset = 0
+    for e, score in zip(ecarts, scores, strict=True):
+        for r in np.flatnonzero(keep[offset : offset + len(e)]):
+            s = int(e.secteur[r])
+            c = Candidat(
+                e.dimension,
+                e.categories[e.categorie[r]],
+                secteurs[s] if s >= 0 else None,
+                noms[s] if s >= 0 else None,
+                float(e.usagers[r]),
+                float(e.attendus[r]),
+                float(e.population[r]),
+                float(e.qvalue[r]),
+                float(e.taux_reference[r]),
+                e.kind,
+            )
+            c.priorites = [
+                p for p in priorites if p.correspond(c.dimension, c.categorie, c.secteur, secteurs_qpv)
+            ]
+            scored.append((float(score[r]), c))
+        offset += len(e)
     scored.sort(
         key=lambda item: (-item[0], item[1].secteur or "", item[1].dimension or "", item[1].categorie or "")
     )

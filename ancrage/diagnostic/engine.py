@@ -8,13 +8,14 @@ cell-level computation is vectorised; Python loops run over records (once) and o
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ancrage.diagnostic import stats
-from ancrage.diagnostic.cibles import Candidat, rank_cibles
+from ancrage.diagnostic.cibles import Ecarts, rank_cibles
 from ancrage.diagnostic.harmonisation import AgeScheme, harmonise_ages
 from ancrage.diagnostic.priorites import DEFAULT_PRIORITES, Priorite
 from ancrage.frequentation.aggregates import A_CHEVAL, DEDANS, UNIVERS, Comptages, FrequentationComptee
@@ -168,23 +169,35 @@ def run_diagnostic(
     sous_frequente = stats.flag_shortfall(sect.usagers, sect.attendus, q_sect)
 
     # --- JSON -----------------------------------------------------------------------------------
-    secteurs_json = []
-    for i, code in enumerate(pop.codes):
-        ok = bool(valid_total[i]) and total[i] > 0
-        secteurs_json.append(
-            {
-                "code": code,
-                "nom": pop.noms[i],
-                "population": _num(total[i], 1) if valid_total[i] else None,
-                "usagers": int(round(sect.usagers[i])),
-                "taux_pour_mille": _num(sect.taux_pour_mille[i], 2) if ok else None,
-                "ic95": [_num(sect.taux_ic[0][i], 2), _num(sect.taux_ic[1][i], 2)] if ok else None,
-                "ratio_standardise": _num(sect.ratio[i], 3),
-                "sous_frequente": bool(sous_frequente[i]),
-            }
+    # Columns first (one rounding pass per field), then one dict per sector.
+    ok = valid_total & (np.where(valid_total, total, 0) > 0)
+    secteurs_json = [
+        {
+            "code": code,
+            "nom": nom,
+            "population": population,
+            "usagers": usagers,
+            "taux_pour_mille": taux,
+            "ic95": [low, high] if has_rate else None,
+            "ratio_standardise": ratio,
+            "sous_frequente": flag,
+        }
+        for code, nom, population, usagers, taux, low, high, has_rate, ratio, flag in zip(
+            pop.codes,
+            pop.noms,
+            _nums(total, 1),
+            np.rint(sect.usagers).astype(np.int64).tolist(),
+            _nums(np.where(ok, sect.taux_pour_mille, np.nan), 2),
+            _nums(sect.taux_ic[0], 2),
+            _nums(sect.taux_ic[1], 2),
+            ok.tolist(),
+            _nums(sect.ratio, 3),
+            sous_frequente.astype(bool).tolist(),
+            strict=True,
         )
+    ]
     categories_json = []
-    candidats: list[Candidat] = []
+    ecarts: list[Ecarts] = []
     for name in DIMENSIONS:
         if name not in dims:
             continue
@@ -206,54 +219,55 @@ def run_diagnostic(
                     "approximation": bool(d.approximation[j]),
                 }
             )
-            if flags[j]:
-                candidats.append(
-                    Candidat(
-                        name,
-                        cat,
-                        None,
-                        None,
-                        r.usagers[j],
-                        r.attendus[j],
-                        r.population[j],
-                        float(q_cat[name][j]),
-                        r.usagers.sum() / r.population.sum(),
-                        "categorie",
-                    )
-                )
-        cells, rate = cell_results[name]
-        cell_flags = stats.flag_shortfall(d.usagers, cells.attendus, q_cell[name])
-        for i, j in zip(*np.nonzero(cell_flags), strict=True):
-            candidats.append(
-                Candidat(
-                    name,
-                    d.categories[j],
-                    pop.codes[i],
-                    pop.noms[i],
-                    d.usagers[i, j],
-                    cells.attendus[i, j],
-                    d.population[i, j],
-                    float(q_cell[name][i, j]),
-                    rate,
-                    "cellule",
-                )
-            )
-    for i in np.flatnonzero(sous_frequente):
-        candidats.append(
-            Candidat(
-                None,
-                None,
-                pop.codes[i],
-                pop.noms[i],
-                sect.usagers[i],
-                sect.attendus[i],
-                total[i],
-                float(q_sect[i]),
-                0.0,
-                "secteur",
+        rows = np.flatnonzero(flags)
+        ecarts.append(
+            Ecarts(
+                "categorie",
+                name,
+                d.categories,
+                rows,
+                np.full(len(rows), -1),
+                r.usagers[rows],
+                r.attendus[rows],
+                r.population[rows],
+                q_cat[name][rows],
+                np.full(len(rows), r.usagers.sum() / r.population.sum()),
             )
         )
-    cibles = rank_cibles(candidats, priorites, set(secteurs_qpv), frequentation.unite, max_cibles)
+        cells, rate = cell_results[name]
+        i, j = np.nonzero(stats.flag_shortfall(d.usagers, cells.attendus, q_cell[name]))
+        ecarts.append(
+            Ecarts(
+                "cellule",
+                name,
+                d.categories,
+                j,
+                i,
+                d.usagers[i, j],
+                cells.attendus[i, j],
+                d.population[i, j],
+                q_cell[name][i, j],
+                np.full(len(i), rate),
+            )
+        )
+    i = np.flatnonzero(sous_frequente)
+    ecarts.append(
+        Ecarts(
+            "secteur",
+            None,
+            (None,),
+            np.zeros(len(i), dtype=np.intp),
+            i,
+            sect.usagers[i],
+            sect.attendus[i],
+            total[i],
+            q_sect[i],
+            np.zeros(len(i)),
+        )
+    )
+    cibles = rank_cibles(
+        ecarts, pop.codes, pop.noms, priorites, set(secteurs_qpv), frequentation.unite, max_cibles
+    )
     return {
         "secteurs": secteurs_json,
         "categories": categories_json,
@@ -262,12 +276,30 @@ def run_diagnostic(
     }
 
 
+def _nums(values, digits: int) -> list:
+    """Each value rounded to ``digits`` (an int when whole and ``digits`` ≤ 1); None when not finite.
+
+    Python's ``round`` (correctly rounded, unlike ``np.round``) on plain floats; numpy only finds
+    the exceptions."""
+    values = np.asarray(values, dtype=float)
+    rounded = list(map(round, values.tolist(), itertools.repeat(digits)))  # nan and inf pass through
+    finite = np.isfinite(values)
+    for i in np.flatnonzero(~finite).tolist():
+        rounded[i] = None
+    if digits <= 1:
+        # Rounded to one digit, only a value within 0.06 of an integer may become whole (to 0
+        # digits, any value); the rounded value decides.
+        near = finite.copy()
+        if digits == 1:
+            near[finite] = np.abs(values[finite] - np.rint(values[finite])) <= 0.06
+        for i in np.flatnonzero(near).tolist():
+            if rounded[i].is_integer():
+                rounded[i] = int(rounded[i])
+    return rounded
+
+
 def _num(x, digits: int):
-    x = float(x)
-    if not np.isfinite(x):
-        return None
-    value = round(x, digits)
-    return int(value) if value.is_integer() and digits <= 1 else value
+    return _nums([x], digits)[0]
 
 
 # --- Attendance -> sector × category counts -------------------------------------------------------
@@ -357,10 +389,19 @@ def _from_comptages(pop, c: Comptages, source: str, niveau, quartiers, index):
         count=len(c.iris),
     )
 
+    located = sector >= 0
+
     def to_sectors(counts: np.ndarray, cat: np.ndarray, k: int) -> np.ndarray:
-        """Sum the (location, column) counts into (sector, category); cat[column] = -1: not counted."""
-        rows, cols = np.nonzero(counts)
-        return _matrix(sector[rows], cat[cols], n, k, counts[rows, cols])
+        """Sum the (location, column) counts into (sector, category); cat[column] = -1: not counted.
+
+        Columns into categories by a product with a 0/1 matrix, then locations into sectors column by
+        column. Counts are integers, so the float sums are exact whatever their order."""
+        columns = np.zeros((len(cat), k))
+        columns[np.flatnonzero(cat >= 0), cat[cat >= 0]] = 1
+        per_location = counts[located].astype(float) @ columns
+        return np.stack(
+            [np.bincount(sector[located], weights=per_location[:, j], minlength=n) for j in range(k)], axis=1
+        ).reshape(n, k)
 
     sector_users = _matrix(sector, np.zeros(len(sector), dtype=np.intp), n, 1, c.total)[:, 0]
     dims: dict[str, _Dimension] = {}

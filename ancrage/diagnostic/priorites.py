@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from ancrage.core.importing import IssueCollector
 from ancrage.diagnostic.harmonisation import band_overlap_share
@@ -60,6 +62,13 @@ class Priorite:
         if secteur is None:
             return False
         return secteur in self.secteurs or (self.qpv and secteur in secteurs_qpv)
+
+    def vise_secteurs(self, secteurs: Sequence[str | None], secteurs_qpv: Collection[str]) -> np.ndarray:
+        """:meth:`vise_secteur` of each sector, as booleans (a diagnostic has up to 50,000)."""
+        if not self.secteurs and not self.qpv:
+            return np.ones(len(secteurs), dtype=bool)
+        vise = (self.vise_secteur(s, secteurs_qpv) for s in secteurs)
+        return np.fromiter(vise, dtype=bool, count=len(secteurs))
 
     def correspond(
         self, dimension: str | None, categorie: str | None, secteur: str | None, secteurs_qpv: Collection[str]

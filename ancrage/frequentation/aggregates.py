@@ -31,7 +31,7 @@ import numpy as np
 
 from ancrage.core import arrays as stored
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: counts stored in their smallest unsigned type
 
 #: The universe (age range) of the INSEE tables the engine compares CSP and situation with:
 #: the CSP of residents aged 15 or more, the activity of residents aged 15 to 64.
@@ -80,7 +80,9 @@ class Comptages:
     _LABELS = ("iris", "communes", "bandes", "sexes", "csps", "situations")
 
     def to_bytes(self) -> bytes:
-        arrays = {name: getattr(self, name) for name in self._ARRAYS}
+        # Counts are stored in their smallest type (a quarter of the bytes to inflate at the
+        # national tier), and read back as int64, the type every sum in the engine expects.
+        arrays = {name: stored.smallest(getattr(self, name)) for name in self._ARRAYS}
         labels = {name: np.array(getattr(self, name), dtype=str) for name in self._LABELS}
         meta = np.array([FORMAT_VERSION, self.reference_year, self.age_min], dtype=np.int64)
         return stored.pack(meta=meta, **arrays, **labels)
@@ -91,8 +93,8 @@ class Comptages:
             version, reference_year, age_min = (int(x) for x in z["meta"])
             if version != FORMAT_VERSION:
                 raise ValueError(f"Comptages format {version}, expected {FORMAT_VERSION}")
-            arrays = {name: z[name] for name in cls._ARRAYS}
-            labels = {name: tuple(str(x) for x in z[name]) for name in cls._LABELS}
+            arrays = {name: z[name].astype(np.int64) for name in cls._ARRAYS}
+            labels = {name: tuple(z[name].tolist()) for name in cls._LABELS}
         return cls(reference_year=reference_year, age_min=age_min, **arrays, **labels)
 
 
