@@ -163,7 +163,10 @@ def load_world(data_dir: Path):
 def import_usagers(structure, path: Path):
     """The apply step of an usagers import job (``diagnostic.jobs._apply``), minus the job row:
     the upload checks, then the streamed reader with the known sectors feeding the import service
-    (raw rows and per-profile aggregates, chunk by chunk) in one transaction."""
+    (raw rows and per-profile aggregates, chunk by chunk) in one transaction.
+
+    The file is read from its path, block by block, and never held whole. (The job reads its
+    upload from its database row: see docs/performance.md, "What is left".)"""
     from django.db import transaction
 
     from ancrage.core import safe_files
@@ -171,14 +174,18 @@ def import_usagers(structure, path: Path):
     from ancrage.frequentation import services as frequentation_services
     from ancrage.territoire import services as territoire_services
 
-    contenu = path.read_bytes()
-    sha256 = hashlib.sha256(contenu).hexdigest()
+    with open(path, "rb") as f:
+        sha256 = hashlib.file_digest(f, "sha256").hexdigest()
+        f.seek(0)
+        head = f.read(readers.HEAD_BYTES)
+    # For a CSV file, the upload checks are its size (not limited here), and its kind, read from
+    # its head.
     safe_files.check_upload(
-        contenu, filename=path.name, accept={"csv"}, limits=safe_files.Limits(max_size=len(contenu) + 1)
+        head, filename=path.name, accept={"csv"}, limits=safe_files.Limits(max_size=1 << 62)
     )
     known = territoire_services.known_sector_codes(structure)
     # As the job does: the file is streamed (validated while written) inside the transaction.
-    stream = readers.scan_usagers(contenu, path.name, secteurs_connus=known)
+    stream = readers.scan_usagers(path, path.name, secteurs_connus=known)
     with transaction.atomic():
         return frequentation_services.frequentation_import(
             acting_user=None, structure=structure, frequentation=stream, sha256=sha256

@@ -29,5 +29,5 @@ def smallest(values: np.ndarray) -> np.ndarray:
     top = int(values.max()) if values.size else 0
     for dtype in (np.uint8, np.uint16, np.uint32):
         if top <= np.iinfo(dtype).max:
-            return values.astype(dtype)
-    return values.astype(np.uint64)
+            return values.astype(dtype, copy=False)
+    return values.astype(np.uint64, copy=False)

@@ -155,7 +155,8 @@ class Profils:
     situation, with the number of records that have it (``effectif``). There are almost as many
     profiles as usagers, so they are kept as one row of compressed arrays per import, not one
     database row each: categorical columns are codes into their labels ("" when unknown), years
-    are integers (0 when unknown).
+    are integers (0 when unknown). Columns may come in any integer type (the import keeps the
+    smallest); :meth:`from_bytes` gives int64.
     """
 
     locations: tuple[tuple[str, str], ...]  # (IRIS code, commune code), "" when unknown
@@ -265,7 +266,7 @@ def comptages_from_profils(
     total = np.rint(np.bincount(loc, weights=weights, minlength=n_loc)).astype(np.int64)
 
     # Age as the engine computes it: (visit year, else the reference year) - birth year.
-    birth, visit = profils.naissance, profils.visite
+    birth, visit = profils.naissance.astype(np.int64), profils.visite.astype(np.int64)  # signed
     exact = birth != 0
     age_int = np.where(visit != 0, visit, reference_year) - birth
     age_min = int(age_int[exact].min()) if exact.any() else 0

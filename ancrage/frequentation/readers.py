@@ -776,6 +776,7 @@ TEMPLATE_PATH = Path(__file__).parent / "data" / "modele-usagers.csv"
 # read whole by the per-row reader, then served by the same chunks.
 
 CHUNK_BYTES = 4 << 20
+HEAD_BYTES = 1 << 20  # what the header and the format are read from
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 _ASCII_SPACE = np.zeros(256, dtype=bool)
@@ -984,7 +985,6 @@ class _Plan:
 
     file: str
     mode: str
-    data: bytes = b""
     encoding: str = "utf-8"
     delimiter: str = ";"
     header_len: int = 0
@@ -1018,7 +1018,13 @@ class UsagersStream:
         progress: Progress | None = None,
         chunk_bytes: int = CHUNK_BYTES,
     ):
-        self.data, self.fichier = load_bytes(source, filename)
+        # A path is read block by block, at each pass (a national file is 561 MiB: the import
+        # should not hold it); bytes and file objects are held.
+        self.path = Path(source) if isinstance(source, str | Path) else None
+        if self.path is None:
+            self.data, self.fichier = load_bytes(source, filename)
+        else:
+            self.data, self.fichier = None, filename or self.path.name
         self.secteurs_connus = secteurs_connus
         self.this_year = current_year or dt.date.today().year
         self.progress = progress
@@ -1029,30 +1035,76 @@ class UsagersStream:
 
     # -- planning --------------------------------------------------------------------------------
 
+    def _open(self):
+        if self.path is None:
+            return io.BytesIO(self.data)
+        try:
+            return open(self.path, "rb")  # noqa: SIM115 (closed by the caller's with)
+        except OSError as exc:
+            raise reject(self.fichier, f"Le fichier ne peut pas être lu ({exc.strerror}).") from None
+
+    def _windows(self, start: int = 0):
+        """(byte offset, bytes) from ``start`` to the end of the file, by blocks of at most
+        ``chunk_bytes`` (unless a line is longer) that end after a newline or at the end of the
+        file: a block never splits a line, a ``\\r\\n`` or a character."""
+        size = self.chunk_bytes
+        with self._open() as f:
+            f.seek(start)
+            pos, buffer, eof = start, b"", False
+
+            def more() -> None:
+                nonlocal buffer, eof
+                piece = f.read(size)
+                eof, buffer = not piece, buffer + piece
+
+            while True:
+                while len(buffer) <= size and not eof:
+                    more()
+                if not buffer:
+                    return
+                cut = buffer.rfind(b"\n", 0, size) + 1
+                while not cut:  # a line longer than a block
+                    nl = buffer.find(b"\n", size)
+                    if nl >= 0 or eof:
+                        cut = nl + 1 if nl >= 0 else len(buffer)
+                    else:
+                        more()
+                yield pos, buffer[:cut]
+                pos, buffer = pos + cut, buffer[cut:]
+
+    def _whole(self) -> bytes:
+        if self.data is None:
+            with self._open() as f:
+                return f.read()
+        return self.data
+
     def _plan(self) -> _Plan:
-        data, file = self.data, self.fichier
-        fast = _Plan(file=file, mode="fast", data=data)
-        if (
-            not data.strip(b" \t\r\n\xef\xbb\xbf")
-            or sniff_format(data) != "csv"
-            or b"\x00" in data
-            or b'"' in data
-            or data.count(b"\r") != data.count(b"\r\n")
-        ):
+        file = self.fichier
+        fast = _Plan(file=file, mode="fast")
+        with self._open() as f:
+            head = f.read(HEAD_BYTES)
+        # One pass over the file for what the fast reader needs of all of it.
+        blank, utf8, newlines, last = True, True, 0, b""
+        for _, block in self._windows():
+            blank = blank and not block.strip(b" \t\r\n\xef\xbb\xbf")
+            if b"\x00" in block or b'"' in block or block.count(b"\r") != block.count(b"\r\n"):
+                return self._rows_plan()
+            utf8 = utf8 and _decodes(block, "utf-8")
+            newlines += block.count(b"\n")
+            last = block
+        if blank or sniff_format(head) != "csv":
             return self._rows_plan()
-        for encoding in ("utf-8", "cp1252"):
-            if _decodes(data, encoding):
-                fast.encoding = encoding
-                break
-        else:
-            return self._rows_plan()
-        start = 3 if fast.encoding == "utf-8" and data.startswith(b"\xef\xbb\xbf") else 0
+        if not utf8:  # Windows-1252, checked in a second pass (rare)
+            if not all(_decodes(block, "cp1252") for _, block in self._windows()):
+                return self._rows_plan()
+            fast.encoding = "cp1252"
+        start = 3 if fast.encoding == "utf-8" and head.startswith(b"\xef\xbb\xbf") else 0
         head_end = start
         lines = []
         for _ in range(51):
-            nl = data.find(b"\n", head_end)
-            end = len(data) if nl < 0 else nl
-            lines.append(data[head_end:end].removesuffix(b"\r").decode(fast.encoding))
+            nl = head.find(b"\n", head_end)
+            end = len(head) if nl < 0 else nl
+            lines.append(head[head_end:end].removesuffix(b"\r").decode(fast.encoding, errors="replace"))
             head_end = end + 1
             if nl < 0:
                 break
@@ -1071,15 +1123,17 @@ class UsagersStream:
         header = [fold_label(c) for c in cells]
         fast.header_len = len(cells)
         fast.columns = {name: header.index(name) for name in USAGERS_COLUMNS if name in header}
-        nl = data.find(b"\n", start)
-        fast.start = len(data) if nl < 0 else nl + 1
-        body = len(data) - fast.start
-        fast.total = data.count(b"\n", fast.start) + (1 if body and not data.endswith(b"\n") else 0)
+        nl = head.find(b"\n", start)
+        if nl < 0 and len(head) == HEAD_BYTES:
+            return self._rows_plan()  # a header line of more than HEAD_BYTES: let the row reader say
+        fast.start = len(head) if nl < 0 else nl + 1
+        # Rows after the header: its newline is the first of the file's; a last row may lack one.
+        fast.total = max(newlines - 1, 0) + (1 if last and not last.endswith(b"\n") and nl >= 0 else 0)
         return fast
 
     def _rows_plan(self) -> _Plan:
         file, rows, header_index, columns = csv_table(
-            self.data, self.fichier, USAGERS_REQUIRED, USAGERS_COLUMNS[8:]
+            self._whole(), self.fichier, USAGERS_REQUIRED, USAGERS_COLUMNS[8:]
         )
         return _Plan(
             file=file,
@@ -1101,16 +1155,10 @@ class UsagersStream:
             for k in range(0, len(rows), step):
                 yield plan.header_index + 2 + k, None, rows[k : k + step]
             return
-        data, pos, line = plan.data, plan.start, 2
-        while pos < len(data):
-            end = data.rfind(b"\n", pos, pos + self.chunk_bytes)
-            if end < 0:
-                end = data.find(b"\n", pos + self.chunk_bytes)
-            end = len(data) if end < 0 else end + 1
-            block = data[pos:end]
+        line = 2
+        for _, block in self._windows(plan.start):
             yield line, block, None
             line += block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
-            pos = end
 
     def _split(self, plan: _Plan, block: bytes) -> list[list[str]]:
         """The rows of a block as ``csv.reader`` gives them (a block has no quote)."""
@@ -1138,11 +1186,11 @@ class UsagersStream:
             if chunk is None:
                 chunk, ident_hashes, ident_lines = self._exact_chunk(plan, first_line, rows, issues)
                 hashes.append(ident_hashes)
-                lines.append(ident_lines)
+                lines.append(ident_lines.astype(np.int32))  # a line number fits 31 bits
                 n_rows = len(rows)
             else:
                 hashes.append(hash_bytes(chunk.identifiant))
-                lines.append(chunk.ligne)
+                lines.append(chunk.ligne.astype(np.int32))
                 n_rows = len(chunk)
             done += n_rows
             if len(chunk):
@@ -1152,11 +1200,13 @@ class UsagersStream:
                     yield chunk
             if self.progress:
                 self.progress(min(done, plan.total), plan.total)
-        duplicates = self._duplicates(
-            plan,
-            np.concatenate(hashes) if hashes else np.zeros(0, np.uint64),
-            np.concatenate(lines) if lines else np.zeros(0, np.int64),
-        )
+        # Joined, then the parts let go: 12 bytes a row (120 MB at the national tier) held once.
+        all_hashes = np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)
+        hashes.clear()
+        all_lines = np.concatenate(lines) if lines else np.zeros(0, np.int32)
+        lines.clear()
+        duplicates = self._duplicates(plan, all_hashes, all_lines)
+        del all_hashes, all_lines
         if duplicates:
             merged = sorted(
                 [(i.line, 0, k, i) for k, i in enumerate(duplicates)]

@@ -205,8 +205,9 @@ class _ProfileCounter:
                     keys = (keys << np.uint64(bits)) | lut[codes]
                 unique, first, count = np.unique(keys, return_index=True, return_counts=True)
                 self.keys.append(unique)
-                self.firsts.append(first.astype(np.int64) + self.offset)
-                self.counts.append(count.astype(np.int64))
+                # Row numbers and counts fit 32 bits (4 billion rows): 16 bytes a key, not 24.
+                self.firsts.append((first + self.offset).astype(np.uint32))
+                self.counts.append(count.astype(np.uint32))
                 self.pending += len(unique)
                 # Merge when the unmerged keys outnumber the merged ones (and MERGE_AT): each key
                 # is merged a bounded number of times. A fixed threshold merged the whole set at
@@ -223,27 +224,35 @@ class _ProfileCounter:
     def _merge(self) -> None:
         if len(self.keys) <= 1:
             return
-        keys, firsts, counts = (np.concatenate(x) for x in (self.keys, self.firsts, self.counts))
-        order = np.lexsort((firsts, keys))
-        keys, firsts, counts = keys[order], firsts[order], counts[order]
+        # The parts are in row order (the merged one first), so a stable sort of the keys puts the
+        # first occurrence of each key first: no second sort key is needed.
+        keys = np.concatenate(self.keys)
+        self.keys = []
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
         starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-        self.keys, self.firsts = [keys[starts]], [firsts[starts]]
-        self.counts = [np.add.reduceat(counts, starts)]
+        self.keys = [keys[starts]]
+        del keys
+        self.firsts = [np.concatenate(self.firsts)[order[starts]]]
+        self.counts = [np.add.reduceat(np.concatenate(self.counts)[order], starts)]
         self.merged, self.pending = len(starts), 0
 
     def _merged(self) -> tuple[np.ndarray, np.ndarray]:
         """Packed keys and counts, in the order of their first row."""
         self._merge()
         if not self.keys:
-            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.uint32)
         order = np.argsort(self.firsts[0], kind="stable")
         return self.keys[0][order], self.counts[0][order]
 
     def _unpacked(self, keys: np.ndarray) -> list[np.ndarray]:
+        """The ids of each part of ``keys``, each in the smallest type of its bits."""
         ids = []
+        shift = 0
         for bits in reversed(_PROFILE_BITS):
-            ids.append((keys & np.uint64((1 << bits) - 1)).astype(np.int64))
-            keys = keys >> np.uint64(bits)
+            dtype = np.uint8 if bits <= 8 else np.uint16 if bits <= 16 else np.uint32
+            ids.append(((keys >> np.uint64(shift)) & np.uint64((1 << bits) - 1)).astype(dtype))
+            shift += bits
         return ids[::-1]
 
     def _to_python(self) -> None:
@@ -265,7 +274,7 @@ class _ProfileCounter:
         secteurs, naissance, visite, *categories = (list(part) for part in self.parts)
 
         def years(values: list) -> np.ndarray:
-            return np.array([v or 0 for v in values], dtype=np.int64)
+            return np.array([v or 0 for v in values], dtype=np.int16)  # a year fits 15 bits
 
         return aggregates.Profils(
             locations=tuple(secteurs),

@@ -7,6 +7,8 @@ with tiny chunks so that a file spans many of them.
 """
 
 import datetime as dt
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -38,10 +40,23 @@ def streamed(chunk_bytes):
     return read
 
 
+def from_disk(chunk_bytes):
+    """The stream of a path: read block by block at each pass, never held whole."""
+
+    def read(data, filename, **options):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "fichier-temporaire"
+            path.write_bytes(data)
+            return readers.UsagersStream(path, filename, chunk_bytes=chunk_bytes, **options).read()
+
+    return read
+
+
 def same(data: bytes, secteurs=None, chunk_bytes=64):
     options = {"secteurs_connus": secteurs}
     expected = outcome(readers.read_usagers_exact, data, **options)
     assert outcome(streamed(chunk_bytes), data, **options) == expected
+    assert outcome(from_disk(chunk_bytes), data, **options) == expected
     assert outcome(readers.read_usagers, data, **options) == expected
     return expected
 
