@@ -88,14 +88,20 @@ def check_upload(
     filename: str | None = None,
     accept: set[str] | frozenset[str] = frozenset({"csv"}),
     limits: Limits = DEFAULT_LIMITS,
+    size: int | None = None,
 ) -> str:
-    """Check ``data`` before parsing it; return its kind, or raise ``ImportRejected``."""
-    if len(data) > limits.max_size:
+    """Check ``data`` before parsing it; return its kind, or raise ``ImportRejected``.
+
+    ``size``: the file's size when ``data`` is only its head (a large CSV read from disk by
+    blocks). The kind of a text file is read from its head; an archive needs its whole bytes.
+    """
+    size = len(data) if size is None else size
+    if size > limits.max_size:
         raise _reject(
-            f"le fichier pèse {_human(len(data))}, au-delà de la limite de {_human(limits.max_size)}.",
+            f"le fichier pèse {_human(size)}, au-delà de la limite de {_human(limits.max_size)}.",
             filename,
         )
-    if not data:
+    if not size:
         raise _reject("le fichier est vide.", filename)
     kind = sniff_kind(data)
     if kind not in accept:
@@ -103,6 +109,8 @@ def check_upload(
         found = KIND_LABELS.get(kind, "archive zip" if kind == "zip" else kind)
         raise _reject(f"le contenu du fichier n’est pas du type attendu ({expected}) : {found}.", filename)
     if kind in {"xlsx", "docx"}:
+        if len(data) != size:
+            raise ValueError("An archive is checked on its whole bytes, not on its head.")
         check_zip(data, filename=filename, limits=limits)
     return kind
 

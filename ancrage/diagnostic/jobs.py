@@ -14,14 +14,18 @@ died) goes back to the step it was in through ``job_retry`` (the "Relancer" butt
 transaction, that its attempt was superseded, writes nothing.
 """
 
+import contextlib
 import hashlib
 import logging
+import tempfile
 import traceback
+from pathlib import Path
 
 import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ancrage.audit.enums import AuditAction
@@ -32,7 +36,7 @@ from ancrage.core.jobs import Queue, Step
 from ancrage.diagnostic import priorites as pure_priorites
 from ancrage.diagnostic import services as diagnostic_services
 from ancrage.diagnostic.cibles import category_label
-from ancrage.diagnostic.models import ImportJob
+from ancrage.diagnostic.models import ImportJob, ImportJobPart
 from ancrage.frequentation import readers
 from ancrage.frequentation import services as frequentation_services
 from ancrage.territoire import geo, insee
@@ -65,6 +69,10 @@ FORMATS = {"ancrage": "Fichier des usagers", "coop": "Export de La Coop", "agreg
 # --- Submitting and confirming (called by pages, inside a request) -------------------------------
 
 
+#: The job's file is kept, and copied to disk, by slices of this size (see ``ImportJobPart``).
+FILE_SLICE = 8 << 20
+
+
 @transaction.atomic
 def job_submit(*, acting_user, structure, kind: str, fichier: str, contenu: bytes, options=None) -> ImportJob:
     job = ImportJob.objects.create(
@@ -72,12 +80,24 @@ def job_submit(*, acting_user, structure, kind: str, fichier: str, contenu: byte
         kind=kind,
         fichier=fichier[:255],
         sha256=hashlib.sha256(contenu).hexdigest(),
-        contenu=contenu,
         options=options or {},
         created_by=acting_user if acting_user is not None and acting_user.is_authenticated else None,
     )
+    _keep_file(job, contenu)
     QUEUE.schedule(job.pk)
     return job
+
+
+def _keep_file(job: ImportJob, contenu: bytes) -> None:
+    """Keep ``contenu`` as the file of ``job``, by slices of ``FILE_SLICE``."""
+    view = memoryview(contenu)
+    for rang, start in enumerate(range(0, len(contenu), FILE_SLICE)):  # one slice in memory at a time
+        ImportJobPart.objects.create(job=job, rang=rang, donnees=bytes(view[start : start + FILE_SLICE]))
+
+
+def _forget_file(jobs) -> None:
+    """Delete the files of ``jobs`` (a queryset of ImportJob): personal data kept no longer."""
+    ImportJobPart.objects.filter(job__in=jobs.values("pk")).delete()
 
 
 @transaction.atomic
@@ -90,11 +110,12 @@ def job_confirm(*, acting_user, job: ImportJob) -> bool:
 
 @transaction.atomic
 def job_cancel(*, acting_user, job: ImportJob) -> bool:
-    return bool(
-        ImportJob.objects.filter(pk=job.pk, state__in=[State.PRET, State.REFUSE]).update(
-            state=State.ANNULE, contenu=None
-        )
+    cancelled = ImportJob.objects.filter(pk=job.pk, state__in=[State.PRET, State.REFUSE]).update(
+        state=State.ANNULE
     )
+    if cancelled:
+        _forget_file(ImportJob.objects.filter(pk=job.pk))
+    return bool(cancelled)
 
 
 def is_stale(job: ImportJob) -> bool:
@@ -138,11 +159,17 @@ def deposits_purge(*, before) -> int:
     but loses its preview (the first lines of the file). Returns how many jobs were emptied.
     """
     waiting = ImportJob.objects.filter(created_at__lt=before, state=State.PRET)
-    emptied = waiting.update(state=State.ANNULE, contenu=None, apercu={}, updated_at=timezone.now())
-    done = ImportJob.objects.filter(
-        created_at__lt=before, state__in=[State.TERMINE, State.REFUSE, State.ANNULE]
-    ).exclude(apercu={}, contenu=None)
-    return emptied + done.update(contenu=None, apercu={})
+    waiting_ids = list(waiting.values_list("pk", flat=True))
+    emptied = waiting.update(state=State.ANNULE, apercu={}, updated_at=timezone.now())
+    done = (
+        ImportJob.objects.filter(created_at__lt=before, state__in=[State.TERMINE, State.REFUSE, State.ANNULE])
+        .exclude(pk__in=waiting_ids)
+        .filter(~Q(apercu={}) | Q(parts__isnull=False))
+        .distinct()
+    )
+    done_ids = list(done.values_list("pk", flat=True))
+    _forget_file(ImportJob.objects.filter(pk__in=waiting_ids + done_ids))
+    return emptied + ImportJob.objects.filter(pk__in=done_ids).update(apercu={})
 
 
 # --- Running ---------------------------------------------------------------------------------------
@@ -167,7 +194,8 @@ def _fail(job: ImportJob, messages: list[str], total: int | None = None) -> None
     if (total or len(messages)) > MAX_ERREURS:
         erreurs.append(f"… et {(total or len(messages)) - MAX_ERREURS} autres erreurs.")
     # Only while this attempt owns the job: a requeued job is another worker's now.
-    QUEUE.mine(job).update(state=State.REFUSE, erreurs=erreurs, contenu=None, updated_at=timezone.now())
+    if QUEUE.mine(job).update(state=State.REFUSE, erreurs=erreurs, updated_at=timezone.now()):
+        _forget_file(ImportJob.objects.filter(pk=job.pk))
 
 
 def _log_bug(job: ImportJob, step: str, exc: Exception) -> None:
@@ -191,7 +219,23 @@ def _errors_of(job: ImportJob, exc: Exception) -> list[str]:
     return [f"Fichier « {job.fichier} » : {exc}"]
 
 
-def _parse(job: ImportJob, contenu: bytes):
+@contextlib.contextmanager
+def _job_file(job: ImportJob):
+    """The job's file as a temporary file on disk, and its SHA-256, copied slice by slice: the
+    worker never holds a whole file (561 MiB for a national usagers file, issue 8). The
+    temporary file is deleted when the step ends, whatever happens."""
+    digest = hashlib.sha256()
+    parts = ImportJobPart.objects.filter(job=job).order_by("rang")
+    with tempfile.NamedTemporaryFile(prefix="ancrage-import-") as f:
+        for pk in list(parts.values_list("pk", flat=True)):
+            data = bytes(ImportJobPart.objects.filter(pk=pk).values_list("donnees", flat=True).get())
+            digest.update(data)
+            f.write(data)
+        f.flush()
+        yield Path(f.name), digest.hexdigest()
+
+
+def _parse(job: ImportJob, path: Path):
     """Read the job's file with the pure readers; returns what the apply step stores."""
     structure = job.structure
     fmt = job.options.get("format", "ancrage")
@@ -199,8 +243,15 @@ def _parse(job: ImportJob, contenu: bytes):
     limits = safe_files.Limits(
         max_size=getattr(settings, "ANCRAGE_UPLOAD_MAX_SIZE", safe_files.Limits.max_size)
     )
+    streamed = job.kind == Kind.FREQUENTATION and fmt == "ancrage"
+    size = path.stat().st_size
+    if streamed:
+        with open(path, "rb") as f:
+            contenu = f.read(readers.HEAD_BYTES)  # a CSV: its kind is read from its head
+    else:
+        contenu = path.read_bytes()
     # Size, real content type, zip bombs and XML entities are checked before any parser opens the file.
-    safe_files.check_upload(contenu, filename=job.fichier, accept=accept, limits=limits)
+    safe_files.check_upload(contenu, filename=job.fichier, accept=accept, limits=limits, size=size)
     if job.kind == Kind.POPULATION:
         return insee.read_insee(contenu, job.fichier)
     if job.kind == Kind.FREQUENTATION:
@@ -212,9 +263,9 @@ def _parse(job: ImportJob, contenu: bytes):
         options = {"secteurs_connus": known}
         if fmt in ("ancrage", "coop"):
             options["progress"] = _progress(job.pk)
-        if fmt == "ancrage":
+        if streamed:
             # Streamed (issue 8): validated by chunks when previewed or stored, never held whole.
-            return readers.scan_usagers(contenu, job.fichier, **options)
+            return readers.scan_usagers(path, job.fichier, **options)
         return readers.read_frequentation(contenu, job.fichier, format=fmt, **options)
     if job.kind == Kind.PRIORITES:
         return pure_priorites.read_priorites(contenu, job.fichier)
@@ -234,10 +285,10 @@ def _parse(job: ImportJob, contenu: bytes):
 
 
 def _analyse(job: ImportJob) -> None:
-    contenu = bytes(job.contenu or b"")
     try:
-        parsed = _parse(job, contenu)
-        apercu = _apercu(job, parsed)
+        with _job_file(job) as (path, _):
+            parsed = _parse(job, path)
+            apercu = _apercu(job, parsed)
     except (ImportRejected, ValidationError, diagnostic_services.DiagnosticImpossible) as exc:
         _fail(job, _errors_of(job, exc))
         return
@@ -249,16 +300,21 @@ def _analyse(job: ImportJob) -> None:
 
 
 def _apply(job: ImportJob) -> None:
-    contenu = bytes(job.contenu or b"")
-    if hashlib.sha256(contenu).hexdigest() != job.sha256:
-        _fail(
-            job, [f"Fichier « {job.fichier} » : le fichier a changé depuis l'aperçu ; déposez-le à nouveau."]
-        )
-        return
+    with _job_file(job) as (path, sha256):
+        if sha256 != job.sha256:
+            _fail(
+                job,
+                [f"Fichier « {job.fichier} » : le fichier a changé depuis l'aperçu ; déposez-le à nouveau."],
+            )
+            return
+        _apply_file(job, path)
+
+
+def _apply_file(job: ImportJob, path: Path) -> None:
     user = job.created_by
     structure = job.structure
     try:
-        parsed = _parse(job, contenu)
+        parsed = _parse(job, path)
         with transaction.atomic():
             # The job's row is locked for the whole transaction: a "Relancer" meanwhile sees a live
             # job. If this attempt was requeued (a timeout while parsing), another worker owns it.
@@ -277,10 +333,10 @@ def _apply(job: ImportJob) -> None:
             # the job still looks unfinished (a retry would import it twice).
             QUEUE.mine(job).update(
                 state=State.TERMINE,
-                contenu=None,
                 resultat_id=getattr(resultat, "pk", None),
                 updated_at=timezone.now(),
             )
+            _forget_file(ImportJob.objects.filter(pk=job.pk))
     except (ImportRejected, ValidationError, diagnostic_services.DiagnosticImpossible) as exc:
         _fail(job, _errors_of(job, exc))
         return

@@ -100,8 +100,8 @@ class Priorite(models.Model):
 class ImportJob(models.Model):
     """A file import run in the background: analysed (dry run), shown, then applied on confirmation.
 
-    The file's bytes stay here until the import is applied or refused, so that the dry run and the
-    import read the very same file (checked by its SHA-256).
+    The file's bytes stay in its :class:`ImportJobPart` rows until the import is applied or
+    refused, so that the dry run and the import read the very same file (checked by its SHA-256).
     """
 
     class Kind(models.TextChoices):
@@ -128,7 +128,6 @@ class ImportJob(models.Model):
     options = models.JSONField("options", default=dict, blank=True)
     fichier = models.CharField("fichier", max_length=255)
     sha256 = models.CharField("empreinte SHA-256", max_length=64)
-    contenu = models.BinaryField("contenu", null=True, blank=True)
     state = models.CharField("état", max_length=20, choices=State.choices, default=State.ANALYSE_DEMANDEE)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
@@ -171,3 +170,25 @@ class ImportJob(models.Model):
     @property
     def percent(self) -> int:
         return int(100 * self.progress_done / self.progress_total) if self.progress_total else 0
+
+
+class ImportJobPart(models.Model):
+    """A slice of an import job's file (8 MiB at most, ``jobs.FILE_SLICE``), in order of ``rang``.
+
+    A file is kept as slices rather than one value: PostgreSQL refuses a value sent in a message
+    of more than 1 GB (a national usagers file is 561 MiB, twice that in hex), and the worker
+    copies the file to disk slice by slice, never holding it whole (issue 8).
+    """
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="parts")
+    rang = models.PositiveIntegerField("rang")
+    donnees = models.BinaryField("données")
+
+    class Meta:
+        verbose_name = "partie de fichier importé"
+        verbose_name_plural = "parties de fichiers importés"
+        ordering = ["job", "rang"]
+        constraints = [models.UniqueConstraint(fields=["job", "rang"], name="importjobpart_unique_rang")]
+
+    def __str__(self):
+        return f"{self.job} ({self.rang})"

@@ -91,16 +91,14 @@ def test_command_on_aggregated_counts_at_commune_level(tmp_path):
 
 
 def test_worker_runs_pending_jobs(db, settings):
+    from ancrage.diagnostic import jobs
     from ancrage.diagnostic.models import ImportJob
     from tests.organisations.factories import StructureFactory
 
     job = ImportJob.objects.create(
-        structure=StructureFactory(),
-        kind="population",
-        fichier="r.csv",
-        sha256="",
-        contenu=RENNES.read_bytes(),
+        structure=StructureFactory(), kind="population", fichier="r.csv", sha256=""
     )
+    jobs._keep_file(job, RENNES.read_bytes())
     call_command("diagnostic_worker", "--once")
     job.refresh_from_db()
     assert job.state == ImportJob.State.PRET and job.apercu["lignes"][0][0] == "352380101"

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.models import AuditEntry
+from ancrage.diagnostic import jobs
 from ancrage.diagnostic.models import ImportJob
 from ancrage.frequentation import readers, services
 from ancrage.frequentation.comptages import profils_of
@@ -123,10 +124,10 @@ def test_purge_command_and_abandoned_deposits(db, settings):
         kind="frequentation",
         fichier="u.csv",
         sha256="x" * 64,
-        contenu=b"a1;1950",
         state=ImportJob.State.PRET,
         apercu={"lignes": [["2", "1950"]]},
     )
+    jobs._keep_file(job, b"a1;1950")
     ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - dt.timedelta(days=40))
     out = io.StringIO()
     call_command("purger-usagers", "--dry-run", stdout=out)
@@ -135,7 +136,7 @@ def test_purge_command_and_abandoned_deposits(db, settings):
     call_command("purger-usagers", stdout=out)
     assert Usager.objects.count() == 0
     job.refresh_from_db()
-    assert job.state == ImportJob.State.ANNULE and job.contenu is None and job.apercu == {}
+    assert job.state == ImportJob.State.ANNULE and not job.parts.exists() and job.apercu == {}
 
 
 @pytest.fixture
