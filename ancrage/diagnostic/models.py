@@ -184,6 +184,9 @@ class ImportJobPart(models.Model):
     rang = models.PositiveIntegerField("rang")
     donnees = models.BinaryField("données")
 
+    objects = ScopedQuerySet.as_manager()
+    scoping = Scoping(epn="job__structure")  # the job's: only the worker reads a file, in fact
+
     class Meta:
         verbose_name = "partie de fichier importé"
         verbose_name_plural = "parties de fichiers importés"
