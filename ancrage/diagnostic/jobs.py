@@ -74,25 +74,37 @@ FILE_SLICE = 8 << 20
 
 
 @transaction.atomic
-def job_submit(*, acting_user, structure, kind: str, fichier: str, contenu: bytes, options=None) -> ImportJob:
+def job_submit(*, acting_user, structure, kind: str, fichier: str, contenu, options=None) -> ImportJob:
+    """Keep the file and queue its analysis. ``contenu``: the file's bytes, or an uploaded file
+    (a Django ``File``), read by slices and never whole."""
     job = ImportJob.objects.create(
         structure=structure,
         kind=kind,
         fichier=fichier[:255],
-        sha256=hashlib.sha256(contenu).hexdigest(),
+        sha256="",
         options=options or {},
         created_by=acting_user if acting_user is not None and acting_user.is_authenticated else None,
     )
-    _keep_file(job, contenu)
+    job.sha256 = _keep_file(job, contenu)
+    job.save(update_fields=["sha256"])
     QUEUE.schedule(job.pk)
     return job
 
 
-def _keep_file(job: ImportJob, contenu: bytes) -> None:
-    """Keep ``contenu`` as the file of ``job``, by slices of ``FILE_SLICE``."""
-    view = memoryview(contenu)
-    for rang, start in enumerate(range(0, len(contenu), FILE_SLICE)):  # one slice in memory at a time
-        ImportJobPart.objects.create(job=job, rang=rang, donnees=bytes(view[start : start + FILE_SLICE]))
+def _keep_file(job: ImportJob, contenu) -> str:
+    """Keep ``contenu`` (bytes, or a Django ``File``) as the file of ``job``, by slices of at most
+    ``FILE_SLICE``; returns its SHA-256."""
+    if isinstance(contenu, bytes | bytearray | memoryview):
+        view = memoryview(contenu)
+        slices = (bytes(view[start : start + FILE_SLICE]) for start in range(0, len(view), FILE_SLICE))
+    else:
+        contenu.seek(0)
+        slices = contenu.chunks(FILE_SLICE)
+    digest = hashlib.sha256()
+    for rang, data in enumerate(slices):  # one slice in memory at a time
+        digest.update(data)
+        ImportJobPart.objects.create(job=job, rang=rang, donnees=data)
+    return digest.hexdigest()
 
 
 def _forget_file(jobs) -> None:

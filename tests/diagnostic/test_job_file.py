@@ -1,9 +1,11 @@
 """The import job reads its file from its row by slices, never whole (issue 8: bounded memory)."""
 
 import hashlib
+import io
 import math
 
 import pytest
+from django.core.files import File
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from hypothesis import given, settings
@@ -46,6 +48,32 @@ class JobFileTests(TestCase):
         assert not path.exists()
         # One query for the slices' ids, then one per slice: never one for the whole file.
         assert len(queries) == 1 + job.parts.count()
+
+
+class _ReadBySlices(io.BytesIO):
+    """An uploaded file that fails if it is asked for more than a slice at once."""
+
+    def read(self, size=-1):
+        assert 0 < size <= 64, f"read({size}): more than a slice asked for at once"
+        return super().read(size)
+
+
+@pytest.mark.django_db
+def test_an_uploaded_file_is_kept_by_slices_without_being_read_whole(monkeypatch):
+    contenu = b"identifiant;annee_naissance\n" + b"u1;1958\n" * 100
+    monkeypatch.setattr(jobs, "FILE_SLICE", 64)
+    monkeypatch.setattr(jobs.QUEUE, "schedule", lambda pk: None)  # kept as deposited, not analysed
+    job = jobs.job_submit(
+        acting_user=None,
+        structure=StructureFactory(),
+        kind="frequentation",
+        fichier="u.csv",
+        contenu=File(_ReadBySlices(contenu), name="usagers.csv"),
+    )
+    assert job.sha256 == hashlib.sha256(contenu).hexdigest()
+    assert job.parts.count() == math.ceil(len(contenu) / 64)
+    with jobs._job_file(job) as (path, sha256):
+        assert path.read_bytes() == contenu and sha256 == job.sha256
 
 
 @pytest.mark.django_db

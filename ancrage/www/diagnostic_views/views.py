@@ -110,7 +110,7 @@ def import_file(request, structure_id: int, kind: str):
             structure=structure,
             kind=kind,
             fichier=upload.name,
-            contenu=upload.read(),
+            contenu=upload,  # read by slices: a large upload stays on disk (Django's temporary file)
             options={"format": form.cleaned_data.get("format") or "ancrage"},
         )
         return redirect(job)
