@@ -182,9 +182,15 @@ def sniff_format(data: bytes) -> str:
 
 
 def decode_text(data: bytes, file: str) -> str:
-    """Decode UTF-8 (with or without BOM) or Windows-1252; refuse binary data."""
-    if b"\x00" in data[:4096]:
-        raise reject(file, "Ce fichier n'est pas un fichier texte (CSV) : il contient des données binaires.")
+    """Decode UTF-8 (with or without BOM) or Windows-1252; refuse binary data (a NUL anywhere: it
+    could be neither stored nor quoted in a message kept by PostgreSQL)."""
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise reject(
+            file,
+            "Ce fichier n'est pas un fichier texte (CSV) : il contient des données binaires.",
+            line=data.count(b"\n", 0, nul) + 1,
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ancrage.audit.models import AuditEntry
@@ -238,7 +238,13 @@ def test_population(epn, data):
     run_import(epn, "population", data, name)
 
 
+# Found by hypothesis on PostgreSQL: a NUL past the first 4 KiB was quoted in a message, which
+# PostgreSQL cannot keep in the job's JSON. A NUL anywhere now refuses the file, with its line.
+NUL_PAST_4_KIB = USAGERS.encode() + b"u998;;;;;;;35238;;" + b"y" * 5000 + b"\nu999;;;;;;;35238;\x00;\n"
+
+
 @examples(150)
+@example(data=NUL_PAST_4_KIB)
 @given(data=st.one_of(text_file(USAGERS), st.binary(max_size=800)))
 def test_usagers_file(epn, data):
     run_import(epn, "frequentation", data, "usagers.csv", "ancrage")
@@ -514,3 +520,13 @@ def test_a_theme_too_long_for_the_database_is_refused_with_its_place(epn):
     job = run_import(epn, "priorites", data, "priorites.csv")
     assert job.state == ImportJob.State.REFUSE
     assert "ligne 2" in job.erreurs[0] and "trop long" in job.erreurs[0]
+
+
+def test_a_nul_anywhere_refuses_the_file_at_its_line(epn):
+    job = run_import(epn, "frequentation", NUL_PAST_4_KIB, "usagers.csv", "ancrage")
+    line = NUL_PAST_4_KIB.count(b"\n", 0, NUL_PAST_4_KIB.index(b"\x00")) + 1
+    assert job.state == ImportJob.State.REFUSE
+    assert job.erreurs == [
+        f"Fichier « usagers.csv », ligne {line} : Ce fichier n'est pas un fichier texte (CSV) : "
+        "il contient des données binaires."
+    ]
