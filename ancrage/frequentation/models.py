@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from ancrage.core.indexes import BlockRangeIndex
 from ancrage.organisations.scoping import ScopedQuerySet, Scoping
 
 
@@ -55,6 +56,21 @@ class FrequentationImport(models.Model):
         return f"{self.fichier} ({self.get_source_display()})"
 
 
+USAGER_PK_LIGNES = 1 << 32  # an import's usagers have keys from dataset id × 2**32, plus their line
+
+
+def usager_pk(dataset_id: int, ligne: int) -> int:
+    """The key of an import's usager, read off its import and line: see ``Usager.id``."""
+    return dataset_id * USAGER_PK_LIGNES + ligne
+
+
+class UsagerQuerySet(ScopedQuerySet):
+    def of_import(self, dataset):
+        """The usagers of one import, found by a range of the primary key (see ``Usager.id``)."""
+        dataset_id = getattr(dataset, "pk", dataset)
+        return self.filter(pk__gte=usager_pk(dataset_id, 0), pk__lt=usager_pk(dataset_id + 1, 0))
+
+
 class Usager(models.Model):
     """One pseudonymous record of an individual attendance file.
 
@@ -63,10 +79,16 @@ class Usager(models.Model):
     Kept for the export the EPN may need; the diagnostic reads the ``Profils`` aggregates instead.
     """
 
-    # Written by COPY, a million rows per import at scale (issue 8): no per-row foreign-key trigger
-    # in the database (Django's delete still cascades: the import service is the only writer, in
-    # the transaction that creates the import) and no index of its own (``usager_dataset_ligne``
-    # starts with it).
+    # Written by COPY, ten million rows per import at national scale (issue 8), so each row costs
+    # the database as little as can be:
+    # * its key is its import's id × 2**32 plus its line (``usager_pk``), computed by the import,
+    #   not drawn from a sequence row by row; the primary key's B-tree, which the suivi's link to
+    #   an usager needs anyway, is then also the index of an import's rows in line order
+    #   (``UsagerQuerySet.of_import``): there is no second B-tree to fill;
+    # * ``dataset`` has no per-row foreign-key trigger in the database (Django's delete still
+    #   cascades: the import service is the only writer, in the transaction that creates the
+    #   import) and only a BRIN index, for that cascade.
+    id = models.BigIntegerField("clé (import × 2³² + ligne)", primary_key=True, editable=False)
     dataset = models.ForeignKey(
         FrequentationImport,
         on_delete=models.CASCADE,
@@ -86,16 +108,21 @@ class Usager(models.Model):
     premiere_visite = models.DateField("première visite", null=True, blank=True)
     oriente_par = models.CharField("orienté par", max_length=200, blank=True)
 
-    objects = ScopedQuerySet.as_manager()
+    objects = UsagerQuerySet.as_manager()
     scoping = Scoping(epn="dataset__structure")
 
     class Meta:
         verbose_name = "usager"
         verbose_name_plural = "usagers"
-        indexes = [models.Index(fields=["dataset", "ligne"], name="usager_dataset_ligne")]
+        indexes = [BlockRangeIndex(fields=["dataset"], name="usager_dataset_blocs")]
 
     def __str__(self):
         return self.identifiant or f"ligne {self.ligne}"
+
+    def save(self, *args, **kwargs):
+        if self.id is None:
+            self.id = usager_pk(self.dataset_id, self.ligne)
+        super().save(*args, **kwargs)
 
 
 class Profils(models.Model):

@@ -21,9 +21,11 @@ from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
 from ancrage.frequentation import aggregates, comptages, readers
 from ancrage.frequentation.models import (
+    USAGER_PK_LIGNES,
     CompteAgrege,
     FrequentationImport,
     Usager,
+    usager_pk,
 )
 
 BATCH_SIZE = 5000
@@ -45,6 +47,7 @@ def _profile_key(record) -> tuple:
 
 
 USAGER_FIELDS = (
+    "id",
     "dataset",
     "ligne",
     "identifiant",
@@ -67,6 +70,7 @@ def _usager_values(dataset_id: int, record, adapt_date) -> tuple:
     else:
         identifiant, visite, oriente = record.id_cra or "", record.date, ""
     return (
+        usager_pk(dataset_id, record.ligne),
         dataset_id,
         record.ligne,
         identifiant[:100],
@@ -307,6 +311,7 @@ def _usager_tuples(dataset_id: int, chunk: readers.UsagerChunk, adapt_date) -> l
 
     return list(
         zip(
+            _usager_pks(dataset_id, chunk).tolist(),
             [dataset_id] * n,
             chunk.ligne.tolist(),
             text(chunk.identifiant, 100),
@@ -324,6 +329,14 @@ def _usager_tuples(dataset_id: int, chunk: readers.UsagerChunk, adapt_date) -> l
     )
 
 
+def _usager_pks(dataset_id: int, chunk: readers.UsagerChunk) -> np.ndarray:
+    """The chunk's keys (``usager_pk``). Its lines fit in the key's 32 bits: a file of 2**32 lines
+    would be far over any upload limit."""
+    if len(chunk) and not 0 <= int(chunk.ligne.min()) <= int(chunk.ligne.max()) < USAGER_PK_LIGNES:
+        raise ValueError(f"line numbers out of an usager key's range: {int(chunk.ligne.max())}")
+    return chunk.ligne.astype(np.int64) + usager_pk(dataset_id, 0)
+
+
 def _write_usager_chunk(dataset_id: int, chunk: readers.UsagerChunk, adapt_date, copy=None) -> None:
     identifiant = _truncated(chunk.identifiant, 100)
     oriente = _truncated(chunk.oriente_par, 200)
@@ -337,6 +350,7 @@ def _write_usager_chunk(dataset_id: int, chunk: readers.UsagerChunk, adapt_date,
         return _lut(coded.values, text)[coded.codes]
 
     columns = [
+        _usager_pks(dataset_id, chunk).astype(bytes),
         np.full(n, str(dataset_id).encode()),
         chunk.ligne.astype(bytes),
         identifiant,
@@ -540,7 +554,7 @@ def _delete_usagers(usagers: models.QuerySet) -> int:
 @transaction.atomic
 def frequentation_delete(*, acting_user, dataset: FrequentationImport) -> None:
     audit_record(acting_user=acting_user, action=AuditAction.DELETE, obj=dataset, structure=dataset.structure)
-    _delete_usagers(Usager.objects.filter(dataset=dataset))
+    _delete_usagers(Usager.objects.of_import(dataset))
     dataset.delete()
 
 
@@ -617,9 +631,7 @@ def usagers_export_rows(dataset: FrequentationImport):
     )
     situations = {v: k for k, v in readers.SITUATIONS.items()}
     labels = {"scolarise": "scolarisé", "retraite": "retraité"}
-    for row in (
-        Usager.objects.filter(dataset=dataset).order_by("ligne").values_list(*fields).iterator(BATCH_SIZE)
-    ):
+    for row in Usager.objects.of_import(dataset).order_by("pk").values_list(*fields).iterator(BATCH_SIZE):
         ident, annee, tranche, sexe, csp, situation, iris, commune, visite, oriente = row
         situation_label = situations.get(situation, "")
         yield [
@@ -654,7 +666,7 @@ def profiles_from_records(dataset: FrequentationImport) -> Counter:
     """The profiles of ``dataset`` counted from its stored records (the same keys as at import)."""
     profiles = Counter()
     with_visit_year = dataset.source == "ancrage"  # La Coop's date is not a visit year (see _profile_key)
-    rows = Usager.objects.filter(dataset=dataset).values_list(*PROFILE_FIELDS)
+    rows = Usager.objects.of_import(dataset).values_list(*PROFILE_FIELDS)
     for iris, commune, annee, visite, tranche, sexe, csp, situation in rows.iterator(chunk_size=BATCH_SIZE):
         visit_year = visite.year if visite and with_visit_year else None
         profiles[(iris, commune, annee, visit_year, tranche, sexe, csp, situation)] += 1
@@ -666,8 +678,10 @@ def _profiles_rebuild(dataset: FrequentationImport) -> int:
     profiles = profiles_from_records(dataset)
     comptages.profils_store(dataset, aggregates.Profils.from_counts(profiles))
     remaining = sum(profiles.values())
-    dates = Usager.objects.filter(dataset=dataset, premiere_visite__isnull=False).aggregate(
-        debut=models.Min("premiere_visite"), fin=models.Max("premiere_visite")
+    dates = (
+        Usager.objects.of_import(dataset)
+        .filter(premiere_visite__isnull=False)
+        .aggregate(debut=models.Min("premiere_visite"), fin=models.Max("premiere_visite"))
     )
     FrequentationImport.objects.filter(pk=dataset.pk).update(
         nb_enregistrements=remaining, periode_debut=dates["debut"], periode_fin=dates["fin"]
@@ -682,7 +696,7 @@ def _remove_records(dataset: FrequentationImport, records) -> tuple[int, bool]:
     rebuilt from the records that remain, so that the diagnostic never counts an erased person.
     """
     deleted = _delete_usagers(records)
-    if not Usager.objects.filter(dataset=dataset).exists():
+    if not Usager.objects.of_import(dataset).exists():
         dataset.delete()  # its profiles go with it
         return deleted, True
     _profiles_rebuild(dataset)
@@ -732,7 +746,7 @@ def usagers_purge(*, acting_user, now: dt.datetime | None = None, mois: int | No
     expired = expired_records(report.avant)
     dataset_ids = sorted(set(expired.values_list("dataset_id", flat=True)))
     for dataset in FrequentationImport.objects.filter(pk__in=dataset_ids).select_related("structure"):
-        records = expired.filter(dataset=dataset)
+        records = expired.of_import(dataset)
         # Audited before the deletion (the entry names the import, never the persons).
         audit_record(
             acting_user=acting_user,
@@ -835,7 +849,7 @@ def usager_erase(*, acting_user, structure, identifiant: str) -> int:
     removed = []
     for dataset in FrequentationImport.objects.filter(pk__in=dataset_ids).select_for_update():
         dataset_id = dataset.pk
-        deleted, gone = _remove_records(dataset, records.filter(dataset=dataset).order_by())
+        deleted, gone = _remove_records(dataset, records.of_import(dataset).order_by())
         total += deleted
         if gone:
             removed.append(dataset_id)

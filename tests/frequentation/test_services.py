@@ -1,11 +1,12 @@
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from ancrage.diagnostic.engine import run_diagnostic
 from ancrage.frequentation import readers, services
 from ancrage.frequentation.comptages import profils_of
-from ancrage.frequentation.models import Usager
+from ancrage.frequentation.models import Usager, usager_pk
 from ancrage.territoire import insee
 from tests.diagnostic.test_engine import biased_usagers
 from tests.organisations.factories import StructureFactory
@@ -64,3 +65,36 @@ def test_usagers_export_uses_the_import_format(db):
     # The export reads back as a valid usagers file.
     text = "\n".join(";".join(str(c) for c in r) for r in rows)
     assert len(readers.read_usagers(text.encode(), "export.csv").individus) == len(rows) - 1
+
+
+@pytest.mark.parametrize(("name", "fmt"), [("usagers.csv", "ancrage"), ("export-coop.xlsx", "coop")])
+def test_an_imports_usagers_are_one_range_of_keys_in_line_order(db, name, fmt):
+    """An usager's key is its import's id × 2**32 plus its line, whichever way it was written (COPY
+    of chunks, or per row for La Coop); ``of_import`` finds exactly one import's, in line order."""
+    path = FIXTURES / "frequentation" / "correct-files" / name
+    structure = StructureFactory()
+    first, second = (_store(readers.read_frequentation(path, format=fmt), structure) for _ in range(2))
+    for dataset in (first, second):
+        rows = list(Usager.objects.of_import(dataset).order_by("pk").values_list("pk", "dataset_id", "ligne"))
+        assert rows == sorted(
+            (usager_pk(dataset.pk, ligne), dataset.pk, ligne)
+            for ligne in Usager.objects.filter(dataset=dataset).values_list("ligne", flat=True)
+        )
+        assert len(rows) == dataset.nb_enregistrements > 0
+    assert Usager.objects.of_import(first.pk).count() + Usager.objects.of_import(second).count() == (
+        Usager.objects.count()
+    )
+
+
+def test_usagers_by_import_have_a_block_range_index_on_postgresql(db):
+    """The cascade from a deleted import finds its usagers through an index that costs the import
+    next to nothing: BRIN on PostgreSQL (a B-tree on SQLite, where BRIN does not exist)."""
+    with connection.cursor() as cursor:
+        indexes = connection.introspection.get_constraints(cursor, Usager._meta.db_table)
+    index = indexes["usager_dataset_blocs"]
+    assert index["columns"] == ["dataset_id"]
+    if connection.vendor == "postgresql":
+        assert index["type"] == "brin"
+    # No other index than the primary key's: an import fills no second B-tree row by row.
+    others = {name for name, c in indexes.items() if c["index"] and not c["primary_key"]}
+    assert others == {"usager_dataset_blocs"}

@@ -218,7 +218,7 @@ def _rows_of(dataset):
     usagers = list(
         Usager.objects.filter(dataset=dataset)
         .order_by("id")
-        .values_list(*[f for f in services.USAGER_FIELDS if f != "dataset"])
+        .values_list(*[f for f in services.USAGER_FIELDS if f not in ("id", "dataset")])
     )
     profils = list(comptages.profils_of(dataset).rows())
     meta = FrequentationImport.objects.filter(pk=dataset.pk).values_list(
