@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
+from psycopg import copy as psycopg_copy
 
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
@@ -373,11 +374,17 @@ def _write_usager_chunk(dataset_id: int, chunk: readers.UsagerChunk, adapt_date,
 @contextlib.contextmanager
 def _copy(model, fields: tuple[str, ...]):
     """One ``COPY … FROM STDIN`` kept open while the caller writes: PostgreSQL ingests a batch
-    while Python prepares the next one (two cores at work instead of one, then the other)."""
+    while Python prepares the next one (two cores at work instead of one, then the other).
+
+    psycopg's queued writer hands each batch to a thread that sends it: without it, ``write``
+    waits until the server has taken the whole batch, and Python and PostgreSQL mostly take
+    turns. The queue holds at most psycopg's 1,024 buffers of 128 KiB.
+    """
     meta, quote = model._meta, connection.ops.quote_name
     columns = ", ".join(quote(meta.get_field(name).column) for name in fields)
+    sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"
     with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
+        with cursor.cursor.copy(sql, writer=psycopg_copy.QueuedLibpqWriter(cursor.cursor)) as copy:
             yield copy
 
 
