@@ -1298,11 +1298,14 @@ class UsagersStream:
         delims = np.flatnonzero(buf == ord(plan.delimiter))
         if len(delims) != n * (ncols - 1):
             return None
-        if ncols > 1:
-            per_line = np.bincount(np.searchsorted(ends_of_lines, delims), minlength=n)
-            if (per_line != ncols - 1).any():
-                return None  # a short or long row
         delims = delims.reshape(n, ncols - 1)
+        # Row i of ``delims`` holds the i-th group of ncols - 1 separators. When every group lies
+        # inside its own line, every line holds at least ncols - 1 of them, so exactly that many
+        # (their total is n × (ncols - 1)); a short or long row puts some group across two lines.
+        if ncols > 1 and (
+            (delims[:, -1] > ends_of_lines).any() or (delims[1:, 0] < ends_of_lines[:-1]).any()
+        ):
+            return None  # a short or long row
         starts = np.empty((n, ncols), dtype=np.int64)
         starts[:, 0] = np.concatenate(([0], ends_of_lines[:-1] + 1))
         starts[:, 1:] = delims + 1

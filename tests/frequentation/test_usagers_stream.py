@@ -166,6 +166,22 @@ def test_a_clean_file_is_read_by_the_vectorised_path_only(monkeypatch):
     )
 
 
+@pytest.mark.parametrize("order", ["short first", "long first"])
+def test_a_short_row_and_a_long_row_that_even_out_are_read_row_by_row(order):
+    """The vectorised path counts the separators of the whole chunk: a row with one too few and a
+    row with one too many give the right total, and must still be read row by row (the short one,
+    without its last optional cell, is accepted; the long one is refused)."""
+    # Empty optional cells: shifted by one separator, every cell would still look valid.
+    rows = [f"u{i}" + ";" * 9 for i in range(6)]
+    short, long = "s" + ";" * 8, "l" + ";" * 10
+    rows[2:4] = [short, long] if order == "short first" else [long, short]
+    data = "\n".join([HEADER, *rows]).encode()
+    same(data, KNOWN, 1 << 20)
+    with pytest.raises(ImportRejected) as refused:
+        readers.UsagersStream(data, "u.csv", chunk_bytes=1 << 20).read()
+    assert {issue.line for issue in refused.value.issues} == {5 if order == "short first" else 4}
+
+
 def test_duplicates_across_chunks_are_reported_exactly():
     rows = [f"u{i % 300};1958;;F;;;352380101;;;" for i in range(400)]
     data = "\n".join([HEADER, *rows]).encode()
