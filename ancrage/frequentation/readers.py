@@ -1291,8 +1291,7 @@ class UsagersStream:
             block += b"\n"
         if block.startswith(b"\n") or b"\n\n" in block:
             return None  # blank lines: the per-row reader skips them
-        padded = np.frombuffer(block + b"\0", dtype=np.uint8)  # the block, and a NUL after it
-        buf = padded[:-1]
+        buf = np.frombuffer(block, dtype=np.uint8)
         ends_of_lines = np.flatnonzero(buf == 10)
         n, ncols = len(ends_of_lines), plan.header_len
         delims = np.flatnonzero(buf == ord(plan.delimiter))
@@ -1312,18 +1311,27 @@ class UsagersStream:
         stops = np.empty((n, ncols), dtype=np.int64)
         stops[:, :-1] = delims
         stops[:, -1] = ends_of_lines
+        lengths = stops - starts
+        # Every window of ``widest`` bytes of the block (NULs after it), one row per byte: a cell
+        # is then copied as one row of this view, with no index computed for each of its bytes.
+        widest = max(int(lengths.max()), 1)
+        windows = np.lib.stride_tricks.as_strided(
+            np.frombuffer(block + bytes(widest), dtype=np.uint8),
+            shape=(len(block) + 1, widest),
+            strides=(1, 1),
+            writeable=False,
+        )
 
         def column(name: str) -> np.ndarray:
             j = plan.columns.get(name)
             if j is None:
                 return np.zeros(n, dtype="S1")
-            start, length = starts[:, j].astype(np.int32), (stops[:, j] - starts[:, j]).astype(np.int32)
+            length = lengths[:, j]
             width = max(int(length.max()), 1)
-            offsets = np.arange(width, dtype=np.int32)
-            take = start[:, None] + offsets
-            if not (length == width).all():  # past a cell's end: the NUL after the block
-                take = np.where(offsets < length[:, None], take, np.int32(len(buf)))
-            return padded[take].view(f"S{width}").ravel()
+            cells = windows[starts[:, j], :width]
+            if not (length == width).all():  # the bytes past a cell's end become NULs
+                cells[np.arange(width) >= length[:, None]] = 0
+            return cells.view(f"S{width}").ravel()
 
         def stripped(values: np.ndarray) -> np.ndarray:
             """``str.strip()`` of each value; Python's own where an edge byte may be a space."""
