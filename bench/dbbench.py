@@ -240,7 +240,7 @@ def executemany_baseline(path: Path):
 
 def measure_import(db: str, structure, data_dir: Path, runs: int, url: str, var_dir: Path) -> dict:
     from ancrage.frequentation import services as frequentation_services
-    from ancrage.frequentation.models import FrequentationImport
+    from ancrage.frequentation.models import FrequentationImport, Usager
 
     path = data_dir / "usagers.csv"
     state = {}
@@ -248,6 +248,14 @@ def measure_import(db: str, structure, data_dir: Path, runs: int, url: str, var_
     def clear():
         for dataset in FrequentationImport.objects.filter(structure=structure, fichier=path.name):
             frequentation_services.frequentation_delete(acting_user=None, dataset=dataset)
+        if db == "postgresql":
+            # The rows just deleted are vacuumed here, untimed: otherwise autovacuum goes through
+            # them during the next timed import, on one of the two cores (the baseline's table is
+            # created anew each time and has nothing to vacuum).
+            from django.db import connection
+
+            with connection.cursor() as cursor:
+                cursor.execute(f"VACUUM {connection.ops.quote_name(Usager._meta.db_table)}")
 
     def run():
         state["dataset"] = import_usagers(structure, path)
