@@ -8,7 +8,6 @@ cell-level computation is vectorised; Python loops run over records (once) and o
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -279,23 +278,34 @@ def run_diagnostic(
 def _nums(values, digits: int) -> list:
     """Each value rounded to ``digits`` (an int when whole and ``digits`` ≤ 1); None when not finite.
 
-    Python's ``round`` (correctly rounded, unlike ``np.round``) on plain floats; numpy only finds
-    the exceptions."""
+    Exactly Python's ``round`` (correctly rounded, unlike ``np.round``), a column at a time. With
+    ``s = x × 10**digits`` (one rounding, relative error ≤ 2**-53), ``rint(s)`` is the integer
+    Python's ``round`` picks unless ``s`` lies within that error of a half (or is too large to
+    tell): those few values are rounded by ``round`` itself. Then ``m / 10**digits`` (exact
+    integer and power of ten, one correctly rounded division) is the float nearest the decimal
+    ``m × 10**-digits``, which is what ``round`` returns."""
     values = np.asarray(values, dtype=float)
-    rounded = list(map(round, values.tolist(), itertools.repeat(digits)))  # nan and inf pass through
     finite = np.isfinite(values)
+    scale = 10.0**digits
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = values * scale
+        rounded = np.rint(scaled) / scale
+        doubt = finite & (
+            ~(np.abs(scaled) < 2.0**52)
+            | (np.abs(scaled - np.floor(scaled) - 0.5) <= np.abs(scaled) * 2.0**-50)
+        )
+    for i in np.flatnonzero(doubt).tolist():
+        rounded[i] = round(float(values[i]), digits)
+    out = rounded.tolist()
     for i in np.flatnonzero(~finite).tolist():
-        rounded[i] = None
+        out[i] = None
     if digits <= 1:
-        # Rounded to one digit, only a value within 0.06 of an integer may become whole (to 0
-        # digits, any value); the rounded value decides.
-        near = finite.copy()
-        if digits == 1:
-            near[finite] = np.abs(values[finite] - np.rint(values[finite])) <= 0.06
-        for i in np.flatnonzero(near).tolist():
-            if rounded[i].is_integer():
-                rounded[i] = int(rounded[i])
-    return rounded
+        # A whole rounded value is written as an int (and only one within 0.05 of an integer can
+        # be whole when rounded to one digit).
+        whole = finite & (rounded == np.floor(rounded))
+        for i in np.flatnonzero(whole).tolist():
+            out[i] = int(out[i])
+    return out
 
 
 def _num(x, digits: int):
