@@ -4,6 +4,9 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import special
 from scipy import stats as sps
 
 from ancrage.diagnostic import stats
@@ -16,6 +19,29 @@ def test_poisson_ci_matches_chi2_formula():
         exp_lo = 0.0 if ki == 0 else sps.chi2.ppf(0.025, 2 * ki) / 2
         assert low == pytest.approx(exp_lo, abs=1e-9)
         assert high == pytest.approx(sps.chi2.ppf(0.975, 2 * ki + 2) / 2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.integers(0, 3000).map(float)
+        | st.floats(0, 1e6)
+        | st.sampled_from([np.nan, np.inf, -0.0, 0.0, 0.5]),
+        max_size=60,
+    ),
+    st.sampled_from([0.05, 0.1]),
+)
+def test_poisson_ci_of_a_column_is_the_interval_of_each_count(counts, alpha):
+    """Computed once per distinct count, the bounds are bit for bit those of each count alone."""
+    lo, hi = stats.poisson_ci(np.array(counts, dtype=float), alpha)
+    with np.errstate(invalid="ignore"):
+        for k, low, high in zip(counts, lo.tolist(), hi.tolist(), strict=True):
+            one_low = special.gammaincinv(max(k, 1e-300), alpha / 2) if k > 0 else 0.0
+            one_high = special.gammaincinv(k + 1, 1 - alpha / 2)
+            assert np.array_equal([low, high], [one_low, one_high], equal_nan=True)
+    shaped = stats.poisson_ci(np.array([[3.0, 0.0], [3.0, 7.0]]))
+    assert shaped[0].shape == shaped[1].shape == (2, 2)
+    assert shaped[1][0, 0] == shaped[1][1, 0] == stats.poisson_ci(np.array([3.0]))[1][0]
 
 
 def test_poisson_test_matches_plain_python():
