@@ -7,7 +7,9 @@ cell-level computation is vectorised; Python loops run over records (once) and o
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -170,31 +172,20 @@ def run_diagnostic(
     # --- JSON -----------------------------------------------------------------------------------
     # Columns first (one rounding pass per field), then one dict per sector.
     ok = valid_total & (np.where(valid_total, total, 0) > 0)
-    secteurs_json = [
-        {
-            "code": code,
-            "nom": nom,
-            "population": population,
-            "usagers": usagers,
-            "taux_pour_mille": taux,
-            "ic95": [low, high] if has_rate else None,
-            "ratio_standardise": ratio,
-            "sous_frequente": flag,
-        }
-        for code, nom, population, usagers, taux, low, high, has_rate, ratio, flag in zip(
-            pop.codes,
-            pop.noms,
-            _nums(total, 1),
-            np.rint(sect.usagers).astype(np.int64).tolist(),
-            _nums(np.where(ok, sect.taux_pour_mille, np.nan), 2),
-            _nums(sect.taux_ic[0], 2),
-            _nums(sect.taux_ic[1], 2),
-            ok.tolist(),
-            _nums(sect.ratio, 3),
-            sous_frequente.astype(bool).tolist(),
-            strict=True,
-        )
-    ]
+    columns = (
+        pop.codes,
+        pop.noms,
+        _nums(total, 1),
+        np.rint(sect.usagers).astype(np.int64).tolist(),
+        _nums(np.where(ok, sect.taux_pour_mille, np.nan), 2),
+        _nums(sect.taux_ic[0], 2),
+        _nums(sect.taux_ic[1], 2),
+        ok.tolist(),
+        _nums(sect.ratio, 3),
+        sous_frequente.astype(bool).tolist(),
+    )
+    with gc_paused():
+        secteurs_json = _secteurs_json(*columns)
     categories_json = []
     ecarts: list[Ecarts] = []
     for name in DIMENSIONS:
@@ -273,6 +264,41 @@ def run_diagnostic(
         "cibles": cibles,
         "unite": frequentation.unite,
     }
+
+
+def _secteurs_json(codes, noms, population, usagers, taux, low, high, has_rate, ratio, flag) -> list[dict]:
+    return [
+        {
+            "code": code,
+            "nom": nom,
+            "population": population,
+            "usagers": usagers,
+            "taux_pour_mille": taux,
+            "ic95": [low, high] if has_rate else None,
+            "ratio_standardise": ratio,
+            "sous_frequente": flag,
+        }
+        for code, nom, population, usagers, taux, low, high, has_rate, ratio, flag in zip(
+            codes, noms, population, usagers, taux, low, high, has_rate, ratio, flag, strict=True
+        )
+    ]
+
+
+@contextlib.contextmanager
+def gc_paused():
+    """The cyclic garbage collector off for a block that allocates many containers and no cycle.
+
+    Building one dict (and ``ic95`` list) per sector allocates 100,000 containers at the national
+    tier: enough to set off a full collection, which walks every object of the process (about
+    0.1 s) and finds nothing to free. Reference counting still frees everything; the collector
+    is switched back on (if it was on) on the way out, exception or not."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _nums(values, digits: int) -> list:

@@ -162,3 +162,28 @@ def test_aggregated_counts(population):
     by_code = {s["code"]: s["usagers"] for s in out["secteurs"]}
     assert by_code["352380101"] == 40 and by_code["352380102"] == 15
     assert {c["dimension"] for c in out["categories"]} == {"age", "csp"}
+
+
+def test_the_garbage_collector_is_only_paused_while_building_the_sectors(population):
+    """Switched off around the sectors' dicts, back on afterwards, even after an error, and left
+    off when it already was."""
+    import gc
+
+    from ancrage.diagnostic.engine import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        raise RuntimeError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert run_diagnostic(population, biased_usagers(population))["secteurs"]
+    assert gc.isenabled()
