@@ -90,8 +90,19 @@ def from_bytes(data: bytes) -> Stored:
         return Stored(codes=tuple(z["codes"].tolist()), total=z["total"], tables=tables)
 
 
+def read_only(unpacked: Stored) -> Stored:
+    """``unpacked`` with its arrays made read-only, to be shared (``services.population_of`` keeps
+    them between diagnostics): writing into a shared population raises instead of altering it."""
+    arrays = [unpacked.total] + [
+        a for _, values, present in unpacked.tables.values() for a in (values, present)
+    ]
+    for array in arrays:
+        array.flags.writeable = False
+    return unpacked
+
+
 def to_population(
-    data: bytes | None,
+    data: bytes | Stored | None,
     *,
     tables: Sequence[str],
     noms: Mapping[str, str],
@@ -99,13 +110,17 @@ def to_population(
     millesime: int | None,
     fichiers: tuple[str, ...],
 ) -> insee.Population:
-    """The :class:`insee.Population` of an import, from its stored arrays (``None``: no sector).
+    """The :class:`insee.Population` of an import, from its stored arrays (``None``: no sector),
+    packed or already unpacked (:func:`from_bytes`).
 
     Each table of ``tables`` takes its template's categories, in their order (stored columns are
     placed by name; a category, or a whole table, that was not stored reads as zeros), dimension,
     exploitation and universe, as the one-row-per-value storage rebuilt them.
     """
-    unpacked = from_bytes(data) if data is not None else Stored((), np.zeros(0), {})
+    if data is None:
+        unpacked = Stored((), np.zeros(0), {})
+    else:
+        unpacked = data if isinstance(data, Stored) else from_bytes(data)
     n = len(unpacked.codes)
     repartitions = {}
     for key in tables:
