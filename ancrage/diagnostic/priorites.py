@@ -67,8 +67,9 @@ class Priorite:
         """:meth:`vise_secteur` of each sector, as booleans (a diagnostic has up to 50,000)."""
         if not self.secteurs and not self.qpv:
             return np.ones(len(secteurs), dtype=bool)
-        vise = (self.vise_secteur(s, secteurs_qpv) for s in secteurs)
-        return np.fromiter(vise, dtype=bool, count=len(secteurs))
+        # The sectors vise_secteur accepts, in one set (None is in none of them).
+        targeted = set(self.secteurs) | (set(secteurs_qpv) if self.qpv else set())
+        return np.fromiter(map(targeted.__contains__, secteurs), dtype=bool, count=len(secteurs))
 
     def correspond(
         self, dimension: str | None, categorie: str | None, secteur: str | None, secteurs_qpv: Collection[str]

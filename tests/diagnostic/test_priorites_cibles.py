@@ -4,10 +4,12 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ancrage.core.importing import ImportRejected
 from ancrage.diagnostic import cibles
-from ancrage.diagnostic.priorites import DEFAULT_PRIORITES, read_priorites
+from ancrage.diagnostic.priorites import DEFAULT_PRIORITES, Priorite, read_priorites
 
 
 def test_defaults():
@@ -64,3 +66,20 @@ def test_thematic_follows_priority_then_category():
 
 def test_rounding_of_gaps():
     assert cibles.environ(143.4) == "140" and cibles.environ(37) == "35" and cibles.environ(7.4) == "7"
+
+
+_CODES = st.sampled_from(["352380101", "352380102", "352380103", "35238", "Le Blosne"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(_CODES | st.none(), max_size=20),
+    st.lists(_CODES, max_size=3),
+    st.booleans(),
+    st.sets(_CODES, max_size=3),
+)
+def test_sectors_targeted_as_a_column_are_those_targeted_one_by_one(secteurs, cibles, qpv, secteurs_qpv):
+    priorite = Priorite("thème", 1.0, secteurs=tuple(cibles), qpv=qpv)
+    got = priorite.vise_secteurs(secteurs, secteurs_qpv)
+    assert got.dtype == bool
+    assert got.tolist() == [priorite.vise_secteur(s, secteurs_qpv) for s in secteurs]
