@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
+import itertools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -416,14 +417,15 @@ def _from_individus(pop, freq: Frequentation, niveau, quartiers, index, year):
 def _from_comptages(pop, c: Comptages, source: str, niveau, quartiers, index):
     """The same as :func:`_from_individus`, from the per-location counts (no loop over records)."""
     n = len(pop)
-    sector = np.fromiter(
-        (
+    if niveau == "iris":
+        # _sector_of gives the IRIS code ("" when unknown, as the counts keep it): a lookup each.
+        located_at = map(index.get, c.iris, itertools.repeat(-1))
+    else:
+        located_at = (
             index.get(_sector_of(i or None, m or None, niveau, quartiers) or "", -1)
             for i, m in zip(c.iris, c.communes, strict=True)
-        ),
-        dtype=np.intp,
-        count=len(c.iris),
-    )
+        )
+    sector = np.fromiter(located_at, dtype=np.intp, count=len(c.iris))
 
     located = sector >= 0
 
