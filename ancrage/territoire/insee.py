@@ -143,7 +143,7 @@ class Population:
         return len(self.codes)
 
     def index(self) -> dict[str, int]:
-        return {code: i for i, code in enumerate(self.codes)}
+        return dict(zip(self.codes, range(len(self.codes)), strict=True))
 
 
 # --- Tabular helpers (shared with the attendance readers) -----------------------------------------

@@ -13,6 +13,7 @@ is versioned (``FORMAT_VERSION``).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from ancrage.core import arrays as stored
 from ancrage.territoire import insee
 
 FORMAT_VERSION = 1
+_COMMUNE = operator.itemgetter(slice(5))  # an IRIS code's commune: its first five characters
 TOTAL = "total"  # the ``table`` of the total rows in the former one-row-per-value storage
 
 
@@ -149,8 +151,8 @@ def to_population(
     return insee.Population(
         niveau="iris",
         codes=codes,
-        noms=tuple(noms.get(c, c) for c in codes),
-        communes=tuple(c[:5] for c in codes),
+        noms=tuple(map(noms.get, codes, codes)),  # a code without a name is its own name
+        communes=tuple(map(_COMMUNE, codes)),
         total=np.asarray(unpacked.total, dtype=np.float64),
         total_derive=total_derive,
         repartitions=repartitions,
