@@ -153,7 +153,11 @@ def run_diagnostic(
     parts = (
         [sect_p] + [cat_results[d].pvalues for d in dims] + [cell_results[d][0].pvalues.ravel() for d in dims]
     )
-    q_all = stats.benjamini_hochberg(np.concatenate(parts)) if parts else np.array([])
+    # Only q-values below ALPHA are read (flags, and the q of flagged gaps): exact_below sorts only
+    # the p-values below it.
+    q_all = (
+        stats.benjamini_hochberg(np.concatenate(parts), exact_below=stats.ALPHA) if parts else np.array([])
+    )
     offset = 0
     q_sect = q_all[offset : offset + n]
     offset += n

@@ -157,13 +157,18 @@ def binom_test(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
     return np.where((n > 0) & (p > 0) & (p < 1), out, np.nan)
 
 
-def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
+def benjamini_hochberg(pvalues: np.ndarray, *, exact_below: float | None = None) -> np.ndarray:
     """BH-adjusted p-values (q-values) of every finite p; NaN (tests not run) stay NaN.
 
     q of the i-th smallest p is min over j ≥ i of p_(j) × m / j. A term with p_(j) ≥ α is at
     least α (m / j ≥ 1), so every q below α depends only on m and on the p-values below α: a
     p-value known only to be at least α (see ``poisson_test(screen=...)``) changes no q below α,
     hence no flag.
+
+    For the same reason, with ``exact_below`` (a level α) only the p-values below α are sorted:
+    every q-value below α is the exact one, bit for bit, and every other finite p gets a q-value
+    of at least α (1, or an upper bound of its q), not its own. A diagnostic of 50,000 sectors
+    has about a million tests, few of them below α.
     """
     p = np.asarray(pvalues, dtype=float)
     flat = p.ravel()
@@ -171,9 +176,12 @@ def benjamini_hochberg(pvalues: np.ndarray) -> np.ndarray:
     q = np.full(flat.shape, np.nan)
     m = ok.size
     if m:
+        if exact_below is not None:
+            q[ok] = 1.0
+            ok = ok[flat[ok] < exact_below]  # the smallest p-values: their ranks are 1, 2, …
         values = flat[ok]
         order = np.argsort(values)
-        ranked = values[order] * m / np.arange(1, m + 1)
+        ranked = values[order] * m / np.arange(1, ok.size + 1)
         ranked = np.minimum.accumulate(ranked[::-1])[::-1]
         q[ok[order]] = np.minimum(ranked, 1.0)
     return q.reshape(p.shape)

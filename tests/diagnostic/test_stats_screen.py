@@ -73,3 +73,43 @@ def test_diagnostic_is_identical_with_and_without_the_screen(tmp_path, monkeypat
     exact = run_diagnostic(population, usagers, reference_year=generator.REFERENCE_YEAR)
     assert screened == exact
     assert any(c["secteur"] for c in exact["cibles"])  # cell and sector targets were compared too
+
+
+_P = st.floats(0.0, 1.0) | st.sampled_from([np.nan, 0.0, 0.01, 0.05, 1.0]) | st.floats(0.0, 0.06)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_P, max_size=80), st.sampled_from([0.05, 0.01, 0.2]))
+def test_q_values_sorted_below_a_level_only(pvalues, level):
+    """exact_below: the q-values below the level are the exact ones, bit for bit (ties, NaN
+    and values at the level included); the others are at least the level."""
+    p = np.array(pvalues, dtype=float)
+    exact = stats.benjamini_hochberg(p)
+    partial = stats.benjamini_hochberg(p, exact_below=level)
+    below = exact < level
+    np.testing.assert_array_equal(partial < level, below)
+    np.testing.assert_array_equal(partial[below], exact[below])
+    np.testing.assert_array_equal(np.isnan(partial), np.isnan(exact))
+    assert (partial[~below & np.isfinite(exact)] >= level).all()
+
+
+def test_q_values_sorted_below_alpha_on_a_large_diagnostic():
+    o, e = _cells(1)
+    p = stats.poisson_test(o, e, screen=stats.ALPHA)
+    exact, partial = stats.benjamini_hochberg(p), stats.benjamini_hochberg(p, exact_below=stats.ALPHA)
+    significant = exact < stats.ALPHA
+    assert significant.sum() > 1000
+    np.testing.assert_array_equal(partial[significant], exact[significant])
+    np.testing.assert_array_equal(stats.flag_shortfall(o, e, partial), stats.flag_shortfall(o, e, exact))
+
+
+def test_diagnostic_is_identical_with_every_q_value_exact(tmp_path, monkeypatch):
+    generator.generate("mini", tmp_path)
+    population = read_insee(tmp_path / "population.csv")
+    usagers = read_usagers(tmp_path / "usagers.csv", current_year=generator.REFERENCE_YEAR)
+    partial = run_diagnostic(population, usagers, reference_year=generator.REFERENCE_YEAR)
+    full = stats.benjamini_hochberg
+    monkeypatch.setattr(stats, "benjamini_hochberg", lambda p, exact_below=None: full(p))
+    exact = run_diagnostic(population, usagers, reference_year=generator.REFERENCE_YEAR)
+    assert partial == exact
+    assert any(c["secteur"] for c in exact["cibles"])
