@@ -194,3 +194,23 @@ def test_the_kept_arrays_stay_within_their_bound(db, monkeypatch):
     assert len(services._decoded) == 1
     for structure in structures:
         assert_current(structure)
+
+
+@pytest.mark.parametrize("niveau", ["iris", "commune", "quartier"])
+def test_a_diagnostic_reads_the_kept_read_only_arrays_without_writing_them(db, tmp_path, niveau):
+    from ancrage.bench import generator
+    from ancrage.diagnostic.engine import run_diagnostic
+    from ancrage.frequentation.readers import read_usagers
+
+    generator.generate("mini", tmp_path)
+    read = insee.read_insee(tmp_path / "population.csv")
+    usagers = read_usagers(tmp_path / "usagers.csv", current_year=generator.REFERENCE_YEAR)
+    structure = StructureFactory()
+    store(structure, read, 20)
+    services.population_of(structure)
+    kept = services.population_of(structure)
+    assert not kept.total.flags.writeable
+    quartiers = {code: f"Q{code[-1]}" for code in read.codes}
+    args = {"niveau": niveau, "quartiers": quartiers, "reference_year": generator.REFERENCE_YEAR}
+    assert run_diagnostic(kept, usagers, **args) == run_diagnostic(read, usagers, **args)
+    assert_current(structure)
