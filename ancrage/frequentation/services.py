@@ -153,6 +153,28 @@ def _copy_text(columns: list[np.ndarray]) -> bytes:
     return flat[flat != 0].tobytes()
 
 
+def _decimal_text(values: np.ndarray) -> np.ndarray:
+    """The text of ``values.astype(bytes)`` for integers ≥ 0 (as wide as the longest), written
+    digit by digit for the whole column: numpy's own conversion formats each integer apart, three
+    times slower (about 0.12 s per million rows and column). The rows with fewer digits than the
+    widest (the lines below a power of ten, in a file's first chunk) are converted by numpy."""
+    values = np.asarray(values, dtype=np.int64)
+    if not len(values) or int(values.min()) < 0:
+        return values.astype(bytes)
+    width = len(str(int(values.max())))
+    digits = np.empty((len(values), width), dtype=np.uint8)
+    rest = values.copy()
+    for k in range(width - 1, -1, -1):
+        rest, digit = np.divmod(rest, 10)
+        digits[:, k] = digit
+    digits += ord("0")
+    text = digits.view(f"S{width}").ravel()
+    short = values < 10 ** (width - 1)
+    if short.any():
+        text[short] = values[short].astype(bytes)
+    return text
+
+
 def _copy_safe(values: np.ndarray) -> bool:
     return not _COPY_UNSAFE[np.ascontiguousarray(values).view(np.uint8)].any()
 
@@ -351,9 +373,9 @@ def _write_usager_chunk(dataset_id: int, chunk: readers.UsagerChunk, adapt_date,
         return _lut(coded.values, text)[coded.codes]
 
     columns = [
-        _usager_pks(dataset_id, chunk).astype(bytes),
+        _decimal_text(_usager_pks(dataset_id, chunk)),
         np.full(n, str(dataset_id).encode()),
-        chunk.ligne.astype(bytes),
+        _decimal_text(chunk.ligne),
         identifiant,
         coded(chunk.annee_naissance, _int_text),
         coded(chunk.tranche_age, lambda b: readers.band_label(b).encode() if b else b""),

@@ -1,7 +1,10 @@
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.db import connection
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ancrage.diagnostic.engine import run_diagnostic
 from ancrage.frequentation import readers, services
@@ -98,3 +101,18 @@ def test_usagers_by_import_have_a_block_range_index_on_postgresql(db):
     # No other index than the primary key's: an import fills no second B-tree row by row.
     others = {name for name, c in indexes.items() if c["index"] and not c["primary_key"]}
     assert others == {"usager_dataset_blocs"}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=2**63 - 1) | st.integers(0, 10**6), max_size=50))
+def test_decimal_text_is_the_decimal_text_of_each_integer(values):
+    # The COPY's keys and lines: written digit by digit, the same text as Python's str.
+    text = services._decimal_text(np.array(values, dtype=np.int64))
+    assert [v.decode() for v in text.tolist()] == [str(v) for v in values]
+
+
+def test_decimal_text_of_a_first_chunk_and_of_a_later_one():
+    first = np.arange(2, 20_002, dtype=np.int64)  # 1 to 5 digits
+    later = usager_pk(7, 0) + np.arange(3_000_000, 3_020_000, dtype=np.int64)
+    for values in (first, later):
+        assert services._decimal_text(values).tolist() == [str(v).encode() for v in values.tolist()]
