@@ -401,6 +401,15 @@ def test_distinct_values_of_a_column_are_those_of_np_unique(values):
     _check_distinct(np.array(values, dtype=bytes))
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.binary(min_size=1, max_size=2).filter(lambda b: b"\0" not in b), min_size=1, max_size=300))
+def test_distinct_values_of_a_narrow_column_are_those_of_np_unique(values):
+    # Values of at most two bytes take the table of their 16-bit keys instead of the sort.
+    _check_distinct(np.array(values, dtype=bytes))
+    distinct, _ = readers._distinct(np.array(values, dtype=bytes))
+    assert sorted(distinct.tolist()) == sorted(set(values))
+
+
 def test_distinct_values_survive_a_collision_of_the_folded_keys():
     # Two 16-byte values whose folded keys (w0 * prime) ^ w1 are equal: the fallback must see it.
     prime = int(readers._FNV_PRIME)
