@@ -1,4 +1,8 @@
-"""Data migrations of ``frequentation``: profiles to arrays (0003), usager keys (0005)."""
+"""Data migrations of ``frequentation``: profiles to arrays (0003), usager keys (0005), the
+primary key's full pages (0006)."""
+
+import pytest
+from django.db import connection
 
 from ancrage.frequentation.aggregates import PROFILE_FIELDS
 from ancrage.frequentation.comptages import profils_of
@@ -101,3 +105,27 @@ def test_usager_keys_become_import_and_line_and_links_follow(committed_db):
         assert OldBeneficiaire.objects.get(identifiant="b").usager.identifiant == f"{imports[1].pk}-7"
     finally:
         migrations.migrate(latest)
+
+
+def _primary_key_options() -> list[str] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.reloptions FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "WHERE x.indrelid = %s::regclass AND x.indisprimary",
+            [Usager._meta.db_table],
+        )
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="an index storage parameter of PostgreSQL")
+def test_usager_primary_key_fills_its_pages_and_back(committed_db):
+    """``frequentation/0006``: the primary key, whose keys only grow, leaves no free space in its
+    pages (fillfactor 100); backwards, the default comes back."""
+    latest = migrations.latest()
+    assert _primary_key_options() == ["fillfactor=100"]
+    try:
+        migrations.migrate([("frequentation", "0005_usager_cle_import_ligne")])
+        assert _primary_key_options() is None
+    finally:
+        migrations.migrate(latest)
+    assert _primary_key_options() == ["fillfactor=100"]
