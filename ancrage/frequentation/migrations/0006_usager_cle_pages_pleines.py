@@ -6,24 +6,25 @@
 from django.db import migrations
 
 
-def _primary_key_index(schema_editor) -> str:
+def _alter_primary_key(apps, schema_editor, storage: str) -> None:
+    """``ALTER INDEX`` of the usagers' primary key with ``storage``, on PostgreSQL (an index
+    storage parameter: other databases have none)."""
     connection = schema_editor.connection
-    table = "frequentation_usager"
+    if connection.vendor != "postgresql":
+        return
+    table = apps.get_model("frequentation", "Usager")._meta.db_table
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, table)
-    return next(name for name, c in constraints.items() if c["primary_key"])
+    index = next(name for name, c in constraints.items() if c["primary_key"])
+    schema_editor.execute(f"ALTER INDEX {schema_editor.quote_name(index)} {storage}")
 
 
 def full_pages(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        index = schema_editor.quote_name(_primary_key_index(schema_editor))
-        schema_editor.execute(f"ALTER INDEX {index} SET (fillfactor = 100)")
+    _alter_primary_key(apps, schema_editor, "SET (fillfactor = 100)")
 
 
 def default_fill(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        index = schema_editor.quote_name(_primary_key_index(schema_editor))
-        schema_editor.execute(f"ALTER INDEX {index} RESET (fillfactor)")
+    _alter_primary_key(apps, schema_editor, "RESET (fillfactor)")
 
 
 class Migration(migrations.Migration):
