@@ -8,6 +8,47 @@ def postgres_only():
         pytest.skip("PostgreSQL seulement (DATABASE_URL)")
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-randomly's shuffle, whose order it keeps
+def pytest_collection_modifyitems(items):
+    """In each module, the tests without the shared demo run before those with it: the demo's
+    transaction stays open from its first test to the module's end, and would show the demo to
+    a test that expects an empty database."""
+    module_start: dict[str, int] = {}
+    keys = {}
+    for index, item in enumerate(items):
+        start = module_start.setdefault(item.nodeid.split("::")[0], index)
+        keys[item.nodeid] = (start, "_module_demo" in item.fixturenames, index)
+    items.sort(key=lambda item: keys[item.nodeid])
+
+
+@pytest.fixture(scope="module")
+def _module_demo(request, django_db_setup, django_db_blocker):
+    """The demo, loaded once for the module in a transaction rolled back after its last test.
+
+    Loading it took 6 s, 4 of them rendering and sealing the conventions' documents; a module that
+    reads no convention says so with ``pytestmark = pytest.mark.demo(conventions=False)``.
+    """
+    from django.db import transaction
+
+    from ancrage.demo import loader
+
+    marker = request.node.get_closest_marker("demo")
+    conventions = marker.kwargs.get("conventions", True) if marker else True
+    with django_db_blocker.unblock(), transaction.atomic():
+        loader.load_demo(conventions=conventions)
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture
+def demo(_module_demo, db):
+    """The demo world (see ``_module_demo``); each test runs in a savepoint rolled back after it.
+
+    A module using it must not mix in ``transactional_db`` tests: they would run inside the
+    module's transaction.
+    """
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _media_root(tmp_path_factory):
     """Files the tests write (generated conventions…) go to a temporary folder, never to var/."""

@@ -57,8 +57,12 @@ def is_loaded() -> bool:
 
 
 @transaction.atomic
-def load_demo() -> bool:
-    """Load the demo once. Returns False when it was already there."""
+def load_demo(*, conventions: bool = True) -> bool:
+    """Load the demo once. Returns False when it was already there.
+
+    ``conventions=False`` leaves out the demo's conventions, whose documents (DOCX, PDF, seal)
+    are most of its loading time: for tests that never read one.
+    """
     if is_loaded():
         return False
     system = None  # demo records are written by the system, not by a person
@@ -141,5 +145,6 @@ def load_demo() -> bool:
         users=users,
     )
     for module in DEMO_MODULES:
-        import_module(module).load(world)
+        if conventions or module != "ancrage.demo.conventions":
+            import_module(module).load(world)
     return True

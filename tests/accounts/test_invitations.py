@@ -13,18 +13,12 @@ from ancrage.accounts import services
 from ancrage.accounts.models import Invitation, User
 from ancrage.accounts.validators import DEMO_PASSWORD
 from ancrage.audit.models import AuditEntry
-from ancrage.demo.loader import load_demo
 from ancrage.organisations.enums import Role
 from ancrage.organisations.models import Collectivite, Membership, Reseau, Structure
 from tests.organisations.factories import ReseauFactory, StructureFactory
 
 SITE = "http://testserver/"
 NEW_PASSWORD = "une phrase de passe solide 2026"
-
-
-@pytest.fixture
-def demo(db):
-    load_demo()
 
 
 def user(email):

@@ -10,15 +10,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from ancrage.accounts.second_factor import DEMO_TOTP_KEY_BASE32, DEMO_TOTP_KEY_HEX, TOTP_ROLES
 from ancrage.accounts.validators import DEMO_PASSWORD
 from ancrage.audit.models import AuditEntry
-from ancrage.demo.loader import load_demo
 from ancrage.organisations.enums import Role
 from tests.accounts.helpers import code_for, demo_code, login_with_second_factor
 from tests.organisations.factories import CollectiviteFactory, MembershipFactory, UserFactory
-
-
-@pytest.fixture
-def demo(db):
-    load_demo()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ import pytest
 from django.urls import reverse
 
 from ancrage.accounts.validators import DEMO_PASSWORD
-from ancrage.demo.loader import load_demo
 
 
 @pytest.fixture
@@ -19,8 +18,7 @@ def _attempt(client, email, password, address="203.0.113.7"):
     )
 
 
-def test_lockout_after_repeated_failures_even_with_the_right_password(client, db, axes_on):
-    load_demo()
+def test_lockout_after_repeated_failures_even_with_the_right_password(client, demo, axes_on):
     email = "animateur@demo.ancrage.fr"
     for _ in range(2):
         assert _attempt(client, email, "mauvais").status_code == 200
@@ -35,8 +33,7 @@ def test_lockout_after_repeated_failures_even_with_the_right_password(client, db
     assert _attempt(client, email.upper(), DEMO_PASSWORD).status_code == 429
 
 
-def test_lockout_is_per_address_and_account(client, db, axes_on):
-    load_demo()
+def test_lockout_is_per_address_and_account(client, demo, axes_on):
     for _ in range(3):
         _attempt(client, "animateur@demo.ancrage.fr", "mauvais")
     # The same person from another address, and another person from the same address, may log in.
@@ -48,8 +45,7 @@ def test_lockout_is_per_address_and_account(client, db, axes_on):
     assert _attempt(client, "responsable@demo.ancrage.fr", DEMO_PASSWORD).status_code == 302
 
 
-def test_a_success_resets_the_count(client, db, axes_on):
-    load_demo()
+def test_a_success_resets_the_count(client, demo, axes_on):
     email = "animateur@demo.ancrage.fr"
     _attempt(client, email, "mauvais")
     _attempt(client, email, "mauvais")

@@ -6,15 +6,13 @@ from ancrage.accounts.models import User
 from ancrage.actions import selectors
 from ancrage.actions.models import Action, Decision, Seance
 from ancrage.demo import actions as demo_actions
-from ancrage.demo.loader import load_demo
 from ancrage.organisations.models import Structure
 from ancrage.partenaires.models import Partenaire
 
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_actions_show_partners_matrices_sessions_and_meetings():
-    load_demo()
+def test_demo_actions_show_partners_matrices_sessions_and_meetings(demo):
     blosne_actions = Action.objects.filter(structure__nom="EPN du Blosne (démo)")
     assert blosne_actions.count() >= 2
     assert all(action.partenaires.count() >= 2 for action in blosne_actions)
@@ -24,8 +22,7 @@ def test_demo_actions_show_partners_matrices_sessions_and_meetings():
     assert Partenaire.objects.count() == 5
 
 
-def test_the_demo_module_is_idempotent():
-    load_demo()
+def test_the_demo_module_is_idempotent(demo):
     counts = (Action.objects.count(), Partenaire.objects.count(), Seance.objects.count())
     world = SimpleNamespace(
         blosne=Structure.objects.get(nom="EPN du Blosne (démo)"),

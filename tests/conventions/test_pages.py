@@ -4,7 +4,6 @@ submitted, rejected by the partner with a comment, corrected, submitted again, v
 
 import re
 
-import pytest
 from django.urls import reverse
 
 from ancrage.actions.models import Action
@@ -14,18 +13,12 @@ from ancrage.conventions.platform import platform_certificate
 from ancrage.conventions.signature import verify_pdf
 from ancrage.demo.actions import SENIORS, TY_BLOSNE
 from ancrage.demo.conventions import ECHEANCE, EN_VALIDATION, SIGNEE
-from ancrage.demo.loader import load_demo
 from ancrage.organisations.enums import Role
 from ancrage.organisations.models import Membership, Structure
 from tests.conventions.test_custom_models import model_with
 from tests.conventions.test_documents import pdf_text
 from tests.demo_accounts import login
 from tests.organisations.factories import UserFactory
-
-
-@pytest.fixture
-def demo(db):
-    load_demo()
 
 
 def body(response) -> bytes:

@@ -5,8 +5,7 @@ from ancrage.frequentation.models import FrequentationImport
 from ancrage.territoire.models import Secteur
 
 
-def test_demo_diagnostic_flags_the_known_biases(db):
-    load_demo()
+def test_demo_diagnostic_flags_the_known_biases(demo):
     diagnostic = Diagnostic.objects.get(titre__startswith="Diagnostic 2024 de l’EPN du Blosne")
     flagged = set(diagnostic.secteurs_sous_frequentes)
     assert flagged and all(code.startswith(QUARTIERS_PEU_TOUCHES) for code in flagged)
@@ -22,14 +21,12 @@ def test_demo_diagnostic_flags_the_known_biases(db):
     assert all(f.est_demo for f in FrequentationImport.objects.all())
 
 
-def test_vitre_has_a_commune_level_diagnostic(db):
-    load_demo()
+def test_vitre_has_a_commune_level_diagnostic(demo):
     vitre = Diagnostic.objects.get(structure__nom__contains="Vitré")
     assert vitre.niveau == "commune" and [s["code"] for s in vitre.resultat["secteurs"]] == ["35360"]
 
 
-def test_demo_loading_stays_idempotent_with_the_diagnostic(db):
-    load_demo()
+def test_demo_loading_stays_idempotent_with_the_diagnostic(demo):
     counts = (Diagnostic.objects.count(), FrequentationImport.objects.count())
     load_demo()
     # Blosne 2023 and 2024, Vitré 2024, and the suivi's file and diagnostic after the seniors' workshops.

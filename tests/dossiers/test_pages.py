@@ -2,21 +2,14 @@
 correction, the animatrice corrects and redeposits, the référente previews then accepts; the
 history, the PDFs and the e-mails are there. Then who sees what."""
 
-import pytest
 from django.urls import reverse
 
 from ancrage.demo.dossiers import EMPLOI_DOSSIER, SENIORS_1, SENIORS_2, VITRE_DOSSIER
-from ancrage.demo.loader import load_demo
 from ancrage.dossiers.models import Dossier
 from ancrage.organisations.enums import Role
 from ancrage.organisations.models import Collectivite
 from tests.demo_accounts import login
 from tests.organisations.factories import MembershipFactory, UserFactory
-
-
-@pytest.fixture
-def demo(db):
-    load_demo()
 
 
 def post_state(client, dossier, action, **data):

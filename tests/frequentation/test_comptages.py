@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from ancrage.bench import generator
-from ancrage.demo.loader import load_demo
 from ancrage.diagnostic import services as diagnostic_services
 from ancrage.diagnostic.engine import run_diagnostic
 from ancrage.frequentation import aggregates, comptages, readers, services
@@ -138,8 +137,7 @@ def test_erasure_forgets_the_counts(db, population):
     assert len(comptages.comptages_of(dataset, 2024)) == len(freq.individus) - 1
 
 
-def test_demo_diagnostics_are_unchanged(db):
-    load_demo()
+def test_demo_diagnostics_are_unchanged(demo):
     compared = 0
     for dataset in FrequentationImport.objects.exclude(source="agrege").select_related("structure"):
         niveau = "commune" if dataset.niveau == "commune" else "iris"

@@ -20,7 +20,6 @@ from ancrage.accounts.models import User
 from ancrage.conventions import jobs as convention_jobs
 from ancrage.conventions import services as convention_services
 from ancrage.conventions.models import Convention
-from ancrage.demo.loader import load_demo
 from ancrage.diagnostic.models import ImportJob
 from ancrage.organisations.models import Structure
 from ancrage.partenaires import services as partenaire_services
@@ -92,8 +91,7 @@ def _urls_with_ids(pk: int):
 
 
 @pytest.mark.django_db
-def test_an_epn_account_guessing_ids_sees_nothing_of_another_epn():
-    load_demo()
+def test_an_epn_account_guessing_ids_sees_nothing_of_another_epn(demo):
     _add_blosne_records()
     user = User.objects.get(email="animateur2@demo.ancrage.fr")
     hidden, visible = set(), set()
@@ -142,8 +140,7 @@ def test_an_epn_account_guessing_ids_sees_nothing_of_another_epn():
 
 
 @pytest.mark.django_db
-def test_a_partner_cannot_read_another_partners_conventions():
-    load_demo()
+def test_a_partner_cannot_read_another_partners_conventions(demo):
     blosne = Structure.objects.get(nom="EPN du Blosne (démo)")
     ccas = Structure.objects.get(nom="CCAS de Rennes (démo)")
     other = convention_services.convention_create(

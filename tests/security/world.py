@@ -43,12 +43,7 @@ class World:
         # The demo without its conventions: the matrix builds a convention per column itself
         # (matrix_conventions_dossiers.py), and rendering and sealing the demo's PDFs would cost
         # about 4 of the 6 seconds of every build, once per URL.
-        modules = list(loader.DEMO_MODULES)
-        loader.DEMO_MODULES[:] = [m for m in modules if m != "ancrage.demo.conventions"]
-        try:
-            loader.load_demo()
-        finally:
-            loader.DEMO_MODULES[:] = modules
+        loader.load_demo(conventions=False)
         blosne = Structure.objects.get(nom="EPN du Blosne (démo)")
         rennes_metropole = Collectivite.objects.get(nom="Rennes Métropole")
         self.cesson = services.structure_create(

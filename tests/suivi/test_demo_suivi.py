@@ -10,15 +10,13 @@ from types import SimpleNamespace
 from ancrage.actions.models import Action
 from ancrage.demo import suivi as demo_suivi
 from ancrage.demo.actions import CCAS, MEDIATHEQUE, MISSION_LOCALE, SENIORS, TY_BLOSNE
-from ancrage.demo.loader import load_demo
 from ancrage.organisations.models import Structure
 from ancrage.suivi import avant_apres, bilan, selectors
 from ancrage.suivi.health import HealthLevel
 from ancrage.suivi.models import AvantApres, Beneficiaire, Echange
 
 
-def test_demo_dashboard_answers_the_three_questions(db):
-    load_demo()
+def test_demo_dashboard_answers_the_three_questions(demo):
     blosne = Structure.objects.get(nom="EPN du Blosne (démo)")
     d = selectors.three_questions_of(blosne)
 
@@ -53,8 +51,7 @@ def test_demo_dashboard_answers_the_three_questions(db):
     assert ty_blosne.facts.convention_in_force
 
 
-def test_demo_results_before_after_and_bilan(db):
-    load_demo()
+def test_demo_results_before_after_and_bilan(demo):
     blosne = Structure.objects.get(nom="EPN du Blosne (démo)")
     seniors = Action.objects.get(titre=SENIORS)
     results = selectors.action_results(seniors)

@@ -7,7 +7,6 @@ from pypdf import PdfReader
 from ancrage.accounts.models import User
 from ancrage.actions.models import Action
 from ancrage.demo.actions import MISSION_LOCALE, SENIORS
-from ancrage.demo.loader import load_demo
 from ancrage.organisations.models import Structure
 from ancrage.suivi import bilan
 from ancrage.suivi.models import Participation
@@ -15,8 +14,7 @@ from tests.security.world import login
 
 
 @pytest.fixture
-def demo(db):
-    load_demo()
+def demo(demo):
     return {
         "blosne": Structure.objects.get(nom="EPN du Blosne (démo)"),
         "vitre": Structure.objects.get(nom="Espace numérique de Vitré (démo)"),

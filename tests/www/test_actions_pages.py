@@ -2,12 +2,10 @@
 recommended and added in one click, the task matrix shows its warnings, a meeting decides.
 Then who sees what: another EPN gets 404s, the partner account sees exactly its part."""
 
-import pytest
 from django.urls import reverse
 
 from ancrage.actions.models import Action, Affectation, Commentaire, Reunion
 from ancrage.demo.actions import EMPLOI, SENIORS, VITRE
-from ancrage.demo.loader import load_demo
 from ancrage.diagnostic.models import Diagnostic
 from ancrage.organisations.models import Structure
 from ancrage.partenaires.models import Partenaire
@@ -31,11 +29,6 @@ CIBLE = {
         ],
     },
 }
-
-
-@pytest.fixture
-def demo(db):
-    load_demo()
 
 
 def test_from_a_target_to_an_action_with_partners_tasks_and_a_meeting(client, demo):

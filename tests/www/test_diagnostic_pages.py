@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from ancrage.audit.models import AuditEntry
-from ancrage.demo.loader import load_demo
 from ancrage.diagnostic.models import Diagnostic, ImportJob
 from ancrage.frequentation.models import CompteAgrege, FrequentationImport, Profils, Usager
 from ancrage.organisations.enums import Role
@@ -168,8 +167,7 @@ def test_random_bytes_never_crash_nor_half_import(client, animateur, data, kind)
 
 
 @pytest.fixture
-def demo(db):
-    load_demo()
+def demo(demo):
     return Diagnostic.objects.get(titre__startswith="Diagnostic 2024 de l’EPN du Blosne")
 
 

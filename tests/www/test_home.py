@@ -6,14 +6,7 @@ import pytest
 from django.urls import reverse
 
 from ancrage.accounts.validators import DEMO_PASSWORD
-from ancrage.demo.loader import load_demo
 from ancrage.organisations.models import Structure
-
-
-@pytest.fixture
-def demo(db):
-    load_demo()
-
 
 EXPECTED_HOME = {
     "animateur@demo.ancrage.fr": ("Tableau de bord — Animateur·rice", "EPN du Blosne (démo)"),

@@ -13,7 +13,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from ancrage.accounts.models import User
-from ancrage.demo.loader import load_demo
 from ancrage.dossiers.models import Dossier
 from ancrage.organisations.enums import Role, StructureKind
 from ancrage.organisations.models import Structure
@@ -25,11 +24,6 @@ from tests.demo_accounts import blosne, login
 from tests.organisations.factories import MembershipFactory
 
 VITRE = "Espace numérique de Vitré (démo)"
-
-
-@pytest.fixture
-def demo(db):
-    load_demo()
 
 
 def filter_form_html(html: str) -> str:

@@ -2,13 +2,11 @@
 
 from pathlib import Path
 
-import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ancrage.demo.loader import load_demo
 from ancrage.partenaires import standard
 from ancrage.partenaires.models import ImportAnnuaire, Partenaire
 from tests.demo_accounts import blosne, login
@@ -16,11 +14,6 @@ from tests.demo_accounts import blosne, login
 NC = (
     Path(__file__).resolve().parents[1] / "fixtures" / "partenaires" / "nouvelle-caledonie-90-lieux.json"
 ).read_bytes()
-
-
-@pytest.fixture
-def demo(db):
-    load_demo()
 
 
 def test_list_and_detail_for_the_animateur(client, demo):
