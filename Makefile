@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 TIER ?= commune
 
-.PHONY: demo test install quality fix lock serve clean
+.PHONY: demo test test-slow install quality fix lock serve clean
 
 $(STAMP): requirements/base.txt requirements/dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ demo: install
 ## The whole suite, lint and format checks, and the migrations check.
 test: install quality
 	$(BIN)/pytest
+
+## The full sweeps that `make test` leaves out (marked `slow`): every guessed id, every example.
+test-slow: install
+	HYPOTHESIS_PROFILE=full $(BIN)/pytest -m slow
 
 quality: install
 	$(BIN)/ruff check .

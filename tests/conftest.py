@@ -1,3 +1,5 @@
+import os
+
 import pytest
 from django.db import connection
 
@@ -8,8 +10,51 @@ def postgres_only():
         pytest.skip("PostgreSQL seulement (DATABASE_URL)")
 
 
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_setup"}
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--database-tests-only",
+        action="store_true",
+        help="Only the tests that touch the database, without the browser and LibreOffice ones "
+        "(CI's PostgreSQL job: the others already ran, and do not depend on the database).",
+    )
+
+
+def touches_database(item) -> bool:
+    # pytest-django refuses database access to a test that asks for none of these.
+    return (
+        bool(DATABASE_FIXTURES & set(item.fixturenames)) or item.get_closest_marker("django_db") is not None
+    )
+
+
 @pytest.hookimpl(trylast=True)  # after pytest-randomly's shuffle, whose order it keeps
-def pytest_collection_modifyitems(items):
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid.startswith("tests/e2e/"):
+            item.add_marker(pytest.mark.browser)
+    if config.getoption("--database-tests-only"):
+        kept, dropped = [], []
+        for item in items:
+            other_job = item.get_closest_marker("browser") or item.get_closest_marker("libreoffice")
+            (dropped if other_job or not touches_database(item) else kept).append(item)
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+    demo_last_in_each_module(items)
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("libreoffice"):
+        from ancrage.conventions.custom_models import find_soffice
+
+        if find_soffice() is None:
+            if os.environ.get("ANCRAGE_REQUIRE_LIBREOFFICE") == "1":
+                pytest.fail("LibreOffice (soffice) est absent, et ANCRAGE_REQUIRE_LIBREOFFICE=1")
+            pytest.skip("LibreOffice (soffice) n'est pas installé")
+
+
+def demo_last_in_each_module(items):
     """In each module, the tests without the shared demo run before those with it: the demo's
     transaction stays open from its first test to the module's end, and would show the demo to
     a test that expects an empty database."""
@@ -42,11 +87,7 @@ def _module_demo(request, django_db_setup, django_db_blocker):
 
 @pytest.fixture
 def demo(_module_demo, db):
-    """The demo world (see ``_module_demo``); each test runs in a savepoint rolled back after it.
-
-    A module using it must not mix in ``transactional_db`` tests: they would run inside the
-    module's transaction.
-    """
+    """The demo world (see ``_module_demo``); each test runs in a savepoint rolled back after it."""
 
 
 @pytest.fixture(autouse=True, scope="session")

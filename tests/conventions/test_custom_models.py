@@ -17,16 +17,14 @@ from ancrage.conventions.custom_models import (
     check_custom_model,
     convert_with_libreoffice,
     documented_variables,
-    find_soffice,
     render_custom_model,
 )
 from tests.conventions.test_documents import pdf_text
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "conventions"
 LIBREOFFICE_REQUIRED = os.environ.get("ANCRAGE_REQUIRE_LIBREOFFICE") == "1"
-requires_libreoffice = pytest.mark.skipif(
-    find_soffice() is None and not LIBREOFFICE_REQUIRED, reason="LibreOffice (soffice) n'est pas installé"
-)
+# Skipped where soffice is missing, unless ANCRAGE_REQUIRE_LIBREOFFICE=1 (tests/conftest.py).
+requires_libreoffice = pytest.mark.libreoffice
 
 
 def valid_model() -> bytes:

@@ -1,12 +1,11 @@
 import io
-import os
 
 import docx
 import pytest
 from pypdf import PdfReader
 
 from ancrage.conventions.content import Commitment, ContentError, format_amount, format_date
-from ancrage.conventions.custom_models import convert_with_libreoffice, find_soffice
+from ancrage.conventions.custom_models import convert_with_libreoffice
 from ancrage.conventions.documents import generate_docx, generate_pdf, sha256_hex
 from ancrage.conventions.modeles import MODELS, build_document
 from tests.conventions.conftest import make_content
@@ -23,10 +22,7 @@ COMMITMENTS = (
     "mettre à disposition deux bénévoles formés",
 )
 
-requires_libreoffice = pytest.mark.skipif(
-    find_soffice() is None and os.environ.get("ANCRAGE_REQUIRE_LIBREOFFICE") != "1",
-    reason="LibreOffice (soffice) n'est pas installé",
-)
+requires_libreoffice = pytest.mark.libreoffice  # skipped without soffice (tests/conftest.py)
 
 
 def docx_text(data: bytes) -> str:

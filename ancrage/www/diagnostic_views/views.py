@@ -4,6 +4,8 @@ Reads go through scoping (``visible_to`` / the user's scope); an EPN outside the
 Writes need a staff role in the EPN (animateur, responsable); a référent who sees the EPN gets 403.
 """
 
+import hashlib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -261,14 +263,24 @@ def _document(request, diagnostic: Diagnostic, content: bytes, content_type: str
 
 @login_required
 def pdf(request, pk: int):
+    """The diagnostic's report. Rendering it takes seconds (WeasyPrint, the map), and a saved
+    diagnostic never changes: the PDF is kept as long as its title, its EPN's name and the
+    sectors' contours stay the same."""
     diagnostic = _diagnostic(request, pk)
-    content = rapport.render_pdf(
-        diagnostic.resultat,
-        titre=diagnostic.titre,
-        structure=diagnostic.structure.nom,
-        parametres=diagnostic.parametres,
-        contours_svg=_contours_svg(diagnostic),
-    )
+    names = hashlib.sha256(f"{diagnostic.titre}\x00{diagnostic.structure.nom}".encode()).hexdigest()[:16]
+    stamp = diagnostic.created_at.timestamp()
+    contours = territoire_services.contours_version(diagnostic.structure_id)
+    key = f"diagnostic-pdf:{diagnostic.pk}:{stamp}:{contours}:{names}"
+    content = cache.get(key)
+    if content is None:
+        content = rapport.render_pdf(
+            diagnostic.resultat,
+            titre=diagnostic.titre,
+            structure=diagnostic.structure.nom,
+            parametres=diagnostic.parametres,
+            contours_svg=_contours_svg(diagnostic),
+        )
+        cache.set(key, content, RESULTAT_CACHE_SECONDS)
     return _document(request, diagnostic, content, "application/pdf", "pdf")
 
 
