@@ -3,7 +3,20 @@
 import pytest
 from django.urls import reverse
 
-from ancrage.accounts.validators import DEMO_PASSWORD
+from ancrage.organisations.enums import Role
+from tests.organisations.factories import MembershipFactory, StructureFactory
+
+PASSWORD = "mot-de-passe-de-test"  # UserFactory's
+ANIMATEUR = "animatrice@exemple.fr"
+RESPONSABLE = "responsable@exemple.fr"
+
+
+@pytest.fixture
+def team(db):
+    """Two people of one EPN: all these tests need."""
+    epn = StructureFactory()
+    MembershipFactory(user__email=ANIMATEUR, role=Role.ANIMATEUR, structure=epn)
+    MembershipFactory(user__email=RESPONSABLE, role=Role.RESPONSABLE, structure=epn)
 
 
 @pytest.fixture
@@ -18,8 +31,8 @@ def _attempt(client, email, password, address="203.0.113.7"):
     )
 
 
-def test_lockout_after_repeated_failures_even_with_the_right_password(client, demo, axes_on):
-    email = "animateur@demo.ancrage.fr"
+def test_lockout_after_repeated_failures_even_with_the_right_password(client, team, axes_on):
+    email = ANIMATEUR
     for _ in range(2):
         assert _attempt(client, email, "mauvais").status_code == 200
     response = _attempt(client, email, "mauvais")
@@ -28,29 +41,26 @@ def test_lockout_after_repeated_failures_even_with_the_right_password(client, de
     assert "Connexion temporairement bloquée" in html
     assert "réessayez dans 15 minutes" in html
     # Locked out: the right password does not open the account either.
-    assert _attempt(client, email, DEMO_PASSWORD).status_code == 429
+    assert _attempt(client, email, PASSWORD).status_code == 429
     # Case does not get around the count.
-    assert _attempt(client, email.upper(), DEMO_PASSWORD).status_code == 429
+    assert _attempt(client, email.upper(), PASSWORD).status_code == 429
 
 
-def test_lockout_is_per_address_and_account(client, demo, axes_on):
+def test_lockout_is_per_address_and_account(client, team, axes_on):
     for _ in range(3):
-        _attempt(client, "animateur@demo.ancrage.fr", "mauvais")
+        _attempt(client, ANIMATEUR, "mauvais")
     # The same person from another address, and another person from the same address, may log in.
-    assert (
-        _attempt(client, "animateur@demo.ancrage.fr", DEMO_PASSWORD, address="198.51.100.2").status_code
-        == 302
-    )
+    assert _attempt(client, ANIMATEUR, PASSWORD, address="198.51.100.2").status_code == 302
     client.logout()
-    assert _attempt(client, "responsable@demo.ancrage.fr", DEMO_PASSWORD).status_code == 302
+    assert _attempt(client, RESPONSABLE, PASSWORD).status_code == 302
 
 
-def test_a_success_resets_the_count(client, demo, axes_on):
-    email = "animateur@demo.ancrage.fr"
+def test_a_success_resets_the_count(client, team, axes_on):
+    email = ANIMATEUR
     _attempt(client, email, "mauvais")
     _attempt(client, email, "mauvais")
-    assert _attempt(client, email, DEMO_PASSWORD).status_code == 302
+    assert _attempt(client, email, PASSWORD).status_code == 302
     client.logout()
     _attempt(client, email, "mauvais")
     _attempt(client, email, "mauvais")
-    assert _attempt(client, email, DEMO_PASSWORD).status_code == 302
+    assert _attempt(client, email, PASSWORD).status_code == 302
