@@ -17,6 +17,8 @@ from ancrage.organisations.enums import Role
 from ancrage.organisations.models import Collectivite, Membership, Reseau, Structure
 from tests.organisations.factories import ReseauFactory, StructureFactory
 
+pytestmark = pytest.mark.demo(conventions=False)  # the demo's conventions are not read here
+
 SITE = "http://testserver/"
 NEW_PASSWORD = "une phrase de passe solide 2026"
 

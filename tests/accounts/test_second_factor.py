@@ -14,6 +14,8 @@ from ancrage.organisations.enums import Role
 from tests.accounts.helpers import code_for, demo_code, login_with_second_factor
 from tests.organisations.factories import CollectiviteFactory, MembershipFactory, UserFactory
 
+pytestmark = pytest.mark.demo(conventions=False)  # the demo's conventions are not read here
+
 
 @pytest.fixture
 def totp_on(settings):

@@ -1,8 +1,12 @@
+import pytest
+
 from ancrage.demo.diagnostic import BLOSNE_PREFIX, QUARTIERS_PEU_TOUCHES
 from ancrage.demo.loader import load_demo
 from ancrage.diagnostic.models import Diagnostic
 from ancrage.frequentation.models import FrequentationImport
 from ancrage.territoire.models import Secteur
+
+pytestmark = pytest.mark.demo(conventions=False)  # the demo's conventions are not read here
 
 
 def test_demo_diagnostic_flags_the_known_biases(demo):

@@ -17,6 +17,8 @@ from ancrage.territoire import insee
 from tests.diagnostic.test_engine import biased_usagers
 from tests.organisations.factories import StructureFactory
 
+pytestmark = pytest.mark.demo(conventions=False)  # the demo's conventions are not read here
+
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
 

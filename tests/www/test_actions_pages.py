@@ -2,6 +2,7 @@
 recommended and added in one click, the task matrix shows its warnings, a meeting decides.
 Then who sees what: another EPN gets 404s, the partner account sees exactly its part."""
 
+import pytest
 from django.urls import reverse
 
 from ancrage.actions.models import Action, Affectation, Commentaire, Reunion
@@ -10,6 +11,8 @@ from ancrage.diagnostic.models import Diagnostic
 from ancrage.organisations.models import Structure
 from ancrage.partenaires.models import Partenaire
 from tests.demo_accounts import blosne, login
+
+pytestmark = pytest.mark.demo(conventions=False)  # the demo's conventions are not read here
 
 CIBLE = {
     "rang": 1,

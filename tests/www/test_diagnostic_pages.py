@@ -21,6 +21,8 @@ from ancrage.organisations.enums import Role
 from ancrage.territoire.models import PopulationImport, PopulationValeurs, Secteur
 from tests.organisations.factories import MembershipFactory, StructureFactory, UserFactory
 
+pytestmark = pytest.mark.demo(conventions=False)  # the demo's conventions are not read here
+
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 EDGE = FIXTURES / "frequentation" / "edge-cases"
 CORRECT = FIXTURES / "frequentation" / "correct-files"

@@ -23,6 +23,8 @@ from ancrage.www.warmup import warm_templates
 from tests.demo_accounts import blosne, login
 from tests.organisations.factories import MembershipFactory
 
+pytestmark = pytest.mark.demo(conventions=False)  # the demo's conventions are not read here
+
 VITRE = "Espace numérique de Vitré (démo)"
 
 

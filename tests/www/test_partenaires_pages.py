@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
@@ -10,6 +11,8 @@ from hypothesis import strategies as st
 from ancrage.partenaires import standard
 from ancrage.partenaires.models import ImportAnnuaire, Partenaire
 from tests.demo_accounts import blosne, login
+
+pytestmark = pytest.mark.demo(conventions=False)  # the demo's conventions are not read here
 
 NC = (
     Path(__file__).resolve().parents[1] / "fixtures" / "partenaires" / "nouvelle-caledonie-90-lieux.json"
