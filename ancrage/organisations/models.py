@@ -130,9 +130,6 @@ class MembershipQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
 
-    def with_role(self, *roles):
-        return self.filter(role__in=roles)
-
 
 class Membership(models.Model):
     """A user's role in a réseau, a collectivité or a structure. A user may hold several."""
