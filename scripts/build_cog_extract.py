@@ -1,4 +1,4 @@
-"""Build the compact COG extract shipped in ancrage/territoire/data/ from ../shared/data/cog.
+"""Build the compact COG extract shipped in ancrage/organisations/data/ from ../shared/data/cog.
 
 Run once when the COG vintage changes: ``python scripts/build_cog_extract.py [SOURCE_DIR]``.
 The extract keeps, for each current commune and municipal arrondissement, only what Ancrage
@@ -13,7 +13,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "data" / "cog"
-TARGET = ROOT / "ancrage" / "territoire" / "data" / "cog-2026.json.gz"
+TARGET = ROOT / "ancrage" / "organisations" / "data" / "cog-2026.json.gz"
 
 
 def main() -> None:

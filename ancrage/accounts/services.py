@@ -1,4 +1,4 @@
-"""Writes on accounts: invitations, the second factor, passwords. Each is atomic and audited.
+"""Writes on accounts: the user, invitations, the second factor, passwords. Each is atomic and audited.
 
 An account is only ever created by accepting an invitation (or by an administrator with
 ``ancrage createsuperuser``): there is no open sign-up.
@@ -31,7 +31,7 @@ from ancrage.audit.services import audit_record
 from ancrage.organisations.enums import ROLE_TARGET, Role, StructureKind
 from ancrage.organisations.models import Collectivite, Membership, Structure
 from ancrage.organisations.scoping import scope_for
-from ancrage.organisations.services import membership_grant, user_create
+from ancrage.organisations.services import membership_grant
 
 INVITATION_SALT = "ancrage.accounts.invitation"
 
@@ -219,6 +219,21 @@ def invitation_revoke(*, acting_user, invitation: Invitation) -> Invitation:
         changes={"invitation": "annulée"},
     )
     return invitation
+
+
+@transaction.atomic
+def user_create(*, acting_user, email: str, first_name: str = "", last_name: str = "", password=None) -> User:
+    email = email.strip().lower()
+    if User.objects.filter(email=email).exists():
+        raise ValidationError({"email": "Un compte existe déjà avec cette adresse e-mail."})
+    user = User(email=email, username=email, first_name=first_name, last_name=last_name)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
+    audit_record(acting_user=acting_user, action=AuditAction.CREATE, obj=user)
+    return user
 
 
 @transaction.atomic

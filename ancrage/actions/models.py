@@ -16,9 +16,6 @@ class ActionQuerySet(ScopedQuerySet):
     def for_structure(self, structure):
         return self.filter(structure=structure)
 
-    def involving(self, partner_structure):
-        return self.filter(partenaires=partner_structure)
-
 
 class Action(models.Model):
     """A fiche action: what the EPN will do, for whom, with whom, and how it will be measured."""

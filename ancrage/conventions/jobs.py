@@ -3,7 +3,7 @@
 Rendering the PDF (WeasyPrint) takes about a second, converting a custom model with LibreOffice
 up to two minutes: the page never waits. A job is a row of ``GenerationJob``, run by the shared
 mechanism of ``ancrage.core.jobs`` (a thread started after the commit, or ``ancrage
-conventions_worker``; ``ANCRAGE_JOBS_SYNC`` runs it inline in the tests).
+worker-conventions``; ``ANCRAGE_JOBS_SYNC`` runs it inline in the tests).
 
 Nothing is half-written: the version's row, its audit entry and the job's "terminée" are one
 transaction, which first locks the job's row (an attempt requeued meanwhile writes nothing). The

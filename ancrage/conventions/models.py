@@ -85,9 +85,6 @@ class ConventionQuerySet(ScopedQuerySet):
     def signed(self):
         return self.filter(etat__in=[Etat.SIGNEE, Etat.RESILIEE])
 
-    def originals(self):
-        return self.filter(avenant_de__isnull=True)
-
 
 class Convention(models.Model):
     structure = models.ForeignKey(

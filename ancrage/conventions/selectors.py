@@ -28,6 +28,7 @@ from ancrage.conventions.content import (
     commitments_from_tasks,
 )
 from ancrage.conventions.enums import Etat
+from ancrage.dossiers.selectors import budget_summary_for_action
 from ancrage.organisations.enums import CollectiviteType, Role
 from ancrage.organisations.models import Membership
 from ancrage.organisations.scoping import scope_for
@@ -236,14 +237,7 @@ def commitments_of_action(action) -> list[dict]:
 
 
 def budget_of_action(action, parties: dict[str, str]) -> list[dict]:
-    """The action's budget (issue 6, ``dossiers``) as financial lines; [] when there is none.
-
-    The dossiers app is built in parallel: its selector is used when it exists.
-    """
-    try:
-        from ancrage.dossiers.selectors import budget_summary_for_action
-    except ImportError:
-        return []
+    """The budget of the action's dossier as financial lines; [] when there is none."""
     summary = budget_summary_for_action(action)
     if summary is None:
         return []

@@ -2,9 +2,9 @@
 
 A job is a row with a ``state``, an ``attempt`` counter and an ``updated_at`` heartbeat. Pages
 create it and return at once; the work runs in a thread started after the commit, or in a worker
-command (``ancrage diagnostic_worker``, ``ancrage conventions_worker``) that also picks up jobs
-whose thread died with the server. With ``ANCRAGE_JOBS_SYNC`` (the test settings), the work runs
-inline.
+command (``ancrage worker-diagnostic``, ``ancrage worker-conventions``, both a ``WorkerCommand``)
+that also picks up jobs whose thread died with the server. With ``ANCRAGE_JOBS_SYNC`` (the test
+settings), the work runs inline.
 
 A job goes through steps: a step waits in one state, runs in another. Each claim is a conditional
 UPDATE (waiting → running) that bumps ``attempt`` and the heartbeat, so a step never runs twice at
@@ -17,10 +17,12 @@ meanwhile (a worker that was only slow) finds nothing to lock and writes nothing
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections, connection, transaction
 from django.db.models import F, Model, QuerySet
 from django.utils import timezone
@@ -142,3 +144,35 @@ class Queue:
             state__in=list(self.retry_state), updated_at__lt=stale_before()
         ).values_list("pk", flat=True)
         return sum(self.requeue_stale(job_id, cleanup=cleanup) for job_id in list(ids))
+
+
+class WorkerCommand(BaseCommand):
+    """The worker command of a queue: requeue its stale jobs, run what waits, and again.
+
+    A subclass names the ``jobs`` module of its app (``recover_stale()`` and ``run_pending()``,
+    each returning a count) and the two French lines it prints, with ``{n}`` for the count.
+    ``--once`` makes one pass; otherwise a pass every ``--interval`` seconds until stopped.
+    """
+
+    jobs = None
+    recovered_message = "{n} tâche(s) interrompue(s) relancée(s)."
+    done_message = "{n} tâche(s) traitée(s)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="traiter la file une fois puis s'arrêter")
+        parser.add_argument("--interval", type=float, default=2.0, help="secondes entre deux passages")
+
+    def handle(self, *args, once=False, interval=2.0, **options):
+        while True:
+            self.run_once()
+            if once:
+                return
+            time.sleep(interval)
+
+    def run_once(self) -> None:
+        recovered = self.jobs.recover_stale()
+        if recovered:
+            self.stdout.write(self.recovered_message.format(n=recovered))
+        done = self.jobs.run_pending()
+        if done:
+            self.stdout.write(self.done_message.format(n=done))

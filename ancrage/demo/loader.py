@@ -12,7 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ancrage.accounts.models import User
 from ancrage.accounts.second_factor import DEMO_TOTP_KEY_HEX, TOTP_ROLES
-from ancrage.accounts.services import totp_device_create_confirmed
+from ancrage.accounts.services import totp_device_create_confirmed, user_create
 from ancrage.accounts.validators import DEMO_PASSWORD
 from ancrage.organisations import services
 from ancrage.organisations.enums import CollectiviteType, Role, StructureKind
@@ -120,7 +120,7 @@ def load_demo(*, conventions: bool = True) -> bool:
     users = {}
     for email, (role, target) in targets.items():
         first_name, last_name = PEOPLE[email]
-        user = User.objects.filter(email=email).first() or services.user_create(
+        user = User.objects.filter(email=email).first() or user_create(
             acting_user=system,
             email=email,
             first_name=first_name,

@@ -86,11 +86,6 @@ def _cumulative(population: Population) -> tuple[dict[int, np.ndarray], np.ndarr
     return known, total, present
 
 
-def population_cuts(population: Population) -> set[int]:
-    known, _, _ = _cumulative(population)
-    return {x for x in known if x != INF}
-
-
 def attendance_cuts(bands: Iterable[AgeBand]) -> set[int]:
     """Cut points compatible with every band used by the attendance: no band straddles them."""
     bands = set(bands)

@@ -1,7 +1,7 @@
 """Imports in the background: analyse a file (dry run), show it, apply it on confirmation.
 
 A job is a row of ``ImportJob``, run by the shared mechanism of ``ancrage.core.jobs`` (a thread
-started after the commit, or ``ancrage diagnostic_worker``; a conditional UPDATE claims each step;
+started after the commit, or ``ancrage worker-diagnostic``; a conditional UPDATE claims each step;
 ``ANCRAGE_JOBS_SYNC`` runs it inline in the tests). Its two steps: analyse, then apply.
 
 Nothing is written before the user confirms, and the apply step is one transaction: a bad file

@@ -47,9 +47,6 @@ class DossierQuerySet(ScopedQuerySet):
     def for_structure(self, structure):
         return self.filter(structure=structure)
 
-    def in_state(self, *states):
-        return self.filter(etat__in=states)
-
 
 class Dossier(models.Model):
     action = models.ForeignKey(

@@ -747,7 +747,6 @@ class PurgeReport:
     usagers: int = 0
     imports_supprimes: list[int] = field(default_factory=list)
     imports_reduits: list[int] = field(default_factory=list)
-    depots_vides: int = 0
     dry_run: bool = False
 
 
@@ -765,10 +764,9 @@ def usagers_purge(*, acting_user, now: dt.datetime | None = None, mois: int | No
     """Delete every usager record past its retention period, all or nothing, audited per import.
 
     ``dry_run`` does everything in the transaction, then rolls it back: the report it returns is
-    exactly what a real run would do.
+    exactly what a real run would do. The files deposited for imports are the import jobs' own
+    (``diagnostic.jobs.deposits_purge``); ``exploitation.retention`` runs both purges together.
     """
-    from ancrage.diagnostic.jobs import deposits_purge  # the diagnostic imports this module
-
     mois = settings.ANCRAGE_RETENTION_USAGERS_MOIS if mois is None else mois
     now = now or timezone.now()
     report = PurgeReport(avant=months_before(now, mois), dry_run=dry_run)
@@ -793,9 +791,6 @@ def usagers_purge(*, acting_user, now: dt.datetime | None = None, mois: int | No
         deleted, gone = _remove_records(dataset, records)
         report.usagers += deleted
         (report.imports_supprimes if gone else report.imports_reduits).append(dataset_id)
-    report.depots_vides = deposits_purge(
-        before=now - dt.timedelta(days=settings.ANCRAGE_RETENTION_DEPOTS_JOURS)
-    )
     if dry_run:
         transaction.set_rollback(True)
     return report

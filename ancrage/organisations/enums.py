@@ -1,6 +1,6 @@
 from django.db import models
 
-from ancrage.territoire.cog import CollectiviteType as _CogType
+from ancrage.organisations.cog import CollectiviteType as _CogType
 
 
 class CollectiviteType(models.TextChoices):

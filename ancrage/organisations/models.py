@@ -3,9 +3,9 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
+from ancrage.organisations import cog
 from ancrage.organisations.enums import ROLE_TARGET, CollectiviteType, Role, StructureKind
 from ancrage.organisations.scoping import ScopedQuerySet, Scoping
-from ancrage.territoire import cog
 
 
 class Reseau(models.Model):
@@ -129,9 +129,6 @@ class Structure(models.Model):
 class MembershipQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
-
-    def with_role(self, *roles):
-        return self.filter(role__in=roles)
 
 
 class Membership(models.Model):

@@ -1,14 +1,13 @@
-"""Writes on organisations and people. Each is atomic and leaves an audit entry."""
+"""Writes on organisations and memberships. Each is atomic and leaves an audit entry."""
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from ancrage.accounts.models import User
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record, model_changes, snapshot
+from ancrage.organisations import cog
 from ancrage.organisations.enums import ROLE_TARGET, Role, StructureKind
 from ancrage.organisations.models import Collectivite, Membership, Reseau, Structure
-from ancrage.territoire import cog
 
 
 @transaction.atomic
@@ -95,22 +94,7 @@ def structure_update(*, acting_user, structure: Structure, **fields) -> Structur
 
 
 @transaction.atomic
-def user_create(*, acting_user, email: str, first_name: str = "", last_name: str = "", password=None) -> User:
-    email = email.strip().lower()
-    if User.objects.filter(email=email).exists():
-        raise ValidationError({"email": "Un compte existe déjà avec cette adresse e-mail."})
-    user = User(email=email, username=email, first_name=first_name, last_name=last_name)
-    if password:
-        user.set_password(password)
-    else:
-        user.set_unusable_password()
-    user.save()
-    audit_record(acting_user=acting_user, action=AuditAction.CREATE, obj=user)
-    return user
-
-
-@transaction.atomic
-def membership_grant(*, acting_user, user: User, role: Role, target) -> Membership:
+def membership_grant(*, acting_user, user, role: Role, target) -> Membership:
     """Give ``user`` the ``role`` in ``target`` (a Structure, Collectivite or Reseau)."""
     role = Role(role)
     expected = ROLE_TARGET[role]

@@ -11,6 +11,7 @@ from django.utils import timezone
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record, model_changes, snapshot
 from ancrage.core.importing import ImportIssue
+from ancrage.organisations import cog
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
 from ancrage.organisations.scoping import scope_for
@@ -24,7 +25,6 @@ from ancrage.partenaires.models import (
     ImportAnnuaire,
     Partenaire,
 )
-from ancrage.territoire import cog
 
 NOM_MAX_LENGTH = Structure._meta.get_field("nom").max_length
 

@@ -227,6 +227,17 @@ def test_someone_already_holding_the_role_is_not_invited(demo):
         _invite(email="animateur@demo.ancrage.fr")
 
 
+def test_the_page_says_why_someone_already_holding_the_role_is_not_invited(client, demo):
+    assert client.login(username="responsable@demo.ancrage.fr", password=DEMO_PASSWORD)
+    response = client.post(
+        reverse("accounts:invitations"),
+        {"email": "animateur@demo.ancrage.fr", "cible": f"animateur:structure:{blosne().pk}"},
+    )
+    assert response.status_code == 200
+    assert "Cette personne a déjà ce rôle dans cette organisation." in response.content.decode()
+    assert not mail.outbox
+
+
 def test_no_open_sign_up(client, db):
     # No page creates an account without an invitation: the only user-creating view needs a token.
     assert Reseau.objects.count() == 0

@@ -1,8 +1,6 @@
 """Fiches action through their services: the state machine, the diagnostic target, partners,
 the task matrix, meetings and comments, and who may write what."""
 
-from fractions import Fraction
-
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError
@@ -212,47 +210,6 @@ def test_a_meeting_decision_assigns_a_task(world):
     assert Decision.objects.get().partenaire_id == ml.structure_id
     with pytest.raises(ValidationError):
         services.reunion_create(acting_user=animateur, action=action, titre="x", debut=start, fin=start)
-
-
-def test_recommendation_ranks_the_directory_for_the_action(world):
-    epn, animateur, ml, cs = world
-    Diagnostic.objects.create(
-        structure=epn,
-        titre="D",
-        resultat={"secteurs": [{"code": "352381102", "nom": "Blosne", "sous_frequente": True}]},
-    )
-    action = _action(epn, animateur, thematique="seniors et autonomie", publics=["age:60-69"])
-    ranked, diagnostic = selectors.recommendations(action)
-    assert diagnostic is not None
-    assert [item.partenaire for item in ranked] == [cs, ml]
-    assert "Blosne" in ranked[0].recommendation.explanation
-    services.action_partenaire_add(acting_user=animateur, action=action, partenaire=cs.structure)
-    ranked, _ = selectors.recommendations(action)
-    assert [item.partenaire for item in ranked] == [ml]
-
-
-def test_recommendation_weighs_what_past_actions_with_the_partner_achieved(world):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from ancrage.actions.models import Objectif, Seance
-
-    epn, animateur, ml, cs = world
-    past = _action(epn, animateur, publics=["age:60-69"])
-    services.action_partenaire_add(acting_user=animateur, action=past, partenaire=cs.structure)
-    Objectif.objects.create(action=past, libelle="Seniors accompagnés", valeur_cible=10)
-    start = timezone.now() - timedelta(days=60)
-    Seance.objects.create(action=past, titre="Séance 1", debut=start, fin=start + timedelta(hours=2))
-    for vers in ("en_construction", "validee", "en_cours", "terminee"):
-        past = services.action_transition(acting_user=animateur, action=past, vers=vers)
-
-    action = _action(epn, animateur, thematique="seniors et autonomie", publics=["age:60-69"])
-    ranked = {item.partenaire: item.recommendation for item in selectors.recommendations(action)[0]}
-    # Nobody came to the past action: below the neutral 0.5 of a partner without history.
-    assert ranked[cs].components.past_results < Fraction(1, 2) == ranked[ml].components.past_results
-    assert "1 action commune, objectifs atteints à 0 %" in ranked[cs].explanation
-    assert "pas encore d'action commune" in ranked[ml].explanation
 
 
 def test_partner_sees_only_what_involves_its_organisation(world):

@@ -5,32 +5,23 @@ inside its transaction. Everywhere, an error after the files were written remove
 worker whose attempt was superseded (requeued after a timeout) writes nothing.
 """
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 
 from ancrage.conventions import jobs, services
 from ancrage.conventions.enums import JobState
 from ancrage.conventions.models import ConventionVersion, GenerationJob
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.worker_faults import kill_worker_midway
 
 WORKER = """
-import pathlib, sys, time, django
-django.setup()
 from ancrage.conventions import jobs
 real = jobs.audit_record
 def audit_record(*args, **kwargs):  # after the files and the version row, before the commit
     real(*args, **kwargs)
-    pathlib.Path(sys.argv[2]).write_text("au milieu")
-    time.sleep(600)
+    halt()
 jobs.audit_record = audit_record
 jobs.run(int(sys.argv[1]))
 """
@@ -46,12 +37,6 @@ def _waiting_job(world, convention) -> GenerationJob:
     return GenerationJob.objects.create(convention=convention, created_by=world.animateur)
 
 
-def _database_url() -> str:
-    s = connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 def test_a_worker_killed_mid_generation_leaves_no_version_and_the_retry_cleans_up(
     committed_db, media, settings, tmp_path
 ):
@@ -62,23 +47,7 @@ def test_a_worker_killed_mid_generation_leaves_no_version_and_the_retry_cleans_u
         acting_user=world.animateur, action=world.action, date_debut=world.start
     )
     job = _waiting_job(world, convention)
-    marker = tmp_path / "marker"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "ancrage.config.settings.test",
-        "DATABASE_URL": _database_url(),
-        "MEDIA_ROOT": str(media),
-    }
-    worker = subprocess.Popen([sys.executable, "-c", WORKER, str(job.pk), str(marker)], env=env, cwd=ROOT)
-    try:
-        for _ in range(1200):  # waits for the worker to reach the middle of its transaction
-            if marker.exists() or worker.poll() is not None:
-                break
-            time.sleep(0.1)
-        assert marker.exists(), "the worker never reached the middle of the generation"
-    finally:
-        worker.send_signal(signal.SIGKILL)
-        worker.wait()
+    kill_worker_midway(WORKER, job.pk, tmp_path, env={"MEDIA_ROOT": str(media)}, what="the generation")
 
     job.refresh_from_db()
     assert job.state == JobState.EN_COURS and job.attempt == 1

@@ -99,6 +99,6 @@ def test_worker_runs_pending_jobs(db, settings):
         structure=StructureFactory(), kind="population", fichier="r.csv", sha256=""
     )
     jobs._keep_file(job, RENNES.read_bytes())
-    call_command("diagnostic_worker", "--once")
+    call_command("worker-diagnostic", "--once")
     job.refresh_from_db()
     assert job.state == ImportJob.State.PRET and job.apercu["lignes"][0][0] == "352380101"

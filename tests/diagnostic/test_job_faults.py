@@ -5,15 +5,10 @@ Everywhere, an error raised inside the transaction at a given batch leaves no ro
 whose attempt was superseded (requeued after a timeout) writes nothing.
 """
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
 from ancrage.diagnostic import jobs
 from ancrage.diagnostic.models import ImportJob
@@ -24,9 +19,9 @@ from ancrage.frequentation.models import FrequentationImport, Profils, Usager
 from ancrage.organisations.enums import Role
 from tests.dossiers.conftest import committed_db  # noqa: F401  (PostgreSQL, committed rows)
 from tests.organisations.factories import MembershipFactory
+from tests.worker_faults import kill_worker_midway
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ROWS = 40
 USAGERS = (
     ";".join(readers.USAGERS_COLUMNS)
@@ -35,8 +30,6 @@ USAGERS = (
 ).encode()
 
 WORKER = """
-import os, sys, time, pathlib, django
-django.setup()
 from ancrage.diagnostic import jobs
 from ancrage.frequentation import services
 services.BATCH_SIZE = 5
@@ -45,8 +38,7 @@ def write_rows(*args, **kwargs):
     result = real(*args, **kwargs)
     calls.append(1)
     if len(calls) == 3:  # in the middle of the import transaction
-        pathlib.Path(sys.argv[2]).write_text("au milieu")
-        time.sleep(600)
+        halt()
     return result
 services._write_rows = write_rows
 jobs.run(int(sys.argv[1]))
@@ -78,12 +70,6 @@ def staff(db):
     return membership.user, membership.structure
 
 
-def _database_url() -> str:
-    s = connection.settings_dict
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
 def test_a_worker_killed_mid_import_leaves_nothing_and_the_job_is_retried(
     committed_db,  # noqa: F811
     tmp_path,
@@ -93,22 +79,7 @@ def test_a_worker_killed_mid_import_leaves_nothing_and_the_job_is_retried(
     user, epn = membership.user, membership.structure
     job = _ready_job(epn, user)
     ImportJob.objects.filter(pk=job.pk).update(state=ImportJob.State.IMPORT_DEMANDE)
-    marker = tmp_path / "marker"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "ancrage.config.settings.test",
-        "DATABASE_URL": _database_url(),
-    }
-    worker = subprocess.Popen([sys.executable, "-c", WORKER, str(job.pk), str(marker)], env=env, cwd=ROOT)
-    try:
-        for _ in range(1200):  # waits for the worker to reach the middle of its transaction
-            if marker.exists() or worker.poll() is not None:
-                break
-            time.sleep(0.1)
-        assert marker.exists(), "the worker never reached the middle of the import"
-    finally:
-        worker.send_signal(signal.SIGKILL)
-        worker.wait()
+    kill_worker_midway(WORKER, job.pk, tmp_path, what="the import")
 
     job.refresh_from_db()
     assert job.state == ImportJob.State.IMPORT and job.attempt == 2  # analysed, then stuck "en cours"

@@ -132,7 +132,10 @@ def test_purge_command_and_abandoned_deposits(db, settings):
     out = io.StringIO()
     call_command("purger-usagers", "--dry-run", stdout=out)
     assert "Simulation" in out.getvalue() and "1 enregistrement(s)" in out.getvalue()
+    assert "1 dépôt(s)" in out.getvalue()
     assert Usager.objects.count() == 1
+    job.refresh_from_db()
+    assert job.state == ImportJob.State.PRET and job.apercu  # the dry run rolled the deposits back too
     call_command("purger-usagers", stdout=out)
     assert Usager.objects.count() == 0
     job.refresh_from_db()

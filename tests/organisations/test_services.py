@@ -108,9 +108,3 @@ def test_revoking_a_membership_is_audited(admin_user):
     membership.refresh_from_db()
     assert not membership.is_active
     assert AuditEntry.objects.filter(action="update", object_id=str(membership.pk)).exists()
-
-
-def test_user_email_is_unique_case_insensitively(admin_user):
-    services.user_create(acting_user=admin_user, email="Camille@Exemple.fr")
-    with pytest.raises(ValidationError):
-        services.user_create(acting_user=admin_user, email="camille@exemple.fr ")

@@ -17,8 +17,8 @@ from ancrage.dossiers.models import Dossier
 from ancrage.organisations.enums import Role, StructureKind
 from ancrage.organisations.models import Structure
 from ancrage.www.dossiers_views.forms import FiltreForm
+from ancrage.www.forms import AncrageForm
 from ancrage.www.forms_renderer import dsfr_renderer
-from ancrage.www.partenaires_views.forms import AncrageForm
 from ancrage.www.warmup import warm_templates
 from tests.demo_accounts import blosne, login
 from tests.organisations.factories import MembershipFactory

@@ -1,25 +1,11 @@
 from django import forms
 from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
-from dsfr.forms import DsfrBaseForm
 
 from ancrage.accounts.services import invitable_targets
-from ancrage.www.forms_renderer import dsfr_renderer
+from ancrage.www.forms import AncrageForm
 
 
-class AccountsForm(DsfrBaseForm):
-    """Marks optional fields, as the DSFR now recommends (django-dsfr warns until a form chooses)."""
-
-    @property
-    def default_renderer(self):
-        return dsfr_renderer()  # one engine per process, not one per form (issue 8)
-
-    def get_context(self):
-        context = forms.Form.get_context(self)
-        context.setdefault("DSFR_MARK_OPTIONAL_FIELDS", True)
-        return context
-
-
-class SecondFactorForm(AccountsForm):
+class SecondFactorForm(AncrageForm):
     token = forms.CharField(
         label="Code à 6 chiffres",
         help_text="Le code affiché par votre application d’authentification.",
@@ -39,7 +25,7 @@ def _target_value(role, target) -> str:
     return f"{role.value}:{target._meta.model_name}:{target.pk}"
 
 
-class InvitationForm(AccountsForm):
+class InvitationForm(AncrageForm):
     email = forms.EmailField(label="Adresse e-mail de la personne invitée")
     cible = forms.ChoiceField(label="Rôle et organisation")
 
@@ -55,7 +41,7 @@ class InvitationForm(AccountsForm):
         return self.pairs[self.cleaned_data["cible"]]
 
 
-class InvitationAcceptForm(AccountsForm):
+class InvitationAcceptForm(AncrageForm):
     first_name = forms.CharField(label="Prénom", max_length=150)
     last_name = forms.CharField(label="Nom", max_length=150)
     password1 = forms.CharField(
@@ -77,9 +63,9 @@ class InvitationAcceptForm(AccountsForm):
         return cleaned
 
 
-class DsfrPasswordResetForm(AccountsForm, PasswordResetForm):
+class DsfrPasswordResetForm(AncrageForm, PasswordResetForm):
     pass
 
 
-class DsfrSetPasswordForm(AccountsForm, SetPasswordForm):
+class DsfrSetPasswordForm(AncrageForm, SetPasswordForm):
     pass

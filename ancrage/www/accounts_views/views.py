@@ -26,6 +26,8 @@ from ancrage.www.accounts_views.forms import (
     InvitationForm,
     SecondFactorForm,
 )
+from ancrage.www.forms import add_validation_error
+from ancrage.www.messages import flash_errors
 
 
 def lockout(request, original_response=None, credentials=None):
@@ -160,7 +162,7 @@ def invitations(request):
                 site_url=request.build_absolute_uri("/"),
             )
         except ValidationError as error:
-            form.add_error("email" if hasattr(error, "error_dict") else None, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, f"L’invitation a été envoyée à {invitation.email}.")
             return redirect("accounts:invitations")
@@ -181,7 +183,7 @@ def invitation_revoke(request, pk):
     try:
         services.invitation_revoke(acting_user=request.user, invitation=invitation)
     except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
+        flash_errors(request, error)
     else:
         messages.success(request, f"L’invitation de {invitation.email} est annulée.")
     return redirect("accounts:invitations")

@@ -5,7 +5,7 @@ from ancrage.organisations.models import Structure
 from ancrage.partenaires import enums_standard
 from ancrage.partenaires.enums import FAMILLE_CHOICES
 from ancrage.partenaires.publics import PUBLIC_CHOICES, parse_codes
-from ancrage.www.partenaires_views.forms import AncrageForm
+from ancrage.www.forms import AncrageForm
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 

@@ -14,6 +14,7 @@ from ancrage.diagnostic.models import Diagnostic
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
 from ancrage.organisations.scoping import scope_for
+from ancrage.suivi.recommendations import recommendations
 from ancrage.www.actions_views.forms import (
     ActionForm,
     AddPartnerForm,
@@ -25,6 +26,8 @@ from ancrage.www.actions_views.forms import (
     TransitionForm,
     matrix_form,
 )
+from ancrage.www.forms import add_validation_error
+from ancrage.www.messages import flash_errors
 
 PAGE_SIZE = 25
 
@@ -43,23 +46,6 @@ def _action(request, pk, *, write=False) -> Action:
     if write and not scope_for(request.user).can_write_epn(action.structure_id):
         raise PermissionDenied
     return action
-
-
-def _form_errors(request, form_or_error) -> None:
-    if isinstance(form_or_error, ValidationError):
-        messages.error(request, " ".join(form_or_error.messages))
-        return
-    for field, errors in form_or_error.errors.items():
-        label = form_or_error.fields[field].label if field in form_or_error.fields else ""
-        messages.error(request, f"{label} : {' '.join(errors)}" if label else " ".join(errors))
-
-
-def _apply_validation_error(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @login_required
@@ -135,7 +121,7 @@ def action_create(request):
         try:
             action = services.action_create(acting_user=request.user, epn=epn, **data, **extra)
         except ValidationError as error:
-            _apply_validation_error(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(
                 request, "L’action est créée. Ajoutez ses objectifs, ses séances et ses partenaires."
@@ -175,7 +161,7 @@ def action_update(request, pk):
         try:
             services.action_update(acting_user=request.user, action=action, **data)
         except ValidationError as error:
-            _apply_validation_error(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, "L’action est enregistrée.")
             return redirect(action)
@@ -235,7 +221,7 @@ def action_transition(request, pk):
                 commentaire=form.cleaned_data["commentaire"],
             )
         except ValidationError as error:
-            _form_errors(request, error)
+            flash_errors(request, error)
         else:
             messages.success(request, f"L’action est maintenant « {action.get_statut_display()} ».")
     return redirect(action)
@@ -251,9 +237,9 @@ def objectif_add(request, pk):
             services.objectif_add(acting_user=request.user, action=action, **form.cleaned_data)
             messages.success(request, "L’objectif est ajouté.")
         except ValidationError as error:
-            _form_errors(request, error)
+            flash_errors(request, error)
     else:
-        _form_errors(request, form)
+        flash_errors(request, form)
     return redirect(action)
 
 
@@ -276,7 +262,7 @@ def seance_add(request, pk):
         services.seance_add(acting_user=request.user, action=action, **form.cleaned_data)
         messages.success(request, "La séance est ajoutée au calendrier.")
     else:
-        _form_errors(request, form)
+        flash_errors(request, form)
     return redirect(action)
 
 
@@ -310,7 +296,7 @@ def recommandations(request, pk):
     can_write = scope_for(request.user).can_write_epn(action.structure_id)
     if not can_write and not scope_for(request.user).can_read_epn(action.structure_id):
         raise Http404  # a partner sees the action, not the EPN's directory
-    ranked, diagnostic = selectors.recommendations(action)
+    ranked, diagnostic = recommendations(action)
     participations = ActionPartenaire.objects.filter(action=action).select_related("partenaire")
     return render(
         request,
@@ -395,12 +381,12 @@ def matrice(request, pk):
             try:
                 services.matrice_update(acting_user=request.user, action=action, rows=rows)
             except ValidationError as error:
-                _form_errors(request, error)
+                flash_errors(request, error)
             else:
                 messages.success(request, "La répartition des tâches est enregistrée.")
                 return redirect("actions:matrice", pk=action.pk)
         else:
-            _form_errors(request, form)
+            flash_errors(request, form)
     rows = []
     for task, cells in matrix.rows():
         rows.append(
@@ -436,7 +422,7 @@ def reunion_create(request, pk):
         try:
             reunion = services.reunion_create(acting_user=request.user, action=action, **data)
         except ValidationError as error:
-            _apply_validation_error(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, "La réunion est enregistrée.")
             return redirect(reunion)
@@ -508,7 +494,7 @@ def reunion_update(request, pk):
         try:
             services.reunion_update(acting_user=request.user, reunion=reunion, **form.cleaned_data)
         except ValidationError as error:
-            _apply_validation_error(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, "La réunion est enregistrée.")
             return redirect(reunion)
@@ -529,11 +515,11 @@ def decision_add(request, pk):
         try:
             services.decision_add(acting_user=request.user, reunion=reunion, **form.cleaned_data)
         except ValidationError as error:
-            _form_errors(request, error)
+            flash_errors(request, error)
         else:
             messages.success(request, "La décision est enregistrée.")
     else:
-        _form_errors(request, form)
+        flash_errors(request, form)
     return redirect(reunion)
 
 
@@ -564,5 +550,5 @@ def commentaire_add(request, pk):
         )
         messages.success(request, "Votre commentaire est publié.")
     else:
-        _form_errors(request, form)
+        flash_errors(request, form)
     return redirect(reunion or action)

@@ -4,7 +4,7 @@ from ancrage.conventions.enums import MODELE_CHOICES
 from ancrage.conventions.models import ModelePersonnalise
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
-from ancrage.www.partenaires_views.forms import AncrageForm
+from ancrage.www.forms import AncrageForm
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 CUSTOM_PREFIX = "perso-"

@@ -26,6 +26,8 @@ from ancrage.www.conventions_views.forms import (
     ModeleUploadForm,
     ResiliationForm,
 )
+from ancrage.www.forms import add_validation_error
+from ancrage.www.messages import flash_errors
 
 PAGE_SIZE = 25
 
@@ -41,23 +43,6 @@ def _convention(request, pk, *, write=False) -> Convention:
     if write and not scope_for(request.user).can_write_epn(convention.structure_id):
         raise PermissionDenied
     return convention
-
-
-def _errors(request, error) -> None:
-    if isinstance(error, ValidationError):
-        messages.error(request, " ".join(error.messages))
-        return
-    for field, errors in error.errors.items():
-        label = error.fields[field].label if field in error.fields else ""
-        messages.error(request, f"{label} : {' '.join(errors)}" if label else " ".join(errors))
-
-
-def _apply(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _staff_epns(user):
@@ -138,7 +123,7 @@ def convention_create(request):
                     acting_user=request.user, epn=epn, lieu_signature=epn.commune_nom, **data
                 )
         except ValidationError as error:
-            _apply(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(
                 request,
@@ -211,7 +196,7 @@ def convention_update(request, pk):
                 acting_user=request.user, convention=convention, partenaires=partenaires, **data
             )
         except ValidationError as error:
-            _apply(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(
                 request, "Le brouillon est enregistré. Générez une nouvelle version du document."
@@ -287,7 +272,7 @@ def convention_generate(request, pk):
     try:
         job = services.convention_version_request(acting_user=request.user, convention=convention)
     except ValidationError as error:
-        _errors(request, error)
+        flash_errors(request, error)
         return redirect(convention)
     return redirect("conventions:job", pk=job.pk)
 
@@ -343,9 +328,9 @@ def commentaire_add(request, pk):
             )
             messages.success(request, "Votre commentaire est ajouté.")
         except ValidationError as error:
-            _errors(request, error)
+            flash_errors(request, error)
     else:
-        _errors(request, form)
+        flash_errors(request, form)
     return redirect(reverse("conventions:detail", kwargs={"pk": pk}) + "#commentaires")
 
 
@@ -357,7 +342,7 @@ def convention_submit(request, pk):
         services.convention_submit(acting_user=request.user, convention=convention)
         messages.success(request, "La convention est soumise au circuit de validation.")
     except ValidationError as error:
-        _errors(request, error)
+        flash_errors(request, error)
     return redirect(convention)
 
 
@@ -369,7 +354,7 @@ def convention_withdraw(request, pk):
         services.convention_withdraw(acting_user=request.user, convention=convention)
         messages.success(request, "La convention est retirée du circuit : elle redevient un brouillon.")
     except ValidationError as error:
-        _errors(request, error)
+        flash_errors(request, error)
     return redirect(convention)
 
 
@@ -379,14 +364,14 @@ def convention_decide(request, pk):
     convention = _convention(request, pk)
     form = DecisionForm(request.POST)
     if not form.is_valid():
-        _errors(request, form)
+        flash_errors(request, form)
         return redirect(convention)
     try:
         decision = services.convention_decide(
             acting_user=request.user, convention=convention, **form.cleaned_data
         )
     except ValidationError as error:
-        _errors(request, error)
+        flash_errors(request, error)
         return redirect(convention)
     convention.refresh_from_db()
     if decision.decision == "rejeter":
@@ -432,7 +417,7 @@ def convention_terminate(request, pk):
                 acting_user=request.user, convention=convention, **form.cleaned_data
             )
         except ValidationError as error:
-            _apply(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, "La résiliation est enregistrée.")
             return redirect(convention)
@@ -450,7 +435,7 @@ def avenant_create(request, pk):
     try:
         avenant = services.convention_avenant_create(acting_user=request.user, convention=convention)
     except ValidationError as error:
-        _errors(request, error)
+        flash_errors(request, error)
         return redirect(convention)
     messages.success(request, "L’avenant est créé en brouillon : modifiez ce qui change.")
     return redirect("conventions:update", pk=avenant.pk)
@@ -474,7 +459,7 @@ def modeles(request):
                 data=upload.read(),
             )
         except ValidationError as error:
-            _apply(form, error)
+            add_validation_error(form, error)
         else:
             messages.success(request, "Le modèle est vérifié et enregistré : il est proposé à la rédaction.")
             return redirect(reverse("conventions:modeles") + f"?epn={epn.pk}")

@@ -33,6 +33,8 @@ from ancrage.territoire import geo
 from ancrage.territoire import services as territoire_services
 from ancrage.territoire.models import PopulationImport, Quartier, Secteur
 from ancrage.www.diagnostic_views.forms import DiagnosticForm, ImportForm, PrioriteForm, QpvForm, QuartierForm
+from ancrage.www.forms import add_validation_error
+from ancrage.www.messages import flash_errors
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -182,7 +184,7 @@ def compute(request, structure_id: int):
             titre=form.cleaned_data["titre"],
         )
     except (DiagnosticImpossible, ValidationError) as exc:
-        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        flash_errors(request, exc)
         return redirect("diagnostic:epn", structure_id=structure.pk)
     return redirect(diagnostic)
 
@@ -369,8 +371,7 @@ def priorites(request, structure_id: int):
                     qpv=data["qpv"],
                 )
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                add_validation_error(form, exc)
             else:
                 messages.success(request, f"Priorité « {data['theme']} » enregistrée.")
                 return redirect("diagnostic:priorites", structure_id=structure.pk)

@@ -11,8 +11,8 @@ from ancrage.dossiers.enums import (
 )
 from ancrage.dossiers.workflow import DossierAction
 from ancrage.partenaires.enums import FAMILLE_CHOICES
+from ancrage.www.forms import AncrageForm
 from ancrage.www.forms_renderer import RenderedOnceForm
-from ancrage.www.partenaires_views.forms import AncrageForm
 
 MONTANT = {"max_digits": 12, "decimal_places": 2, "min_value": 0}
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")

@@ -33,6 +33,8 @@ from ancrage.www.dossiers_views.forms import (
     SupportFormSet,
     TransitionForm,
 )
+from ancrage.www.forms import add_validation_error
+from ancrage.www.messages import flash_errors
 
 PAGE_SIZE = 25
 DECISION_ACTIONS = {DossierAction.ACCEPTER, DossierAction.REFUSER, DossierAction.CLASSER_SANS_SUITE}
@@ -52,18 +54,6 @@ def _dossier(request, pk) -> Dossier:
 def _writable(request, dossier) -> None:
     if not scope_for(request.user).can_write_epn(dossier.structure_id):
         raise PermissionDenied
-
-
-def _error_messages(request, error) -> None:
-    if isinstance(error, WorkflowError):
-        messages.error(request, error.message)
-    elif isinstance(error, ValidationError):
-        for text in error.messages:
-            messages.error(request, text)
-    else:
-        for field, errors in error.errors.items():
-            label = error.fields[field].label if field in error.fields else ""
-            messages.error(request, f"{label} : {' '.join(errors)}" if label else " ".join(errors))
 
 
 def _site_url(request) -> str:
@@ -262,7 +252,7 @@ def dossier_edit(request, pk):
             )
             services.dossier_set_supports(acting_user=request.user, dossier=dossier, supports=kept(supports))
         except ValidationError as error:
-            form.add_error(None, error)
+            add_validation_error(form, error)
         else:
             summary = dossier.budget_summary()
             if summary.problems:
@@ -293,7 +283,7 @@ def dossier_refresh(request, pk):
         services.dossier_refresh_from_action(acting_user=request.user, dossier=dossier)
         messages.success(request, "Objectifs, publics, diagnostic et partenariat sont recopiés de l’action.")
     except ValidationError as error:
-        _error_messages(request, error)
+        flash_errors(request, error)
     return redirect(dossier)
 
 
@@ -315,9 +305,9 @@ def piece_add(request, pk):
             )
             messages.success(request, "La pièce jointe est ajoutée.")
         except ValidationError as error:
-            _error_messages(request, error)
+            flash_errors(request, error)
     else:
-        _error_messages(request, form)
+        flash_errors(request, form)
     return redirect(dossier)
 
 
@@ -355,7 +345,7 @@ def piece_delete(request, pk):
         services.piece_delete(acting_user=request.user, piece=piece)
         messages.success(request, "La pièce jointe est retirée.")
     except ValidationError as error:
-        _error_messages(request, error)
+        flash_errors(request, error)
     return redirect(dossier)
 
 
@@ -420,7 +410,7 @@ def dossier_transition(request, pk):
     else:
         raise Http404
     if not form.is_valid():
-        _error_messages(request, form)
+        flash_errors(request, form)
         return redirect(dossier)
     data = form.cleaned_data
     try:
@@ -435,7 +425,7 @@ def dossier_transition(request, pk):
             site_url=_site_url(request),
         )
     except (WorkflowError, ValidationError) as error:
-        _error_messages(request, error)
+        flash_errors(request, error)
     else:
         messages.success(request, f"C’est fait : le dossier est « {dossier.get_etat_display().lower()} ».")
     return redirect(dossier)
@@ -477,7 +467,7 @@ def dossier_decision(request, pk):
                 site_url=_site_url(request),
             )
         except (WorkflowError, ValidationError) as error:
-            _error_messages(request, error)
+            flash_errors(request, error)
             if isinstance(error, services.DossierChanged):
                 return redirect(dossier)
         else:
@@ -502,9 +492,9 @@ def message_add(request, pk):
             services.message_send(acting_user=request.user, dossier=dossier, texte=form.cleaned_data["texte"])
             messages.success(request, "Le message est envoyé.")
         except ValidationError as error:
-            _error_messages(request, error)
+            flash_errors(request, error)
     else:
-        _error_messages(request, form)
+        flash_errors(request, form)
     return redirect(reverse("dossiers:detail", kwargs={"pk": dossier.pk}) + "#messagerie")
 
 
@@ -520,9 +510,9 @@ def annotation_add(request, pk):
             )
             messages.success(request, "L’annotation est enregistrée.")
         except ValidationError as error:
-            _error_messages(request, error)
+            flash_errors(request, error)
     else:
-        _error_messages(request, form)
+        flash_errors(request, form)
     return redirect(reverse("dossiers:detail", kwargs={"pk": dossier.pk}) + "#annotations")
 
 

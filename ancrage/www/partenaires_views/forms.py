@@ -1,27 +1,10 @@
 from django import forms
-from dsfr.forms import DsfrBaseForm
 
+from ancrage.actions.tasks import TASK_CHOICES
 from ancrage.partenaires import enums_standard
-from ancrage.partenaires.enums import FAMILLE_CHOICES, PUBLICS_TOUCHES_CHOICES, SAVOIR_FAIRE_CHOICES
+from ancrage.partenaires.enums import FAMILLE_CHOICES, PUBLICS_TOUCHES_CHOICES
 from ancrage.partenaires.publics import parse_codes
-from ancrage.www.forms_renderer import dsfr_renderer
-
-
-class AncrageForm(DsfrBaseForm):
-    """DSFR form that marks optional fields, as the DSFR now recommends.
-
-    django-dsfr warns on every render until a project chooses; choosing here, per form, keeps the
-    test suite (warnings are errors) quiet without a transitional setting that warns too.
-    """
-
-    @property
-    def default_renderer(self):
-        return dsfr_renderer()  # one engine per process, not one per form (issue 8)
-
-    def get_context(self):
-        context = forms.Form.get_context(self)
-        context.setdefault("DSFR_MARK_OPTIONAL_FIELDS", True)
-        return context
+from ancrage.www.forms import AncrageForm
 
 
 def _checkboxes(choices, label, help_text=""):
@@ -62,8 +45,10 @@ class PartenaireForm(AncrageForm):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Codes IRIS (9 caractères) ou codes de commune (5), séparés par des virgules.",
     )
+    # The tasks of an action's task matrix: it warns when the EPN does alone a task that a
+    # partner of the action has the trade for (substitution).
     savoir_faire = _checkboxes(
-        SAVOIR_FAIRE_CHOICES,
+        TASK_CHOICES,
         "Savoir-faire pour le partenariat",
         "Les tâches d’une action que ce partenaire sait assurer (l’EPN ne doit pas s’y substituer).",
     )

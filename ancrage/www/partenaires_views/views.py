@@ -18,6 +18,8 @@ from ancrage.organisations.scoping import scope_for
 from ancrage.partenaires import services, standard
 from ancrage.partenaires.models import Contact, ImportAnnuaire, Partenaire
 from ancrage.partenaires.publics import public_label
+from ancrage.www.forms import add_validation_error
+from ancrage.www.messages import flash_errors
 from ancrage.www.partenaires_views.forms import ContactForm, ImportForm, PartenaireForm
 
 PAGE_SIZE = 25
@@ -132,11 +134,7 @@ def _save_form(request, form, partenaire=None):
             acting_user=request.user, partenaire=partenaire, nom=form.cleaned_data["nom"], **data
         )
     except ValidationError as error:
-        if hasattr(error, "error_dict"):
-            for field, errors in error.error_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            form.add_error(None, error)
+        add_validation_error(form, error)
     return None
 
 
@@ -246,7 +244,7 @@ def import_preview(request, pk):
         try:
             created = services.annuaire_import_apply(acting_user=request.user, batch=batch)
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            flash_errors(request, error)
         else:
             messages.success(
                 request, f"{len(created)} partenaire(s) importé(s) dans l’annuaire de {batch.structure.nom}."

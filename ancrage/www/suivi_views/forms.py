@@ -1,7 +1,7 @@
 from django import forms
 
 from ancrage.suivi.enums import CSP_CHOICES, SEXE_CHOICES, SITUATION_CHOICES, NatureEchange, SensPromotion
-from ancrage.www.partenaires_views.forms import AncrageForm
+from ancrage.www.forms import AncrageForm
 
 
 class SheetRowForm(AncrageForm):

@@ -22,6 +22,7 @@ from ancrage.organisations.models import Structure
 from ancrage.organisations.scoping import scope_for
 from ancrage.suivi import avant_apres, bilan, selectors, services
 from ancrage.suivi.models import Echange, Participation, Promotion
+from ancrage.www.messages import flash_errors
 from ancrage.www.suivi_views.forms import (
     AvantApresForm,
     DelaiForm,
@@ -77,15 +78,6 @@ def _partner(request, pk: int, *, write: bool = False) -> Structure:
     return partner
 
 
-def _errors(request, error) -> None:
-    if isinstance(error, ValidationError):
-        messages.error(request, " ".join(error.messages))
-    else:
-        for field, errors in error.errors.items():
-            label = error.fields[field].label if field in error.fields else ""
-            messages.error(request, f"{label} : {' '.join(errors)}" if label else " ".join(errors))
-
-
 # --- Dashboard -----------------------------------------------------------------------------------------
 
 
@@ -129,7 +121,7 @@ def relance_defaut(request, structure_id: int):
         services.delai_relance_set(acting_user=request.user, epn=epn, jours=form.cleaned_data["jours"])
         messages.success(request, "Délai de relance par défaut enregistré.")
     else:
-        _errors(request, form)
+        flash_errors(request, form)
     return redirect("suivi:tableau", structure_id=epn.pk)
 
 
@@ -195,11 +187,11 @@ def echange_add(request, pk: int):
                 acting_user=request.user, epn=partner.referencee_par, partenaire=partner, **form.cleaned_data
             )
         except ValidationError as error:
-            _errors(request, error)
+            flash_errors(request, error)
         else:
             messages.success(request, "Échange ajouté au journal.")
     else:
-        _errors(request, form)
+        flash_errors(request, form)
     return redirect("suivi:partenaire", pk=partner.pk)
 
 
@@ -224,11 +216,11 @@ def promotion_add(request, pk: int):
                 acting_user=request.user, epn=partner.referencee_par, partenaire=partner, **form.cleaned_data
             )
         except ValidationError as error:
-            _errors(request, error)
+            flash_errors(request, error)
         else:
             messages.success(request, "Promotion enregistrée.")
     else:
-        _errors(request, form)
+        flash_errors(request, form)
     return redirect("suivi:partenaire", pk=partner.pk)
 
 
@@ -256,7 +248,7 @@ def relance(request, pk: int):
         )
         messages.success(request, "Délai de relance enregistré.")
     else:
-        _errors(request, form)
+        flash_errors(request, form)
     return redirect("suivi:partenaire", pk=partner.pk)
 
 
@@ -308,7 +300,7 @@ def evaluation(request, pk: int):
         services.evaluation_save(acting_user=request.user, action=the_action, **form.cleaned_data)
         messages.success(request, "Évaluation enregistrée.")
     else:
-        _errors(request, form)
+        flash_errors(request, form)
     return redirect("suivi:action", pk=the_action.pk)
 
 
@@ -323,11 +315,11 @@ def avant_apres_compute(request, pk: int):
                 acting_user=request.user, action=the_action, frequentation=form.cleaned_data["frequentation"]
             )
         except ValidationError as error:
-            _errors(request, error)
+            flash_errors(request, error)
         else:
             messages.success(request, "Le diagnostic a été recalculé sur la période après l’action.")
     else:
-        _errors(request, form)
+        flash_errors(request, form)
     return redirect(reverse("suivi:action", kwargs={"pk": the_action.pk}) + "#avant-apres")
 
 
@@ -388,7 +380,7 @@ def feuille(request, pk: int):
                 acting_user=request.user, seance=seance, rows=rows, removed=removed
             )
         except ValidationError as error:
-            _errors(request, error)
+            flash_errors(request, error)
         else:
             messages.success(
                 request,

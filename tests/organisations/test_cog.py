@@ -1,6 +1,6 @@
 import pytest
 
-from ancrage.territoire import cog
+from ancrage.organisations import cog
 
 
 def test_rennes_metropole_has_its_43_communes():

@@ -73,7 +73,7 @@ class _Referential:
 
 @cache
 def _referential() -> _Referential:
-    raw = resources.files("ancrage.territoire").joinpath("data/cog-2026.json.gz").read_bytes()
+    raw = resources.files("ancrage.organisations").joinpath("data/cog-2026.json.gz").read_bytes()
     data = json.loads(gzip.decompress(raw))
     communes = {}
     for code, nom, kind, dep, reg, pop, epci, parent in data["communes"]:
