@@ -1,21 +1,6 @@
-"""Read and write the national standard for lieux de médiation numérique (version 1.0.2).
+"""Reading the standard's CSV and the Cartographie's JSON: every place checked, every issue located.
 
-Pure module: no Django. Two inputs and two outputs:
-
-- the standard's CSV (``read_csv`` / ``write_csv``): ``|`` between the values of a multi-valued
-  cell (``;``, the 0.x separator, is accepted on read), UTF-8 with or without BOM;
-- the JSON arrays the Cartographie nationale publishes (``read_cartographie_json`` /
-  ``write_cartographie_json``): one object per place, empty keys left out, some keys from
-  older versions of the standard.
-
-Reading never stops at the first problem. A file that cannot be read at all (not UTF-8, not
-JSON, no header, a required column missing) raises ``ImportRejected``. Otherwise every place
-is checked: places that cannot be kept are listed in ``ImportResult.rejected``, places kept
-after a correction in ``ImportResult.warnings``, each issue located and written in French.
-
-``validate_csv`` checks any CSV against the Frictionless table schema shipped in
-``data/schema.json`` (types, required, unique, patterns, lengths, enums). ``write_csv`` runs it
-on its own output, so an export that would not validate is never produced.
+Pure module: no Django.
 """
 
 from __future__ import annotations
@@ -25,9 +10,8 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import date, datetime
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
 from typing import Any
 
 from ancrage.core import csv_safe
@@ -36,49 +20,25 @@ from ancrage.partenaires import enums_standard
 from ancrage.partenaires.identifiers import (
     InvalidIdentifier,
     normalise,
-    pivot_kind,
     validate_code_insee,
     validate_siret,
 )
-
-SCHEMA: dict[str, Any] = json.loads(enums_standard.SCHEMA_PATH.read_text(encoding="utf-8"))
-STANDARD_VERSION = SCHEMA["version"]
-FIELDS: tuple[str, ...] = tuple(f["name"] for f in SCHEMA["fields"])
-REQUIRED_FIELDS: tuple[str, ...] = tuple(
-    f["name"] for f in SCHEMA["fields"] if f["constraints"].get("required")
+from ancrage.partenaires.standard.duplicates import find_duplicates
+from ancrage.partenaires.standard.schema import (
+    FIELD_TITLES,
+    FIELDS,
+    MULTI_VALUED,
+    PLACEHOLDER_DATE,
+    REQUIRED_FIELDS,
+    RESUME_MAX_LENGTH,
+    SCHEMA,
+    STANDARD_VERSION,
+    ImportResult,
+    Lieu,
+    decode,
 )
-FIELD_TITLES: dict[str, str] = {f["name"]: f["title"] for f in SCHEMA["fields"]}
 
-MULTI_VALUED = frozenset(
-    {
-        "typologie",
-        "courriels",
-        "site_web",
-        "itinerance",
-        "services",
-        "publics_specifiquement_adresses",
-        "prise_en_charge_specifique",
-        "frais_a_charge",
-        "dispositif_programmes_nationaux",
-        "formations_labels",
-        "autres_formations_labels",
-        "modalites_acces",
-        "modalites_accompagnement",
-    }
-)
-SEPARATOR = "|"
 _READ_SEPARATORS = re.compile(r"[|;]")
-
-# The Cartographie nationale writes these when it does not know a value; they carry nothing.
-UNKNOWN_PIVOT = "00000000000000"
-PLACEHOLDER_DATE = date(1970, 1, 1)
-RESUME_MAX_LENGTH = next(
-    f["constraints"]["maxLength"] for f in SCHEMA["fields"] if f["name"] == "presentation_resume"
-)
-
-# schema.json's pattern for formations_labels lacks the space that enums.json has in this one
-# label; writing the schema's spelling is the only way for a place holding it to validate.
-_SCHEMA_SPELLING = {"Étapes numériques (La Poste)": "Étapes numériques(La Poste)"}
 
 # Keys of the Cartographie's JSON from before version 1 of the standard, with their v1 column.
 LEGACY_RENAMES = {
@@ -105,84 +65,6 @@ LEGACY_NATIONAL_LABELS = {
 # so the old value is kept aside (Lieu.legacy) and reported.
 NOT_CARRIED_LEGACY_KEYS = frozenset({"publics_accueillis"})
 _KNOWN_KEYS = frozenset(FIELDS) | set(LEGACY_RENAMES) | {"labels_nationaux"} | NOT_CARRIED_LEGACY_KEYS
-
-
-@dataclass(frozen=True)
-class Lieu:
-    """One place (a partner or the EPN itself) as the standard describes it, normalised.
-
-    Text is stripped, multi-valued cells are tuples of canonical values, unknown values are
-    empty (``""``, ``None`` or ``()``). ``legacy`` keeps, as ``(key, value)`` pairs, what the
-    file held that version 1.0.2 of the standard cannot carry, so the user can still read it.
-    """
-
-    id: str
-    nom: str
-    commune: str
-    code_postal: str
-    adresse: str
-    pivot: str = ""
-    code_insee: str = ""
-    complement_adresse: str = ""
-    latitude: float | None = None
-    longitude: float | None = None
-    typologie: tuple[str, ...] = ()
-    telephone: str = ""
-    courriels: tuple[str, ...] = ()
-    site_web: tuple[str, ...] = ()
-    horaires: str = ""
-    presentation_resume: str = ""
-    presentation_detail: str = ""
-    source: str = ""
-    itinerance: tuple[str, ...] = ()
-    structure_parente: str = ""
-    date_maj: date | None = None
-    services: tuple[str, ...] = ()
-    publics_specifiquement_adresses: tuple[str, ...] = ()
-    prise_en_charge_specifique: tuple[str, ...] = ()
-    frais_a_charge: tuple[str, ...] = ()
-    dispositif_programmes_nationaux: tuple[str, ...] = ()
-    formations_labels: tuple[str, ...] = ()
-    autres_formations_labels: tuple[str, ...] = ()
-    modalites_acces: tuple[str, ...] = ()
-    modalites_accompagnement: tuple[str, ...] = ()
-    fiche_acces_libre: str = ""
-    prise_rdv: str = ""
-    legacy: tuple[tuple[str, str], ...] = field(default=(), compare=False)
-
-    @property
-    def siret(self) -> str:
-        return self.pivot if pivot_kind(self.pivot) == "siret" else ""
-
-    @property
-    def rna(self) -> str:
-        return self.pivot if pivot_kind(self.pivot) == "rna" else ""
-
-    def standard_values(self) -> dict[str, Any]:
-        """Everything the standard can carry, keyed by column (what a round trip must keep)."""
-        values = asdict(self)
-        values.pop("legacy")
-        return values
-
-
-@dataclass
-class ImportResult:
-    lieux: list[Lieu] = field(default_factory=list)
-    rejected: list[ImportIssue] = field(default_factory=list)
-    warnings: list[ImportIssue] = field(default_factory=list)
-    records_read: int = 0
-
-    @property
-    def issues(self) -> list[ImportIssue]:
-        return self.rejected + self.warnings
-
-
-class StandardExportError(ValueError):
-    """Places that cannot be written in the standard; ``issues`` says which and why, in French."""
-
-    def __init__(self, issues: list[ImportIssue]):
-        self.issues = issues
-        super().__init__("\n".join(str(issue) for issue in issues[:20]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -503,23 +385,6 @@ def _parse_record(raw: Mapping[str, Any], rec: _Record) -> Lieu | None:
     return Lieu(**kept, legacy=tuple(rec.legacy))
 
 
-def _decode(data: bytes | str, file: str | None) -> str:
-    if isinstance(data, str):
-        return data.removeprefix("\ufeff")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ImportRejected(
-            [
-                ImportIssue(
-                    f"le fichier n'est pas encodé en UTF-8 (octet illisible à la position {error.start}). "
-                    "Enregistrez-le en « CSV UTF-8 » ou en JSON UTF-8 puis réessayez.",
-                    file=file,
-                )
-            ]
-        ) from None
-
-
 def _finish(
     result: ImportResult, rows: Iterator[tuple[Mapping[str, Any], _Record]], file: str | None
 ) -> ImportResult:
@@ -549,7 +414,7 @@ def _finish(
 
 def read_csv(data: bytes | str, *, file: str | None = None) -> ImportResult:
     """Read a CSV in the standard. Raises ``ImportRejected`` only if the file cannot be read at all."""
-    text = _decode(data, file)
+    text = decode(data, file)
     if not text.strip():
         raise ImportRejected([ImportIssue("le fichier est vide.", file=file)])
     first_line = text.split("\n", 1)[0]
@@ -610,7 +475,7 @@ def read_csv(data: bytes | str, *, file: str | None = None) -> ImportResult:
 
 def read_cartographie_json(data: bytes | str, *, file: str | None = None) -> ImportResult:
     """Read a JSON array of places as the Cartographie nationale publishes them."""
-    text = _decode(data, file)
+    text = decode(data, file)
     try:
         payload = json.loads(text)
     except (ValueError, RecursionError) as error:
@@ -645,309 +510,3 @@ def read_cartographie_json(data: bytes | str, *, file: str | None = None) -> Imp
             yield {str(key): value for key, value in item.items()}, rec
 
     return _finish(ImportResult(), rows(), file)
-
-
-# --------------------------------------------------------------------------------------------
-# Duplicates
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Duplicate:
-    reason: str
-    indexes: tuple[int, ...]
-
-
-def name_commune_key(nom: str, commune: str) -> str:
-    return f"{enums_standard.match_key(nom)}@{enums_standard.match_key(commune)}"
-
-
-def find_duplicates(lieux: Sequence[Lieu]) -> list[Duplicate]:
-    """Groups of places that are probably the same organisation: same SIRET, or same name and commune."""
-    groups: list[Duplicate] = []
-    for reason, key in (
-        ("même SIRET", lambda lieu: lieu.siret),
-        ("même nom dans la même commune", lambda lieu: name_commune_key(lieu.nom, lieu.commune)),
-    ):
-        by_key: dict[str, list[int]] = {}
-        for index, lieu in enumerate(lieux):
-            value = key(lieu)
-            if value and value != "@":
-                by_key.setdefault(value, []).append(index)
-        groups.extend(Duplicate(reason, tuple(indexes)) for indexes in by_key.values() if len(indexes) > 1)
-    return groups
-
-
-# --------------------------------------------------------------------------------------------
-# Writing
-# --------------------------------------------------------------------------------------------
-
-
-def _format_number(value: float | None) -> str:
-    # repr is the shortest text that reads back to the same float: the round trip is exact.
-    return "" if value is None else repr(float(value))
-
-
-def lieu_to_row(lieu: Lieu) -> dict[str, str]:
-    """The standard's 32 columns for one place, as text."""
-    row: dict[str, str] = {}
-    for name in FIELDS:
-        value = getattr(lieu, name)
-        if name in MULTI_VALUED:
-            if name == "formations_labels":
-                value = [_SCHEMA_SPELLING.get(item, item) for item in value]
-            row[name] = SEPARATOR.join(item.replace(SEPARATOR, "/") for item in value)
-        elif name in ("latitude", "longitude"):
-            row[name] = _format_number(value)
-        elif name == "date_maj":
-            row[name] = (value or PLACEHOLDER_DATE).isoformat()
-        elif name == "pivot":
-            row[name] = value or UNKNOWN_PIVOT
-        else:
-            row[name] = value
-    return row
-
-
-def write_csv(lieux: Iterable[Lieu]) -> str:
-    """The places as a CSV of the standard; raises ``StandardExportError`` if it would not validate."""
-    rows = [lieu_to_row(lieu) for lieu in lieux]
-    out = io.StringIO(newline="")
-    writer = csv.DictWriter(out, fieldnames=FIELDS, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    content = out.getvalue()
-    issues = validate_csv(content, file="export")
-    if issues:
-        raise StandardExportError(issues)
-    return content
-
-
-def write_csv_bytes(lieux: Iterable[Lieu], *, bom: bool = False, escape_formulas: bool = False) -> bytes:
-    """UTF-8 bytes; ``bom=True`` for spreadsheets that need it to recognise UTF-8.
-
-    ``escape_formulas``: for a file meant to be opened in a spreadsheet (the download of the web
-    page), cells that a spreadsheet would run as a formula are escaped (``csv_safe``); the file is
-    validated before, and Ancrage's reader removes the escape when it reads the file back.
-    """
-    content = write_csv(lieux)
-    if escape_formulas:
-        rows = list(csv.reader(io.StringIO(content, newline="")))
-        out = io.StringIO(newline="")
-        csv_safe.SafeWriter(out, lineterminator="\r\n").writerows(rows)
-        content = out.getvalue()
-    return ("\ufeff" if bom else "").encode("utf-8") + content.encode("utf-8")
-
-
-def write_cartographie_json(lieux: Iterable[Lieu]) -> str:
-    """A JSON array in the Cartographie's shape: standard keys, empty values left out."""
-    items = []
-    for lieu in lieux:
-        row = lieu_to_row(lieu)
-        item: dict[str, Any] = {}
-        for name in FIELDS:
-            if name in ("latitude", "longitude"):
-                if getattr(lieu, name) is not None:
-                    item[name] = getattr(lieu, name)
-            elif row[name]:
-                item[name] = row[name]
-        items.append(item)
-    return json.dumps(items, ensure_ascii=False, indent=2)
-
-
-def lieu_from_values(**values: Any) -> Lieu:
-    """Build a ``Lieu`` from loose values (lists, None) as a form or a model gives them."""
-    clean: dict[str, Any] = {}
-    names = {f.name for f in fields(Lieu)}
-    for name, value in values.items():
-        if name not in names:
-            raise TypeError(f"Lieu has no field {name!r}")
-        if name in MULTI_VALUED or name == "legacy":
-            clean[name] = tuple(value or ())
-        elif name in ("latitude", "longitude", "date_maj"):
-            clean[name] = value
-        else:
-            clean[name] = "" if value is None else str(value).strip()
-    return replace(Lieu(id="", nom="", commune="", code_postal="", adresse=""), **clean)
-
-
-# --------------------------------------------------------------------------------------------
-# Validation against the Frictionless table schema
-# --------------------------------------------------------------------------------------------
-
-_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|NaN|INF|-INF")
-_INTEGER = re.compile(r"[+-]?\d+")
-_TRUE_VALUES = {"true", "True", "TRUE", "1"}
-_FALSE_VALUES = {"false", "False", "FALSE", "0"}
-
-
-def _cast(field_spec: Mapping[str, Any], cell: str) -> tuple[bool, Any]:
-    kind = field_spec.get("type", "string")
-    if kind == "string":
-        return True, cell
-    if kind == "number":
-        return (True, float(cell)) if _NUMBER.fullmatch(cell) else (False, None)
-    if kind == "integer":
-        return (True, int(cell)) if _INTEGER.fullmatch(cell) else (False, None)
-    if kind == "boolean":
-        true_values = set(field_spec.get("trueValues", _TRUE_VALUES))
-        false_values = set(field_spec.get("falseValues", _FALSE_VALUES))
-        if cell in true_values:
-            return True, True
-        return (True, False) if cell in false_values else (False, None)
-    if kind == "date":
-        if field_spec.get("format", "default") != "default" or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", cell):
-            return False, None
-        try:
-            return True, date.fromisoformat(cell)
-        except ValueError:
-            return False, None
-    if kind == "datetime":
-        try:
-            return True, datetime.fromisoformat(cell.replace("Z", "+00:00"))
-        except ValueError:
-            return False, None
-    return True, cell  # types this schema does not use are not checked
-
-
-_TYPE_NAMES = {
-    "number": "un nombre",
-    "integer": "un entier",
-    "boolean": "un booléen",
-    "date": "une date AAAA-MM-JJ",
-}
-
-
-def validate_rows(
-    header: Sequence[str],
-    rows: Iterable[tuple[int, Sequence[str]]],
-    *,
-    schema: Mapping[str, Any] = SCHEMA,
-    file: str | None = None,
-) -> list[ImportIssue]:
-    """Check a header and ``(line, cells)`` rows against a Frictionless table schema."""
-    specs = list(schema["fields"])
-    names = [spec["name"] for spec in specs]
-    missing_values = set(schema.get("missingValues", [""]))
-    issues: list[ImportIssue] = []
-    for position, name in enumerate(names):
-        if position >= len(header):
-            issues.append(ImportIssue(f"colonne « {name} » absente de l'en-tête.", file=file, line=1))
-        elif header[position] != name:
-            issues.append(
-                ImportIssue(
-                    f"la colonne n° {position + 1} s'appelle « {header[position]} » au lieu de « {name} ».",
-                    file=file,
-                    line=1,
-                )
-            )
-    for extra in header[len(names) :]:
-        issues.append(ImportIssue(f"colonne « {extra} » en trop.", file=file, line=1))
-
-    primary = schema.get("primaryKey")
-    primary_key = [primary] if isinstance(primary, str) else list(primary or [])
-    patterns = {
-        spec["name"]: re.compile(spec["constraints"]["pattern"])
-        for spec in specs
-        if "pattern" in spec.get("constraints", {})
-    }
-    seen: dict[str, dict[Any, int]] = {spec["name"]: {} for spec in specs}
-    for line, cells in rows:
-        if not any(cell not in missing_values for cell in cells):
-            issues.append(ImportIssue("ligne vide.", file=file, line=line))
-            continue
-        if len(cells) > len(names):
-            issues.append(ImportIssue(f"{len(cells) - len(names)} cellule(s) en trop.", file=file, line=line))
-        for position, spec in enumerate(specs):
-            name = spec["name"]
-            constraints = spec.get("constraints", {})
-            if position >= len(cells):
-                issues.append(ImportIssue("cellule manquante.", file=file, line=line, column=name))
-                continue
-            cell = cells[position]
-            if cell in missing_values:
-                if constraints.get("required") or name in primary_key:
-                    issues.append(
-                        ImportIssue("valeur obligatoire manquante.", file=file, line=line, column=name)
-                    )
-                continue
-            ok, value = _cast(spec, cell)
-            if not ok:
-                kind = _TYPE_NAMES.get(spec.get("type", ""), spec.get("type", ""))
-                issues.append(ImportIssue(f"« {cell} » n'est pas {kind}.", file=file, line=line, column=name))
-                continue
-            if name in patterns and not patterns[name].fullmatch(cell):
-                issues.append(
-                    ImportIssue(
-                        f"« {cell} » ne respecte pas le format attendu par le standard.",
-                        file=file,
-                        line=line,
-                        column=name,
-                    )
-                )
-            if "enum" in constraints and value not in constraints["enum"]:
-                issues.append(
-                    ImportIssue(
-                        f"« {cell} » n'est pas une valeur permise.", file=file, line=line, column=name
-                    )
-                )
-            if "maxLength" in constraints and len(cell) > constraints["maxLength"]:
-                issues.append(
-                    ImportIssue(
-                        f"{len(cell)} caractères, pour {constraints['maxLength']} au plus.",
-                        file=file,
-                        line=line,
-                        column=name,
-                    )
-                )
-            if "minLength" in constraints and len(cell) < constraints["minLength"]:
-                issues.append(
-                    ImportIssue(
-                        f"{len(cell)} caractères, pour {constraints['minLength']} au moins.",
-                        file=file,
-                        line=line,
-                        column=name,
-                    )
-                )
-            if "minimum" in constraints and value < constraints["minimum"]:
-                issues.append(ImportIssue(f"« {cell} » est trop petit.", file=file, line=line, column=name))
-            if "maximum" in constraints and value > constraints["maximum"]:
-                issues.append(ImportIssue(f"« {cell} » est trop grand.", file=file, line=line, column=name))
-            if constraints.get("unique") or primary_key == [name]:
-                if value in seen[name]:
-                    issues.append(
-                        ImportIssue(
-                            f"« {cell} » est déjà utilisé à la ligne {seen[name][value]} "
-                            "(valeur unique attendue).",
-                            file=file,
-                            line=line,
-                            column=name,
-                        )
-                    )
-                else:
-                    seen[name][value] = line
-    return issues
-
-
-def validate_csv(
-    data: bytes | str, *, schema: Mapping[str, Any] = SCHEMA, file: str | None = None
-) -> list[ImportIssue]:
-    """Every way a CSV fails the table schema, located; an empty list means it validates."""
-    try:
-        text = _decode(data, file)
-    except ImportRejected as rejected:
-        return rejected.issues
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-        if header is None:
-            return [ImportIssue("le fichier est vide.", file=file)]
-
-        def rows() -> Iterator[tuple[int, Sequence[str]]]:
-            line = reader.line_num + 1
-            for cells in reader:
-                yield line, cells
-                line = reader.line_num + 1
-
-        return validate_rows(header, rows(), schema=schema, file=file)
-    except csv.Error as error:
-        return [ImportIssue(f"CSV illisible ({error}).", file=file, line=reader.line_num)]
