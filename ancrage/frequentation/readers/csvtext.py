@@ -9,14 +9,7 @@ from collections.abc import Sequence
 
 from ancrage.core.importing import ImportRejected
 from ancrage.frequentation.readers.labels import fold_label
-from ancrage.territoire.insee import (
-    Source,
-    decode_text,
-    load_bytes,
-    reject,
-    sniff_format,
-    split_csv,
-)
+from ancrage.territoire.insee import Source, decode_text, load_bytes, reject, sniff_format, split_csv
 
 # --- Shared CSV scaffolding -----------------------------------------------------------------------
 

@@ -39,12 +39,7 @@ from ancrage.frequentation.readers.usagers import (
     parse_tranche_age,
     usager_row,
 )
-from ancrage.territoire.insee import (
-    Source,
-    load_bytes,
-    reject,
-    sniff_format,
-)
+from ancrage.territoire.insee import Source, load_bytes, reject, sniff_format
 
 # --- The usagers file, streamed and vectorised ------------------------------------------
 #

@@ -16,13 +16,7 @@ from ancrage.core.importing import IssueCollector
 from ancrage.frequentation.readers.csvtext import cell, csv_table
 from ancrage.frequentation.readers.labels import AgeBand, fold_label, parse_age_band
 from ancrage.frequentation.readers.records import Frequentation, Progress, Usager
-from ancrage.territoire.insee import (
-    COMMUNE_RE,
-    IRIS_RE,
-    Source,
-    normalise_commune,
-    normalise_iris,
-)
+from ancrage.territoire.insee import COMMUNE_RE, IRIS_RE, Source, normalise_commune, normalise_iris
 
 # --- Ancrage usagers file -------------------------------------------------------------------------
 

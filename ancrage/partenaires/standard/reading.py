@@ -17,12 +17,7 @@ from typing import Any
 from ancrage.core import csv_safe
 from ancrage.core.importing import ImportIssue, ImportRejected
 from ancrage.partenaires import enums_standard
-from ancrage.partenaires.identifiers import (
-    InvalidIdentifier,
-    normalise,
-    validate_code_insee,
-    validate_siret,
-)
+from ancrage.partenaires.identifiers import InvalidIdentifier, normalise, validate_code_insee, validate_siret
 from ancrage.partenaires.standard.duplicates import find_duplicates
 from ancrage.partenaires.standard.schema import (
     FIELD_TITLES,

@@ -13,9 +13,7 @@ from typing import Any
 
 from ancrage.core.importing import ImportIssue, ImportRejected
 from ancrage.partenaires import enums_standard
-from ancrage.partenaires.identifiers import (
-    pivot_kind,
-)
+from ancrage.partenaires.identifiers import pivot_kind
 
 SCHEMA: dict[str, Any] = json.loads(enums_standard.SCHEMA_PATH.read_text(encoding="utf-8"))
 STANDARD_VERSION = SCHEMA["version"]

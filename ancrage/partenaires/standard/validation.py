@@ -13,10 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ancrage.core.importing import ImportIssue, ImportRejected
-from ancrage.partenaires.standard.schema import (
-    SCHEMA,
-    decode,
-)
+from ancrage.partenaires.standard.schema import SCHEMA, decode
 
 # --------------------------------------------------------------------------------------------
 # Validation against the Frictionless table schema
