@@ -36,7 +36,9 @@ from ancrage.partenaires.standard.reading import (
 from ancrage.partenaires.standard.schema import (
     FIELD_TITLES,
     FIELDS,
+    FREE_LIST_COLUMNS,
     MULTI_VALUED,
+    MULTI_VALUED_COLUMNS,
     PLACEHOLDER_DATE,
     REQUIRED_FIELDS,
     RESUME_MAX_LENGTH,
@@ -60,9 +62,11 @@ from ancrage.partenaires.standard.writing import (
 __all__ = [
     "FIELDS",
     "FIELD_TITLES",
+    "FREE_LIST_COLUMNS",
     "LEGACY_NATIONAL_LABELS",
     "LEGACY_RENAMES",
     "MULTI_VALUED",
+    "MULTI_VALUED_COLUMNS",
     "NOT_CARRIED_LEGACY_KEYS",
     "PLACEHOLDER_DATE",
     "REQUIRED_FIELDS",

@@ -22,6 +22,7 @@ from ancrage.partenaires.standard.duplicates import find_duplicates
 from ancrage.partenaires.standard.schema import (
     FIELD_TITLES,
     FIELDS,
+    FREE_LIST_COLUMNS,
     MULTI_VALUED,
     PLACEHOLDER_DATE,
     REQUIRED_FIELDS,
@@ -361,7 +362,7 @@ def _parse_record(raw: Mapping[str, Any], rec: _Record) -> Lieu | None:
     else:
         kept["date_maj"] = parsed
 
-    for column in ("courriels", "site_web", "autres_formations_labels"):
+    for column in FREE_LIST_COLUMNS:
         kept[column] = _unique(multi[column])
     for column in enums_standard.ENUM_COLUMNS:
         canonical = []

@@ -23,23 +23,14 @@ REQUIRED_FIELDS: tuple[str, ...] = tuple(
 )
 FIELD_TITLES: dict[str, str] = {f["name"]: f["title"] for f in SCHEMA["fields"]}
 
-MULTI_VALUED = frozenset(
-    {
-        "typologie",
-        "courriels",
-        "site_web",
-        "itinerance",
-        "services",
-        "publics_specifiquement_adresses",
-        "prise_en_charge_specifique",
-        "frais_a_charge",
-        "dispositif_programmes_nationaux",
-        "formations_labels",
-        "autres_formations_labels",
-        "modalites_acces",
-        "modalites_accompagnement",
-    }
-)
+# The multi-valued columns: every enumerated one (the schema's pattern repeats its values around
+# "|"; typologie's description and example say so), and three of free text: the schema says so of
+# courriels and site_web, and the Cartographie's data and the ANCT library hold
+# autres_formations_labels as a list.
+FREE_LIST_COLUMNS: tuple[str, ...] = ("courriels", "site_web", "autres_formations_labels")
+MULTI_VALUED = frozenset(enums_standard.ENUM_COLUMNS) | frozenset(FREE_LIST_COLUMNS)
+#: The same, in the schema's order.
+MULTI_VALUED_COLUMNS: tuple[str, ...] = tuple(name for name in FIELDS if name in MULTI_VALUED)
 SEPARATOR = "|"
 
 # The Cartographie nationale writes these when it does not know a value; they carry nothing.
