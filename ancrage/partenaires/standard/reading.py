@@ -10,7 +10,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -240,7 +240,28 @@ def _parse_record(raw: Mapping[str, Any], rec: _Record) -> Lieu | None:
             rec.warn("valeur illisible (ni texte ni nombre) : ignorée.", column=column)
             return ""
 
+    # Each step checks its columns and puts their kept value in ``kept``, in this order (the order
+    # of the issues).
     kept: dict[str, Any] = {}
+    _required_columns(kept, text, rec)
+    _pivot(kept, text, rec)
+    _code_insee(kept, text, rec)
+    _coordinates(kept, values, rec)
+    _telephone(kept, text, rec)
+    for column in ("complement_adresse", "horaires", "presentation_detail", "source", "structure_parente"):
+        kept[column] = text(column)
+    for column in ("fiche_acces_libre", "prise_rdv"):
+        kept[column] = text(column)
+    _resume(kept, text, rec)
+    _date_maj(kept, text, rec)
+    _lists(kept, multi, rec)
+    if rec.rejections:
+        return None
+    return Lieu(**kept, legacy=tuple(rec.legacy))
+
+
+def _required_columns(kept: dict[str, Any], text: Callable[[str], str], rec: _Record) -> None:
+    """The required text columns (a place without one is rejected), and the postal code."""
     for column in ("id", "nom", "commune", "adresse", "code_postal"):
         kept[column] = text(column)
         if not kept[column]:
@@ -259,6 +280,9 @@ def _parse_record(raw: Mapping[str, Any], rec: _Record) -> Lieu | None:
         )
     kept["code_postal"] = code_postal
 
+
+def _pivot(kept: dict[str, Any], text: Callable[[str], str], rec: _Record) -> None:
+    """The SIRET, RNA or RIDET, if the pivot is one."""
     pivot = normalise(text("pivot"))
     kept["pivot"] = ""
     if not pivot or set(pivot) == {"0"}:
@@ -280,6 +304,10 @@ def _parse_record(raw: Mapping[str, Any], rec: _Record) -> Lieu | None:
     else:
         kept["pivot"] = pivot
 
+
+def _code_insee(kept: dict[str, Any], text: Callable[[str], str], rec: _Record) -> None:
+    """The commune's INSEE code, checked against the postal code's département."""
+    code_postal = kept["code_postal"]
     code_insee = text("code_insee")
     kept["code_insee"] = ""
     if code_insee:
@@ -295,6 +323,9 @@ def _parse_record(raw: Mapping[str, Any], rec: _Record) -> Lieu | None:
                     column="code_insee",
                 )
 
+
+def _coordinates(kept: dict[str, Any], values: dict[str, Any], rec: _Record) -> None:
+    """Latitude and longitude, as numbers within their range."""
     for column in ("latitude", "longitude"):
         raw_number = values.get(column)
         kept[column] = None
@@ -311,6 +342,9 @@ def _parse_record(raw: Mapping[str, Any], rec: _Record) -> Lieu | None:
         else:
             kept[column] = number
 
+
+def _telephone(kept: dict[str, Any], text: Callable[[str], str], rec: _Record) -> None:
+    """The phone number, in the standard's international format."""
     telephone = text("telephone")
     kept["telephone"] = ""
     if telephone:
@@ -325,11 +359,9 @@ def _parse_record(raw: Mapping[str, Any], rec: _Record) -> Lieu | None:
         else:
             kept["telephone"] = normalised
 
-    for column in ("complement_adresse", "horaires", "presentation_detail", "source", "structure_parente"):
-        kept[column] = text(column)
-    for column in ("fiche_acces_libre", "prise_rdv"):
-        kept[column] = text(column)
 
+def _resume(kept: dict[str, Any], text: Callable[[str], str], rec: _Record) -> None:
+    """The short presentation, cut to its maximum length (the whole text goes to the detailed one)."""
     resume = text("presentation_resume")
     if len(resume) > RESUME_MAX_LENGTH:
         if not kept["presentation_detail"]:
@@ -344,6 +376,9 @@ def _parse_record(raw: Mapping[str, Any], rec: _Record) -> Lieu | None:
         )
     kept["presentation_resume"] = resume
 
+
+def _date_maj(kept: dict[str, Any], text: Callable[[str], str], rec: _Record) -> None:
+    """The date of the last update, unless it is empty, unreadable or a placeholder."""
     raw_date = text("date_maj")
     parsed = _parse_date(raw_date) if raw_date else None
     kept["date_maj"] = None
@@ -362,6 +397,9 @@ def _parse_record(raw: Mapping[str, Any], rec: _Record) -> Lieu | None:
     else:
         kept["date_maj"] = parsed
 
+
+def _lists(kept: dict[str, Any], multi: dict[str, list[str]], rec: _Record) -> None:
+    """The multi-valued columns: free lists as given, enumerated ones as canonical values."""
     for column in FREE_LIST_COLUMNS:
         kept[column] = _unique(multi[column])
     for column in enums_standard.ENUM_COLUMNS:
@@ -375,10 +413,6 @@ def _parse_record(raw: Mapping[str, Any], rec: _Record) -> Lieu | None:
             else:
                 canonical.append(found)
         kept[column] = _unique(canonical)
-
-    if rec.rejections:
-        return None
-    return Lieu(**kept, legacy=tuple(rec.legacy))
 
 
 def _finish(
