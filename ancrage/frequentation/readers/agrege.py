@@ -59,70 +59,11 @@ def read_aggregated(
         if not any(c.strip() for c in row):
             continue
         before = len(issues.issues)
-        raw_code = cell(row, columns, "code_secteur")
-        code = raw_code.upper()
-        if IRIS_RE.match(normalise_iris(code)) and len(code) >= 8:
-            code = normalise_iris(code)
-            levels.add("iris")
-        elif COMMUNE_RE.match(normalise_commune(code)) and len(code) >= 4:
-            code = normalise_commune(code)
-            levels.add("commune")
-        elif not code:
-            issues.add("Code de secteur vide.", line=line, column="code_secteur")
-        else:
-            levels.add("quartier")  # a quartier is a free name chosen by the user
-        if secteurs_connus is not None and code and code not in secteurs_connus:
-            issues.add(
-                f"Secteur « {raw_code} » inconnu : il n'est dans aucune base de population importée.",
-                line=line,
-                column="code_secteur",
-            )
-        dimension = fold_label(cell(row, columns, "dimension"))
-        raw_cat = cell(row, columns, "categorie")
-        categorie = ""
-        if dimension == "total":
-            if raw_cat:
-                issues.add("La dimension « total » n'a pas de catégorie.", line=line, column="categorie")
-        elif dimension == "age":
-            band = parse_age_band(raw_cat)
-            if band is None:
-                issues.add(
-                    f"Tranche d'âge « {raw_cat} » non reconnue (ex. « 15-29 », « 75+ »).",
-                    line=line,
-                    column="categorie",
-                )
-            else:
-                categorie = band_label(band)
-        elif dimension in CATEGORY_CODES:
-            categorie = CATEGORY_CODES[dimension].get(fold_label(raw_cat), "")
-            if not categorie:
-                issues.add(
-                    f"Catégorie « {raw_cat} » inconnue pour la dimension « {dimension} » (valeurs : "
-                    + ", ".join(sorted(set(CATEGORY_CODES[dimension].values())))
-                    + ").",
-                    line=line,
-                    column="categorie",
-                )
-        else:
-            issues.add(
-                f"Dimension « {cell(row, columns, 'dimension')} » inconnue (valeurs : "
-                + ", ".join((*DIMENSIONS, "total"))
-                + ").",
-                line=line,
-                column="dimension",
-            )
-        raw = cell(row, columns, "usagers")
-        count = 0
-        if re.fullmatch(r"\d{1,9}", raw):
-            count = int(raw)
-        elif re.fullmatch(r"-\s*\d+(?:[.,]\d+)?", raw):
-            issues.add(f"Nombre d'usagers négatif ({raw}).", line=line, column="usagers")
-        else:
-            issues.add(
-                f"Nombre d'usagers « {raw} » invalide : un entier positif ou nul.",
-                line=line,
-                column="usagers",
-            )
+        code = _code_secteur(cell(row, columns, "code_secteur"), line, levels, issues, secteurs_connus)
+        dimension, categorie = _categorie(
+            cell(row, columns, "dimension"), cell(row, columns, "categorie"), line, issues
+        )
+        count = _usagers(cell(row, columns, "usagers"), line, issues)
         key = (code, dimension, categorie)
         if len(issues.issues) == before:
             if key in seen:
@@ -145,3 +86,83 @@ def read_aggregated(
         agregats=tuple(records),
         niveau=levels.pop() if levels else None,
     )
+
+
+def _code_secteur(
+    raw_code: str,
+    line: int,
+    levels: set[str],
+    issues: IssueCollector,
+    secteurs_connus: Collection[str] | None,
+) -> str:
+    """The sector's code, normalised; its level (IRIS, commune or quartier) is added to ``levels``."""
+    code = raw_code.upper()
+    if IRIS_RE.match(normalise_iris(code)) and len(code) >= 8:
+        code = normalise_iris(code)
+        levels.add("iris")
+    elif COMMUNE_RE.match(normalise_commune(code)) and len(code) >= 4:
+        code = normalise_commune(code)
+        levels.add("commune")
+    elif not code:
+        issues.add("Code de secteur vide.", line=line, column="code_secteur")
+    else:
+        levels.add("quartier")  # a quartier is a free name chosen by the user
+    if secteurs_connus is not None and code and code not in secteurs_connus:
+        issues.add(
+            f"Secteur « {raw_code} » inconnu : il n'est dans aucune base de population importée.",
+            line=line,
+            column="code_secteur",
+        )
+    return code
+
+
+def _categorie(raw_dimension: str, raw_cat: str, line: int, issues: IssueCollector) -> tuple[str, str]:
+    """The dimension, and the category's normalised code in it ("" for the total, or when invalid)."""
+    dimension = fold_label(raw_dimension)
+    categorie = ""
+    if dimension == "total":
+        if raw_cat:
+            issues.add("La dimension « total » n'a pas de catégorie.", line=line, column="categorie")
+    elif dimension == "age":
+        band = parse_age_band(raw_cat)
+        if band is None:
+            issues.add(
+                f"Tranche d'âge « {raw_cat} » non reconnue (ex. « 15-29 », « 75+ »).",
+                line=line,
+                column="categorie",
+            )
+        else:
+            categorie = band_label(band)
+    elif dimension in CATEGORY_CODES:
+        categorie = CATEGORY_CODES[dimension].get(fold_label(raw_cat), "")
+        if not categorie:
+            issues.add(
+                f"Catégorie « {raw_cat} » inconnue pour la dimension « {dimension} » (valeurs : "
+                + ", ".join(sorted(set(CATEGORY_CODES[dimension].values())))
+                + ").",
+                line=line,
+                column="categorie",
+            )
+    else:
+        issues.add(
+            f"Dimension « {raw_dimension} » inconnue (valeurs : " + ", ".join((*DIMENSIONS, "total")) + ").",
+            line=line,
+            column="dimension",
+        )
+    return dimension, categorie
+
+
+def _usagers(raw: str, line: int, issues: IssueCollector) -> int:
+    """The number of users (0 when invalid)."""
+    count = 0
+    if re.fullmatch(r"\d{1,9}", raw):
+        count = int(raw)
+    elif re.fullmatch(r"-\s*\d+(?:[.,]\d+)?", raw):
+        issues.add(f"Nombre d'usagers négatif ({raw}).", line=line, column="usagers")
+    else:
+        issues.add(
+            f"Nombre d'usagers « {raw} » invalide : un entier positif ou nul.",
+            line=line,
+            column="usagers",
+        )
+    return count

@@ -64,25 +64,7 @@ def read_coop_export(
         raise reject(
             file, "Ce fichier n'est pas un classeur Excel (.xlsx) : l'export de La Coop est un fichier XLSX."
         )
-    sheets = spreadsheet_sheets(data, "xlsx", file)
-    found = None
-    for name, rows in sorted(sheets, key=lambda s: s[0] != "Activités"):
-        for i, row in enumerate(rows[:200]):
-            cells = {fold_label(cell_text(c)): j for j, c in enumerate(row) if cell_text(c)}
-            matched = {COOP_FOLDED[c]: j for c, j in cells.items() if c in COOP_FOLDED}
-            if all(k in matched for k in COOP_REQUIRED):
-                found = (name, rows, i, matched)
-                break
-        if found:
-            break
-    if found is None:
-        raise reject(
-            file,
-            "Ligne d'en-tête de l'export de La Coop introuvable : les colonnes "
-            + ", ".join(f"« {COOP_COLUMNS[k]} »" for k in COOP_REQUIRED)
-            + " sont obligatoires.",
-        )
-    sheet, rows, header_index, columns = found
+    sheet, rows, header_index, columns = _header(spreadsheet_sheets(data, "xlsx", file), file)
     issues = IssueCollector(file, sheet)
     records: list[Accompagnement] = []
     total = len(rows) - header_index - 1
@@ -155,4 +137,21 @@ def read_coop_export(
         progress(total, total)
     return Frequentation(
         unite="accompagnements", source="coop", fichier=file, individus=tuple(records), niveau="commune"
+    )
+
+
+def _header(sheets, file: str) -> tuple[str, list, int, dict[str, int]]:
+    """The sheet holding the export's header (« Activités » first), its rows, the header's index
+    and the column of each known field."""
+    for name, rows in sorted(sheets, key=lambda s: s[0] != "Activités"):
+        for i, row in enumerate(rows[:200]):
+            cells = {fold_label(cell_text(c)): j for j, c in enumerate(row) if cell_text(c)}
+            matched = {COOP_FOLDED[c]: j for c, j in cells.items() if c in COOP_FOLDED}
+            if all(k in matched for k in COOP_REQUIRED):
+                return name, rows, i, matched
+    raise reject(
+        file,
+        "Ligne d'en-tête de l'export de La Coop introuvable : les colonnes "
+        + ", ".join(f"« {COOP_COLUMNS[k]} »" for k in COOP_REQUIRED)
+        + " sont obligatoires.",
     )
