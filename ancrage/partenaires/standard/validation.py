@@ -73,20 +73,7 @@ def validate_rows(
     specs = list(schema["fields"])
     names = [spec["name"] for spec in specs]
     missing_values = set(schema.get("missingValues", [""]))
-    issues: list[ImportIssue] = []
-    for position, name in enumerate(names):
-        if position >= len(header):
-            issues.append(ImportIssue(f"colonne « {name} » absente de l'en-tête.", file=file, line=1))
-        elif header[position] != name:
-            issues.append(
-                ImportIssue(
-                    f"la colonne n° {position + 1} s'appelle « {header[position]} » au lieu de « {name} ».",
-                    file=file,
-                    line=1,
-                )
-            )
-    for extra in header[len(names) :]:
-        issues.append(ImportIssue(f"colonne « {extra} » en trop.", file=file, line=1))
+    issues = _header_issues(header, names, file)
 
     primary = schema.get("primaryKey")
     primary_key = [primary] if isinstance(primary, str) else list(primary or [])
@@ -120,43 +107,7 @@ def validate_rows(
                 kind = _TYPE_NAMES.get(spec.get("type", ""), spec.get("type", ""))
                 issues.append(ImportIssue(f"« {cell} » n'est pas {kind}.", file=file, line=line, column=name))
                 continue
-            if name in patterns and not patterns[name].fullmatch(cell):
-                issues.append(
-                    ImportIssue(
-                        f"« {cell} » ne respecte pas le format attendu par le standard.",
-                        file=file,
-                        line=line,
-                        column=name,
-                    )
-                )
-            if "enum" in constraints and value not in constraints["enum"]:
-                issues.append(
-                    ImportIssue(
-                        f"« {cell} » n'est pas une valeur permise.", file=file, line=line, column=name
-                    )
-                )
-            if "maxLength" in constraints and len(cell) > constraints["maxLength"]:
-                issues.append(
-                    ImportIssue(
-                        f"{len(cell)} caractères, pour {constraints['maxLength']} au plus.",
-                        file=file,
-                        line=line,
-                        column=name,
-                    )
-                )
-            if "minLength" in constraints and len(cell) < constraints["minLength"]:
-                issues.append(
-                    ImportIssue(
-                        f"{len(cell)} caractères, pour {constraints['minLength']} au moins.",
-                        file=file,
-                        line=line,
-                        column=name,
-                    )
-                )
-            if "minimum" in constraints and value < constraints["minimum"]:
-                issues.append(ImportIssue(f"« {cell} » est trop petit.", file=file, line=line, column=name))
-            if "maximum" in constraints and value > constraints["maximum"]:
-                issues.append(ImportIssue(f"« {cell} » est trop grand.", file=file, line=line, column=name))
+            issues.extend(_constraint_issues(name, cell, value, constraints, patterns, line, file))
             if constraints.get("unique") or primary_key == [name]:
                 if value in seen[name]:
                     issues.append(
@@ -170,6 +121,74 @@ def validate_rows(
                     )
                 else:
                     seen[name][value] = line
+    return issues
+
+
+def _header_issues(header: Sequence[str], names: Sequence[str], file: str | None) -> list[ImportIssue]:
+    """Columns missing, misnamed or in excess in the header."""
+    issues: list[ImportIssue] = []
+    for position, name in enumerate(names):
+        if position >= len(header):
+            issues.append(ImportIssue(f"colonne « {name} » absente de l'en-tête.", file=file, line=1))
+        elif header[position] != name:
+            issues.append(
+                ImportIssue(
+                    f"la colonne n° {position + 1} s'appelle « {header[position]} » au lieu de « {name} ».",
+                    file=file,
+                    line=1,
+                )
+            )
+    for extra in header[len(names) :]:
+        issues.append(ImportIssue(f"colonne « {extra} » en trop.", file=file, line=1))
+    return issues
+
+
+def _constraint_issues(
+    name: str,
+    cell: str,
+    value: Any,
+    constraints: Mapping[str, Any],
+    patterns: Mapping[str, re.Pattern],
+    line: int,
+    file: str | None,
+) -> list[ImportIssue]:
+    """A cell's value against its column's pattern, enumeration, lengths and bounds."""
+    issues: list[ImportIssue] = []
+    if name in patterns and not patterns[name].fullmatch(cell):
+        issues.append(
+            ImportIssue(
+                f"« {cell} » ne respecte pas le format attendu par le standard.",
+                file=file,
+                line=line,
+                column=name,
+            )
+        )
+    if "enum" in constraints and value not in constraints["enum"]:
+        issues.append(
+            ImportIssue(f"« {cell} » n'est pas une valeur permise.", file=file, line=line, column=name)
+        )
+    if "maxLength" in constraints and len(cell) > constraints["maxLength"]:
+        issues.append(
+            ImportIssue(
+                f"{len(cell)} caractères, pour {constraints['maxLength']} au plus.",
+                file=file,
+                line=line,
+                column=name,
+            )
+        )
+    if "minLength" in constraints and len(cell) < constraints["minLength"]:
+        issues.append(
+            ImportIssue(
+                f"{len(cell)} caractères, pour {constraints['minLength']} au moins.",
+                file=file,
+                line=line,
+                column=name,
+            )
+        )
+    if "minimum" in constraints and value < constraints["minimum"]:
+        issues.append(ImportIssue(f"« {cell} » est trop petit.", file=file, line=line, column=name))
+    if "maximum" in constraints and value > constraints["maximum"]:
+        issues.append(ImportIssue(f"« {cell} » est trop grand.", file=file, line=line, column=name))
     return issues
 
 
