@@ -41,15 +41,15 @@ from ancrage.frequentation.readers.usagers import (
 )
 from ancrage.territoire.insee import Source, load_bytes, reject, sniff_format
 
-# --- The usagers file, streamed and vectorised ------------------------------------------
+# --- The usagers file, streamed and vectorised ----------------------------------------------------
 #
 # A file of millions of rows is read by chunks of about CHUNK_BYTES. Each chunk is split with numpy
 # (no Python object per cell) and validated column by column: every *distinct* value of a column
-# goes through the same field function as the per-row reader (``parse_annee_naissance``, ``parse_sexe``,
-# ``check_sector``…), and the rows get the result through numpy's inverse index. A chunk the
-# vectorised path cannot take (a short row, a blank line, a NUL) or in which any value is invalid
-# is read again by the per-row reader (``usager_row``), so the records and the French, located
-# errors are exactly those of :func:`read_usagers_exact` (tested, with hypothesis).
+# goes through the same field function as the per-row reader (``parse_annee_naissance``,
+# ``parse_sexe``, ``check_sector``…), and the rows get the result through numpy's inverse index.
+# A chunk the vectorised path cannot take (a short row, a blank line, a NUL) or in which any value
+# is invalid is read again by the per-row reader (``usager_row``), so the records and the French,
+# located errors are exactly those of :func:`read_usagers_exact` (tested, with hypothesis).
 #
 # Identifiers are unique across the file: each row keeps a 64-bit hash of its identifier (8 bytes
 # a row, not a Python string); only when two hashes are equal is the file read again to compare
