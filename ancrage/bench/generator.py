@@ -1,7 +1,7 @@
 """Synthetic territories for the benchmarks, written in the real file formats.
 
-Pure module: no Django, numpy only (openpyxl for the La Coop workbook). Given a tier and a seed
-it writes, deterministically:
+Pure module: no Django, numpy only (openpyxl for the La Coop workbook; the usagers columns are
+the readers'). Given a tier and a seed it writes, deterministically:
 
 * ``population.csv``: an INSEE "évolution et structure de la population" base at IRIS level
   (``;``-separated, the code header row only, as in the CSV INSEE publishes), vintage 2021;
@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ancrage.frequentation.readers.usagers import USAGERS_COLUMNS
 
 #: Bump when the output changes for a given seed: the benchmark harness regenerates cached data.
 GENERATOR_VERSION = 1
@@ -285,10 +287,7 @@ def iter_users(
         yield UserChunk(sector, age, band, female, csp, situation, day)
 
 
-USAGERS_HEADER = (
-    "identifiant;annee_naissance;tranche_age;sexe;csp;situation;code_iris;code_commune;"
-    "premiere_visite;oriente_par"
-)
+USAGERS_HEADER = ";".join(USAGERS_COLUMNS)  # the rows below are written in this order
 
 
 def write_usagers(territory: Territory, n_users: int, path: Path, seed: int = DEFAULT_SEED) -> int:

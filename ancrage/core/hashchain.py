@@ -27,7 +27,7 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -190,82 +190,11 @@ def verify_chain(
         label = f"L'entrée n° {sequence} (position {position + 1})"
 
         expected_sequence = first_sequence if position == 0 else rows[position - 1][0] + 1
-        if sequence > expected_sequence:
-            missing = (
-                f"l'entrée n° {expected_sequence} manque"
-                if sequence == expected_sequence + 1
-                else f"les entrées n° {expected_sequence} à {sequence - 1} manquent"
-            )
-            add(position, sequence, ProblemKind.SUPPRIMEE, f"{label} suit une lacune : {missing}.")
-        elif sequence < expected_sequence:
-            add(
-                position,
-                sequence,
-                ProblemKind.NUMEROTATION,
-                f"{label} devrait porter le n° {expected_sequence} : numérotation modifiée, "
-                "entrée dupliquée ou déplacée.",
-            )
-
-        try:
-            recomputed = entry_hash(previous_hash, payload, key=key)
-        except CanonicalisationError as error:
-            add(position, sequence, ProblemKind.MODIFIEE, f"{label} ne peut pas être relue : {error}")
-            recomputed = None
-        if recomputed is not None and not hmac.compare_digest(recomputed, stored):
-            add(
-                position,
-                sequence,
-                ProblemKind.MODIFIEE,
-                f"{label} a été modifiée : son empreinte ne correspond plus à son contenu.",
-            )
-
+        _check_numbering(add, position, sequence, expected_sequence, label)
+        _check_content(add, position, sequence, payload, previous_hash, stored, key, label)
         expected_previous = GENESIS_HASH if position == 0 else rows[position - 1][3]
-        if previous_hash == expected_previous:
-            continue
-        target = position_by_hash.get(previous_hash)
-        if previous_hash == GENESIS_HASH:
-            add(
-                position,
-                sequence,
-                ProblemKind.INSEREE,
-                f"{label} se présente comme la première du journal : les entrées qui la précèdent "
-                "ont été insérées, ou elle a été déplacée.",
-            )
-        elif target is not None and target < position:
-            inserted = ", ".join(f"n° {rows[i][0]}" for i in range(target + 1, position))
-            add(
-                position,
-                sequence,
-                ProblemKind.INSEREE,
-                f"{label} se rattache à l'entrée n° {rows[target][0]} et non à celle qui la précède : "
-                f"entrée(s) insérée(s) ou déplacée(s) entre les deux ({inserted}).",
-            )
-        elif target is not None:
-            add(
-                position,
-                sequence,
-                ProblemKind.DEPLACEE,
-                f"{label} se rattache à l'entrée n° {rows[target][0]}, placée après elle : "
-                "l'ordre des entrées a été modifié.",
-            )
-        elif position == 0:
-            add(
-                position,
-                sequence,
-                ProblemKind.SUPPRIMEE,
-                f"{label} ne se rattache pas au début du journal : les entrées qui la précédaient "
-                "ont été supprimées.",
-            )
-        else:
-            previous_sequence = rows[position - 1][0]
-            add(
-                position,
-                sequence,
-                ProblemKind.SUPPRIMEE,
-                f"{label} ne se rattache pas à l'entrée n° {previous_sequence} qui la précède : "
-                "l'entrée qui se trouvait entre les deux a été supprimée, ou l'entrée n° "
-                f"{previous_sequence} a été modifiée.",
-            )
+        if previous_hash != expected_previous:
+            _check_link(add, rows, position_by_hash, position, sequence, previous_hash, label)
 
     if expected_count is not None and len(rows) != expected_count:
         add(
@@ -285,3 +214,107 @@ def verify_chain(
                 "des entrées finales ont été supprimées ou ajoutées.",
             )
     return problems
+
+
+# What the checks below call to report a problem: (position, sequence, kind, message).
+_Add = Callable[[int | None, int | None, ProblemKind, str], None]
+
+
+def _check_numbering(add: _Add, position: int, sequence: int, expected_sequence: int, label: str) -> None:
+    """A gap before the entry, or a number it should not have."""
+    if sequence > expected_sequence:
+        missing = (
+            f"l'entrée n° {expected_sequence} manque"
+            if sequence == expected_sequence + 1
+            else f"les entrées n° {expected_sequence} à {sequence - 1} manquent"
+        )
+        add(position, sequence, ProblemKind.SUPPRIMEE, f"{label} suit une lacune : {missing}.")
+    elif sequence < expected_sequence:
+        add(
+            position,
+            sequence,
+            ProblemKind.NUMEROTATION,
+            f"{label} devrait porter le n° {expected_sequence} : numérotation modifiée, "
+            "entrée dupliquée ou déplacée.",
+        )
+
+
+def _check_content(
+    add: _Add,
+    position: int,
+    sequence: int,
+    payload: Any,
+    previous_hash: str,
+    stored: str,
+    key: bytes | None,
+    label: str,
+) -> None:
+    """An entry whose hash no longer matches its content (or that cannot be read again)."""
+    try:
+        recomputed = entry_hash(previous_hash, payload, key=key)
+    except CanonicalisationError as error:
+        add(position, sequence, ProblemKind.MODIFIEE, f"{label} ne peut pas être relue : {error}")
+        recomputed = None
+    if recomputed is not None and not hmac.compare_digest(recomputed, stored):
+        add(
+            position,
+            sequence,
+            ProblemKind.MODIFIEE,
+            f"{label} a été modifiée : son empreinte ne correspond plus à son contenu.",
+        )
+
+
+def _check_link(
+    add: _Add,
+    rows: list[tuple],
+    position_by_hash: dict[str, int],
+    position: int,
+    sequence: int,
+    previous_hash: str,
+    label: str,
+) -> None:
+    """Why an entry is not linked to the one before it: inserted, moved, or what preceded it removed."""
+    target = position_by_hash.get(previous_hash)
+    if previous_hash == GENESIS_HASH:
+        add(
+            position,
+            sequence,
+            ProblemKind.INSEREE,
+            f"{label} se présente comme la première du journal : les entrées qui la précèdent "
+            "ont été insérées, ou elle a été déplacée.",
+        )
+    elif target is not None and target < position:
+        inserted = ", ".join(f"n° {rows[i][0]}" for i in range(target + 1, position))
+        add(
+            position,
+            sequence,
+            ProblemKind.INSEREE,
+            f"{label} se rattache à l'entrée n° {rows[target][0]} et non à celle qui la précède : "
+            f"entrée(s) insérée(s) ou déplacée(s) entre les deux ({inserted}).",
+        )
+    elif target is not None:
+        add(
+            position,
+            sequence,
+            ProblemKind.DEPLACEE,
+            f"{label} se rattache à l'entrée n° {rows[target][0]}, placée après elle : "
+            "l'ordre des entrées a été modifié.",
+        )
+    elif position == 0:
+        add(
+            position,
+            sequence,
+            ProblemKind.SUPPRIMEE,
+            f"{label} ne se rattache pas au début du journal : les entrées qui la précédaient "
+            "ont été supprimées.",
+        )
+    else:
+        previous_sequence = rows[position - 1][0]
+        add(
+            position,
+            sequence,
+            ProblemKind.SUPPRIMEE,
+            f"{label} ne se rattache pas à l'entrée n° {previous_sequence} qui la précède : "
+            "l'entrée qui se trouvait entre les deux a été supprimée, ou l'entrée n° "
+            f"{previous_sequence} a été modifiée.",
+        )

@@ -116,26 +116,47 @@ def run_diagnostic(
     quartiers = quartiers or {}
     year = reference_year or dt.date.today().year
 
+    dims, sector_users = _counts(pop, frequentation, niveau, quartiers, index, year)
+    total = np.asarray(pop.total, dtype=float)
+    valid_total = np.isfinite(total)
+    sect, cat_results, cell_results = _statistics(dims, sector_users, total, valid_total)
+    q_sect, q_cat, q_cell = _q_values(dims, sect, valid_total, cat_results, cell_results, n)
+    sous_frequente = stats.flag_shortfall(sect.usagers, sect.attendus, q_sect)
+
+    secteurs_json = _secteurs_of(pop, total, valid_total, sect, sous_frequente)
+    categories_json, ecarts = _categories_and_gaps(dims, cat_results, cell_results, q_cat, q_cell)
+    ecarts.append(_sector_gaps(sect, total, q_sect, sous_frequente))
+    cibles = rank_cibles(
+        ecarts, pop.codes, pop.noms, priorites, set(secteurs_qpv), frequentation.unite, max_cibles
+    )
+    return {
+        "secteurs": secteurs_json,
+        "categories": categories_json,
+        "cibles": cibles,
+        "unite": frequentation.unite,
+    }
+
+
+def _counts(pop, frequentation, niveau, quartiers, index, year) -> tuple[dict[str, _Dimension], np.ndarray]:
+    """Users per dimension (sectors × categories) and per sector, from whichever form the input has."""
     if isinstance(frequentation, FrequentationComptee):
-        dims, sector_users = _from_comptages(
+        return _from_comptages(
             pop, frequentation.comptages(year), frequentation.source, niveau, quartiers, index
         )
-    elif frequentation.individus:
-        dims, sector_users = _from_individus(pop, frequentation, niveau, quartiers, index, year)
-    else:
-        dims, sector_users = _from_agregats(pop, frequentation, niveau, quartiers, index)
+    if frequentation.individus:
+        return _from_individus(pop, frequentation, niveau, quartiers, index, year)
+    return _from_agregats(pop, frequentation, niveau, quartiers, index)
 
-    # --- statistics -----------------------------------------------------------------------------
-    total = np.asarray(pop.total, dtype=float)
+
+def _statistics(dims, sector_users, total, valid_total):
+    """The sector, category and cell statistics (p-values not yet corrected)."""
     age = dims.get("age")
-    valid_total = np.isfinite(total)
     if age is not None and age.usagers.sum() > 0:
         sect = stats.stats_secteurs(
             sector_users, np.where(valid_total, total, 0), age.usagers, age.population
         )
     else:
         sect = stats.stats_secteurs(sector_users, np.where(valid_total, total, 0))
-    sect_p = np.where(valid_total, sect.pvalues, np.nan)
 
     cat_results = {}
     cell_results = {}
@@ -148,8 +169,12 @@ def run_diagnostic(
         cells = stats.stats_cellules(d.usagers, d.population, rate)
         cells.pvalues[~mask] = np.nan
         cell_results[name] = (cells, rate)
+    return sect, cat_results, cell_results
 
-    # Benjamini-Hochberg over every test of this diagnostic at once.
+
+def _q_values(dims, sect, valid_total, cat_results, cell_results, n):
+    """Benjamini-Hochberg over every test of this diagnostic at once, split back per test."""
+    sect_p = np.where(valid_total, sect.pvalues, np.nan)
     parts = (
         [sect_p] + [cat_results[d].pvalues for d in dims] + [cell_results[d][0].pvalues.ravel() for d in dims]
     )
@@ -171,11 +196,11 @@ def run_diagnostic(
         shape = dims[d].usagers.shape
         q_cell[d] = q_all[offset : offset + shape[0] * shape[1]].reshape(shape)
         offset += shape[0] * shape[1]
+    return q_sect, q_cat, q_cell
 
-    sous_frequente = stats.flag_shortfall(sect.usagers, sect.attendus, q_sect)
 
-    # --- JSON -----------------------------------------------------------------------------------
-    # Columns first (one rounding pass per field), then one dict per sector.
+def _secteurs_of(pop, total, valid_total, sect, sous_frequente) -> list[dict]:
+    """The sectors of the JSON: columns first (one rounding pass per field), then one dict per sector."""
     ok = valid_total & (np.where(valid_total, total, 0) > 0)
     columns = (
         pop.codes,
@@ -190,7 +215,11 @@ def run_diagnostic(
         sous_frequente.astype(bool).tolist(),
     )
     with gc_paused():
-        secteurs_json = _secteurs_json(*columns)
+        return _secteurs_json(*columns)
+
+
+def _categories_and_gaps(dims, cat_results, cell_results, q_cat, q_cell) -> tuple[list[dict], list[Ecarts]]:
+    """The categories of the JSON, and the flagged gaps of each dimension (by category, by cell)."""
     categories_json = []
     ecarts: list[Ecarts] = []
     for name in DIMENSIONS:
@@ -245,30 +274,24 @@ def run_diagnostic(
                 np.full(len(i), rate),
             )
         )
+    return categories_json, ecarts
+
+
+def _sector_gaps(sect, total, q_sect, sous_frequente) -> Ecarts:
+    """The under-served sectors, as gaps."""
     i = np.flatnonzero(sous_frequente)
-    ecarts.append(
-        Ecarts(
-            "secteur",
-            None,
-            (None,),
-            np.zeros(len(i), dtype=np.intp),
-            i,
-            sect.usagers[i],
-            sect.attendus[i],
-            total[i],
-            q_sect[i],
-            np.zeros(len(i)),
-        )
+    return Ecarts(
+        "secteur",
+        None,
+        (None,),
+        np.zeros(len(i), dtype=np.intp),
+        i,
+        sect.usagers[i],
+        sect.attendus[i],
+        total[i],
+        q_sect[i],
+        np.zeros(len(i)),
     )
-    cibles = rank_cibles(
-        ecarts, pop.codes, pop.noms, priorites, set(secteurs_qpv), frequentation.unite, max_cibles
-    )
-    return {
-        "secteurs": secteurs_json,
-        "categories": categories_json,
-        "cibles": cibles,
-        "unite": frequentation.unite,
-    }
 
 
 def _secteurs_json(codes, noms, population, usagers, taux, low, high, has_rate, ratio, flag) -> list[dict]:

@@ -121,48 +121,8 @@ def read_priorites(source: Source, filename: str | None = None) -> list[Priorite
                 column="theme",
             )
             continue
-        raw = get(row, "poids").replace(",", ".")
-        poids = None
-        if re.fullmatch(r"\d+(?:\.\d+)?", raw) and 0 < float(raw) <= 100:
-            poids = float(raw)
-        else:
-            issues.add(
-                f"Poids « {get(row, 'poids')} » invalide : un nombre positif (ex. 1 ou 2,5).",
-                line=line,
-                column="poids",
-            )
-        dimension = fold_label(get(row, "dimension"))
-        raw_cat = get(row, "categorie")
-        categorie = None
-        if dimension:
-            if dimension not in DIMENSIONS:
-                issues.add(
-                    f"Dimension « {dimension} » inconnue (valeurs : {', '.join(DIMENSIONS)}).",
-                    line=line,
-                    column="dimension",
-                )
-            elif not raw_cat:
-                issues.add("Catégorie vide alors qu'une dimension est donnée.", line=line, column="categorie")
-            elif dimension == "age":
-                band = parse_age_band(raw_cat)
-                if band is None:
-                    issues.add(
-                        f"Tranche d'âge « {raw_cat} » non reconnue (ex. « 15-29 », « 60+ »).",
-                        line=line,
-                        column="categorie",
-                    )
-                else:
-                    categorie = band_label(band)
-            else:
-                categorie = CATEGORY_CODES[dimension].get(fold_label(raw_cat))
-                if categorie is None:
-                    issues.add(
-                        f"Catégorie « {raw_cat} » inconnue pour « {dimension} ».",
-                        line=line,
-                        column="categorie",
-                    )
-        elif raw_cat:
-            issues.add("Catégorie donnée sans dimension.", line=line, column="dimension")
+        poids = _poids(get(row, "poids"), line, issues)
+        dimension, categorie = _categorie(get(row, "dimension"), get(row, "categorie"), line, issues)
         secteurs = [s.strip().upper() for s in re.split(r"[|,]", get(row, "secteurs")) if s.strip()]
         qpv = QPV in secteurs
         secteurs = [s for s in secteurs if s != QPV]
@@ -187,3 +147,54 @@ def read_priorites(source: Source, filename: str | None = None) -> list[Priorite
         Priorite(t, e["poids"], tuple(e["categories"]), tuple(e["secteurs"]), e["qpv"])
         for t, e in ((t, themes[t]) for t in order)
     ]
+
+
+def _poids(text: str, line: int, issues: IssueCollector) -> float | None:
+    """The theme's weight, or ``None`` (an issue added) when it is not a number in (0, 100]."""
+    raw = text.replace(",", ".")
+    poids = None
+    if re.fullmatch(r"\d+(?:\.\d+)?", raw) and 0 < float(raw) <= 100:
+        poids = float(raw)
+    else:
+        issues.add(
+            f"Poids « {text} » invalide : un nombre positif (ex. 1 ou 2,5).",
+            line=line,
+            column="poids",
+        )
+    return poids
+
+
+def _categorie(raw_dimension: str, raw_cat: str, line: int, issues: IssueCollector) -> tuple[str, str | None]:
+    """The dimension (folded) and the category's normalised code in it, if any."""
+    dimension = fold_label(raw_dimension)
+    categorie = None
+    if dimension:
+        if dimension not in DIMENSIONS:
+            issues.add(
+                f"Dimension « {dimension} » inconnue (valeurs : {', '.join(DIMENSIONS)}).",
+                line=line,
+                column="dimension",
+            )
+        elif not raw_cat:
+            issues.add("Catégorie vide alors qu'une dimension est donnée.", line=line, column="categorie")
+        elif dimension == "age":
+            band = parse_age_band(raw_cat)
+            if band is None:
+                issues.add(
+                    f"Tranche d'âge « {raw_cat} » non reconnue (ex. « 15-29 », « 60+ »).",
+                    line=line,
+                    column="categorie",
+                )
+            else:
+                categorie = band_label(band)
+        else:
+            categorie = CATEGORY_CODES[dimension].get(fold_label(raw_cat))
+            if categorie is None:
+                issues.add(
+                    f"Catégorie « {raw_cat} » inconnue pour « {dimension} ».",
+                    line=line,
+                    column="categorie",
+                )
+    elif raw_cat:
+        issues.add("Catégorie donnée sans dimension.", line=line, column="dimension")
+    return dimension, categorie

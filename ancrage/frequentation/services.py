@@ -47,21 +47,8 @@ def _profile_key(record) -> tuple:
     )
 
 
-USAGER_FIELDS = (
-    "id",
-    "dataset",
-    "ligne",
-    "identifiant",
-    "annee_naissance",
-    "tranche_age",
-    "sexe",
-    "csp",
-    "situation",
-    "code_iris",
-    "code_commune",
-    "premiere_visite",
-    "oriente_par",
-)
+# The model's fields are named as the columns of the usagers file, in the same order.
+USAGER_FIELDS = ("id", "dataset", "ligne", *readers.USAGERS_COLUMNS)
 
 
 def _usager_values(dataset_id: int, record, adapt_date) -> tuple:
@@ -646,21 +633,14 @@ USAGERS_EXPORT_COLUMNS = readers.USAGERS_COLUMNS
 def usagers_export_rows(dataset: FrequentationImport):
     """Rows of the usagers file format (the same columns as the import), for the personal-data export."""
     yield list(USAGERS_EXPORT_COLUMNS)
-    fields = (
-        "identifiant",
-        "annee_naissance",
-        "tranche_age",
-        "sexe",
-        "csp",
-        "situation",
-        "code_iris",
-        "code_commune",
-        "premiere_visite",
-        "oriente_par",
-    )
     situations = {v: k for k, v in readers.SITUATIONS.items()}
     labels = {"scolarise": "scolarisé", "retraite": "retraité"}
-    for row in Usager.objects.of_import(dataset).order_by("pk").values_list(*fields).iterator(BATCH_SIZE):
+    for row in (
+        Usager.objects.of_import(dataset)
+        .order_by("pk")
+        .values_list(*USAGERS_EXPORT_COLUMNS)
+        .iterator(BATCH_SIZE)
+    ):
         ident, annee, tranche, sexe, csp, situation, iris, commune, visite, oriente = row
         situation_label = situations.get(situation, "")
         yield [

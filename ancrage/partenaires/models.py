@@ -3,23 +3,11 @@ from django.db import models
 from django.urls import reverse
 
 from ancrage.organisations.scoping import ScopedQuerySet, Scoping
-from ancrage.partenaires import enums_standard
+from ancrage.partenaires import enums_standard, standard
 
-# Multi-valued columns of the standard, kept as JSON lists of canonical values.
-STANDARD_LIST_FIELDS = (
-    "courriels",
-    "site_web",
-    "itinerance",
-    "services",
-    "publics_specifiquement_adresses",
-    "prise_en_charge_specifique",
-    "frais_a_charge",
-    "dispositif_programmes_nationaux",
-    "formations_labels",
-    "autres_formations_labels",
-    "modalites_acces",
-    "modalites_accompagnement",
-)
+# Multi-valued columns of the standard, kept as JSON lists of canonical values under their own
+# name; typologie is kept as ``typologies``.
+STANDARD_LIST_FIELDS = tuple(name for name in standard.MULTI_VALUED_COLUMNS if name != "typologie")
 STANDARD_TEXT_FIELDS = (
     "complement_adresse",
     "horaires",

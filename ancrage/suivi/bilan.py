@@ -41,6 +41,22 @@ class ActionLine:
     objectives_met: int
 
 
+MONTH_NAMES = (
+    "janv.",
+    "févr.",
+    "mars",
+    "avr.",
+    "mai",
+    "juin",
+    "juil.",
+    "août",
+    "sept.",
+    "oct.",
+    "nov.",
+    "déc.",
+)
+
+
 def bilan_of(epn, year: int, on: dt.date | None = None) -> dict:
     """Everything the bilan says, computed once (the PDF and the tests read the same numbers)."""
     on = on or selectors.today()
@@ -58,31 +74,7 @@ def bilan_of(epn, year: int, on: dt.date | None = None) -> dict:
         .prefetch_related("seances", "objectifs")
         .order_by("titre")
     )
-    by_action = defaultdict(list)
-    for p in participations:
-        by_action[p.seance.action_id].append(p)
-    lines = []
-    new_ids: set = set()
-    for action in actions:
-        seances = [s for s in action.seances.all() if s.debut.year == year]
-        the_action = selectors.pure_action(action, action.seances.all(), action.objectifs.all(), quartiers)
-        rows = by_action.get(action.pk, [])
-        level = selectors._level(the_action.targets[0].sectors if the_action and the_action.targets else ())
-        people = pure.participants_from_attendance(selectors.attendance_of(rows, level))
-        news = pure.new_publics(the_action, people) if the_action else []
-        new_ids |= {p.usager.id for p in news}
-        results = pure.results_against_objectives(the_action, people) if the_action else []
-        lines.append(
-            ActionLine(
-                action=action,
-                seances=len(seances),
-                presences=sum(1 for r in rows if r.present),
-                participants=len(people),
-                new_publics=len(news),
-                objectives=len(results),
-                objectives_met=sum(1 for r in results if r.met),
-            )
-        )
+    lines, new_ids = _action_lines(actions, participations, quartiers, year)
     present = [p for p in participations if p.present]
     people = {p.beneficiaire_id: p.beneficiaire for p in present}
     ages = Counter(charts.age_band(b.annee_naissance, year) for b in people.values())
@@ -103,37 +95,7 @@ def bilan_of(epn, year: int, on: dt.date | None = None) -> dict:
     promotions = Counter(
         Promotion.objects.filter(structure=epn, date__year=year).values_list("partenaire_id", flat=True)
     )
-    conventions = []
-    for c in Convention.objects.filter(structure=epn).prefetch_related("partenaires").order_by("date_debut"):
-        terms = terms_of(c)
-        state = convention_rules.effective_state(terms, as_of)
-        end, _ = convention_rules.current_term(terms, as_of)
-        if c.date_debut and c.date_debut > year_end:
-            continue
-        conventions.append(
-            {
-                "titre": c.titre,
-                "partenaires": ", ".join(p.nom for p in c.partenaires.all()),
-                "etat": ETAT_LABELS.get(state, state),
-                "en_vigueur": state == Etat.EN_VIGUEUR,
-                "debut": c.date_debut,
-                "fin": end,
-            }
-        )
-    month_names = (
-        "janv.",
-        "févr.",
-        "mars",
-        "avr.",
-        "mai",
-        "juin",
-        "juil.",
-        "août",
-        "sept.",
-        "oct.",
-        "nov.",
-        "déc.",
-    )
+    conventions = _conventions_of(epn, as_of, year_end)
     health_rows = [(p.partner.nom, p.health.score) for p in dashboard.partnerships]
     health_colours = [
         {"solide": "vert", "a_surveiller": "orange", "a_risque": "rouge"}[p.health.level.value]
@@ -163,12 +125,64 @@ def bilan_of(epn, year: int, on: dt.date | None = None) -> dict:
         ],
         "conventions": conventions,
         "conventions_en_vigueur": sum(1 for c in conventions if c["en_vigueur"]),
-        "chart_mois": charts.bar_chart([(month_names[m - 1], months[m]) for m in range(1, 13)]),
+        "chart_mois": charts.bar_chart([(MONTH_NAMES[m - 1], months[m]) for m in range(1, 13)]),
         "chart_ages": charts.bar_chart(
             [(label, n) for label, n in ((a, ages[a]) for a in charts.AGE_ORDER) if n]
         ),
         "chart_sante": charts.bar_chart(health_rows, maximum=100, colours=health_colours),
     }
+
+
+def _action_lines(actions, participations, quartiers, year: int) -> tuple[list[ActionLine], set]:
+    """One line per action of the year, and the ids of the new publics they reached."""
+    by_action = defaultdict(list)
+    for p in participations:
+        by_action[p.seance.action_id].append(p)
+    lines = []
+    new_ids: set = set()
+    for action in actions:
+        seances = [s for s in action.seances.all() if s.debut.year == year]
+        the_action = selectors.pure_action(action, action.seances.all(), action.objectifs.all(), quartiers)
+        rows = by_action.get(action.pk, [])
+        level = selectors._level(the_action.targets[0].sectors if the_action and the_action.targets else ())
+        people = pure.participants_from_attendance(selectors.attendance_of(rows, level))
+        news = pure.new_publics(the_action, people) if the_action else []
+        new_ids |= {p.usager.id for p in news}
+        results = pure.results_against_objectives(the_action, people) if the_action else []
+        lines.append(
+            ActionLine(
+                action=action,
+                seances=len(seances),
+                presences=sum(1 for r in rows if r.present),
+                participants=len(people),
+                new_publics=len(news),
+                objectives=len(results),
+                objectives_met=sum(1 for r in results if r.met),
+            )
+        )
+    return lines, new_ids
+
+
+def _conventions_of(epn, as_of: dt.date, year_end: dt.date) -> list[dict]:
+    """The EPN's conventions begun by the end of the year, with their state on ``as_of``."""
+    conventions = []
+    for c in Convention.objects.filter(structure=epn).prefetch_related("partenaires").order_by("date_debut"):
+        terms = terms_of(c)
+        state = convention_rules.effective_state(terms, as_of)
+        end, _ = convention_rules.current_term(terms, as_of)
+        if c.date_debut and c.date_debut > year_end:
+            continue
+        conventions.append(
+            {
+                "titre": c.titre,
+                "partenaires": ", ".join(p.nom for p in c.partenaires.all()),
+                "etat": ETAT_LABELS.get(state, state),
+                "en_vigueur": state == Etat.EN_VIGUEUR,
+                "debut": c.date_debut,
+                "fin": end,
+            }
+        )
+    return conventions
 
 
 def render_bilan_pdf(epn, year: int, on: dt.date | None = None) -> bytes:

@@ -379,7 +379,55 @@ def _parse_table(
     issues = IssueCollector(file, sheet)
     header = [cell_text(c).upper() for c in table[header_index]]
     header_line = header_index + line_offset
+    columns, yy = _header_columns(header, header_line, issues)
+    wanted, complementaire = _tables_of(columns, yy)
+    if not wanted:
+        raise reject(
+            file,
+            "Aucune variable de population reconnue : le fichier doit être une base INSEE "
+            "« évolution et structure de la population », « activité des résidents » "
+            "ou « diplômes-formation » à l'IRIS.",
+            sheet=sheet,
+            line=header_line,
+        )
+    if "IRIS" not in columns:
+        raise reject(file, "Colonne « IRIS » absente.", sheet=sheet, line=header_line)
+    flat_columns = [(key, cat, idx) for key, cats in wanted.items() for cat, idx in cats]
+    codes, communes, noms, value_rows, pop_values = _read_rows(
+        table,
+        header_index,
+        line_offset,
+        header=header,
+        columns=columns,
+        flat_columns=flat_columns,
+        pop_col=columns.get(f"P{yy}_POP"),
+        decimal_comma=decimal_comma,
+        issues=issues,
+    )
+    if not codes and not issues:
+        issues.add("Le fichier ne contient aucune ligne de données après l'en-tête.", line=header_line)
+    issues.raise_if_any()
 
+    matrix = np.asarray(value_rows, dtype=np.float64).reshape(len(codes), len(flat_columns))
+    repartitions = _repartitions(wanted, complementaire, matrix)
+    total, derive = _total_population(pop_values, repartitions, len(codes))
+    return Population(
+        niveau="iris",
+        codes=tuple(codes),
+        noms=tuple(noms),
+        communes=tuple(communes),
+        total=total,
+        total_derive=derive,
+        repartitions=repartitions,
+        millesime=2000 + int(yy),
+        fichiers=(file,),
+    )
+
+
+def _header_columns(
+    header: list[str], header_line: int, issues: IssueCollector
+) -> tuple[dict[str, int], str]:
+    """The header's columns by name, and its vintage (two digits); raises on a duplicate or a mix."""
     columns: dict[str, int] = {}
     vintages: set[str] = set()
     for j, name in enumerate(header):
@@ -402,12 +450,20 @@ def _parse_table(
             line=header_line,
         )
     issues.raise_if_any()
-    yy = vintages.pop()
+    return columns, vintages.pop()
+
+
+def _tables_of(
+    columns: dict[str, int], yy: str
+) -> tuple[dict[str, list[tuple[str, list[int]]]], dict[str, bool]]:
+    """The tables this file carries, each with its categories' columns, and which are complementary.
+
+    A table is read only if all its columns are there.
+    """
 
     def col(kind: str, suffix: str) -> int | None:
         return columns.get(f"{kind}{yy}_{suffix}")
 
-    # Which tables does this file carry? A table is read only if all its columns are there.
     wanted: dict[str, list[tuple[str, list[int]]]] = {}
     complementaire: dict[str, bool] = {}
     for key, (kind, cats, suffixes) in _TABLE_COLUMNS.items():
@@ -431,30 +487,35 @@ def _parse_table(
     if len(diplome) == len(_DIPLOME_COLUMNS):
         wanted["diplome"] = diplome  # type: ignore[assignment]
         complementaire["diplome"] = False
-    if not wanted:
-        raise reject(
-            file,
-            "Aucune variable de population reconnue : le fichier doit être une base INSEE "
-            "« évolution et structure de la population », « activité des résidents » "
-            "ou « diplômes-formation » à l'IRIS.",
-            sheet=sheet,
-            line=header_line,
-        )
-    if "IRIS" not in columns:
-        raise reject(file, "Colonne « IRIS » absente.", sheet=sheet, line=header_line)
+    return wanted, complementaire
+
+
+def _read_rows(
+    table: list[list[object]],
+    header_index: int,
+    line_offset: int,
+    *,
+    header: list[str],
+    columns: dict[str, int],
+    flat_columns: list[tuple[str, str, list[int]]],
+    pop_col: int | None,
+    decimal_comma: bool,
+    issues: IssueCollector,
+) -> tuple[list[str], list[str], list[str], list[list[float]], list[float]]:
+    """The rows after the header: codes, communes, names, values of ``flat_columns``, populations.
+
+    The loop over the rows is kept in one piece: it runs once per IRIS (50,000 at national scale).
+    """
     iris_col = columns["IRIS"]
     com_col = columns.get("COM")
     libcom_col = columns.get("LIBCOM")
     libiris_col = columns.get("LIBIRIS")
-    pop_col = col("P", "POP")
-
     codes: list[str] = []
     communes: list[str] = []
     noms: list[str] = []
     value_rows: list[list[float]] = []
     pop_values: list[float] = []
     seen: dict[str, int] = {}
-    flat_columns = [(key, cat, idx) for key, cats in wanted.items() for cat, idx in cats]
     needed_cols = sorted(
         {i for _, _, idx in flat_columns for i in idx} | ({pop_col} if pop_col is not None else set())
     )
@@ -531,11 +592,13 @@ def _parse_table(
         value_rows.append([sum(read_number(row, j, line) for j in idx) for _, _, idx in flat_columns])
         if pop_col is not None:
             pop_values.append(read_number(row, pop_col, line))
-    if not codes and not issues:
-        issues.add("Le fichier ne contient aucune ligne de données après l'en-tête.", line=header_line)
-    issues.raise_if_any()
+    return codes, communes, noms, value_rows, pop_values
 
-    matrix = np.asarray(value_rows, dtype=np.float64).reshape(len(codes), len(flat_columns))
+
+def _repartitions(
+    wanted: dict[str, list[tuple[str, list[int]]]], complementaire: dict[str, bool], matrix: np.ndarray
+) -> dict[str, Repartition]:
+    """One :class:`Repartition` per table, from its columns of the value matrix (in ``wanted``'s order)."""
     repartitions: dict[str, Repartition] = {}
     start = 0
     for key, cats in wanted.items():
@@ -545,32 +608,27 @@ def _parse_table(
             dimension="age" if key.startswith("age") else key,
             categories=tuple(c for c, _ in cats),
             values=matrix[:, start : start + width].copy(),
-            present=np.ones(len(codes), dtype=bool),
+            present=np.ones(len(matrix), dtype=bool),
             complementaire=complementaire[key],
             univers=UNIVERS[key],
         )
         start += width
+    return repartitions
+
+
+def _total_population(
+    pop_values: list[float], repartitions: dict[str, Repartition], n: int
+) -> tuple[np.ndarray, bool]:
+    """Each sector's population, and whether it is derived from a table rather than read."""
     if pop_values:
-        total, derive = np.asarray(pop_values, dtype=np.float64), False
-    elif "age_large" in repartitions or "age_fin" in repartitions:
+        return np.asarray(pop_values, dtype=np.float64), False
+    if "age_large" in repartitions or "age_fin" in repartitions:
         key = "age_large" if "age_large" in repartitions else "age_fin"
-        total, derive = repartitions[key].values.sum(axis=1), True
-    elif "sexe" in repartitions:
-        total, derive = repartitions["sexe"].values.sum(axis=1), True
-    else:
-        # activity/diploma bases have no total population; merge them with evol-struct-pop.
-        total, derive = np.full(len(codes), np.nan), True
-    return Population(
-        niveau="iris",
-        codes=tuple(codes),
-        noms=tuple(noms),
-        communes=tuple(communes),
-        total=total,
-        total_derive=derive,
-        repartitions=repartitions,
-        millesime=2000 + int(yy),
-        fichiers=(file,),
-    )
+        return repartitions[key].values.sum(axis=1), True
+    if "sexe" in repartitions:
+        return repartitions["sexe"].values.sum(axis=1), True
+    # activity/diploma bases have no total population; merge them with evol-struct-pop.
+    return np.full(n, np.nan), True
 
 
 # --- Combining and aggregating --------------------------------------------------------------------

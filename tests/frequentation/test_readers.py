@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+import re
 from pathlib import Path
 
 import openpyxl
@@ -24,6 +25,18 @@ def test_template_is_the_documented_header():
     assert header.split(";") == list(readers.USAGERS_COLUMNS)
     with pytest.raises(ImportRejected, match="aucun usager"):
         readers.read_usagers(readers.TEMPLATE_PATH)
+
+
+def test_the_format_page_documents_the_readers_columns():
+    # The columns are listed once in code (readers.USAGERS_COLUMNS); the user's page must follow.
+    page = (Path(__file__).resolve().parents[2] / "docs" / "formats" / "usagers.md").read_text(
+        encoding="utf-8"
+    )
+    assert ";".join(readers.USAGERS_COLUMNS) in page.splitlines()
+    table = re.findall(r"^\| `(\w+)` \|", page, flags=re.MULTILINE)
+    assert table == list(readers.USAGERS_COLUMNS)
+    optional = readers.USAGERS_COLUMNS[len(readers.USAGERS_REQUIRED) :]
+    assert " et ".join(f"`{c}`" for c in optional) + " peuvent manquer" in " ".join(page.split())
 
 
 def test_usagers_file():

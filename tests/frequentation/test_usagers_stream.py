@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from ancrage.core.importing import ImportRejected
 from ancrage.frequentation import comptages, readers, services
 from ancrage.frequentation.models import FrequentationImport, Profils, Usager
+from ancrage.frequentation.readers import columns, stream
 from tests.organisations.factories import StructureFactory
 
 HEADER = ";".join(readers.USAGERS_COLUMNS)
@@ -157,7 +158,7 @@ def test_a_clean_file_is_read_by_the_vectorised_path_only(monkeypatch):
     def no_row_reader(*args, **kwargs):
         raise AssertionError("the per-row reader was used")
 
-    monkeypatch.setattr(readers, "_usager_row", no_row_reader)
+    monkeypatch.setattr(stream, "usager_row", no_row_reader)
     freq = readers.UsagersStream(data, "u.csv", chunk_bytes=2000, current_year=2024).read()
     assert len(freq.individus) == 500 and len(freq.individus.chunks) > 5
     monkeypatch.undo()
@@ -194,7 +195,7 @@ def test_duplicates_across_chunks_are_reported_exactly():
 
 
 def test_a_hash_collision_is_not_a_duplicate(monkeypatch):
-    monkeypatch.setattr(readers, "hash_bytes", lambda values: np.zeros(len(values), dtype=np.uint64))
+    monkeypatch.setattr(stream, "hash_bytes", lambda values: np.zeros(len(values), dtype=np.uint64))
     data = "\n".join([HEADER, *(f"u{i};1958;;F;;;352380101;;;" for i in range(50))]).encode()
     assert same(data, chunk_bytes=200)[0] == "read"
 
@@ -390,7 +391,7 @@ def test_the_job_refuses_a_file_with_one_bad_row_and_writes_nothing(staff):
 
 
 def _check_distinct(values: np.ndarray) -> None:
-    distinct, inverse = readers._distinct(values)
+    distinct, inverse = columns.distinct_values(values)
     assert len(set(distinct.tolist())) == len(distinct)
     assert distinct[inverse].tolist() == values.tolist()
 
@@ -406,13 +407,13 @@ def test_distinct_values_of_a_column_are_those_of_np_unique(values):
 def test_distinct_values_of_a_narrow_column_are_those_of_np_unique(values):
     # Values of at most two bytes take the table of their 16-bit keys instead of the sort.
     _check_distinct(np.array(values, dtype=bytes))
-    distinct, _ = readers._distinct(np.array(values, dtype=bytes))
+    distinct, _ = columns.distinct_values(np.array(values, dtype=bytes))
     assert sorted(distinct.tolist()) == sorted(set(values))
 
 
 def test_distinct_values_survive_a_collision_of_the_folded_keys():
     # Two 16-byte values whose folded keys (w0 * prime) ^ w1 are equal: the fallback must see it.
-    prime = int(readers._FNV_PRIME)
+    prime = int(columns._FNV_PRIME)
     w0, w0b, w1 = 0x0101010101010101, 0x0202020202020202, 0x4141414141414141
     w1b = ((w0 * prime) ^ w1 ^ (w0b * prime)) & (2**64 - 1)
     a = w0.to_bytes(8, "little") + w1.to_bytes(8, "little")

@@ -5,13 +5,14 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import models
 
 from ancrage.audit.models import AuditEntry
 from ancrage.core.importing import ImportRejected
 from ancrage.organisations.enums import Role, StructureKind
 from ancrage.organisations.models import Structure
 from ancrage.partenaires import services, standard
-from ancrage.partenaires.models import ImportAnnuaire, Partenaire
+from ancrage.partenaires.models import STANDARD_LIST_FIELDS, ImportAnnuaire, Partenaire
 from tests.organisations.factories import MembershipFactory, StructureFactory
 from tests.partenaires.factories import epn_with_animateur, partenaire
 
@@ -174,3 +175,13 @@ def test_a_csv_with_semicolons_between_values_imports():
     assert entry.siret == SIRET
     assert entry.services == ["Aide aux démarches administratives", "Accès internet et matériel informatique"]
     assert json.loads(standard.write_cartographie_json(services.export_lieux([entry])))[0]["pivot"] == SIRET
+
+
+def test_the_directory_keeps_each_multi_valued_column_of_the_standard_as_a_list():
+    # STANDARD_LIST_FIELDS comes from the standard's list; the model must have a list for each.
+    lists = {
+        f.name for f in Partenaire._meta.get_fields() if isinstance(f, models.JSONField) and f.default is list
+    }
+    stored = {"typologies" if name == "typologie" else name for name in standard.MULTI_VALUED}
+    assert stored <= lists
+    assert set(STANDARD_LIST_FIELDS) == stored - {"typologies"}

@@ -1,6 +1,7 @@
 """The national standard: reading the Cartographie's JSON and the CSV, writing a CSV that validates."""
 
 import csv
+import dataclasses
 import io
 import json
 from datetime import date
@@ -86,6 +87,27 @@ class TestEnums:
             "adresse",
             "date_maj",
         )
+
+
+class TestColumns:
+    def test_the_multi_valued_columns_are_those_the_schema_says(self):
+        # A column is multi-valued when its pattern repeats values around "|" or its example holds
+        # one; autres_formations_labels says neither, but the Cartographie's data holds a list.
+        said = {
+            spec["name"]
+            for spec in standard.SCHEMA["fields"]
+            if r"(?:^|\|)" in spec["constraints"].get("pattern", "") or "|" in str(spec.get("example", ""))
+        }
+        assert "typologie" in said and "services" in said and "horaires" not in said
+        assert standard.MULTI_VALUED - said == {"autres_formations_labels"}
+        assert said <= standard.MULTI_VALUED
+        assert standard.MULTI_VALUED_COLUMNS == tuple(n for n in FIELDS if n in standard.MULTI_VALUED)
+
+    def test_a_place_holds_a_tuple_for_each_multi_valued_column_and_no_other(self):
+        tuples = {f.name for f in dataclasses.fields(Lieu) if f.default == () and f.name != "legacy"}
+        assert tuples == standard.MULTI_VALUED
+        read = read_csv(csv_text([minimal(**{name: "a|b" for name in standard.FREE_LIST_COLUMNS})]))
+        assert [getattr(read.lieux[0], name) for name in standard.FREE_LIST_COLUMNS] == [("a", "b")] * 3
 
 
 class TestNouvelleCaledonie:

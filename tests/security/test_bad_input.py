@@ -35,6 +35,7 @@ from ancrage.organisations.enums import Role
 from ancrage.partenaires import services as partenaires_services
 from ancrage.partenaires import standard
 from ancrage.partenaires.models import Partenaire
+from ancrage.partenaires.standard import reading
 from ancrage.territoire.models import PopulationImport, PopulationValeurs, Quartier, Secteur
 from tests.diagnostic.test_charts_exports import RESULT
 from tests.organisations.factories import MembershipFactory
@@ -445,7 +446,7 @@ def test_directory_csv_export_escapes_formulas_and_reads_back(nom, adresse, hora
         return  # the standard refuses this place (an empty name…): nothing is exported
     assert_no_formula(csv_cells(data, delimiter=","))
     back = standard.read_csv(data.decode("utf-8-sig"), file="annuaire.csv")
-    assert [x.nom for x in back.lieux] in ([standard._text(lieu.nom)], [])
+    assert [x.nom for x in back.lieux] in ([reading._text(lieu.nom)], [])
 
 
 @pytest.mark.django_db
