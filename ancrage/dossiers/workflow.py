@@ -21,6 +21,8 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ancrage.organisations.permissions import DOSSIER_DEPOSITORS, DOSSIER_INSTRUCTORS, Role
+
 
 class DossierState(enum.StrEnum):
     BROUILLON = "brouillon"
@@ -74,24 +76,16 @@ ACTION_LABELS = {
 }
 
 
-class Role(enum.StrEnum):
-    ANIMATEUR = "animateur"
-    RESPONSABLE = "responsable"
-    REFERENT = "referent"
-
-    @property
-    def label(self) -> str:
-        return ROLE_LABELS[self]
-
-
-ROLE_LABELS = {
+# How a refusal names the role of whoever tried (the roles themselves, and who may do what, are
+# declared in ``organisations.permissions``).
+ROLE_PHRASES = {
     Role.ANIMATEUR: "animateur de l'EPN",
     Role.RESPONSABLE: "responsable de l'EPN",
     Role.REFERENT: "référent de la collectivité",
 }
 
-EPN_ROLES = frozenset({Role.ANIMATEUR, Role.RESPONSABLE})
-COLLECTIVITE_ROLES = frozenset({Role.REFERENT})
+EPN_ROLES = DOSSIER_DEPOSITORS
+COLLECTIVITE_ROLES = DOSSIER_INSTRUCTORS
 
 
 class CorrectionReason(enum.StrEnum):
@@ -262,7 +256,8 @@ def check_transition(
             else "au référent de la collectivité"
         )
         raise RoleNotAllowed(
-            f"{action.label[0].upper()}{action.label[1:]} revient {who} (votre rôle : {role.label})."
+            f"{action.label[0].upper()}{action.label[1:]} revient {who} "
+            f"(votre rôle : {ROLE_PHRASES.get(role, role.label.lower())})."
         )
 
     missing = tuple(name for name in transition.required_fields if _is_blank(fields.get(name)))
