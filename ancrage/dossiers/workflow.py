@@ -21,7 +21,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ancrage.organisations.permissions import DOSSIER_DEPOSITORS, DOSSIER_INSTRUCTORS, Role
+from ancrage.organisations.permissions import DOSSIER_DEPOSITORS, DOSSIER_INSTRUCTORS, ROLE_PHRASES, Role
 
 
 class DossierState(enum.StrEnum):
@@ -76,14 +76,7 @@ ACTION_LABELS = {
 }
 
 
-# How a refusal names the role of whoever tried (the roles themselves, and who may do what, are
-# declared in ``organisations.permissions``).
-ROLE_PHRASES = {
-    Role.ANIMATEUR: "animateur de l'EPN",
-    Role.RESPONSABLE: "responsable de l'EPN",
-    Role.REFERENT: "référent de la collectivité",
-}
-
+# The roles, and who acts on which side of a dossier, are declared in ``organisations.permissions``.
 EPN_ROLES = DOSSIER_DEPOSITORS
 COLLECTIVITE_ROLES = DOSSIER_INSTRUCTORS
 
@@ -256,8 +249,7 @@ def check_transition(
             else "au référent de la collectivité"
         )
         raise RoleNotAllowed(
-            f"{action.label[0].upper()}{action.label[1:]} revient {who} "
-            f"(votre rôle : {ROLE_PHRASES.get(role, role.label.lower())})."
+            f"{action.label[0].upper()}{action.label[1:]} revient {who} (votre rôle : {ROLE_PHRASES[role]})."
         )
 
     missing = tuple(name for name in transition.required_fields if _is_blank(fields.get(name)))

@@ -43,6 +43,15 @@ ROLE_LABELS = {
     Role.PARTENAIRE: "Partenaire",
     Role.COORDINATEUR: "Coordinateur·rice de réseau",
 }
+# How a sentence names a role ("… revient au référent de la collectivité (votre rôle : …)").
+ROLE_PHRASES = {
+    Role.ANIMATEUR: "animateur de l'EPN",
+    Role.RESPONSABLE: "responsable de l'EPN",
+    Role.REFERENT: "référent de la collectivité",
+    Role.ELU: "élu de la collectivité",
+    Role.PARTENAIRE: "partenaire",
+    Role.COORDINATEUR: "coordinateur du réseau",
+}
 # The model fields' choices (Membership.role, Invitation.role).
 ROLE_CHOICES = [(role.value, role.label) for role in Role]
 
