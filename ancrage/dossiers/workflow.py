@@ -13,6 +13,9 @@ Besides the table, two guards depend on whether a correction is open: the EPN ca
 ``redeposer`` to answer an open correction, and the référent can neither ask a second correction
 nor start the instruction while one is waiting (the EPN would be correcting a dossier the
 référent is already examining).
+
+The roles, and who acts on which side of a dossier (``DOSSIER_DEPOSITORS``,
+``DOSSIER_INSTRUCTORS``), are declared in ``organisations.permissions``.
 """
 
 from __future__ import annotations
@@ -76,11 +79,6 @@ ACTION_LABELS = {
 }
 
 
-# The roles, and who acts on which side of a dossier, are declared in ``organisations.permissions``.
-EPN_ROLES = DOSSIER_DEPOSITORS
-COLLECTIVITE_ROLES = DOSSIER_INSTRUCTORS
-
-
 class CorrectionReason(enum.StrEnum):
     """The three reasons Démarches Simplifiées offers when asking for a correction."""
 
@@ -122,22 +120,24 @@ FIELD_LABELS = {
 
 
 def _decision(action: DossierAction, target: DossierState) -> Transition:
-    return Transition(DossierState.EN_INSTRUCTION, action, COLLECTIVITE_ROLES, target, ("motivation",))
+    return Transition(DossierState.EN_INSTRUCTION, action, DOSSIER_INSTRUCTORS, target, ("motivation",))
 
 
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition(DossierState.BROUILLON, DossierAction.DEPOSER, EPN_ROLES, DossierState.EN_CONSTRUCTION),
+    Transition(
+        DossierState.BROUILLON, DossierAction.DEPOSER, DOSSIER_DEPOSITORS, DossierState.EN_CONSTRUCTION
+    ),
     Transition(
         DossierState.EN_CONSTRUCTION,
         DossierAction.PASSER_EN_INSTRUCTION,
-        COLLECTIVITE_ROLES,
+        DOSSIER_INSTRUCTORS,
         DossierState.EN_INSTRUCTION,
     ),
     *(
         Transition(
             source,
             DossierAction.DEMANDER_CORRECTION,
-            COLLECTIVITE_ROLES,
+            DOSSIER_INSTRUCTORS,
             DossierState.EN_CONSTRUCTION,
             ("correction_reason", "message"),
             Effect.OUVRIR_CORRECTION,
@@ -147,7 +147,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         DossierState.EN_CONSTRUCTION,
         DossierAction.REDEPOSER,
-        EPN_ROLES,
+        DOSSIER_DEPOSITORS,
         DossierState.EN_CONSTRUCTION,
         effect=Effect.RESOUDRE_CORRECTION,
     ),
@@ -157,7 +157,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     # Reopening is traced like a decision: the history must say why a decision was undone.
     *(
         Transition(
-            source, DossierAction.ROUVRIR, COLLECTIVITE_ROLES, DossierState.EN_INSTRUCTION, ("motivation",)
+            source, DossierAction.ROUVRIR, DOSSIER_INSTRUCTORS, DossierState.EN_INSTRUCTION, ("motivation",)
         )
         for source in sorted(DECIDED_STATES)
     ),
@@ -245,7 +245,7 @@ def check_transition(
     if role not in transition.roles:
         who = (
             "à l'EPN (animateur ou responsable)"
-            if transition.roles == EPN_ROLES
+            if transition.roles == DOSSIER_DEPOSITORS
             else "au référent de la collectivité"
         )
         raise RoleNotAllowed(

@@ -36,7 +36,7 @@ class Scope:
     roles: frozenset[str] = frozenset()
     # EPNs whose records the user may read.
     epn_ids: frozenset[int] = frozenset()
-    # EPNs the user works in (animateur, responsable): they may write there.
+    # EPNs the user works in (a role of permissions.EPN_TEAM). What they may do there: ``may``.
     staff_epn_ids: frozenset[int] = frozenset()
     collectivite_ids: frozenset[int] = frozenset()
     reseau_ids: frozenset[int] = frozenset()  # réseaux the user coordinates
