@@ -88,3 +88,86 @@ def test_no_template_or_code_loads_anything_from_outside():
         text = path.read_text(encoding="utf-8")
         for marker in ('src="http', 'href="http', "cdn.", "fonts.googleapis"):
             assert marker not in text, f"{path} loads {marker!r} from outside"
+
+
+# The one module that names roles for decisions, and the modules allowed to name a role anyway.
+PERMISSIONS_MODULE = PACKAGE / "organisations" / "permissions.py"
+NAMES_ROLES_FOR_DATA = {
+    PACKAGE / "demo" / "loader.py": "creates the demo's accounts, each with its role",
+}
+ROLE_HOMES = {"ancrage.organisations.permissions", "ancrage.organisations.enums"}
+
+
+def _role_members_named(path: Path) -> list[str]:
+    """Every ``Role.<MEMBER>`` in the file, whatever name ``Role`` was imported under, and every
+    ``permissions.Role.<MEMBER>`` / ``enums.Role.<MEMBER>`` reached through the module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    role_names, module_names = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in ROLE_HOMES:
+            role_names |= {alias.asname or alias.name for alias in node.names if alias.name == "Role"}
+        elif isinstance(node, ast.ImportFrom) and node.module == "ancrage.organisations":
+            module_names |= {
+                alias.asname or alias.name for alias in node.names if alias.name in {"permissions", "enums"}
+            }
+        elif isinstance(node, ast.Import):
+            module_names |= {
+                alias.asname for alias in node.names if alias.name in ROLE_HOMES and alias.asname
+            }
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and node.attr.isupper()):
+            continue
+        owner = node.value
+        named_role = isinstance(owner, ast.Name) and owner.id in role_names
+        through_module = (
+            isinstance(owner, ast.Attribute)
+            and owner.attr == "Role"
+            and isinstance(owner.value, ast.Name)
+            and owner.value.id in module_names
+        )
+        if named_role or through_module:
+            found.append(f"line {node.lineno}: Role.{node.attr}")
+    return found
+
+
+def test_no_module_but_permissions_names_a_role():
+    """Who may do what is decided in organisations/permissions.py: other modules ask it for a
+    named group (``permissions.EPN_TEAM``, ``GRANTS[...]``, ``DOSSIER_INSTRUCTORS``…) or for a
+    decision (``Scope.may``, ``check_may``), and never name a role themselves. A role compared as
+    a bare string ("responsable") is not caught here: the values are easy to grep for."""
+    offenders = {}
+    for path in _module_files():
+        if path == PERMISSIONS_MODULE or path in NAMES_ROLES_FOR_DATA:
+            continue
+        found = _role_members_named(path)
+        if found:
+            offenders[str(path.relative_to(PACKAGE))] = found
+    assert not offenders, (
+        "Name a group or ask for a decision in ancrage/organisations/permissions.py instead "
+        f"(docs/recipes/role-permission.md): {offenders}"
+    )
+    for path in NAMES_ROLES_FOR_DATA:
+        assert _role_members_named(path), f"{path} names no role any more: drop it from the exceptions"
+
+
+def test_the_check_finds_a_role_under_any_name(tmp_path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from ancrage.organisations import permissions\n"
+        "from ancrage.organisations.enums import Role as OrgRole\n"
+        "a = OrgRole.ELU\nb = permissions.Role.ELU\nc = OrgRole.choices\n",
+        encoding="utf-8",
+    )
+    assert _role_members_named(sample) == ["line 3: Role.ELU", "line 4: Role.ELU"]
+
+
+def test_one_role_enum():
+    """The dossier workflow once had a Role of its own: there is one, in permissions.py."""
+    defined = [
+        str(path.relative_to(PACKAGE))
+        for path in _module_files()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ClassDef) and node.name == "Role"
+    ]
+    assert defined == ["organisations/permissions.py"]

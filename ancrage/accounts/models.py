@@ -1,10 +1,10 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 
-from ancrage.organisations.enums import ROLE_TARGET, Role
+from ancrage.organisations.models import role_target_constraint
+from ancrage.organisations.permissions import ROLE_CHOICES
 from ancrage.organisations.scoping import ScopedQuerySet, Scoping
 
 
@@ -48,8 +48,8 @@ class Invitation(models.Model):
     """
 
     email = models.EmailField("adresse e-mail")
-    role = models.CharField("rôle", max_length=20, choices=Role.choices)
-    # Exactly one target, as for a Membership (same constraint, from ROLE_TARGET).
+    role = models.CharField("rôle", max_length=20, choices=ROLE_CHOICES)
+    # Exactly one target, as for a Membership (the same constraint, role_target_constraint).
     reseau = models.ForeignKey(
         "organisations.Reseau", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
@@ -95,23 +95,7 @@ class Invitation(models.Model):
         verbose_name_plural = "invitations"
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.CheckConstraint(
-                condition=(
-                    (
-                        Q(role__in=[r for r, t in ROLE_TARGET.items() if t == "structure"])
-                        & Q(structure__isnull=False, collectivite__isnull=True, reseau__isnull=True)
-                    )
-                    | (
-                        Q(role__in=[r for r, t in ROLE_TARGET.items() if t == "collectivite"])
-                        & Q(structure__isnull=True, collectivite__isnull=False, reseau__isnull=True)
-                    )
-                    | (
-                        Q(role__in=[r for r, t in ROLE_TARGET.items() if t == "reseau"])
-                        & Q(structure__isnull=True, collectivite__isnull=True, reseau__isnull=False)
-                    )
-                ),
-                name="invitation_target_matches_role",
-            ),
+            role_target_constraint("invitation_target_matches_role"),
         ]
 
     def __str__(self):

@@ -15,10 +15,10 @@ import qrcode.image.svg
 from django.conf import settings
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from ancrage.organisations.enums import Role
+from ancrage.organisations.permissions import SECOND_FACTOR_ROLES
 from ancrage.organisations.scoping import scope_for
 
-TOTP_ROLES = frozenset({Role.REFERENT.value, Role.ELU.value, Role.COORDINATEUR.value})
+TOTP_ROLES = SECOND_FACTOR_ROLES
 
 # The demo accounts of those roles are enrolled with this public key (README), so that a demo run
 # with ANCRAGE_REQUIRE_TOTP=1 works with any authenticator app. In base32, as apps want it:

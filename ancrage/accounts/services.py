@@ -3,7 +3,7 @@
 An account is only ever created by accepting an invitation (or by an administrator with
 ``ancrage createsuperuser``): there is no open sign-up.
 
-Who may invite whom:
+Who may invite whom (declared in ``organisations.permissions.INVITERS``):
 
 - a responsable d'EPN, to their EPN (animateur, responsable) and to the partner organisations
   their EPN referenced (partenaire);
@@ -28,8 +28,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from ancrage.accounts.models import Invitation, User
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
-from ancrage.organisations.enums import ROLE_TARGET, Role, StructureKind
+from ancrage.organisations import permissions
+from ancrage.organisations.enums import Role, StructureKind
 from ancrage.organisations.models import Collectivite, Membership, Structure
+from ancrage.organisations.permissions import Target
 from ancrage.organisations.scoping import scope_for
 from ancrage.organisations.services import membership_grant
 
@@ -43,31 +45,53 @@ class InvitationInvalid(Exception):
 # Who may invite -----------------------------------------------------------------------------
 
 
+def _reached_by(scope, role: Role):
+    """The structures and collectivités an inviter holding ``role`` invites to, whatever their kind:
+    the members of an EPN, to it and to the partner organisations it referenced; a coordinateur,
+    to the structures and collectivités of their réseau."""
+    kind = permissions.ROLE_TARGET[role]
+    if kind == Target.EPN:
+        epn_ids = scope.epn_reach.get(role, frozenset())
+        return (
+            Structure.objects.filter(id__in=epn_ids)
+            | Structure.objects.filter(kind=StructureKind.PARTENAIRE, referencee_par_id__in=epn_ids),
+            Collectivite.objects.none(),
+        )
+    if kind == Target.RESEAU and scope.reseau_ids:
+        return (
+            Structure.objects.filter(reseau_id__in=scope.reseau_ids),
+            Collectivite.objects.filter(reseau_id__in=scope.reseau_ids),
+        )
+    return Structure.objects.none(), Collectivite.objects.none()
+
+
 def invitable_targets(user) -> list[tuple[Role, object]]:
-    """Every (role, organisation) pair ``user`` may invite someone to, in a stable order."""
+    """Every (role, organisation) pair ``user`` may invite someone to, in a stable order.
+
+    ``permissions.INVITERS`` says which roles invite, and to which kinds of organisation."""
     scope = scope_for(user)
-    pairs: list[tuple[Role, object]] = []
-    structures = Structure.objects.none()
-    collectivites = Collectivite.objects.none()
     if scope.is_superuser:
         structures = Structure.objects.all()
         collectivites = Collectivite.objects.all()
     else:
-        responsible = Membership.objects.active().filter(user=user, role=Role.RESPONSABLE)
-        epn_ids = set(responsible.values_list("structure_id", flat=True))
-        structures = Structure.objects.filter(id__in=epn_ids) | Structure.objects.filter(
-            kind=StructureKind.PARTENAIRE, referencee_par_id__in=epn_ids
-        )
-        if scope.reseau_ids:
-            structures = structures | Structure.objects.filter(reseau_id__in=scope.reseau_ids)
-            collectivites = Collectivite.objects.filter(reseau_id__in=scope.reseau_ids)
+        structures = Structure.objects.none()
+        collectivites = Collectivite.objects.none()
+        for role, kinds in permissions.INVITERS.items():
+            if role not in scope.roles:
+                continue
+            reached_structures, reached_collectivites = _reached_by(scope, role)
+            if Target.EPN not in kinds:
+                reached_structures = reached_structures.exclude(kind=StructureKind.EPN)
+            if Target.PARTENAIRE not in kinds:
+                reached_structures = reached_structures.exclude(kind=StructureKind.PARTENAIRE)
+            structures = structures | reached_structures
+            if Target.COLLECTIVITE in kinds:
+                collectivites = collectivites | reached_collectivites
+    pairs: list[tuple[Role, object]] = []
     for structure in structures.distinct().order_by("kind", "nom", "id"):
-        if structure.is_epn:
-            pairs += [(Role.ANIMATEUR, structure), (Role.RESPONSABLE, structure)]
-        else:
-            pairs.append((Role.PARTENAIRE, structure))
-    for collectivite in collectivites.order_by("nom", "id"):
-        pairs += [(Role.REFERENT, collectivite), (Role.ELU, collectivite)]
+        pairs += [(role, structure) for role in permissions.roles_of(permissions.target_kind(structure))]
+    for collectivite in collectivites.distinct().order_by("nom", "id"):
+        pairs += [(role, collectivite) for role in permissions.roles_of(Target.COLLECTIVITE)]
     return pairs
 
 
@@ -77,17 +101,13 @@ def may_invite(user, role, target) -> bool:
 
 def may_manage_invitations(user) -> bool:
     scope = scope_for(user)
-    return scope.is_superuser or bool(scope.roles & {Role.RESPONSABLE.value, Role.COORDINATEUR.value})
+    return scope.is_superuser or permissions.holds_any(scope.roles, permissions.INVITERS)
 
 
 def _check_role_target(role: Role, target) -> None:
-    expected = ROLE_TARGET[role]
-    if target is None or target._meta.model_name != expected:
-        raise ValidationError(f"Le rôle « {role.label} » ne s’applique pas à « {target} ».")
-    if expected == "structure":
-        wanted = StructureKind.PARTENAIRE if role == Role.PARTENAIRE else StructureKind.EPN
-        if target.kind != wanted:
-            raise ValidationError(f"Le rôle « {role.label} » ne s’applique pas à « {target} ».")
+    error = permissions.role_target_error(role, target)
+    if error:
+        raise ValidationError(error)
 
 
 def _audit_structure(invitation: Invitation):
@@ -157,7 +177,7 @@ def invitation_create(*, acting_user, email: str, role, target, site_url: str) -
     _check_role_target(role, target)
     if not may_invite(acting_user, role, target):
         raise PermissionDenied("Vous ne pouvez pas inviter à ce rôle dans cette organisation.")
-    target_field = ROLE_TARGET[role]
+    target_field = permissions.target_field(role)
     if Membership.objects.active().filter(user__email=email, role=role, **{target_field: target}).exists():
         raise ValidationError({"email": "Cette personne a déjà ce rôle dans cette organisation."})
     now = timezone.now()

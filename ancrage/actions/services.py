@@ -26,7 +26,8 @@ from ancrage.audit.services import audit_record, model_changes, snapshot
 from ancrage.diagnostic.models import Diagnostic
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
-from ancrage.organisations.scoping import scope_for
+from ancrage.organisations.permissions import Permission
+from ancrage.organisations.scoping import check_may
 from ancrage.partenaires.publics import PUBLIC_KEYS, public_key, public_label
 
 ACTION_FIELDS = (
@@ -42,13 +43,6 @@ ACTION_FIELDS = (
 )
 
 
-def check_can_write(acting_user, epn_id: int) -> None:
-    if acting_user is None:
-        return  # the system (demo loader, command line)
-    if not scope_for(acting_user).can_write_epn(epn_id):
-        raise PermissionDenied("Seule l’équipe de l’EPN modifie ses actions.")
-
-
 def _check_epn(epn: Structure) -> None:
     if epn.kind != StructureKind.EPN:
         raise ValidationError("Une action appartient à un lieu de médiation numérique (EPN).")
@@ -56,7 +50,7 @@ def _check_epn(epn: Structure) -> None:
 
 @transaction.atomic
 def action_create(*, acting_user, epn: Structure, titre: str, **fields) -> Action:
-    check_can_write(acting_user, epn.pk)
+    check_may(acting_user, Permission.ACTION_WRITE, epn.pk)
     _check_epn(epn)
     allowed = set(ACTION_FIELDS) | {"diagnostic", "cible_rang", "cible"}
     unknown = set(fields) - allowed
@@ -113,7 +107,7 @@ def prefill_from_cible(diagnostic: Diagnostic, rang: int) -> dict:
 
 @transaction.atomic
 def action_update(*, acting_user, action: Action, **fields) -> Action:
-    check_can_write(acting_user, action.structure_id)
+    check_may(acting_user, Permission.ACTION_WRITE, action.structure_id)
     unknown = set(fields) - set(ACTION_FIELDS)
     if unknown:
         raise TypeError(f"Unknown action fields: {sorted(unknown)}")
@@ -138,7 +132,7 @@ def action_update(*, acting_user, action: Action, **fields) -> Action:
 @transaction.atomic
 def action_transition(*, acting_user, action: Action, vers: str, commentaire: str = "") -> Action:
     """Move the action along its state machine; any other move is refused in French."""
-    check_can_write(acting_user, action.structure_id)
+    check_may(acting_user, Permission.ACTION_WRITE, action.structure_id)
     action = Action.objects.select_for_update().get(pk=action.pk)
     de = action.statut
     if vers not in TRANSITIONS.get(de, ()):
@@ -177,7 +171,7 @@ def objectif_add(
     critere_public: str = "",
     critere_secteur: str = "",
 ) -> Objectif:
-    check_can_write(acting_user, action.structure_id)
+    check_may(acting_user, Permission.ACTION_WRITE, action.structure_id)
     if critere_public and critere_public not in PUBLIC_KEYS and critere_public not in action.publics:
         raise ValidationError({"critere_public": "Public inconnu."})
     if valeur_cible is None or valeur_cible < 0:
@@ -203,7 +197,7 @@ def objectif_add(
 
 @transaction.atomic
 def objectif_delete(*, acting_user, objectif: Objectif) -> None:
-    check_can_write(acting_user, objectif.action.structure_id)
+    check_may(acting_user, Permission.ACTION_WRITE, objectif.action.structure_id)
     audit_record(
         acting_user=acting_user,
         action=AuditAction.DELETE,
@@ -216,7 +210,7 @@ def objectif_delete(*, acting_user, objectif: Objectif) -> None:
 
 @transaction.atomic
 def seance_add(*, acting_user, action: Action, titre: str, debut, fin, lieu: str = "") -> Seance:
-    check_can_write(acting_user, action.structure_id)
+    check_may(acting_user, Permission.ACTION_WRITE, action.structure_id)
     if fin <= debut:
         raise ValidationError({"fin": "La fin doit être après le début."})
     seance = Seance.objects.create(
@@ -239,7 +233,7 @@ def seance_add(*, acting_user, action: Action, titre: str, debut, fin, lieu: str
 
 @transaction.atomic
 def seance_delete(*, acting_user, seance: Seance) -> None:
-    check_can_write(acting_user, seance.action.structure_id)
+    check_may(acting_user, Permission.ACTION_WRITE, seance.action.structure_id)
     audit_record(
         acting_user=acting_user,
         action=AuditAction.DELETE,
@@ -255,7 +249,7 @@ def action_partenaire_add(
     *, acting_user, action: Action, partenaire: Structure, role: str = "", score: int | None = None
 ) -> ActionPartenaire:
     """Invite a partner of the EPN's directory into the action."""
-    check_can_write(acting_user, action.structure_id)
+    check_may(acting_user, Permission.ACTION_WRITE, action.structure_id)
     if partenaire.kind != StructureKind.PARTENAIRE or partenaire.referencee_par_id != action.structure_id:
         raise ValidationError("Ce partenaire n’est pas dans l’annuaire de l’EPN.")
     participation, created = ActionPartenaire.objects.get_or_create(
@@ -275,7 +269,7 @@ def action_partenaire_add(
 @transaction.atomic
 def action_partenaire_remove(*, acting_user, participation: ActionPartenaire) -> None:
     action = participation.action
-    check_can_write(acting_user, action.structure_id)
+    check_may(acting_user, Permission.ACTION_WRITE, action.structure_id)
     Affectation.objects.filter(action=action, partenaire=participation.partenaire).delete()
     audit_record(
         acting_user=acting_user,
@@ -308,7 +302,7 @@ def matrice_update(*, acting_user, action: Action, rows: dict[str, tuple[str, se
 
     Tasks not in ``rows`` are left as they are.
     """
-    check_can_write(acting_user, action.structure_id)
+    check_may(acting_user, Permission.ACTION_WRITE, action.structure_id)
     changes = {}
     for tache, (responsable, contributeurs) in rows.items():
         Tache(tache)
@@ -367,7 +361,7 @@ REUNION_FIELDS = ("titre", "debut", "fin", "lieu", "participants", "ordre_du_jou
 
 @transaction.atomic
 def reunion_create(*, acting_user, action: Action, titre: str, debut, fin, **fields) -> Reunion:
-    check_can_write(acting_user, action.structure_id)
+    check_may(acting_user, Permission.ACTION_WRITE, action.structure_id)
     if fin <= debut:
         raise ValidationError({"fin": "La fin doit être après le début."})
     reunion = Reunion.objects.create(action=action, titre=titre.strip(), debut=debut, fin=fin, **fields)
@@ -383,7 +377,7 @@ def reunion_create(*, acting_user, action: Action, titre: str, debut, fin, **fie
 
 @transaction.atomic
 def reunion_update(*, acting_user, reunion: Reunion, **fields) -> Reunion:
-    check_can_write(acting_user, reunion.action.structure_id)
+    check_may(acting_user, Permission.ACTION_WRITE, reunion.action.structure_id)
     before = snapshot(reunion, REUNION_FIELDS)
     for name, value in fields.items():
         if name not in REUNION_FIELDS:
@@ -410,7 +404,7 @@ def reunion_update(*, acting_user, reunion: Reunion, **fields) -> Reunion:
 def decision_add(*, acting_user, reunion: Reunion, texte: str, tache: str = "", partie: str = "") -> Decision:
     """Record a decision; when it gives a task to a party, the task matrix follows it."""
     action = reunion.action
-    check_can_write(acting_user, action.structure_id)
+    check_may(acting_user, Permission.ACTION_WRITE, action.structure_id)
     if not texte.strip():
         raise ValidationError({"texte": "La décision est vide."})
     if bool(tache) != bool(partie):

@@ -29,7 +29,8 @@ from ancrage.conventions.content import (
 )
 from ancrage.conventions.enums import Etat
 from ancrage.dossiers.selectors import budget_summary_for_action
-from ancrage.organisations.enums import CollectiviteType, Role
+from ancrage.organisations import permissions
+from ancrage.organisations.enums import CollectiviteType
 from ancrage.organisations.models import Membership
 from ancrage.organisations.scoping import scope_for
 
@@ -88,7 +89,7 @@ def _first_member(**filters):
 def parties_of(convention) -> list[Party]:
     """EPN first, then the partners (by name), then the collectivité: the order of the document."""
     epn = convention.structure
-    responsable = _first_member(structure=epn, role=Role.RESPONSABLE)
+    responsable = _first_member(structure=epn, role=permissions.CONVENTION_SIGNER_FOR_EPN)
     parties = [
         Party(
             key=EPN_KEY,
@@ -124,7 +125,7 @@ def parties_of(convention) -> list[Party]:
         )
     if convention.collectivite_id:
         collectivite = convention.collectivite
-        elu = _first_member(collectivite=collectivite, role=Role.ELU)
+        elu = _first_member(collectivite=collectivite, role=permissions.CONVENTION_SIGNER_FOR_COLLECTIVITE)
         parties.append(
             Party(
                 key=COLLECTIVITE_KEY,

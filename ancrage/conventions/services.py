@@ -33,9 +33,11 @@ from ancrage.conventions.models import (
 )
 from ancrage.conventions.platform import platform_certificate
 from ancrage.conventions.signature import Signatory, SignatureError, sign_pdf
-from ancrage.organisations.enums import Role, StructureKind
+from ancrage.organisations import permissions
+from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Membership, Structure
-from ancrage.organisations.scoping import scope_for
+from ancrage.organisations.permissions import Permission
+from ancrage.organisations.scoping import check_may, scope_for
 
 CONVENTION_FIELDS = (
     "titre",
@@ -67,14 +69,6 @@ CONVENTION_FIELDS = (
 
 def _user(acting_user):
     return acting_user if acting_user is not None and acting_user.is_authenticated else None
-
-
-def check_can_write(acting_user, convention_or_epn_id) -> None:
-    if acting_user is None:
-        return  # the system (demo loader, command line)
-    epn_id = getattr(convention_or_epn_id, "structure_id", convention_or_epn_id)
-    if not scope_for(acting_user).can_write_epn(epn_id):
-        raise PermissionDenied("Seule l’équipe de l’EPN rédige ses conventions.")
 
 
 def _check_can_read(acting_user, convention: Convention) -> None:
@@ -122,7 +116,7 @@ def convention_create(
     action=None,
     **fields,
 ) -> Convention:
-    check_can_write(acting_user, epn.pk)
+    check_may(acting_user, Permission.CONVENTION_WRITE, epn.pk)
     if epn.kind != StructureKind.EPN:
         raise ValidationError("Une convention est portée par un lieu de médiation numérique (EPN).")
     if action is not None and action.structure_id != epn.pk:
@@ -168,7 +162,7 @@ def convention_create_from_action(*, acting_user, action, **overrides) -> Conven
 
 @transaction.atomic
 def convention_update(*, acting_user, convention: Convention, partenaires=None, **fields) -> Convention:
-    check_can_write(acting_user, convention)
+    check_may(acting_user, Permission.CONVENTION_WRITE, convention)
     unknown = set(fields) - set(CONVENTION_FIELDS)
     if unknown:
         raise TypeError(f"Unknown convention fields: {sorted(unknown)}")
@@ -206,7 +200,7 @@ def convention_update(*, acting_user, convention: Convention, partenaires=None, 
 @transaction.atomic
 def convention_version_request(*, acting_user, convention: Convention) -> GenerationJob:
     """Ask for a new version (DOCX + PDF); the work runs in the background (``jobs``)."""
-    check_can_write(acting_user, convention)
+    check_may(acting_user, Permission.CONVENTION_WRITE, convention)
     convention = Convention.objects.select_for_update().get(pk=convention.pk)
     if convention.etat != Etat.BROUILLON:
         raise ValidationError("Une nouvelle version ne se génère que pour un brouillon.")
@@ -279,12 +273,13 @@ def convention_comment_add(*, acting_user, convention: Convention, texte: str) -
 
 def _circuit_definition(convention: Convention) -> dict:
     """A visa by each partner (all of them, in parallel), then the signature of one élu of the
-    collectivité — or, for an EPN attached to none, of one of its responsables."""
+    collectivité — or, for an EPN attached to none, of one of its responsables (the roles are
+    ``permissions.CONVENTION_VISA`` and ``CONVENTION_SIGNER_FOR_*``)."""
     steps, people = [], {}
     partners = list(convention.partenaires.order_by("nom"))
     with_account = set(
         Membership.objects.active()
-        .filter(role=Role.PARTENAIRE, structure__in=partners)
+        .filter(role=permissions.CONVENTION_VISA, structure__in=partners)
         .values_list("structure_id", flat=True)
     )
     missing = [p.nom for p in partners if p.pk not in with_account]
@@ -300,7 +295,7 @@ def _circuit_definition(convention: Convention) -> dict:
             people[key] = {"organisation": partner.nom, "qualite": "Partenaire"}
     if convention.collectivite_id:
         signers = Membership.objects.active().filter(
-            role=Role.ELU, collectivite_id=convention.collectivite_id
+            role=permissions.CONVENTION_SIGNER_FOR_COLLECTIVITE, collectivite_id=convention.collectivite_id
         )
         organisation, qualite = convention.collectivite.nom, "Élu·e signataire"
         label = f"Signature de {organisation}"
@@ -310,7 +305,7 @@ def _circuit_definition(convention: Convention) -> dict:
         )
     else:
         signers = Membership.objects.active().filter(
-            role=Role.RESPONSABLE, structure_id=convention.structure_id
+            role=permissions.CONVENTION_SIGNER_FOR_EPN, structure_id=convention.structure_id
         )
         organisation, qualite = convention.structure.nom, "Responsable de l’EPN"
         label = f"Signature de {organisation}"
@@ -333,7 +328,7 @@ def _circuit_definition(convention: Convention) -> dict:
 @transaction.atomic
 def convention_submit(*, acting_user, convention: Convention) -> Convention:
     """Submit the latest version to the circuit: a new round starts at step 1."""
-    check_can_write(acting_user, convention)
+    check_may(acting_user, Permission.CONVENTION_WRITE, convention)
     convention = Convention.objects.select_for_update().get(pk=convention.pk)
     version = convention.versions.order_by("-numero").first()
     if version is None or version.edition != convention.edition:
@@ -367,7 +362,7 @@ def convention_submit(*, acting_user, convention: Convention) -> Convention:
 @transaction.atomic
 def convention_withdraw(*, acting_user, convention: Convention) -> Convention:
     """The EPN takes its convention back to correct it before anyone rejects it."""
-    check_can_write(acting_user, convention)
+    check_may(acting_user, Permission.CONVENTION_WRITE, convention)
     convention = Convention.objects.select_for_update().get(pk=convention.pk)
     try:
         target = pure.check_convention_transition(convention.etat, pure.ConventionEvent.RETIRER)
@@ -566,7 +561,7 @@ def convention_terminate(
     *, acting_user, convention: Convention, motif: str, date_effet: dt.date
 ) -> Convention:
     """Résiliation: from ``date_effet`` on, the convention is résiliée (computed from the date)."""
-    check_can_write(acting_user, convention)
+    check_may(acting_user, Permission.CONVENTION_WRITE, convention)
     convention = Convention.objects.select_for_update().get(pk=convention.pk)
     current = selectors.effective_etat(convention)
     try:
@@ -597,7 +592,7 @@ def convention_terminate(
 @transaction.atomic
 def convention_avenant_create(*, acting_user, convention: Convention) -> Convention:
     """A draft avenant to the original of ``convention``, prefilled with its current terms."""
-    check_can_write(acting_user, convention)
+    check_may(acting_user, Permission.CONVENTION_WRITE, convention)
     original = Convention.objects.select_for_update().get(pk=convention.original.pk)
     try:
         numero = pure.check_new_avenant(selectors.series_terms(original), original.pk, selectors.today())
@@ -628,7 +623,7 @@ def convention_avenant_create(*, acting_user, convention: Convention) -> Convent
 @transaction.atomic
 def modele_upload(*, acting_user, epn: Structure, nom: str, filename: str, data: bytes) -> ModelePersonnalise:
     """Keep an EPN's own DOCX model once its tags are checked; a bad model is refused in French."""
-    check_can_write(acting_user, epn.pk)
+    check_may(acting_user, Permission.CONVENTION_WRITE, epn.pk)
     try:
         checked = check_custom_model(data, filename)
     except CustomModelError as exc:

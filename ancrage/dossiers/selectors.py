@@ -11,10 +11,9 @@ from ancrage.diagnostic.cibles import category_label
 from ancrage.dossiers.budget import BudgetSummary
 from ancrage.dossiers.enums import Etat
 from ancrage.dossiers.models import Annotation, Dossier
-from ancrage.dossiers.workflow import EPN_ROLES, Role
-from ancrage.organisations.enums import COLLECTIVITE_ROLES, EPN_STAFF_ROLES
-from ancrage.organisations.enums import Role as OrgRole
+from ancrage.organisations import permissions
 from ancrage.organisations.models import Collectivite, Membership
+from ancrage.organisations.permissions import Role
 from ancrage.organisations.scoping import scope_for
 
 
@@ -33,11 +32,12 @@ def dossiers_visible_to(user):
     dossiers = Dossier.objects.visible_to(scope)
     if scope.is_superuser:
         return dossiers
-    return dossiers.filter(~Q(etat=Etat.BROUILLON) | Q(structure_id__in=scope.staff_epn_ids))
+    drafting = permissions.epns_with(scope, permissions.Permission.DOSSIER_WRITE)
+    return dossiers.filter(~Q(etat=Etat.BROUILLON) | Q(structure_id__in=drafting))
 
 
-def covering_collectivite(user, structure, *, roles=(OrgRole.REFERENT,)) -> Collectivite | None:
-    """The collectivité through which the user, as référent (or élu), follows this EPN."""
+def covering_collectivite(user, structure, *, roles=permissions.DOSSIER_INSTRUCTORS) -> Collectivite | None:
+    """The collectivité through which the user, as instructor of its dossiers, follows this EPN."""
     if user is None or not user.is_authenticated:
         return None
     memberships = (
@@ -59,18 +59,15 @@ def covering_collectivite(user, structure, *, roles=(OrgRole.REFERENT,)) -> Coll
 
 
 def epn_role(user, structure) -> Role | None:
+    """The role through which the user acts for the EPN on its dossiers (the first by precedence)."""
     if user is None or not user.is_authenticated:
         return None
     roles = set(
         Membership.objects.active()
-        .filter(user=user, structure=structure, role__in=EPN_STAFF_ROLES)
+        .filter(user=user, structure=structure, role__in=permissions.DOSSIER_DEPOSITORS)
         .values_list("role", flat=True)
     )
-    if OrgRole.RESPONSABLE in roles:
-        return Role.RESPONSABLE
-    if OrgRole.ANIMATEUR in roles:
-        return Role.ANIMATEUR
-    return None
+    return next((role for role in permissions.PRECEDENCE if role in roles), None)
 
 
 def roles_on(user, dossier: Dossier) -> set[Role]:
@@ -79,11 +76,26 @@ def roles_on(user, dossier: Dossier) -> set[Role]:
     role = epn_role(user, dossier.structure)
     if role is not None:
         roles.add(role)
-    if covering_collectivite(user, dossier.structure) is not None:
-        roles.add(Role.REFERENT)
+    collectivite_role = collectivite_role_on(user, dossier.structure)
+    if collectivite_role is not None:
+        roles.add(collectivite_role)
     if not roles and getattr(user, "is_superuser", False):
-        roles = {Role.RESPONSABLE, Role.REFERENT}
+        # A superuser may act on either side: as the first role of each side, by precedence.
+        roles = {
+            next(r for r in permissions.PRECEDENCE if r in permissions.DOSSIER_DEPOSITORS),
+            next(r for r in permissions.PRECEDENCE if r in permissions.DOSSIER_INSTRUCTORS),
+        }
     return roles
+
+
+def collectivite_role_on(user, structure) -> Role | None:
+    """The instructor's role the user holds through a collectivité following this EPN."""
+    if user is None or not user.is_authenticated:
+        return None
+    for role in permissions.PRECEDENCE:
+        if role in permissions.DOSSIER_INSTRUCTORS and covering_collectivite(user, structure, roles=(role,)):
+            return role
+    return None
 
 
 def role_for(roles: set[Role], transition_roles) -> Role | None:
@@ -95,13 +107,15 @@ def role_for(roles: set[Role], transition_roles) -> Role | None:
 
 
 def is_epn_side(roles: set[Role]) -> bool:
-    return bool(roles & EPN_ROLES)
+    return bool(roles & permissions.DOSSIER_DEPOSITORS)
 
 
 def annotations_for(user, dossier: Dossier):
     """Private annotations: only référents and élus of a collectivité following the EPN read them."""
     scope = scope_for(user)
-    if not scope.is_superuser and not (scope.roles & {r.value for r in COLLECTIVITE_ROLES}):
+    if not scope.is_superuser and not permissions.holds_any(
+        scope.roles, permissions.DOSSIER_ANNOTATION_READERS
+    ):
         return Annotation.objects.none()
     return Annotation.objects.visible_to(scope).filter(dossier=dossier)
 
@@ -171,7 +185,7 @@ def epn_staff_emails(structure) -> list[str]:
     return sorted(
         set(
             Membership.objects.active()
-            .filter(structure=structure, role__in=EPN_STAFF_ROLES)
+            .filter(structure=structure, role__in=permissions.DOSSIER_DEPOSITORS)
             .values_list("user__email", flat=True)
         )
     )
@@ -181,7 +195,7 @@ def referent_emails(structure) -> list[str]:
     emails = set()
     for membership in (
         Membership.objects.active()
-        .filter(role=OrgRole.REFERENT, collectivite__reseau_id=structure.reseau_id)
+        .filter(role__in=permissions.DOSSIER_INSTRUCTORS, collectivite__reseau_id=structure.reseau_id)
         .select_related("collectivite", "user")
     ):
         collectivite = membership.collectivite

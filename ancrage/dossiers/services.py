@@ -34,12 +34,12 @@ from ancrage.dossiers.workflow import (
     DossierAction,
     DossierState,
     Effect,
-    Role,
     WorkflowError,
     check_transition,
     transition_for,
 )
-from ancrage.organisations.scoping import scope_for
+from ancrage.organisations.permissions import Permission
+from ancrage.organisations.scoping import check_may
 
 
 class DossierChanged(WorkflowError):
@@ -48,12 +48,6 @@ class DossierChanged(WorkflowError):
 
 class NotInvolved(WorkflowError):
     """The user neither works in the dossier's EPN nor follows it for its collectivité."""
-
-
-def _check_can_write(acting_user, dossier_or_epn_id) -> None:
-    epn_id = dossier_or_epn_id if isinstance(dossier_or_epn_id, int) else dossier_or_epn_id.structure_id
-    if not scope_for(acting_user).can_write_epn(epn_id):
-        raise PermissionDenied("Seule l’équipe de l’EPN modifie son dossier.")
 
 
 def _check_editable(dossier: Dossier) -> None:
@@ -69,7 +63,7 @@ def _check_editable(dossier: Dossier) -> None:
 
 @transaction.atomic
 def dossier_create(*, acting_user, action, titre: str = "") -> Dossier:
-    _check_can_write(acting_user, action.structure_id)
+    check_may(acting_user, Permission.DOSSIER_WRITE, action.structure_id)
     dossier = Dossier.objects.create(
         action=action,
         structure=action.structure,
@@ -114,7 +108,7 @@ def _refresh(dossier: Dossier) -> None:
 @transaction.atomic
 def dossier_refresh_from_action(*, acting_user, dossier: Dossier) -> Dossier:
     """Copy again the objectives, publics, diagnostic excerpt and partnership of the action."""
-    _check_can_write(acting_user, dossier)
+    check_may(acting_user, Permission.DOSSIER_WRITE, dossier)
     _check_editable(dossier)
     _refresh(dossier)
     audit_record(
@@ -135,7 +129,7 @@ def dossier_update(*, acting_user, dossier: Dossier, **fields) -> Dossier:
     unknown = set(fields) - set(DOSSIER_FIELDS)
     if unknown:
         raise TypeError(f"Unknown dossier fields: {sorted(unknown)}")
-    _check_can_write(acting_user, dossier)
+    check_may(acting_user, Permission.DOSSIER_WRITE, dossier)
     _check_editable(dossier)
     changes = {}
     for name, value in fields.items():
@@ -166,7 +160,7 @@ def dossier_set_budget(
 ) -> Dossier:
     """Replace the budget lines. Each line is checked by the pure ``budget`` module; an unbalanced
     budget is saved (the EPN builds it step by step) but cannot be deposited."""
-    _check_can_write(acting_user, dossier)
+    check_may(acting_user, Permission.DOSSIER_WRITE, dossier)
     _check_editable(dossier)
     try:
         expense_lines = [
@@ -223,7 +217,7 @@ def dossier_set_budget(
 
 @transaction.atomic
 def dossier_set_supports(*, acting_user, dossier: Dossier, supports: list[dict]) -> Dossier:
-    _check_can_write(acting_user, dossier)
+    check_may(acting_user, Permission.DOSSIER_WRITE, dossier)
     _check_editable(dossier)
     dossier.supports.all().delete()
     SupportCommunication.objects.bulk_create(
@@ -251,7 +245,7 @@ def dossier_set_supports(*, acting_user, dossier: Dossier, supports: list[dict])
 def piece_add(
     *, acting_user, dossier: Dossier, filename: str, data: bytes, description: str = ""
 ) -> PieceJointe:
-    _check_can_write(acting_user, dossier)
+    check_may(acting_user, Permission.DOSSIER_WRITE, dossier)
     _check_editable(dossier)
     name = pieces.safe_name(filename)
     if dossier.pieces.count() >= pieces.MAX_PIECES:
@@ -284,7 +278,7 @@ def piece_add(
 @transaction.atomic
 def piece_delete(*, acting_user, piece: PieceJointe) -> None:
     dossier = piece.dossier
-    _check_can_write(acting_user, dossier)
+    check_may(acting_user, Permission.DOSSIER_WRITE, dossier)
     _check_editable(dossier)
     audit_record(acting_user=acting_user, action=AuditAction.DELETE, obj=piece, structure=dossier.structure)
     piece.delete()
@@ -444,4 +438,4 @@ def annotation_add(*, acting_user, dossier: Dossier, texte: str) -> Annotation:
     return annotation
 
 
-__all__ = ["DossierChanged", "NotInvolved", "Role", "WorkflowError"]
+__all__ = ["DossierChanged", "NotInvolved", "WorkflowError"]

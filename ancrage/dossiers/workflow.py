@@ -13,6 +13,9 @@ Besides the table, two guards depend on whether a correction is open: the EPN ca
 ``redeposer`` to answer an open correction, and the référent can neither ask a second correction
 nor start the instruction while one is waiting (the EPN would be correcting a dossier the
 référent is already examining).
+
+The roles, and who acts on which side of a dossier (``DOSSIER_DEPOSITORS``,
+``DOSSIER_INSTRUCTORS``), are declared in ``organisations.permissions``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from ancrage.organisations.permissions import DOSSIER_DEPOSITORS, DOSSIER_INSTRUCTORS, ROLE_PHRASES, Role
 
 
 class DossierState(enum.StrEnum):
@@ -74,26 +79,6 @@ ACTION_LABELS = {
 }
 
 
-class Role(enum.StrEnum):
-    ANIMATEUR = "animateur"
-    RESPONSABLE = "responsable"
-    REFERENT = "referent"
-
-    @property
-    def label(self) -> str:
-        return ROLE_LABELS[self]
-
-
-ROLE_LABELS = {
-    Role.ANIMATEUR: "animateur de l'EPN",
-    Role.RESPONSABLE: "responsable de l'EPN",
-    Role.REFERENT: "référent de la collectivité",
-}
-
-EPN_ROLES = frozenset({Role.ANIMATEUR, Role.RESPONSABLE})
-COLLECTIVITE_ROLES = frozenset({Role.REFERENT})
-
-
 class CorrectionReason(enum.StrEnum):
     """The three reasons Démarches Simplifiées offers when asking for a correction."""
 
@@ -135,22 +120,24 @@ FIELD_LABELS = {
 
 
 def _decision(action: DossierAction, target: DossierState) -> Transition:
-    return Transition(DossierState.EN_INSTRUCTION, action, COLLECTIVITE_ROLES, target, ("motivation",))
+    return Transition(DossierState.EN_INSTRUCTION, action, DOSSIER_INSTRUCTORS, target, ("motivation",))
 
 
 TRANSITIONS: tuple[Transition, ...] = (
-    Transition(DossierState.BROUILLON, DossierAction.DEPOSER, EPN_ROLES, DossierState.EN_CONSTRUCTION),
+    Transition(
+        DossierState.BROUILLON, DossierAction.DEPOSER, DOSSIER_DEPOSITORS, DossierState.EN_CONSTRUCTION
+    ),
     Transition(
         DossierState.EN_CONSTRUCTION,
         DossierAction.PASSER_EN_INSTRUCTION,
-        COLLECTIVITE_ROLES,
+        DOSSIER_INSTRUCTORS,
         DossierState.EN_INSTRUCTION,
     ),
     *(
         Transition(
             source,
             DossierAction.DEMANDER_CORRECTION,
-            COLLECTIVITE_ROLES,
+            DOSSIER_INSTRUCTORS,
             DossierState.EN_CONSTRUCTION,
             ("correction_reason", "message"),
             Effect.OUVRIR_CORRECTION,
@@ -160,7 +147,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         DossierState.EN_CONSTRUCTION,
         DossierAction.REDEPOSER,
-        EPN_ROLES,
+        DOSSIER_DEPOSITORS,
         DossierState.EN_CONSTRUCTION,
         effect=Effect.RESOUDRE_CORRECTION,
     ),
@@ -170,7 +157,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     # Reopening is traced like a decision: the history must say why a decision was undone.
     *(
         Transition(
-            source, DossierAction.ROUVRIR, COLLECTIVITE_ROLES, DossierState.EN_INSTRUCTION, ("motivation",)
+            source, DossierAction.ROUVRIR, DOSSIER_INSTRUCTORS, DossierState.EN_INSTRUCTION, ("motivation",)
         )
         for source in sorted(DECIDED_STATES)
     ),
@@ -258,11 +245,11 @@ def check_transition(
     if role not in transition.roles:
         who = (
             "à l'EPN (animateur ou responsable)"
-            if transition.roles == EPN_ROLES
+            if transition.roles == DOSSIER_DEPOSITORS
             else "au référent de la collectivité"
         )
         raise RoleNotAllowed(
-            f"{action.label[0].upper()}{action.label[1:]} revient {who} (votre rôle : {role.label})."
+            f"{action.label[0].upper()}{action.label[1:]} revient {who} (votre rôle : {ROLE_PHRASES[role]})."
         )
 
     missing = tuple(name for name in transition.required_fields if _is_blank(fields.get(name)))

@@ -1,6 +1,7 @@
 from django.db import models
 
 from ancrage.organisations.cog import CollectiviteType as _CogType
+from ancrage.organisations.permissions import Role
 
 
 class CollectiviteType(models.TextChoices):
@@ -14,24 +15,6 @@ class StructureKind(models.TextChoices):
     PARTENAIRE = "partenaire", "Organisation partenaire"
 
 
-class Role(models.TextChoices):
-    ANIMATEUR = "animateur", "Animateur·rice"
-    RESPONSABLE = "responsable", "Responsable d’EPN"
-    REFERENT = "referent", "Référent·e de la collectivité"
-    ELU = "elu", "Élu·e / signataire"
-    PARTENAIRE = "partenaire", "Partenaire"
-    COORDINATEUR = "coordinateur", "Coordinateur·rice de réseau"
-
-
-# What each role is a member of. One place says it; the model's constraint and the
-# scoping rules follow from it.
-ROLE_TARGET = {
-    Role.ANIMATEUR: "structure",
-    Role.RESPONSABLE: "structure",
-    Role.PARTENAIRE: "structure",
-    Role.REFERENT: "collectivite",
-    Role.ELU: "collectivite",
-    Role.COORDINATEUR: "reseau",
-}
-EPN_STAFF_ROLES = (Role.ANIMATEUR, Role.RESPONSABLE)
-COLLECTIVITE_ROLES = (Role.REFERENT, Role.ELU)
+# The roles, and what each may do, are declared in ``permissions`` (a pure module, so that the
+# workflows may use them too).
+__all__ = ["CollectiviteType", "Role", "StructureKind"]

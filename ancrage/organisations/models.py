@@ -3,8 +3,8 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from ancrage.organisations import cog
-from ancrage.organisations.enums import ROLE_TARGET, CollectiviteType, Role, StructureKind
+from ancrage.organisations import cog, permissions
+from ancrage.organisations.enums import CollectiviteType, StructureKind
 from ancrage.organisations.scoping import ScopedQuerySet, Scoping
 
 
@@ -126,6 +126,17 @@ class Structure(models.Model):
             return ""
 
 
+def role_target_constraint(name: str) -> models.CheckConstraint:
+    """Each role points at exactly the kind of organisation ``permissions.ROLE_TARGET`` says: its
+    target field is set, the two others are empty. Membership and Invitation both hold it."""
+    condition = Q(pk__in=[])
+    for i, (field, roles) in enumerate(permissions.roles_by_field().items()):
+        empty = {f"{name}__isnull": name != field for name in permissions.TARGET_FIELDS}
+        part = Q(role__in=roles) & Q(**empty)
+        condition = part if i == 0 else condition | part
+    return models.CheckConstraint(condition=condition, name=name)
+
+
 class MembershipQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
@@ -140,7 +151,7 @@ class Membership(models.Model):
         on_delete=models.CASCADE,
         related_name="memberships",
     )
-    role = models.CharField("rôle", max_length=20, choices=Role.choices)
+    role = models.CharField("rôle", max_length=20, choices=permissions.ROLE_CHOICES)
     reseau = models.ForeignKey(
         Reseau, null=True, blank=True, on_delete=models.CASCADE, related_name="memberships"
     )
@@ -160,24 +171,7 @@ class Membership(models.Model):
         verbose_name_plural = "rattachements"
         ordering = ["user", "role"]
         constraints = [
-            # Each role points at exactly the kind of organisation ROLE_TARGET says.
-            models.CheckConstraint(
-                condition=(
-                    (
-                        Q(role__in=[r for r, t in ROLE_TARGET.items() if t == "structure"])
-                        & Q(structure__isnull=False, collectivite__isnull=True, reseau__isnull=True)
-                    )
-                    | (
-                        Q(role__in=[r for r, t in ROLE_TARGET.items() if t == "collectivite"])
-                        & Q(structure__isnull=True, collectivite__isnull=False, reseau__isnull=True)
-                    )
-                    | (
-                        Q(role__in=[r for r, t in ROLE_TARGET.items() if t == "reseau"])
-                        & Q(structure__isnull=True, collectivite__isnull=True, reseau__isnull=False)
-                    )
-                ),
-                name="membership_target_matches_role",
-            ),
+            role_target_constraint("membership_target_matches_role"),
             *[
                 models.UniqueConstraint(
                     fields=["user", "role", target],

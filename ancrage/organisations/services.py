@@ -5,8 +5,8 @@ from django.db import transaction
 
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record, model_changes, snapshot
-from ancrage.organisations import cog
-from ancrage.organisations.enums import ROLE_TARGET, Role, StructureKind
+from ancrage.organisations import cog, permissions
+from ancrage.organisations.enums import Role, StructureKind
 from ancrage.organisations.models import Collectivite, Membership, Reseau, Structure
 
 
@@ -97,13 +97,10 @@ def structure_update(*, acting_user, structure: Structure, **fields) -> Structur
 def membership_grant(*, acting_user, user, role: Role, target) -> Membership:
     """Give ``user`` the ``role`` in ``target`` (a Structure, Collectivite or Reseau)."""
     role = Role(role)
-    expected = ROLE_TARGET[role]
-    if target._meta.model_name != expected:
-        raise ValidationError(f"Le rôle « {role.label} » se rattache à un(e) {expected}, pas à « {target} ».")
-    if expected == "structure":
-        wanted_kind = StructureKind.PARTENAIRE if role == Role.PARTENAIRE else StructureKind.EPN
-        if target.kind != wanted_kind:
-            raise ValidationError(f"Le rôle « {role.label} » ne s'applique pas à « {target} ».")
+    error = permissions.role_target_error(role, target)
+    if error:
+        raise ValidationError(error)
+    expected = permissions.target_field(role)
     membership, created = Membership.objects.get_or_create(user=user, role=role, **{expected: target})
     if not created and not membership.is_active:
         membership.is_active = True

@@ -14,7 +14,8 @@ from ancrage.core.importing import ImportIssue
 from ancrage.organisations import cog
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
-from ancrage.organisations.scoping import scope_for
+from ancrage.organisations.permissions import Permission
+from ancrage.organisations.scoping import check_may
 from ancrage.organisations.services import structure_create, structure_update
 from ancrage.partenaires import standard
 from ancrage.partenaires.identifiers import InvalidIdentifier, pivot_kind, validate_rna, validate_siret
@@ -55,10 +56,7 @@ PARTENAIRE_FIELDS = (
 
 def _check_writable(acting_user, epn: Structure) -> None:
     """Only the staff of the EPN (animateur, responsable) write in its directory."""
-    if acting_user is None:
-        return  # the system (demo loader, command line)
-    if not scope_for(acting_user).can_write_epn(epn.pk):
-        raise PermissionError("Seule l’équipe de l’EPN modifie son annuaire.")
+    check_may(acting_user, Permission.ANNUAIRE_WRITE, epn.pk)
 
 
 def _clean_identifiers(fields: dict) -> None:

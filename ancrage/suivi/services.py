@@ -1,6 +1,6 @@
 """Writes of the suivi: session sheets and their import, evaluations, the before-and-after
 diagnostic, and the relationship log with each partner. Each service is atomic and leaves an
-audit entry; the EPN's staff alone writes (``check_can_write``)."""
+audit entry; the EPN's staff alone writes (``Permission.SUIVI_WRITE``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ancrage.audit.enums import AuditAction
@@ -20,7 +20,8 @@ from ancrage.frequentation import readers
 from ancrage.frequentation.models import FrequentationImport, Usager
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
-from ancrage.organisations.scoping import scope_for
+from ancrage.organisations.permissions import Permission
+from ancrage.organisations.scoping import check_may
 from ancrage.suivi import selectors
 from ancrage.suivi.enums import NatureEchange, SensPromotion
 from ancrage.suivi.models import (
@@ -43,14 +44,6 @@ BENEFICIAIRE_FIELDS = (
     "code_commune",
     "premiere_visite",
 )
-
-
-def check_can_write(acting_user, epn_id: int) -> None:
-    """Only the EPN's team writes its suivi (the system, for the demo and commands, too)."""
-    if acting_user is None:
-        return
-    if not scope_for(acting_user).can_write_epn(epn_id):
-        raise PermissionDenied("Seule l’équipe de l’EPN tient son suivi.")
 
 
 def _user(acting_user):
@@ -135,7 +128,7 @@ def participation_sheet_save(*, acting_user, seance, rows: list[SheetRow], remov
     """Record the sheet of a session: one line per person (present or excused), and remove the
     people ``removed`` names (identifiants)."""
     epn_id = seance.action.structure_id
-    check_can_write(acting_user, epn_id)
+    check_may(acting_user, Permission.SUIVI_WRITE, epn_id)
     identifiants = [r.identifiant for r in rows]
     doubles = sorted({i for i in identifiants if identifiants.count(i) > 1})
     if doubles:
@@ -216,7 +209,7 @@ def read_participants(seance, data: bytes, filename: str) -> list[SheetRow]:
 @transaction.atomic
 def participation_import(*, acting_user, seance, data: bytes, filename: str) -> dict:
     """Import a usagers file as the people present at a session: all or nothing."""
-    check_can_write(acting_user, seance.action.structure_id)
+    check_may(acting_user, Permission.SUIVI_WRITE, seance.action.structure_id)
     rows = read_participants(seance, data, filename)
     created, updated = _save_rows(seance, rows)
     counts = {"ajoutees": created, "modifiees": updated}
@@ -235,7 +228,7 @@ def participation_import(*, acting_user, seance, data: bytes, filename: str) -> 
 
 @transaction.atomic
 def evaluation_save(*, acting_user, action, difficultes: str, enseignements: str) -> Evaluation:
-    check_can_write(acting_user, action.structure_id)
+    check_may(acting_user, Permission.SUIVI_WRITE, action.structure_id)
     evaluation, created = Evaluation.objects.get_or_create(action=action)
     before = {"difficultes": evaluation.difficultes, "enseignements": evaluation.enseignements}
     evaluation.difficultes = difficultes.strip()
@@ -278,7 +271,7 @@ def frequentations_after(action):
 @transaction.atomic
 def avant_apres_compute(*, acting_user, action, frequentation: FrequentationImport) -> AvantApres:
     """Run the diagnostic again on an attendance file of the period after the action."""
-    check_can_write(acting_user, action.structure_id)
+    check_may(acting_user, Permission.SUIVI_WRITE, action.structure_id)
     if frequentation.structure_id != action.structure_id:
         raise ValidationError("Ce fichier de fréquentation appartient à un autre lieu.")
     if not frequentations_after(action).filter(pk=frequentation.pk).exists():
@@ -313,7 +306,7 @@ def avant_apres_compute(*, acting_user, action, frequentation: FrequentationImpo
 def echange_create(
     *, acting_user, epn, partenaire, date: dt.date, nature: str, resume: str, personnes: str = ""
 ) -> Echange:
-    check_can_write(acting_user, epn.pk)
+    check_may(acting_user, Permission.SUIVI_WRITE, epn.pk)
     _partner_of(epn.pk, partenaire)
     if nature not in NatureEchange.values:
         raise ValidationError({"nature": "Nature d’échange inconnue."})
@@ -342,7 +335,7 @@ def echange_create(
 
 @transaction.atomic
 def echange_delete(*, acting_user, echange: Echange) -> None:
-    check_can_write(acting_user, echange.structure_id)
+    check_may(acting_user, Permission.SUIVI_WRITE, echange.structure_id)
     audit_record(acting_user=acting_user, action=AuditAction.DELETE, obj=echange, structure=echange.structure)
     echange.delete()
 
@@ -351,7 +344,7 @@ def echange_delete(*, acting_user, echange: Echange) -> None:
 def promotion_create(
     *, acting_user, epn, partenaire, date: dt.date, sens: str, description: str
 ) -> Promotion:
-    check_can_write(acting_user, epn.pk)
+    check_may(acting_user, Permission.SUIVI_WRITE, epn.pk)
     _partner_of(epn.pk, partenaire)
     if sens not in SensPromotion.values:
         raise ValidationError({"sens": "Dites qui a promu qui."})
@@ -377,7 +370,7 @@ def promotion_create(
 
 @transaction.atomic
 def promotion_delete(*, acting_user, promotion: Promotion) -> None:
-    check_can_write(acting_user, promotion.structure_id)
+    check_may(acting_user, Permission.SUIVI_WRITE, promotion.structure_id)
     audit_record(
         acting_user=acting_user, action=AuditAction.DELETE, obj=promotion, structure=promotion.structure
     )
@@ -388,7 +381,7 @@ def promotion_delete(*, acting_user, promotion: Promotion) -> None:
 def delai_relance_set(*, acting_user, epn, jours: int | None, partenaire=None) -> DelaiRelance | None:
     """Set the reminder delay of one partner, or the EPN's default (``partenaire`` None).
     ``jours`` None removes it (back to the EPN's default, or to 90 days)."""
-    check_can_write(acting_user, epn.pk)
+    check_may(acting_user, Permission.SUIVI_WRITE, epn.pk)
     if partenaire is not None:
         _partner_of(epn.pk, partenaire)
     existing = DelaiRelance.objects.filter(structure=epn, partenaire=partenaire).first()

@@ -4,46 +4,22 @@ import functools
 
 from django.urls import get_script_prefix, get_urlconf, reverse
 
-from ancrage.organisations.enums import Role
+from ancrage.organisations import permissions
 from ancrage.organisations.scoping import scope_for
 
-# (label, url name, roles that see it). An empty roles tuple means every signed-in user.
+# (label, url name), in the menu's order. Which roles see each entry: ``permissions.MENU``.
 MENU = [
-    ("Tableau de bord", "home:index", ()),
-    (
-        "Structures",
-        "structures:list",
-        (Role.ANIMATEUR, Role.RESPONSABLE, Role.REFERENT, Role.ELU, Role.COORDINATEUR, Role.PARTENAIRE),
-    ),
-    (
-        "Diagnostic du territoire",
-        "diagnostic:index",
-        (Role.ANIMATEUR, Role.RESPONSABLE, Role.REFERENT, Role.ELU, Role.COORDINATEUR),
-    ),
-    (
-        "Actions",
-        "actions:list",
-        (Role.ANIMATEUR, Role.RESPONSABLE, Role.REFERENT, Role.ELU, Role.COORDINATEUR, Role.PARTENAIRE),
-    ),
-    (
-        "Conventions",
-        "conventions:list",
-        (Role.ANIMATEUR, Role.RESPONSABLE, Role.REFERENT, Role.ELU, Role.COORDINATEUR, Role.PARTENAIRE),
-    ),
-    (
-        "Partenaires",
-        "partenaires:list",
-        (Role.ANIMATEUR, Role.RESPONSABLE, Role.REFERENT, Role.ELU, Role.COORDINATEUR),
-    ),
-    (
-        "Suivi et pérennisation",
-        "suivi:index",
-        (Role.ANIMATEUR, Role.RESPONSABLE, Role.REFERENT, Role.ELU, Role.COORDINATEUR),
-    ),
-    ("Dossiers à instruire", "dossiers:inbox", (Role.REFERENT,)),
-    ("Dossiers", "dossiers:list", (Role.ANIMATEUR, Role.RESPONSABLE)),
-    ("Journal d’activité", "journal:list", (Role.RESPONSABLE, Role.COORDINATEUR, Role.REFERENT)),
-    ("Invitations", "accounts:invitations", (Role.RESPONSABLE, Role.COORDINATEUR)),
+    ("Tableau de bord", "home:index"),
+    ("Structures", "structures:list"),
+    ("Diagnostic du territoire", "diagnostic:index"),
+    ("Actions", "actions:list"),
+    ("Conventions", "conventions:list"),
+    ("Partenaires", "partenaires:list"),
+    ("Suivi et pérennisation", "suivi:index"),
+    ("Dossiers à instruire", "dossiers:inbox"),
+    ("Dossiers", "dossiers:list"),
+    ("Journal d’activité", "journal:list"),
+    ("Invitations", "accounts:invitations"),
 ]
 
 
@@ -53,8 +29,9 @@ def _entries(roles: frozenset[str], is_superuser: bool, script_prefix: str, urlc
     same for everyone with these roles, so the URLs are reversed once (per script prefix and
     URLconf, which ``reverse`` depends on), not eleven times a request."""
     entries = []
-    for label, url_name, menu_roles in MENU:
-        if menu_roles and not is_superuser and not (roles & {r.value for r in menu_roles}):
+    for label, url_name in MENU:
+        menu_roles = permissions.MENU[url_name]
+        if menu_roles and not is_superuser and not permissions.holds_any(roles, menu_roles):
             continue
         entries.append((label, reverse(url_name)))
     return tuple(entries)

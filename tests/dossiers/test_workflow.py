@@ -12,7 +12,6 @@ from ancrage.dossiers.workflow import (
     DossierState,
     Effect,
     MissingFields,
-    Role,
     RoleNotAllowed,
     TransitionNotAllowed,
     UnknownValueError,
@@ -21,6 +20,7 @@ from ancrage.dossiers.workflow import (
     check_transition,
     transition_for,
 )
+from ancrage.organisations.permissions import Role
 
 S, A, R = DossierState, DossierAction, Role
 EPN = {R.ANIMATEUR, R.RESPONSABLE}
@@ -159,8 +159,8 @@ def test_effects_tell_the_service_what_to_do_with_the_correction():
 
 
 def test_unknown_values_get_a_french_message():
-    with pytest.raises(UnknownValueError, match="Rôle inconnu : « partenaire »"):
-        check_transition(S.BROUILLON, A.DEPOSER, "partenaire")
+    with pytest.raises(UnknownValueError, match="Rôle inconnu : « stagiaire »"):
+        check_transition(S.BROUILLON, A.DEPOSER, "stagiaire")
     with pytest.raises(UnknownValueError, match="État de dossier inconnu"):
         check_transition("archive", A.DEPOSER, R.ANIMATEUR)
     with pytest.raises(UnknownValueError, match="Action inconnue : « supprimer »"):

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from ancrage.organisations.enums import CollectiviteType, Role, StructureKind
 from ancrage.organisations.models import Collectivite, Reseau, Structure
+from ancrage.organisations.permissions import Permission
 from ancrage.organisations.scoping import ANONYMOUS, scope_for
 from tests.organisations.factories import (
     CollectiviteFactory,
@@ -92,10 +93,15 @@ def test_only_epn_staff_may_write(world):
     users, structures, _ = world
     # Staff write their EPN and the partners of its directory.
     own = {structures["EPN A"], structures["P1"], structures["P2"]}
-    assert set(Structure.objects.writable_by(users["anim_a"])) == own
-    assert set(Structure.objects.writable_by(users["resp_a"])) == own
-    for who in ("ref_rm", "elu_rm", "coord_r1", "partner_p1", "nobody"):
-        assert not Structure.objects.writable_by(users[who]).exists(), who
+    for permission in Permission:
+        if permission == Permission.USAGER_DATA:
+            continue  # the responsable's alone
+        assert set(Structure.objects.writable_by(users["anim_a"], permission)) == own, permission
+        assert set(Structure.objects.writable_by(users["resp_a"], permission)) == own, permission
+        for who in ("ref_rm", "elu_rm", "coord_r1", "partner_p1", "nobody"):
+            assert not Structure.objects.writable_by(users[who], permission).exists(), (who, permission)
+    assert set(Structure.objects.writable_by(users["resp_a"], Permission.USAGER_DATA)) == own
+    assert not Structure.objects.writable_by(users["anim_a"], Permission.USAGER_DATA).exists()
 
 
 def test_revoked_membership_gives_nothing(world):

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 
 from ancrage.audit.models import AuditEntry
@@ -89,10 +89,10 @@ def test_identifiers_are_checked_in_french(field, value, words):
 def test_only_the_epn_staff_writes_in_its_directory():
     epn, _ = epn_with_animateur()
     other_epn, other_animateur = epn_with_animateur()
-    with pytest.raises(PermissionError):
+    with pytest.raises(PermissionDenied):
         services.partenaire_create(acting_user=other_animateur, epn=epn, nom="Intrus")
     referent = MembershipFactory(structure=epn, role=Role.PARTENAIRE, structure__kind="partenaire").user
-    with pytest.raises(PermissionError):
+    with pytest.raises(PermissionDenied):
         services.partenaire_create(acting_user=referent, epn=epn, nom="Intrus")
 
 

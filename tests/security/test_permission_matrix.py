@@ -11,6 +11,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from ancrage.accounts.middleware import SECOND_FACTOR_EXEMPT
+from ancrage.organisations import permissions
+from ancrage.organisations.permissions import Permission
 from tests.security.matrix import COLUMNS, MATRIX, ROLES
 from tests.security.world import World, login
 
@@ -62,6 +64,134 @@ def test_every_entry_is_complete():
                 assert isinstance(status, tuple) and len(status) == len(COLUMNS), (
                     f"{name}/{role}: one status per column {COLUMNS}"
                 )
+
+
+# The pages each permission of ``organisations/permissions.py`` opens. On its own EPN's record,
+# exactly the roles the module grants the permission get through; the statuses themselves are
+# written in matrix.py, independently of the module.
+PAGES_OF = {
+    Permission.ACTION_WRITE: (
+        "actions:create",
+        "actions:update",
+        "actions:transition",
+        "actions:objectif_add",
+        "actions:objectif_delete",
+        "actions:seance_add",
+        "actions:seance_delete",
+        "actions:partenaire_add",
+        "actions:partenaire_remove",
+        "actions:reunion_create",
+        "actions:reunion_update",
+        "actions:decision_add",
+    ),
+    Permission.SUIVI_WRITE: (
+        "suivi:relance_defaut",
+        "suivi:echange_add",
+        "suivi:promotion_add",
+        "suivi:relance",
+        "suivi:echange_delete",
+        "suivi:promotion_delete",
+        "suivi:evaluation",
+        "suivi:avant_apres",
+        "suivi:feuille",
+        "suivi:import",
+    ),
+    Permission.CONVENTION_WRITE: (
+        "conventions:create",
+        "conventions:modeles",
+        "conventions:update",
+        "conventions:generate",
+        "conventions:submit",
+        "conventions:withdraw",
+        "conventions:terminate",
+        "conventions:avenant",
+    ),
+    Permission.DOSSIER_WRITE: (
+        "dossiers:create",
+        "dossiers:edit",
+        "dossiers:refresh",
+        "dossiers:piece_add",
+        "dossiers:piece_delete",
+    ),
+    Permission.DIAGNOSTIC_WRITE: (
+        "diagnostic:import",
+        "diagnostic:compute",
+        "diagnostic:usagers_export",
+        "diagnostic:frequentation_delete",
+        "diagnostic:delete",
+    ),
+    Permission.ANNUAIRE_WRITE: (
+        "partenaires:create",
+        "partenaires:update",
+        "partenaires:contact_add",
+        "partenaires:contact_delete",
+        "partenaires:import",
+        "partenaires:import_preview",
+    ),
+    Permission.USAGER_DATA: ("frequentation:usager",),
+}
+# Pages opened by a role rather than by a permission on an EPN's record.
+PAGES_OF_ROLES = {
+    "journal:list": permissions.JOURNAL_READERS,
+    "accounts:invitations": frozenset(permissions.INVITERS),
+    "accounts:invitation-revoke": frozenset(permissions.INVITERS),
+    # The world's dossiers are drafts: the transition tried is ``deposer``.
+    "dossiers:transition": permissions.DOSSIER_DEPOSITORS,
+}
+
+
+def _opened_by() -> dict[str, set[str]]:
+    opened = {name: {r.value for r in roles} for name, roles in PAGES_OF_ROLES.items()}
+    for permission, names in PAGES_OF.items():
+        for name in names:
+            assert name not in opened, f"{name} is listed twice"
+            opened[name] = {r.value for r in permissions.GRANTS[permission]}
+    return opened
+
+
+def _own(status):
+    return status if isinstance(status, int) else status[0]
+
+
+def _through_on_own(entry) -> set[str]:
+    """The signed-in roles that get through on their own organisation's object: a page (200) or a
+    POST that worked (302). A refused POST answers 403 or 404."""
+    return {role for role in ROLES if role != "anonyme" and _own(entry.expected[role]) in (200, 302)}
+
+
+def test_the_matrix_agrees_with_the_permissions_module():
+    mismatches = []
+    for name, roles in sorted(_opened_by().items()):
+        got = _through_on_own(MATRIX[name])
+        if got != roles:
+            mismatches.append(f"{name}: the matrix lets {sorted(got)} through, the module {sorted(roles)}")
+    assert not mismatches, "\n".join(mismatches)
+
+
+def test_every_permission_names_its_pages():
+    assert set(PAGES_OF) == set(Permission), "name the pages a new Permission opens in PAGES_OF"
+
+
+def test_every_page_refused_to_some_role_is_tied_to_the_module():
+    """A page that some signed-in role is refused (403) on its own object, while another role gets
+    through, is gated by a permission: it must be listed above, so that the module answers for it."""
+    opened = _opened_by()
+    gated = sorted(
+        name
+        for name, entry in MATRIX.items()
+        if _through_on_own(entry)
+        and any(_own(entry.expected[role]) == 403 for role in ROLES if role != "anonyme")
+    )
+    assert [name for name in gated if name not in opened] == []
+
+
+def test_the_menu_links_no_role_to_a_page_it_is_refused():
+    for name, roles in permissions.MENU.items():
+        entry = MATRIX[name]
+        for role in ROLES:
+            if role == "anonyme" or (roles and role not in roles):
+                continue
+            assert _own(entry.expected[role]) in (200, 302), f"the menu shows {name} to {role}"
 
 
 @pytest.fixture(scope="module")

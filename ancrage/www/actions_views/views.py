@@ -11,8 +11,10 @@ from ancrage.actions import ical, selectors, services
 from ancrage.actions.enums import TRANSITION_LABELS, RoleTache, Statut
 from ancrage.actions.models import Action, ActionPartenaire, Affectation, Objectif, Reunion, Seance
 from ancrage.diagnostic.models import Diagnostic
+from ancrage.organisations import permissions
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
+from ancrage.organisations.permissions import Permission
 from ancrage.organisations.scoping import scope_for
 from ancrage.suivi.recommendations import recommendations
 from ancrage.www.actions_views.forms import (
@@ -35,7 +37,11 @@ PAGE_SIZE = 25
 def _staff_epns(user):
     scope = scope_for(user)
     epns = Structure.objects.filter(kind=StructureKind.EPN)
-    return list(epns if scope.is_superuser else epns.filter(id__in=scope.staff_epn_ids))
+    return list(
+        epns
+        if scope.is_superuser
+        else epns.filter(id__in=permissions.epns_with(scope, Permission.ACTION_WRITE))
+    )
 
 
 def _action(request, pk, *, write=False) -> Action:
@@ -43,7 +49,7 @@ def _action(request, pk, *, write=False) -> Action:
     action = get_object_or_404(
         Action.objects.visible_to(request.user).select_related("structure", "structure__collectivite"), pk=pk
     )
-    if write and not scope_for(request.user).can_write_epn(action.structure_id):
+    if write and not scope_for(request.user).may(Permission.ACTION_WRITE, action.structure_id):
         raise PermissionDenied
     return action
 
@@ -183,7 +189,7 @@ def action_detail(request, pk):
     ).get(pk=action.pk)
     action_for_matrix.structure = action.structure
     matrix = selectors.task_matrix(action_for_matrix)
-    can_write = scope_for(request.user).can_write_epn(action.structure_id)
+    can_write = scope_for(request.user).may(Permission.ACTION_WRITE, action.structure_id)
     parties = {party.id: party.name for party in matrix.parties}
     context = {
         "title": action.titre,
@@ -293,7 +299,7 @@ def action_ics(request, pk):
 @login_required
 def recommandations(request, pk):
     action = _action(request, pk)
-    can_write = scope_for(request.user).can_write_epn(action.structure_id)
+    can_write = scope_for(request.user).may(Permission.ACTION_WRITE, action.structure_id)
     if not can_write and not scope_for(request.user).can_read_epn(action.structure_id):
         raise Http404  # a partner sees the action, not the EPN's directory
     ranked, diagnostic = recommendations(action)
@@ -351,7 +357,7 @@ def partenaire_remove(request, pk):
 @login_required
 def matrice(request, pk):
     action = _action(request, pk)
-    can_write = scope_for(request.user).can_write_epn(action.structure_id)
+    can_write = scope_for(request.user).may(Permission.ACTION_WRITE, action.structure_id)
     if request.method == "POST" and not can_write:
         raise PermissionDenied
     action = (
@@ -437,7 +443,7 @@ def _reunion(request, pk, *, write=False) -> Reunion:
     reunion = get_object_or_404(
         Reunion.objects.visible_to(request.user).select_related("action", "action__structure"), pk=pk
     )
-    if write and not scope_for(request.user).can_write_epn(reunion.action.structure_id):
+    if write and not scope_for(request.user).may(Permission.ACTION_WRITE, reunion.action.structure_id):
         raise PermissionDenied
     return reunion
 
@@ -446,7 +452,7 @@ def _reunion(request, pk, *, write=False) -> Reunion:
 def reunion_detail(request, pk):
     reunion = _reunion(request, pk)
     action = _action(request, reunion.action_id)
-    can_write = scope_for(request.user).can_write_epn(action.structure_id)
+    can_write = scope_for(request.user).may(Permission.ACTION_WRITE, action.structure_id)
     parties = selectors.parties_of(
         Action.objects.select_related("structure", "structure__collectivite")
         .prefetch_related(

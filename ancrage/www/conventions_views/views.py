@@ -14,8 +14,10 @@ from ancrage.conventions.custom_models import documented_variables
 from ancrage.conventions.enums import ETAT_BADGES, ETAT_LABELS, Etat
 from ancrage.conventions.models import Convention, ConventionVersion, GenerationJob, ModelePersonnalise
 from ancrage.conventions.platform import platform_certificate
+from ancrage.organisations import permissions
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
+from ancrage.organisations.permissions import Permission
 from ancrage.organisations.scoping import scope_for
 from ancrage.www.conventions_views.forms import (
     CUSTOM_PREFIX,
@@ -40,7 +42,7 @@ def _convention(request, pk, *, write=False) -> Convention:
         ),
         pk=pk,
     )
-    if write and not scope_for(request.user).can_write_epn(convention.structure_id):
+    if write and not scope_for(request.user).may(Permission.CONVENTION_WRITE, convention.structure_id):
         raise PermissionDenied
     return convention
 
@@ -48,7 +50,11 @@ def _convention(request, pk, *, write=False) -> Convention:
 def _staff_epns(user):
     scope = scope_for(user)
     epns = Structure.objects.filter(kind=StructureKind.EPN)
-    return list(epns if scope.is_superuser else epns.filter(id__in=scope.staff_epn_ids))
+    return list(
+        epns
+        if scope.is_superuser
+        else epns.filter(id__in=permissions.epns_with(scope, Permission.CONVENTION_WRITE))
+    )
 
 
 def _etat(convention) -> dict:
@@ -244,7 +250,7 @@ def convention_detail(request, pk):
             "title": convention.titre,
             "convention": convention,
             "etat": _etat(convention),
-            "can_write": scope.can_write_epn(convention.structure_id),
+            "can_write": scope.may(Permission.CONVENTION_WRITE, convention.structure_id),
             "parties": selectors.parties_of(convention),
             "engagements": convention.engagements,
             "party_names": selectors.party_names(convention),
@@ -402,7 +408,7 @@ def convention_history(request, pk):
             "decisions": convention.decisions.order_by("tour", "id"),
             "entries": entries,
             # Addresses are personal data: shown to the EPN that answers for the convention.
-            "show_addresses": scope.can_write_epn(convention.structure_id),
+            "show_addresses": scope.may(Permission.CONVENTION_WRITE, convention.structure_id),
         },
     )
 

@@ -28,6 +28,7 @@ from ancrage.frequentation import services as frequentation_services
 from ancrage.frequentation.models import FrequentationImport
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
+from ancrage.organisations.permissions import Permission
 from ancrage.organisations.scoping import scope_for
 from ancrage.territoire import geo
 from ancrage.territoire import services as territoire_services
@@ -52,7 +53,7 @@ def _epn(request, structure_id: int, write: bool = False) -> Structure:
     if not scope.can_read_epn(structure_id):
         raise Http404
     structure = get_object_or_404(Structure, pk=structure_id, kind=StructureKind.EPN)
-    if write and not scope.can_write_epn(structure_id):
+    if write and not scope.may(Permission.DIAGNOSTIC_WRITE, structure_id):
         raise PermissionDenied
     return structure
 
@@ -80,7 +81,7 @@ def epn(request, structure_id: int):
     context = {
         "title": f"Diagnostic du territoire — {structure.nom}",
         "structure": structure,
-        "can_write": scope_for(request.user).can_write_epn(structure.pk),
+        "can_write": scope_for(request.user).may(Permission.DIAGNOSTIC_WRITE, structure.pk),
         "is_responsable": request.user.is_superuser
         or "responsable"
         in request.user.memberships.active().filter(structure=structure).values_list("role", flat=True),
@@ -135,7 +136,7 @@ def import_file(request, structure_id: int, kind: str):
 def job(request, pk: int):
     job = get_object_or_404(ImportJob.objects.visible_to(request.user).select_related("structure"), pk=pk)
     if request.method == "POST":
-        if not scope_for(request.user).can_write_epn(job.structure_id):
+        if not scope_for(request.user).may(Permission.DIAGNOSTIC_WRITE, job.structure_id):
             raise PermissionDenied
         if request.POST.get("action") == "confirmer":
             jobs.job_confirm(acting_user=request.user, job=job)
@@ -160,7 +161,7 @@ def job(request, pk: int):
             "title": f"Import de « {job.fichier} »",
             "job": job,
             "stale": jobs.is_stale(job),
-            "can_write": scope_for(request.user).can_write_epn(job.structure_id),
+            "can_write": scope_for(request.user).may(Permission.DIAGNOSTIC_WRITE, job.structure_id),
         },
     )
 
@@ -236,7 +237,7 @@ def _resultat_html(request, diagnostic: Diagnostic, can_write: bool) -> str:
 def detail(request, pk: int):
     visible = Diagnostic.objects.visible_to(request.user).select_related("structure", "created_by")
     diagnostic = get_object_or_404(visible.defer("resultat"), pk=pk)
-    can_write = scope_for(request.user).can_write_epn(diagnostic.structure_id)
+    can_write = scope_for(request.user).may(Permission.DIAGNOSTIC_WRITE, diagnostic.structure_id)
     context = {
         "title": diagnostic.titre,
         "diagnostic": diagnostic,
@@ -304,7 +305,7 @@ def export_xlsx(request, pk: int):
 @require_POST
 def delete(request, pk: int):
     diagnostic = _diagnostic(request, pk)
-    if not scope_for(request.user).can_write_epn(diagnostic.structure_id):
+    if not scope_for(request.user).may(Permission.DIAGNOSTIC_WRITE, diagnostic.structure_id):
         raise PermissionDenied
     structure_id = diagnostic.structure_id
     services.diagnostic_delete(acting_user=request.user, diagnostic=diagnostic)
@@ -338,7 +339,7 @@ def compare(request):
 @login_required
 def priorites(request, structure_id: int):
     structure = _epn(request, structure_id)
-    can_write = scope_for(request.user).can_write_epn(structure.pk)
+    can_write = scope_for(request.user).may(Permission.DIAGNOSTIC_WRITE, structure.pk)
     form = PrioriteForm(request.POST or None)
     if request.method == "POST":
         if not can_write:
@@ -394,7 +395,7 @@ def priorites(request, structure_id: int):
 @login_required
 def secteurs(request, structure_id: int):
     structure = _epn(request, structure_id)
-    can_write = scope_for(request.user).can_write_epn(structure.pk)
+    can_write = scope_for(request.user).may(Permission.DIAGNOSTIC_WRITE, structure.pk)
     qpv_form = QpvForm(request.POST if request.POST.get("action") == "qpv" else None)
     quartier_form = QuartierForm(request.POST if request.POST.get("action") == "quartier" else None)
     if request.method == "POST":
@@ -456,7 +457,7 @@ def usagers_export(request, pk: int):
     dataset = get_object_or_404(
         FrequentationImport.objects.visible_to(request.user).select_related("structure"), pk=pk
     )
-    if not scope_for(request.user).can_write_epn(dataset.structure_id):
+    if not scope_for(request.user).may(Permission.DIAGNOSTIC_WRITE, dataset.structure_id):
         # Pseudonymous records stay with the EPN that collected them.
         raise PermissionDenied
     audit_record(
@@ -478,7 +479,7 @@ def usagers_export(request, pk: int):
 @require_POST
 def frequentation_delete(request, pk: int):
     dataset = get_object_or_404(FrequentationImport.objects.visible_to(request.user), pk=pk)
-    if not scope_for(request.user).can_write_epn(dataset.structure_id):
+    if not scope_for(request.user).may(Permission.DIAGNOSTIC_WRITE, dataset.structure_id):
         raise PermissionDenied
     structure_id = dataset.structure_id
     frequentation_services.frequentation_delete(acting_user=request.user, dataset=dataset)

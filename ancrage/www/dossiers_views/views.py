@@ -16,8 +16,10 @@ from ancrage.core.csv_safe import SafeWriter, xlsx_row
 from ancrage.dossiers import documents, journal, selectors, services
 from ancrage.dossiers.models import Dossier, PieceJointe
 from ancrage.dossiers.workflow import DossierAction, WorkflowError, available_actions
+from ancrage.organisations import permissions
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
+from ancrage.organisations.permissions import Permission
 from ancrage.organisations.scoping import scope_for
 from ancrage.www.dossiers_views.forms import (
     AnnotationForm,
@@ -52,7 +54,7 @@ def _dossier(request, pk) -> Dossier:
 
 
 def _writable(request, dossier) -> None:
-    if not scope_for(request.user).can_write_epn(dossier.structure_id):
+    if not scope_for(request.user).may(Permission.DOSSIER_WRITE, dossier.structure_id):
         raise PermissionDenied
 
 
@@ -95,7 +97,7 @@ def dossier_list(request, inbox=False):
     dossiers, form, scope = _filtered(request)
     dossiers = dossiers.select_related(None).select_related("structure").only(*LIST_FIELDS)
     page = Paginator(dossiers, PAGE_SIZE).get_page(request.GET.get("page"))
-    can_create = bool(scope.staff_epn_ids)
+    can_create = bool(permissions.epns_with(scope, Permission.DOSSIER_WRITE))
     return render(
         request,
         "dossiers/list.html",
@@ -105,7 +107,7 @@ def dossier_list(request, inbox=False):
             "page_obj": page,
             "form": form,
             "can_create": can_create,
-            "actions_sans_dossier": Action.objects.writable_by(scope)
+            "actions_sans_dossier": Action.objects.writable_by(scope, Permission.DOSSIER_WRITE)
             .filter(dossiers__isnull=True)
             .order_by("titre")[:20]
             if can_create
@@ -181,7 +183,8 @@ def dossier_export(request, fmt):
 @login_required
 def dossier_create(request, action_pk):
     action = get_object_or_404(
-        Action.objects.writable_by(request.user).select_related("structure"), pk=action_pk
+        Action.objects.writable_by(request.user, Permission.DOSSIER_WRITE).select_related("structure"),
+        pk=action_pk,
     )
     existing = action.dossiers.order_by("-created_at").first()
     if request.method == "POST":

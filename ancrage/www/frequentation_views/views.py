@@ -13,8 +13,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from ancrage.diagnostic import rapport
 from ancrage.frequentation import services
-from ancrage.organisations.enums import Role, StructureKind
-from ancrage.organisations.models import Membership, Structure
+from ancrage.organisations.enums import StructureKind
+from ancrage.organisations.models import Structure
+from ancrage.organisations.permissions import Permission
 from ancrage.organisations.scoping import scope_for
 from ancrage.www.frequentation_views.forms import EffacementForm, UsagerForm
 
@@ -24,10 +25,7 @@ def _epn_of_responsable(request, structure_id: int) -> Structure:
     if not scope.can_read_epn(structure_id):
         raise Http404
     structure = get_object_or_404(Structure, pk=structure_id, kind=StructureKind.EPN)
-    responsable = Membership.objects.active().filter(
-        user=request.user, structure=structure, role=Role.RESPONSABLE
-    )
-    if not (scope.is_superuser or responsable.exists()):
+    if not scope.may(Permission.USAGER_DATA, structure.pk):
         raise PermissionDenied
     return structure
 

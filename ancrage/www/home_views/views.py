@@ -12,13 +12,12 @@ from ancrage.diagnostic.models import Diagnostic
 from ancrage.dossiers.models import Correction, Dossier
 from ancrage.dossiers.workflow import DossierState
 from ancrage.frequentation.models import FrequentationImport
-from ancrage.organisations.enums import Role, StructureKind
+from ancrage.organisations import permissions
+from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Collectivite, Reseau, Structure
+from ancrage.organisations.permissions import Target
 from ancrage.organisations.scoping import scope_for
 
-# The order in which a person holding several roles sees their sections.
-ROLE_ORDER = [Role.COORDINATEUR, Role.RESPONSABLE, Role.ANIMATEUR, Role.REFERENT, Role.ELU, Role.PARTENAIRE]
-EPN_STAFF = {Role.ANIMATEUR.value, Role.RESPONSABLE.value}
 ACTIONS_OPEN = [Statut.IDEE, Statut.EN_CONSTRUCTION, Statut.VALIDEE, Statut.EN_COURS]
 DOSSIERS_TO_EXAMINE = [DossierState.EN_CONSTRUCTION, DossierState.EN_INSTRUCTION]
 SHOWN = 5  # items of each "next step" list; the full lists are one link away
@@ -74,7 +73,8 @@ def _conventions_waiting_for(user, scope) -> list:
 @login_required
 def index(request):
     scope = scope_for(request.user)
-    roles = [role for role in ROLE_ORDER if role.value in scope.roles]
+    # A person holding several roles sees their sections in the order of precedence.
+    roles = [role for role in permissions.PRECEDENCE if role.value in scope.roles]
     role_values = {r.value for r in roles}
     structures = Structure.objects.visible_to(scope).select_related("collectivite")
     context = {
@@ -91,9 +91,9 @@ def index(request):
         ).count(),
         "recent_activity": AuditEntry.objects.filter(actor=request.user)[:5],
     }
-    if role_values & EPN_STAFF:
+    if permissions.holds_any(role_values, permissions.EPN_TEAM):
         context.update(_epn_next_steps(scope))
-    if Role.REFERENT.value in role_values:
+    if permissions.holds_any(role_values, permissions.DOSSIER_INSTRUCTORS):
         context["dossiers_to_examine"] = (
             Dossier.objects.visible_to(scope)
             .filter(etat__in=DOSSIERS_TO_EXAMINE)
@@ -101,9 +101,9 @@ def index(request):
             .exclude(etat=DossierState.EN_CONSTRUCTION, pk__in=_open_corrections())
             .select_related("structure")[:SHOWN]
         )
-    if role_values & {Role.ELU.value, Role.PARTENAIRE.value}:
+    if permissions.holds_any(role_values, permissions.CONVENTION_DECIDERS):
         context["conventions_waiting"] = _conventions_waiting_for(request.user, scope)
-    if Role.PARTENAIRE.value in role_values:
+    if permissions.holds_any(role_values, permissions.roles_of(Target.PARTENAIRE)):
         context["partner_actions"] = (
             Action.objects.visible_to(scope)
             .filter(partenaires__in=scope.partner_ids)

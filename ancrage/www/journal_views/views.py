@@ -5,17 +5,15 @@ from django.db.models import Q
 from django.shortcuts import render
 
 from ancrage.audit.models import AuditEntry
-from ancrage.organisations.enums import Role
+from ancrage.organisations import permissions
 from ancrage.organisations.scoping import scope_for
-
-JOURNAL_ROLES = {Role.RESPONSABLE, Role.COORDINATEUR, Role.REFERENT}
 
 
 @login_required
 def journal(request):
     """The audit trail of the EPNs the user oversees: responsables, référents, coordinateurs."""
     scope = scope_for(request.user)
-    if not scope.is_superuser and not scope.roles & {r.value for r in JOURNAL_ROLES}:
+    if not scope.is_superuser and not permissions.holds_any(scope.roles, permissions.JOURNAL_READERS):
         raise PermissionDenied
     entries = AuditEntry.objects.all()
     if not scope.is_superuser:

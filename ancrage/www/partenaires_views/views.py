@@ -12,8 +12,10 @@ from ancrage.audit.enums import AuditAction
 from ancrage.audit.models import AuditEntry
 from ancrage.audit.services import audit_record
 from ancrage.core.importing import ImportRejected
+from ancrage.organisations import permissions
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
+from ancrage.organisations.permissions import Permission
 from ancrage.organisations.scoping import scope_for
 from ancrage.partenaires import services, standard
 from ancrage.partenaires.models import Contact, ImportAnnuaire, Partenaire
@@ -50,11 +52,15 @@ def staff_epns(user):
     """The EPNs whose directory the user may write in."""
     scope = scope_for(user)
     epns = Structure.objects.filter(kind=StructureKind.EPN)
-    return epns.visible_to(scope) if scope.is_superuser else epns.filter(id__in=scope.staff_epn_ids)
+    return (
+        epns.visible_to(scope)
+        if scope.is_superuser
+        else epns.filter(id__in=permissions.epns_with(scope, Permission.ANNUAIRE_WRITE))
+    )
 
 
 def _writable_or_403(request, partenaire: Partenaire) -> None:
-    if not scope_for(request.user).can_write_epn(partenaire.structure.referencee_par_id):
+    if not scope_for(request.user).may(Permission.ANNUAIRE_WRITE, partenaire.structure.referencee_par_id):
         raise PermissionDenied
 
 
@@ -117,7 +123,9 @@ def partenaire_detail(request, pk):
             "history": history,
             "actions": actions,
             "publics": [public_label(key) for key in partenaire.publics_touches],
-            "can_write": scope_for(request.user).can_write_epn(partenaire.structure.referencee_par_id),
+            "can_write": scope_for(request.user).may(
+                Permission.ANNUAIRE_WRITE, partenaire.structure.referencee_par_id
+            ),
             "contact_form": ContactForm(),
         },
     )
@@ -238,7 +246,7 @@ def import_preview(request, pk):
     batch = get_object_or_404(
         ImportAnnuaire.objects.visible_to(request.user).select_related("structure"), pk=pk
     )
-    if not scope_for(request.user).can_write_epn(batch.structure_id):
+    if not scope_for(request.user).may(Permission.ANNUAIRE_WRITE, batch.structure_id):
         raise PermissionDenied
     if request.method == "POST":
         try:

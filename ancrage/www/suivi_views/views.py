@@ -19,6 +19,7 @@ from ancrage.audit.services import audit_record
 from ancrage.core.importing import ImportRejected
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
+from ancrage.organisations.permissions import Permission
 from ancrage.organisations.scoping import scope_for
 from ancrage.suivi import avant_apres, bilan, selectors, services
 from ancrage.suivi.models import Echange, Participation, Promotion
@@ -41,7 +42,7 @@ def _check_epn(request, epn_id: int, *, write: bool = False) -> None:
     scope = scope_for(request.user)
     if not scope.can_read_epn(epn_id):
         raise Http404
-    if write and not scope.can_write_epn(epn_id):
+    if write and not scope.may(Permission.SUIVI_WRITE, epn_id):
         raise PermissionDenied
 
 
@@ -105,7 +106,7 @@ def tableau(request, structure_id: int):
             "title": f"Les trois questions — {epn.nom}",
             "epn": epn,
             "d": dashboard,
-            "can_write": scope_for(request.user).can_write_epn(epn.pk),
+            "can_write": scope_for(request.user).may(Permission.SUIVI_WRITE, epn.pk),
             "delai_form": DelaiForm(initial={"jours": selectors.contact_delays(epn.pk)[0]}),
             "annees": range(dashboard.on.year, dashboard.on.year - 3, -1),
         },
@@ -168,7 +169,7 @@ def partenaire(request, pk: int):
             "partnership": partnership,
             "echanges": Echange.objects.visible_to(request.user).for_partnership(epn, partner),
             "promotions": Promotion.objects.visible_to(request.user).for_partnership(epn, partner),
-            "can_write": scope_for(request.user).can_write_epn(epn.pk),
+            "can_write": scope_for(request.user).may(Permission.SUIVI_WRITE, epn.pk),
             "echange_form": EchangeForm(initial={"date": selectors.today()}),
             "promotion_form": PromotionForm(initial={"date": selectors.today()}),
             "delai_form": DelaiForm(initial={"jours": own_delay}),
@@ -265,7 +266,7 @@ def action(request, pk: int):
         movements = avant_apres.compare(
             record.avant.resultat if record.avant else None, record.apres.resultat, the_action.publics
         )
-    can_write = scope_for(request.user).can_write_epn(the_action.structure_id)
+    can_write = scope_for(request.user).may(Permission.SUIVI_WRITE, the_action.structure_id)
     evaluation = results.evaluation
     frequentations = services.frequentations_after(the_action)
     return render(

@@ -1,0 +1,245 @@
+"""Who may do what: the roles, what each is a member of, and what each may read and write.
+
+Pure module: no Django. It is the one place that names a role for a decision; scoping, services,
+workflows and pages ask it (``tests/test_consistency.py`` checks that no other module of
+``ancrage`` names a ``Role`` member, and ``tests/organisations/test_permissions.py`` states the
+rules as the permission matrix expects them). How to add a permission:
+``docs/recipes/role-permission.md``.
+
+Reading follows from membership: a role reads the records of what it is a member of (the team,
+its EPN's; a collectivité's people, those of the EPNs of its territory; a coordinateur, those of
+its réseau's EPNs; a partner, only the records its organisation is party to). ``scoping`` turns
+memberships into a ``Scope`` with, for each role held, the EPNs that role reaches.
+
+Writing is granted per ``Permission``, to roles, and applies to the EPNs each role reaches:
+``may(scope, permission, epn_id)`` is true when one of the user's roles granted the permission
+reaches that EPN.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+
+
+class Role(enum.StrEnum):
+    ANIMATEUR = "animateur"
+    RESPONSABLE = "responsable"
+    REFERENT = "referent"
+    ELU = "elu"
+    PARTENAIRE = "partenaire"
+    COORDINATEUR = "coordinateur"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.ANIMATEUR: "Animateur·rice",
+    Role.RESPONSABLE: "Responsable d’EPN",
+    Role.REFERENT: "Référent·e de la collectivité",
+    Role.ELU: "Élu·e / signataire",
+    Role.PARTENAIRE: "Partenaire",
+    Role.COORDINATEUR: "Coordinateur·rice de réseau",
+}
+# How a sentence names a role ("… revient au référent de la collectivité (votre rôle : …)").
+ROLE_PHRASES = {
+    Role.ANIMATEUR: "animateur de l'EPN",
+    Role.RESPONSABLE: "responsable de l'EPN",
+    Role.REFERENT: "référent de la collectivité",
+    Role.ELU: "élu de la collectivité",
+    Role.PARTENAIRE: "partenaire",
+    Role.COORDINATEUR: "coordinateur du réseau",
+}
+# The model fields' choices (Membership.role, Invitation.role).
+ROLE_CHOICES = [(role.value, role.label) for role in Role]
+
+# When a person holds several roles: the order of their sections on the dashboard, and which of
+# their roles acts (a responsable who is also animateur of the EPN acts as responsable).
+PRECEDENCE = (Role.COORDINATEUR, Role.RESPONSABLE, Role.ANIMATEUR, Role.REFERENT, Role.ELU, Role.PARTENAIRE)
+
+
+# --- What each role is a member of ----------------------------------------------------------------
+
+
+class Target(enum.StrEnum):
+    """The kind of organisation a membership (or an invitation) points at."""
+
+    EPN = "epn"
+    PARTENAIRE = "partenaire"
+    COLLECTIVITE = "collectivite"
+    RESEAU = "reseau"
+
+
+ROLE_TARGET = {
+    Role.ANIMATEUR: Target.EPN,
+    Role.RESPONSABLE: Target.EPN,
+    Role.PARTENAIRE: Target.PARTENAIRE,
+    Role.REFERENT: Target.COLLECTIVITE,
+    Role.ELU: Target.COLLECTIVITE,
+    Role.COORDINATEUR: Target.RESEAU,
+}
+# The foreign key of Membership and Invitation that holds each kind of target.
+TARGET_FIELD = {
+    Target.EPN: "structure",
+    Target.PARTENAIRE: "structure",
+    Target.COLLECTIVITE: "collectivite",
+    Target.RESEAU: "reseau",
+}
+TARGET_FIELDS = ("structure", "collectivite", "reseau")
+
+
+def roles_of(target: Target) -> tuple[Role, ...]:
+    """The roles held in an organisation of this kind, in the order of ``Role``."""
+    return tuple(role for role, kind in ROLE_TARGET.items() if kind == target)
+
+
+def target_field(role: Role | str) -> str:
+    return TARGET_FIELD[ROLE_TARGET[Role(role)]]
+
+
+def roles_by_field() -> dict[str, list[Role]]:
+    """For each target field, the roles that point at it: what the database constraint checks."""
+    return {name: [role for role in ROLE_TARGET if target_field(role) == name] for name in TARGET_FIELDS}
+
+
+def target_kind(target) -> Target | None:
+    """The kind of a Structure, Collectivite or Reseau (None for anything else)."""
+    name = getattr(getattr(target, "_meta", None), "model_name", None)
+    if name == "structure":
+        return Target.PARTENAIRE if target.kind == Target.PARTENAIRE else Target.EPN
+    if name in (Target.COLLECTIVITE, Target.RESEAU):
+        return Target(name)
+    return None
+
+
+def role_target_error(role: Role | str, target) -> str | None:
+    """Why ``role`` cannot be held in ``target`` (in French), or None when it can."""
+    role = Role(role)
+    if target is None or target_kind(target) != ROLE_TARGET[role]:
+        return f"Le rôle « {role.label} » ne s’applique pas à « {target} »."
+    return None
+
+
+# The team of an EPN: its members, who write its records.
+EPN_TEAM = roles_of(Target.EPN)
+# The people of a collectivité, who read the records of its territory's EPNs.
+COLLECTIVITE_PEOPLE = roles_of(Target.COLLECTIVITE)
+
+
+# --- Writing an EPN's records -----------------------------------------------------------------------
+
+
+class Permission(enum.StrEnum):
+    ACTION_WRITE = "action_write"  # fiches action, their partners, tasks, sessions, meetings
+    SUIVI_WRITE = "suivi_write"  # session sheets, evaluations, the relationship log
+    CONVENTION_WRITE = "convention_write"  # draft, versions, submit, withdraw, avenant, résiliation
+    DOSSIER_WRITE = "dossier_write"  # create, edit, attachments (the EPN's side of a dossier)
+    DIAGNOSTIC_WRITE = "diagnostic_write"  # imports, computations, deletions
+    ANNUAIRE_WRITE = "annuaire_write"  # the EPN's partner directory
+    USAGER_DATA = "usager_data"  # one usager's data: access, portability, erasure (RGPD)
+
+
+# Which roles hold each permission, in the EPNs they reach.
+GRANTS: Mapping[Permission, frozenset[Role]] = {
+    Permission.ACTION_WRITE: frozenset(EPN_TEAM),
+    Permission.SUIVI_WRITE: frozenset(EPN_TEAM),
+    Permission.CONVENTION_WRITE: frozenset(EPN_TEAM),
+    Permission.DOSSIER_WRITE: frozenset(EPN_TEAM),
+    Permission.DIAGNOSTIC_WRITE: frozenset(EPN_TEAM),
+    Permission.ANNUAIRE_WRITE: frozenset(EPN_TEAM),
+    Permission.USAGER_DATA: frozenset({Role.RESPONSABLE}),
+}
+
+# The refusal each write check raises, in French.
+REFUSALS = {
+    Permission.ACTION_WRITE: "Seule l’équipe de l’EPN modifie ses actions.",
+    Permission.SUIVI_WRITE: "Seule l’équipe de l’EPN tient son suivi.",
+    Permission.CONVENTION_WRITE: "Seule l’équipe de l’EPN rédige ses conventions.",
+    Permission.DOSSIER_WRITE: "Seule l’équipe de l’EPN modifie son dossier.",
+    Permission.DIAGNOSTIC_WRITE: "Seule l’équipe de l’EPN modifie son diagnostic.",
+    Permission.ANNUAIRE_WRITE: "Seule l’équipe de l’EPN tient son annuaire.",
+    Permission.USAGER_DATA: "Seul·e le ou la responsable de l’EPN accède aux données d’un usager.",
+}
+
+
+def may(scope, permission: Permission, epn_id) -> bool:
+    """Whether the scope's user may act with ``permission`` on the records of EPN ``epn_id``."""
+    if scope.is_superuser:
+        return True
+    return any(epn_id in scope.epn_reach.get(role, ()) for role in GRANTS[permission])
+
+
+def epns_with(scope, permission: Permission) -> frozenset[int]:
+    """The EPNs where the scope's user holds ``permission`` (superusers aside: they hold it everywhere)."""
+    ids: set[int] = set()
+    for role in GRANTS[permission]:
+        ids |= scope.epn_reach.get(role, frozenset())
+    return frozenset(ids)
+
+
+def holds_any(roles: Iterable[str], granted: Iterable[Role]) -> bool:
+    """Whether one of ``roles`` (the values a scope holds) is among ``granted``."""
+    return bool(set(roles) & {role.value for role in granted})
+
+
+# --- Dossiers -------------------------------------------------------------------------------------
+
+# Who deposits a dossier and answers corrections (the EPN's side), and who instructs, decides,
+# reopens and annotates it (the collectivité's side).
+DOSSIER_DEPOSITORS = frozenset(EPN_TEAM)
+DOSSIER_INSTRUCTORS = frozenset({Role.REFERENT})
+# Who reads the collectivité's private annotations on a dossier.
+DOSSIER_ANNOTATION_READERS = frozenset(COLLECTIVITE_PEOPLE)
+
+
+# --- Conventions ----------------------------------------------------------------------------------
+
+# The circuit: each partner organisation gives its visa through a member holding this role; then
+# one élu of the collectivité signs, or, for an EPN attached to no collectivité, a responsable.
+# The document names the first member of each as the representative of the collectivité and of
+# the EPN.
+CONVENTION_VISA = Role.PARTENAIRE
+CONVENTION_SIGNER_FOR_COLLECTIVITE = Role.ELU
+CONVENTION_SIGNER_FOR_EPN = Role.RESPONSABLE
+# Who has conventions waiting for their decision on the dashboard.
+CONVENTION_DECIDERS = frozenset({CONVENTION_VISA, CONVENTION_SIGNER_FOR_COLLECTIVITE})
+
+
+# --- Accounts -------------------------------------------------------------------------------------
+
+# Who invites, and to which kinds of organisation: the responsable, to their EPN and to the
+# partner organisations it referenced; the coordinateur, to the structures and collectivités of
+# their réseau. One is invited to the roles held in that kind of organisation (``roles_of``).
+INVITERS: Mapping[Role, frozenset[Target]] = {
+    Role.RESPONSABLE: frozenset({Target.EPN, Target.PARTENAIRE}),
+    Role.COORDINATEUR: frozenset({Target.EPN, Target.PARTENAIRE, Target.COLLECTIVITE}),
+}
+# Who must give a second factor (TOTP) at sign-in: those who decide for a collectivité or a réseau.
+SECOND_FACTOR_ROLES = frozenset({Role.REFERENT, Role.ELU, Role.COORDINATEUR})
+# Who reads the activity journal of the EPNs they see.
+JOURNAL_READERS = frozenset({Role.RESPONSABLE, Role.COORDINATEUR, Role.REFERENT})
+
+
+# --- Pages ----------------------------------------------------------------------------------------
+
+_EVERYONE = frozenset()  # every signed-in user
+_ALL_ROLES = frozenset(Role)
+_NOT_PARTNER = _ALL_ROLES - {Role.PARTENAIRE}
+
+# Which roles see each entry of the main menu, by URL name (an empty set: every signed-in user).
+# What the page then shows is the scope's: the menu only spares people the pages not for them.
+MENU: Mapping[str, frozenset[Role]] = {
+    "home:index": _EVERYONE,
+    "structures:list": _ALL_ROLES,
+    "diagnostic:index": _NOT_PARTNER,
+    "actions:list": _ALL_ROLES,
+    "conventions:list": _ALL_ROLES,
+    "partenaires:list": _NOT_PARTNER,
+    "suivi:index": _NOT_PARTNER,
+    "dossiers:inbox": DOSSIER_INSTRUCTORS,
+    "dossiers:list": DOSSIER_DEPOSITORS,
+    "journal:list": JOURNAL_READERS,
+    "accounts:invitations": frozenset(INVITERS),
+}
