@@ -41,7 +41,7 @@ fix: install
 serve: install
 	$(BIN)/ancrage serve
 
-## Benchmarks of issue 8 (TIER=commune|departement|national): a table, and bench/results/summary.json.
+## Benchmarks (TIER=commune|departement|national): a table, and bench/results/summary.json.
 .PHONY: bench
 bench: install
 	$(BIN)/python bench/run.py --tier $(TIER)

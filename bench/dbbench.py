@@ -1,4 +1,4 @@
-"""Database, document and web measures of issue 8 (phase 2), run in a child process of ``run.py``.
+"""Database, document and web measures (phase 2 of docs/performance.md), run in a child process of ``run.py``.
 
 One child per database: it creates a fresh database (a SQLite file under ``bench/data/<tier>/``,
 or a PostgreSQL database ``ancrage_bench_<tier>_<pid>`` it creates and drops), sets Django up on it

@@ -1,4 +1,4 @@
-"""A small closed-loop load generator for the web measure (issue 8), loopback only.
+"""A small closed-loop load generator for the web measure, loopback only.
 
 ``python bench/load.py SPEC.json --users 20 --duration 60``. SPEC: ``{"base": "http://127.0.0.1:PORT",
 "password": "...", "pages": [[account or null, path], ...]}``. Each account logs in once through

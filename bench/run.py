@@ -1,4 +1,4 @@
-"""Ancrage's benchmark harness (issue 8). Run it with ``make bench TIER=commune|departement|national``.
+"""Ancrage's benchmark harness. Run it with ``make bench TIER=commune|departement|national``.
 
 Every measure runs at least three times, alternating with its baseline, which is measured in the
 same process: these machines are shared and noisy, so the figure that travels is the ratio to
@@ -262,7 +262,7 @@ def _csv_baseline(path: Path) -> Callable[[], int]:
     "read_usagers_{tier}",
     description="read_usagers (decode, split, validate every row, keep the records as columns), "
     "with the known sectors; peak memory of a fresh process reading the file",
-    target="streaming (issue 8: import peak memory ≤ 1 GiB at the national tier)",
+    target="streaming (import peak memory ≤ 1 GiB at the national tier)",
 )
 def read_usagers_measure(ctx: Context) -> Result:
     from ancrage.frequentation.readers import read_usagers
@@ -559,7 +559,7 @@ def write_summary(args, ctx: Context, tier: generator.Tier, entries: list[dict])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Ancrage benchmarks (issue 8).")
+    parser = argparse.ArgumentParser(description="Ancrage benchmarks.")
     parser.add_argument("--tier", choices=sorted(generator.TIERS), default="commune")
     parser.add_argument("--runs", type=int, default=3, help="timed runs per measure (at least 3 for figures)")
     parser.add_argument("--only", nargs="*", default=None, help="measure names (with {tier}) to run")

@@ -1,4 +1,4 @@
-"""Soak test of issue 9: the web measure's load, held for minutes, watching errors and memory.
+"""Soak test: the web measure's load, held for minutes, watching errors and memory.
 
 It builds the same world as ``dbbench.py`` (a fresh database, the demo, the tier's population and
 usagers, the tier's diagnostic), serves it with gunicorn, and runs ``load.py`` (20 users, no think

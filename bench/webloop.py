@@ -1,4 +1,4 @@
-"""The web measure's fast loop (issue 8): the pages one at a time, through gunicorn, on a kept database.
+"""The web measure's fast loop: the pages one at a time, through gunicorn, on a kept database.
 
 ``run.py`` builds a fresh database for every run (minutes at the département tier). To iterate on
 the pages' cost, this script builds the same world as ``dbbench.py`` once (a PostgreSQL database

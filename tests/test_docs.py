@@ -39,3 +39,26 @@ def test_every_recipe_is_in_the_index():
     recipes = [p.name for p in (ROOT / "docs" / "recipes").glob("*.md") if p.name != "README.md"]
     assert recipes
     assert not [name for name in recipes if f"({name})" not in index], "list every recipe in its README"
+
+
+TRACKER_CITATION = re.compile(r"\bissues? (?:n[°o] ?)?\d+\b|\bissue #\d+", re.IGNORECASE)
+
+
+def test_no_source_cites_an_outside_tracker():
+    """Code says why in its own words: "issue 8" means nothing in a user's clone."""
+    sources = [
+        path
+        for folder in ("ancrage", "tests", "bench", "scripts", ".ci")
+        for path in (ROOT / folder).rglob("*")
+        if path.suffix in {".py", ".html", ".txt", ".toml", ""} and path.is_file()
+    ]
+    sources += [ROOT / "Makefile", ROOT / "pyproject.toml"]
+    assert len(sources) > 100
+    cited = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in sources
+        if path.name != "test_docs.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8", errors="ignore").splitlines(), 1)
+        if TRACKER_CITATION.search(line)
+    ]
+    assert not cited, "Cite the reason, not a tracker's issue:\n" + "\n".join(cited)

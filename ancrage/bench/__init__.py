@@ -1,1 +1,1 @@
-"""Synthetic territories for the benchmarks (issue 8); the harness itself lives in ``bench/``."""
+"""Synthetic territories for the benchmarks; the harness itself lives in ``bench/``."""

@@ -52,7 +52,7 @@ class Tier:
 
 
 TIERS = {
-    # "mini" keeps the smoke test fast; the three others are those of issue 8.
+    # "mini" keeps the smoke test fast; the three others are those of docs/performance.md.
     "mini": Tier("mini", 12, 1_500, 1, True),
     "commune": Tier("commune", 50, 20_000, 1, True),
     "departement": Tier("departement", 2_000, 1_000_000, 1, False),

@@ -8,7 +8,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ancrage.config.settings.prod")
 
 application = get_wsgi_application()
 # Import every page's module when the worker starts, not during its first request: the views pull
-# in numpy, scipy, WeasyPrint and openpyxl, 2 to 4 s of a loaded core per worker (issue 8).
+# in numpy, scipy, WeasyPrint and openpyxl, 2 to 4 s of a loaded core per worker.
 get_resolver().url_patterns  # noqa: B018
 # Compile the templates (pages, DSFR forms and widgets) now too. With ``gunicorn --preload`` this
 # module is imported once by the master: the workers are forked with all of it done.

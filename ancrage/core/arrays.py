@@ -1,7 +1,7 @@
 """Numpy arrays stored in one database column (pure module: no Django).
 
 Aggregates that have about as many entries as the rows they summarise (an import's profiles, a
-population's cells) are kept as one row of arrays rather than a row per entry (issue 8): written
+population's cells) are kept as one row of arrays rather than a row per entry: written
 and read in one statement, whatever their size.
 """
 

@@ -7,7 +7,7 @@ class BlockRangeIndex(models.Index):
     """A BRIN index on PostgreSQL, an ordinary B-tree elsewhere.
 
     For a column whose rows are written together, in bulk, and never updated: one import's
-    usagers, ten million of them at national scale (issue 8). A BRIN keeps, per range of table
+    usagers, ten million of them at national scale. A BRIN keeps, per range of table
     pages, the least and greatest value found there, so writing a row costs next to nothing (a
     B-tree inserts one entry per row); it still lets a query on that column read only the pages
     that may match. SQLite has no BRIN: the demo's small tables get a B-tree.

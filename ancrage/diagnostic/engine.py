@@ -1,7 +1,7 @@
 """One entry point for the territorial diagnostic: population + attendance (+ priorities) -> JSON.
 
-Pure module: no Django. :func:`run_diagnostic` returns the shape of issue 3 (``secteurs``,
-``categories``, ``cibles``, ``unite``), documented in ``docs`` by the Django layer. Every
+Pure module: no Django. :func:`run_diagnostic` returns the JSON shape (``secteurs``,
+``categories``, ``cibles``, ``unite``) that docs/diagnostic.md documents. Every
 cell-level computation is vectorised; Python loops run over records (once) and over dimensions.
 """
 
@@ -95,7 +95,7 @@ def run_diagnostic(
     reference_year: int | None = None,
     max_cibles: int | None = 50,
 ) -> dict:
-    """Compute the diagnostic and return it as the JSON-ready dict of issue 3.
+    """Compute the diagnostic and return it as the JSON-ready dict documented in docs/diagnostic.md.
 
     ``population``: IRIS population (from :func:`ancrage.territoire.insee.read_insee` /
     ``merge_populations``). ``niveau``: ``iris``, ``commune`` or ``quartier`` (then ``quartiers`` maps

@@ -234,7 +234,7 @@ def _errors_of(job: ImportJob, exc: Exception) -> list[str]:
 @contextlib.contextmanager
 def _job_file(job: ImportJob):
     """The job's file as a temporary file on disk, and its SHA-256, copied slice by slice: the
-    worker never holds a whole file (561 MiB for a national usagers file, issue 8). The
+    worker never holds a whole file (561 MiB for a national usagers file). The
     temporary file is deleted when the step ends, whatever happens."""
     digest = hashlib.sha256()
     parts = ImportJobPart.objects.filter(job=job).order_by("rang")
@@ -276,7 +276,7 @@ def _parse(job: ImportJob, path: Path):
         if fmt in ("ancrage", "coop"):
             options["progress"] = _progress(job.pk)
         if streamed:
-            # Streamed (issue 8): validated by chunks when previewed or stored, never held whole.
+            # Streamed: validated by chunks when previewed or stored, never held whole.
             return readers.scan_usagers(path, job.fichier, **options)
         return readers.read_frequentation(contenu, job.fichier, format=fmt, **options)
     if job.kind == Kind.PRIORITES:

@@ -177,7 +177,7 @@ class ImportJobPart(models.Model):
 
     A file is kept as slices rather than one value: PostgreSQL refuses a value sent in a message
     of more than 1 GB (a national usagers file is 561 MiB, twice that in hex), and the worker
-    copies the file to disk slice by slice, never holding it whole (issue 8).
+    copies the file to disk slice by slice, never holding it whole.
     """
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="parts")

@@ -158,7 +158,7 @@ def inputs_of(structure, frequentation: FrequentationImport, niveau: str):
         qpv = {quartiers[c] for c in qpv_iris if c in quartiers}
     return {
         "population": population,
-        # Individual records: the counts kept per import (arrays), not the records (issue 8).
+        # Individual records: the counts kept per import (arrays), not the records.
         "frequentation": (
             frequentation_of(frequentation)
             if frequentation.source == "agrege"

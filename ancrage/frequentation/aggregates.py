@@ -1,4 +1,4 @@
-"""The counts the diagnostic engine consumes, per location, for one reference year (issue 8).
+"""The counts the diagnostic engine consumes, per location, for one reference year.
 
 Pure module: no Django. The engine reads, for every attendance record, its location (IRIS,
 commune), its age (exact, from the birth year and the visit year or the reference year; else its
@@ -149,7 +149,7 @@ PROFILS_CATEGORIES = (
 
 @dataclass(frozen=True, eq=False)
 class Profils:
-    """The joint profiles of one import (``PROFILE_FIELDS``), as columns (issue 8).
+    """The joint profiles of one import (``PROFILE_FIELDS``), as columns.
 
     A profile is one combination of location × birth year × visit year × age band × sex × CSP ×
     situation, with the number of records that have it (``effectif``). There are almost as many

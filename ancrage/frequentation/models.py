@@ -79,7 +79,7 @@ class Usager(models.Model):
     Kept for the export the EPN may need; the diagnostic reads the ``Profils`` aggregates instead.
     """
 
-    # Written by COPY, ten million rows per import at national scale (issue 8), so each row costs
+    # Written by COPY, ten million rows per import at national scale, so each row costs
     # the database as little as can be:
     # * its key is its import's id × 2**32 plus its line (``usager_pk``), computed by the import,
     #   not drawn from a sequence row by row; the primary key's B-tree, which the suivi's link to
@@ -132,7 +132,7 @@ class Profils(models.Model):
     Maintained at import, rebuilt from the remaining records after an erasure or a purge. The
     diagnostic's counts for any reference year (``ComptagesDiagnostic``) are derived from them, and
     the result is the very same as from the records (tested). There are almost as many profiles as
-    usagers, so they are one row of compressed arrays per import, not a row each (issue 8).
+    usagers, so they are one row of compressed arrays per import, not a row each.
     """
 
     dataset = models.OneToOneField(FrequentationImport, on_delete=models.CASCADE, related_name="profils")
@@ -176,7 +176,7 @@ class CompteAgrege(models.Model):
 class ComptagesDiagnostic(models.Model):
     """The counts the diagnostic engine reads (``aggregates.Comptages``) for one import and one
     reference year: derived from the profiles at the first diagnostic, then read as a few arrays
-    instead of every profile (issue 8). Deleted with the profiles when they are rebuilt."""
+    instead of every profile. Deleted with the profiles when they are rebuilt."""
 
     dataset = models.ForeignKey(FrequentationImport, on_delete=models.CASCADE, related_name="comptages")
     annee_reference = models.PositiveSmallIntegerField("année de référence")

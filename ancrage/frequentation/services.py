@@ -77,7 +77,7 @@ def _usager_values(dataset_id: int, record, adapt_date) -> tuple:
 def _write_rows(model, fields: tuple[str, ...], rows: list[tuple] | bytes, copy=None) -> None:
     """Insert value tuples into ``model``'s table, in the caller's transaction.
 
-    The import's hot path (issue 8): a model instance per row and the ORM's INSERT compilation
+    The import's hot path: a model instance per row and the ORM's INSERT compilation
     were about three quarters of an import's time. Rows go through ``COPY`` on PostgreSQL and
     ``executemany`` elsewhere; values are already what the database stores (no field conversion).
     """
@@ -100,7 +100,7 @@ def _write_rows(model, fields: tuple[str, ...], rows: list[tuple] | bytes, copy=
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
 
 
-# --- The usagers file, by chunks (issue 8) ------------------------------------------------------
+# --- The usagers file, by chunks ------------------------------------------------------
 #
 # Each chunk of ``readers.UsagerChunk`` (columns, distinct values and codes) becomes the text of a
 # ``COPY`` built with numpy (PostgreSQL) or value tuples (``executemany``, other databases), and
@@ -486,7 +486,7 @@ def frequentation_import(
 
     ``frequentation`` may be a :class:`readers.UsagersStream`: the file is then validated while it
     is written, chunk by chunk, and a bad row anywhere raises ``ImportRejected`` at the end of the
-    file, inside this transaction, so that nothing is written (issue 8: bounded memory).
+    file, inside this transaction, so that nothing is written (bounded memory).
     """
     if isinstance(frequentation, readers.UsagersStream) or isinstance(
         frequentation.individus, readers.UsagerColumns

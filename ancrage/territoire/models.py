@@ -48,7 +48,7 @@ class PopulationValeurs(models.Model):
     IRIS × categories matrix with the IRIS present in it.
 
     One row of compressed arrays per import rather than a row per IRIS × category (1.5 million at
-    the national tier): written and read in one statement (issue 8).
+    the national tier): written and read in one statement.
     """
 
     dataset = models.OneToOneField(PopulationImport, on_delete=models.CASCADE, related_name="population")

@@ -2,7 +2,7 @@
 
 The population of an import (codes, totals, one sectors × categories matrix per table) is kept as
 one row of compressed arrays (``models.PopulationValeurs``), written and read in one statement
-whatever the number of IRIS (issue 8: 50,000 IRIS at the national tier). The packing itself is
+whatever the number of IRIS (50,000 IRIS at the national tier). The packing itself is
 ``ancrage.core.arrays``; this module says which arrays an import is made of, and rebuilds the
 :class:`insee.Population` the diagnostic reads from them.
 

@@ -1,4 +1,4 @@
-"""One renderer for the DSFR forms of every page (issue 8).
+"""One renderer for the DSFR forms of every page.
 
 django-dsfr's ``DsfrBaseForm.default_renderer`` returns the renderer *class*: Django then makes a
 new renderer for each form, hence a new template engine, and compiles every widget and field

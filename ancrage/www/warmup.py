@@ -1,4 +1,4 @@
-"""Compile the templates before the first request (issue 8).
+"""Compile the templates before the first request.
 
 Django's cached template loader compiles a template the first time a page asks for it, in each
 process: on a fresh gunicorn worker the first page with a DSFR form took about 0.6 s of a loaded

@@ -1,4 +1,4 @@
-"""The import job reads its file from its row by slices, never whole (issue 8: bounded memory)."""
+"""The import job reads its file from its row by slices, never whole (bounded memory)."""
 
 import hashlib
 import io

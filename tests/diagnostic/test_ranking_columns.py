@@ -1,4 +1,4 @@
-"""The diagnostic's columnar paths against the one-value-at-a-time rules they replace (issue 8).
+"""The diagnostic's columnar paths against the one-value-at-a-time rules they replace.
 
 ``rank_cibles`` scores its gaps as columns and builds objects for the best ``max_cibles`` only;
 the engine rounds its JSON figures a column at a time. Both must give exactly what the plain

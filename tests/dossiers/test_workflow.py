@@ -26,7 +26,7 @@ S, A, R = DossierState, DossierAction, Role
 EPN = {R.ANIMATEUR, R.RESPONSABLE}
 REF = {R.REFERENT}
 
-# The spec of issue 6, written independently of the module's table:
+# The workflow's specification, written independently of the module's table:
 # (state, action) -> (roles allowed, new state).
 SPEC = {
     (S.BROUILLON, A.DEPOSER): (EPN, S.EN_CONSTRUCTION),

@@ -1,4 +1,4 @@
-"""The whole loop in a real browser, on the demo (issue 10).
+"""The whole loop in a real browser, on the demo.
 
 One test, in steps, as the people of the demo would walk it: the animatrice imports her files,
 reads the diagnostic, builds an action from a target with recommended partners and a task

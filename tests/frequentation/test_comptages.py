@@ -1,4 +1,4 @@
-"""The diagnostic's counts (issue 8): the engine gives the very same result from them as from the
+"""The diagnostic's counts: the engine gives the very same result from them as from the
 records, at every level and reference year, and they are stored, read back and forgotten."""
 
 import dataclasses

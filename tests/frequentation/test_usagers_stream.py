@@ -1,4 +1,4 @@
-"""The streamed, vectorised reading of the usagers file (issue 8) and its import by chunks.
+"""The streamed, vectorised reading of the usagers file and its import by chunks.
 
 The streaming reader must give exactly what the per-row reader (``read_usagers_exact``) gives:
 the same records, or the same French, located errors in the same order. Hypothesis builds valid

@@ -1,4 +1,4 @@
-"""An import's population, stored as one row of arrays (issue 8), reads back as it was imported."""
+"""An import's population, stored as one row of arrays, reads back as it was imported."""
 
 import hashlib
 from pathlib import Path

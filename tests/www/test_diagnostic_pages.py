@@ -196,7 +196,7 @@ def test_diagnostic_page_shows_charts_with_intervals_and_targets(client, demo):
 def test_diagnostic_page_pages_its_sectors_and_renders_the_result_once(
     client, demo, django_assert_max_num_queries
 ):
-    # A département's diagnostic: hundreds of sectors, shown 100 at a time (issue 8).
+    # A département's diagnostic: hundreds of sectors, shown 100 at a time.
     resultat = demo.resultat
     model = resultat["secteurs"][0]
     resultat["secteurs"] = [dict(model, code=f"35238{i:04d}", nom=f"Secteur {i}") for i in range(250)]

@@ -1,4 +1,4 @@
-"""What the pages keep between requests (issue 8) never shows stale or another person's content.
+"""What the pages keep between requests never shows stale or another person's content.
 
 The lists' filter form is rendered once per state (``RenderedOnceForm``), the main menu's URLs are
 reversed once per set of roles, the templates are compiled before the first request. Each test

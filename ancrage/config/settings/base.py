@@ -33,7 +33,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
-    # Keep each worker's connection between requests (issue 8): opening a PostgreSQL connection
+    # Keep each worker's connection between requests: opening a PostgreSQL connection
     # costs a server process and several milliseconds per page. Checked before reuse.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -36,7 +36,7 @@ def arrays_to_rows(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    # Issue 8: profiles (almost one per usager at scale) as one row of compressed arrays per import.
+    # Profiles (almost one per usager at scale) as one row of compressed arrays per import.
     dependencies = [
         ("frequentation", "0002_comptages_diagnostic"),
     ]

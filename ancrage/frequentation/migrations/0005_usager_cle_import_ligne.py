@@ -1,4 +1,4 @@
-# An usager's key becomes its import's id × 2**32 plus its line (issue 8: no sequence drawn and no
+# An usager's key becomes its import's id × 2**32 plus its line (no sequence drawn and no
 # second B-tree filled per row at import). Written by hand around what makemigrations generated.
 
 from django.db import migrations, models

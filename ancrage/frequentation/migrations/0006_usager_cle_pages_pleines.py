@@ -1,4 +1,4 @@
-# The usagers' primary key fills its pages (PostgreSQL; issue 8). Its keys only ever grow: an
+# The usagers' primary key fills its pages (PostgreSQL). Its keys only ever grow: an
 # import's id × 2**32 plus its line, and a new import has a greater id. Every key goes to the
 # rightmost page, so the 10 % that a B-tree leaves free in each page by default is never used.
 # Pages already written keep their fill until the index is rebuilt (REINDEX).

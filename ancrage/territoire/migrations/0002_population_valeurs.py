@@ -50,7 +50,7 @@ def arrays_to_rows(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    # Issue 8: an import's population (a row per IRIS × category: 1.5 million at the national
+    # An import's population (a row per IRIS × category: 1.5 million at the national
     # tier) as one row of compressed arrays per import.
     dependencies = [
         ("territoire", "0001_initial"),

@@ -209,7 +209,7 @@ def _resultat_html(request, diagnostic: Diagnostic, can_write: bool) -> str:
     """The result part of the page (targets, charts, tables with one page of sectors), rendered once.
 
     A saved diagnostic never changes: its rendering is kept (per page of sectors and per right to
-    write) rather than decoding its whole JSON result and rendering it on every view (issue 8).
+    write) rather than decoding its whole JSON result and rendering it on every view.
     """
     page_param = request.GET.get("page", "1")
     page_param = page_param if page_param.isdigit() and len(page_param) < 7 else "1"
