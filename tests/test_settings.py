@@ -1,5 +1,6 @@
 """Production settings: debug off, HTTPS, CSP, and the demo password refused."""
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
 from ancrage.accounts.validators import DEMO_PASSWORD, RefuseDemoPasswordValidator
+from ancrage.conventions.signature import create_dev_certificate
+from ancrage.www.checks import template_static_names
 from tests.organisations.factories import UserFactory
 
 PROD_ENV = {
@@ -21,9 +24,23 @@ PROD_ENV = {
 
 
 def test_check_deploy_passes_with_production_settings(tmp_path):
+    # The documented certificate variables, and the manifest `collectstatic` writes (here its
+    # entries only: scripts/ci-production runs the real collectstatic).
+    certificate = create_dev_certificate(tmp_path / "certificat", password="pilote", key_size=2048)
+    static = tmp_path / "static"
+    static.mkdir()
+    paths = {name: name for name in template_static_names()}
+    (static / "staticfiles.json").write_text(json.dumps({"paths": paths, "version": "1.1"}))
     result = subprocess.run(
         [sys.executable, "-m", "ancrage.cli", "check", "--deploy", "--fail-level", "WARNING"],
-        env={**PROD_ENV, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}"},
+        env={
+            **PROD_ENV,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+            "ANCRAGE_SIGNATURE_PKCS12": str(certificate.pkcs12_path),
+            "ANCRAGE_SIGNATURE_PKCS12_PASSWORD": "pilote",
+            "ANCRAGE_SIGNATURE_CERT": str(certificate.cert_path),
+            "STATIC_ROOT": str(static),
+        },
         capture_output=True,
         text=True,
         timeout=120,
