@@ -210,8 +210,10 @@ def invitation_accept(request, token):
             context["login_url"] = f"{reverse('accounts:login')}?{urlencode({'next': request.path})}"
             return render(request, "accounts/invitation_accept.html", context)
         if request.method == "POST":
-            services.invitation_accept(invitation=invitation, user=request.user)
-            messages.success(request, f"Vous avez rejoint « {invitation.target} ».")
+            services.invitation_accept(
+                invitation=invitation, user=request.user, site_url=request.build_absolute_uri("/")
+            )
+            _joined_message(request, invitation)
             return redirect("home:index")
         context["confirm_only"] = True
         return render(request, "accounts/invitation_accept.html", context)
@@ -223,14 +225,69 @@ def invitation_accept(request, token):
                 password=form.cleaned_data["password1"],
                 first_name=form.cleaned_data["first_name"],
                 last_name=form.cleaned_data["last_name"],
+                site_url=request.build_absolute_uri("/"),
             )
         except ValidationError as error:
             form.add_error("password1", error)
         else:
             login(request, user, backend="ancrage.accounts.backends.EmailBackend")
-            messages.success(
-                request, f"Bienvenue ! Votre compte est créé et rattaché à « {invitation.target} »."
-            )
+            _joined_message(request, invitation, welcome=True)
             return redirect("home:index")
     context["form"] = form
     return render(request, "accounts/invitation_accept.html", context)
+
+
+def _joined_message(request, invitation, *, welcome=False):
+    """What the invitee reads once they accepted: the role, or that it awaits approval."""
+    invitation.refresh_from_db(fields=["accepted_at", "approved_at", "refused_at"])
+    prefix = "Bienvenue ! Votre compte est créé. " if welcome else ""
+    if invitation.is_awaiting_approval:
+        messages.info(
+            request,
+            f"{prefix}Votre accès « {invitation.get_role_display()} » à « {invitation.target} » "
+            "attend l’approbation de l’organisation : vous serez rattaché·e dès qu’elle l’aura donnée.",
+        )
+    elif welcome:
+        messages.success(request, f"{prefix}Il est rattaché à « {invitation.target} ».")
+    else:
+        messages.success(request, f"Vous avez rejoint « {invitation.target} ».")
+
+
+# Approvals ----------------------------------------------------------------------------------
+
+
+@login_required
+def approvals(request):
+    """The accesses one may approve, and one's own accesses awaiting approval."""
+    return render(
+        request,
+        "accounts/approvals.html",
+        {
+            "title": "Accès à approuver",
+            "approvals": services.approvals_for(request.user),
+            "awaiting": services.awaiting_for(request.user),
+        },
+    )
+
+
+def _decide(request, pk, decide, done: str):
+    invitation = get_object_or_404(services.approvals_for(request.user), pk=pk)
+    try:
+        decide(acting_user=request.user, invitation=invitation)
+    except ValidationError as error:
+        flash_errors(request, error)
+    else:
+        messages.success(request, f"L’accès de {invitation.email} à « {invitation.target} » est {done}.")
+    return redirect("accounts:approvals")
+
+
+@login_required
+@require_POST
+def invitation_approve(request, pk):
+    return _decide(request, pk, services.invitation_approve, "approuvé")
+
+
+@login_required
+@require_POST
+def invitation_refuse(request, pk):
+    return _decide(request, pk, services.invitation_refuse, "refusé")
