@@ -295,4 +295,5 @@ MENU: Mapping[str, frozenset[Role]] = {
     "dossiers:list": DOSSIER_DEPOSITORS,
     "journal:list": JOURNAL_READERS,
     "accounts:invitations": frozenset(INVITERS),
+    "accounts:approvals": frozenset().union(*APPROVERS.values()),
 }
