@@ -422,7 +422,7 @@ def _send_approval_request(invitation: Invitation, site_url: str) -> None:
 
 
 def _decide(acting_user, invitation: Invitation, *, approve: bool) -> Invitation:
-    invitation = Invitation.objects.select_for_update().select_related("accepted_by").get(pk=invitation.pk)
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if not invitation.is_awaiting_approval:
         raise ValidationError("Cet accès n’attend plus d’approbation.")
     if not may_approve(acting_user, invitation):
