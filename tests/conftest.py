@@ -49,3 +49,8 @@ def committed_db(transactional_db):
                 cursor.execute(sql)
 
     post_migrate.connect(restore, weak=False, dispatch_uid=uid)
+
+
+# --- Plugins of the suite (tests/plugins/) ---------------------------------------------------------
+
+pytest_plugins = ["tests.plugins.honesty"]
