@@ -1,5 +1,4 @@
 import io
-import os
 import sys
 import zipfile
 from pathlib import Path
@@ -17,16 +16,11 @@ from ancrage.conventions.custom_models import (
     check_custom_model,
     convert_with_libreoffice,
     documented_variables,
-    find_soffice,
     render_custom_model,
 )
-from tests.conventions.test_documents import pdf_text
+from tests.conventions.test_documents import pdf_text, requires_libreoffice
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "conventions"
-LIBREOFFICE_REQUIRED = os.environ.get("ANCRAGE_REQUIRE_LIBREOFFICE") == "1"
-requires_libreoffice = pytest.mark.skipif(
-    find_soffice() is None and not LIBREOFFICE_REQUIRED, reason="LibreOffice (soffice) n'est pas installé"
-)
 
 
 def valid_model() -> bytes:

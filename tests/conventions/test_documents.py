@@ -23,6 +23,7 @@ COMMITMENTS = (
     "mettre à disposition deux bénévoles formés",
 )
 
+# Where LibreOffice is required (ANCRAGE_REQUIRE_LIBREOFFICE=1, CI), its absence fails the test.
 requires_libreoffice = pytest.mark.skipif(
     find_soffice() is None and os.environ.get("ANCRAGE_REQUIRE_LIBREOFFICE") != "1",
     reason="LibreOffice (soffice) n'est pas installé",

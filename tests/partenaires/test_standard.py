@@ -446,7 +446,10 @@ def read_anything(reader, data):
         assert_french_located(rejected.issues, file="hasard")
         return None
     assert_french_located(result.issues, file="hasard")
-    assert len(result.lieux) + len({(i.line, i.message.split(" : ")[0]) for i in result.rejected}) >= 0
+    # Every record read is kept or rejected, and a record left out says why.
+    dropped = result.records_read - len(result.lieux)
+    assert 0 <= dropped <= len(result.rejected)
+    assert (dropped == 0) == (not result.rejected)
     return result
 
 
