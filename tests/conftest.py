@@ -53,4 +53,4 @@ def committed_db(transactional_db):
 
 # --- Plugins of the suite (tests/plugins/) ---------------------------------------------------------
 
-pytest_plugins = ["tests.plugins.honesty"]
+pytest_plugins = ["pytester", "tests.plugins.honesty", "tests.plugins.clean_tree"]

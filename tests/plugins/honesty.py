@@ -1,25 +1,28 @@
 """A test that passes must have checked something: one that ran no check fails.
 
-A check is an ``assert`` of tests/ that held, a ``pytest.raises`` or ``pytest.warns`` that saw
-what it expected, or a ``django_assert_num_queries`` / ``django_assert_max_num_queries`` block that
-held. Only the test's call counts, not its fixtures: a test whose asserts all sit in a loop over
-nothing, behind an ``if`` never taken, or after an early ``return`` fails instead of passing.
+A check is an ``assert`` of the tests (not of an installed package) that held, a ``pytest.raises``
+or ``pytest.warns`` that saw what it expected, or a ``django_assert_num_queries`` /
+``django_assert_max_num_queries`` block that held. Only the test's call counts, not its fixtures:
+a test whose asserts all sit in a loop over nothing, behind an ``if`` never taken, or after an
+early ``return`` fails instead of passing.
 
 How asserts are counted: with ``enable_assertion_pass_hook`` (pyproject.toml), pytest rewrites
 each assert so that, when it holds, it asks ``_check_if_assertion_pass_impl()`` whether to format
 its explanation for the ``pytest_assertion_pass`` hook. That question is the count: this plugin
-answers it, counting the asserts of tests/, and always answers no. The official hook would format
+answers it, counting the asserts of the tests, and always answers no. The official hook would format
 every passing assert (a diff of two equal 16 MB strings, every internal assert of hypothesis):
 measured, it made property tests up to ten times slower. The helper is pytest's private API
 (pytest is pinned in requirements/dev.txt); if a new pytest drops it, the plugin says so.
 
-pytest sees the asserts of the modules it rewrites: test modules, conftest files, and the helper
-modules of tests/, registered below before any test imports them.
+pytest sees the asserts of the modules it rewrites: test modules, conftest files, the helper
+modules of tests/ (registered below, before any test imports them), and the packages of pytest
+plugins, such as hypothesis, whose own asserts do not count: they are installed packages.
 """
 
 import contextlib
 import marshal
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -28,7 +31,7 @@ from _pytest.raises import RaisesExc, RaisesGroup
 from _pytest.recwarn import WarningsChecker
 
 TESTS = Path(__file__).parents[1]
-_TESTS_PREFIX = f"{TESTS}/"
+_INSTALLED = tuple({sysconfig.get_paths()[key] for key in ("purelib", "platlib")})
 
 _checks = 0  # checks the running test's call has made
 
@@ -81,8 +84,8 @@ def _forget_rewrites_without_the_hook() -> None:
 
 
 def _assertion_held() -> bool:
-    """Count an assert that held, if it is one of tests/; never ask pytest to explain it."""
-    if sys._getframe(1).f_code.co_filename.startswith(_TESTS_PREFIX):
+    """Count an assert that held, unless an installed package's; never ask pytest to explain it."""
+    if not sys._getframe(1).f_code.co_filename.startswith(_INSTALLED):
         _count()
     return False
 
