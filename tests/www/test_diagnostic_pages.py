@@ -10,7 +10,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from pypdf import PdfReader
 
@@ -21,6 +21,7 @@ from ancrage.frequentation.models import CompteAgrege, FrequentationImport, Prof
 from ancrage.organisations.enums import Role
 from ancrage.territoire.models import PopulationImport, PopulationValeurs, Secteur
 from tests.organisations.factories import MembershipFactory, StructureFactory, UserFactory
+from tests.properties import examples
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 EDGE = FIXTURES / "frequentation" / "edge-cases"
@@ -148,7 +149,7 @@ def test_attendance_before_population_is_refused(client, animateur):
     assert job.state == ImportJob.State.REFUSE and "Importez d'abord la population" in job.erreurs[0]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=600), kind=st.sampled_from(["population", "frequentation", "priorites"]))
 def test_random_bytes_never_crash_nor_half_import(client, animateur, data, kind):
     user, epn = animateur

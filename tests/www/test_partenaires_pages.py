@@ -5,13 +5,14 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from ancrage.demo.loader import load_demo
 from ancrage.partenaires import standard
 from ancrage.partenaires.models import ImportAnnuaire, Partenaire
 from tests.demo_accounts import blosne, login
+from tests.properties import examples
 
 NC = (
     Path(__file__).resolve().parents[1] / "fixtures" / "partenaires" / "nouvelle-caledonie-90-lieux.json"
@@ -116,7 +117,7 @@ def test_list_page_query_count_does_not_grow_with_the_directory(client, demo, dj
         client.get(reverse("partenaires:list"))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=400), name=st.sampled_from(["annuaire.csv", "annuaire.json", "fichier"]))
 def test_random_bytes_get_a_french_located_message_never_a_500(client, demo, data, name):
     login(client, "animateur")
