@@ -12,7 +12,6 @@ from django.db import connection
 
 from ancrage.audit.models import AuditEntry
 from ancrage.conventions import jobs, selectors, services
-from ancrage.conventions.custom_models import find_soffice
 from ancrage.conventions.enums import Etat, JobState
 from ancrage.conventions.models import Convention, Decision, GenerationJob
 from ancrage.conventions.platform import platform_certificate
@@ -270,7 +269,7 @@ def test_a_failed_generation_says_why(world, monkeypatch):
     assert job.state == JobState.ECHEC and "deux parties" in job.erreur
 
 
-def test_custom_model_checked_at_upload_and_used(world):
+def test_custom_model_checked_at_upload(world):
     from tests.conventions.test_custom_models import model_with
 
     with pytest.raises(ValidationError) as refused:
@@ -294,9 +293,14 @@ def test_custom_model_checked_at_upload_and_used(world):
         data=valid_model(),
     )
     assert "parties" in modele.variables
+
+
+@requires_libreoffice
+def test_custom_model_used_for_the_convention(world):
+    modele = services.modele_upload(
+        acting_user=world.animateur, epn=world.epn, nom="Notre modèle", filename="n.docx", data=valid_model()
+    )
     convention = draft(world, modele_personnalise=modele)
-    if find_soffice() is None:
-        return  # the conversion to PDF needs LibreOffice (tested where it is installed)
     version = generate(world, convention)
     assert "EPN des Glycines" in docx_text(read(version.docx))
     assert version.cadre_signature is None
