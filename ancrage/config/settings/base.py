@@ -132,14 +132,22 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 # A reset link is valid one day (Django's default is three).
 PASSWORD_RESET_TIMEOUT = 24 * 3600
 
-# Login throttling (django-axes): after 5 failures for one e-mail from one address, that pair is
-# locked out for 15 minutes. Keying on the pair rather than the e-mail alone keeps an attacker
-# from locking a known person out from elsewhere.
+# Login throttling (django-axes): failures are counted per e-mail whatever the address, and per
+# address whatever the e-mail. After 5 failures for one account (from any address), that account is
+# locked out for 15 minutes; after 5 failures from one address (on any accounts: password
+# spraying), that address is. Other people, from other addresses, still log in. A success does not
+# wipe the count: with one valid account, an attacker could otherwise reset its address's count
+# between two rounds of guesses. Counts expire 15 minutes after the last failure. See
+# docs/exploitation.md, "Limites".
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = False
+# Password reset: at most 5 requests per e-mail and per address an hour send a message
+# (ancrage.core.ratelimit; docs/exploitation.md, "Limites").
+ANCRAGE_PASSWORD_RESET_LIMIT = env.int("ANCRAGE_PASSWORD_RESET_LIMIT", default=5)
+ANCRAGE_PASSWORD_RESET_WINDOW_MINUTES = env.int("ANCRAGE_PASSWORD_RESET_WINDOW_MINUTES", default=60)
 AXES_LOCKOUT_CALLABLE = "ancrage.www.accounts_views.views.lockout"
 # The same client address as the audit trail, which trusts only the configured proxies.
 AXES_CLIENT_IP_CALLABLE = "ancrage.audit.middleware.client_ip"
