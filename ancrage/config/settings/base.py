@@ -81,6 +81,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before any view or the CSRF check reads the body: too large a body is a 413.
+    "ancrage.core.uploads.BodySizeLimitMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "ancrage.accounts.middleware.IdleTimeoutMiddleware",
@@ -218,6 +220,17 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o640
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 ANCRAGE_UPLOAD_MAX_SIZE = env.int("ANCRAGE_UPLOAD_MAX_SIZE", default=20 * 1024 * 1024)
+# The whole request body, refused with 413 from its Content-Length before it is read
+# (ancrage.core.uploads): one file and the other fields of its form. A file passing
+# ANCRAGE_UPLOAD_MAX_SIZE as it streams is stopped before its first chunk past the limit is written.
+ANCRAGE_UPLOAD_MAX_BYTES = env.int(
+    "ANCRAGE_UPLOAD_MAX_BYTES", default=ANCRAGE_UPLOAD_MAX_SIZE + DATA_UPLOAD_MAX_MEMORY_SIZE
+)
+FILE_UPLOAD_HANDLERS = [
+    "ancrage.core.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # Ancrage's own settings.
 ANCRAGE_DEMO = env.bool("ANCRAGE_DEMO", default=False)  # shows the "données de démonstration" banner
