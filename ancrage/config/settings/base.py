@@ -239,6 +239,12 @@ FILE_UPLOAD_HANDLERS = [
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]
 
+# Imports (ancrage.diagnostic.jobs): the CPU time one step (analysis or import) of a job may use,
+# measured in its thread at each chunk (0: no limit), and how many imports an EPN may have waiting
+# or running at once (docs/exploitation.md, "Limites").
+ANCRAGE_IMPORT_CPU_SECONDS = env.float("ANCRAGE_IMPORT_CPU_SECONDS", default=180.0)
+ANCRAGE_IMPORT_MAX_ACTIVE = env.int("ANCRAGE_IMPORT_MAX_ACTIVE", default=2)
+
 # Ancrage's own settings.
 ANCRAGE_DEMO = env.bool("ANCRAGE_DEMO", default=False)  # shows the "données de démonstration" banner
 ANCRAGE_ALLOW_DEMO_ACCOUNTS = True  # production turns this off: the demo password is refused
