@@ -273,6 +273,20 @@ def approval_given_by_invitation(
 SECOND_FACTOR_ROLES = frozenset({Role.REFERENT, Role.ELU, Role.COORDINATEUR})
 # Who reads the activity journal of the EPNs they see.
 JOURNAL_READERS = frozenset({Role.RESPONSABLE, Role.COORDINATEUR, Role.REFERENT})
+# Who sees, in that journal, the address an entry came from: the EPN's own staff, for their EPN's
+# entries (as the convention history shows them to those who write the convention), not those
+# who oversee it from a collectivité or a réseau. Everyone sees the address of their own entries.
+JOURNAL_IP_READERS = frozenset(JOURNAL_READERS & set(EPN_TEAM))
+
+
+def journal_ip_epns(scope) -> frozenset[int] | None:
+    """The EPNs whose journal entries show their addresses to the scope's user (``None``: all)."""
+    if scope.is_superuser:
+        return None
+    ids: set[int] = set()
+    for role in JOURNAL_IP_READERS:
+        ids |= scope.epn_reach.get(role, frozenset())
+    return frozenset(ids)
 
 
 # --- Pages ----------------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from ancrage.accounts.second_factor import (
     qr_code_data_uri,
     second_factor_required,
 )
+from ancrage.audit.middleware import client_ip
+from ancrage.core import ratelimit
 from ancrage.www.accounts_views.forms import (
     DsfrPasswordResetForm,
     DsfrSetPasswordForm,
@@ -31,7 +33,7 @@ from ancrage.www.messages import flash_errors
 
 
 def lockout(request, original_response=None, credentials=None):
-    """What django-axes shows once an e-mail and address have failed too often (HTTP 429)."""
+    """What django-axes shows once an e-mail, or an address, has failed too often (HTTP 429)."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return render(
         request,
@@ -117,6 +119,27 @@ class PasswordResetView(auth_views.PasswordResetView):
     subject_template_name = "accounts/emails/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password-reset-done")
     extra_context = {"title": "Mot de passe oublié"}
+
+    def form_valid(self, form):
+        # Every request counts, whether an account has this address or not: the refusal says
+        # nothing about the account.
+        keys = [f"email:{form.cleaned_data['email'].strip().lower()}", f"ip:{client_ip(self.request)}"]
+        if not ratelimit.allow(
+            "password-reset",
+            keys,
+            limit=settings.ANCRAGE_PASSWORD_RESET_LIMIT,
+            window=settings.ANCRAGE_PASSWORD_RESET_WINDOW_MINUTES * 60,
+        ):
+            form.add_error(
+                None,
+                "Trop de demandes de nouveau mot de passe ont été faites. Si un compte correspond à "
+                "cette adresse, un message lui a déjà été envoyé : consultez votre messagerie, ou "
+                f"réessayez dans {settings.ANCRAGE_PASSWORD_RESET_WINDOW_MINUTES} minutes.",
+            )
+            response = self.form_invalid(form)
+            response.status_code = 429
+            return response
+        return super().form_valid(form)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
