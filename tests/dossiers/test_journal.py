@@ -99,5 +99,6 @@ def test_deleting_the_last_row_is_detected_too(world):
 def test_the_key_comes_from_the_settings(world, settings):
     dossier = _history(world)
     settings.ANCRAGE_JOURNAL_KEY = "une-autre-cle"
-    # Another key: every entry looks modified (why the key must be kept when SECRET_KEY rotates).
-    assert {p.kind for p in journal.verify_dossier(dossier)} == {"modifiee"}
+    # Another key: every entry looks modified and the anchor unsigned (why the key must be kept
+    # when SECRET_KEY rotates).
+    assert {p.kind for p in journal.verify_dossier(dossier)} == {"modifiee", "tronquee"}
