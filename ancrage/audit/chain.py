@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from ancrage.audit.models import AuditEntry, AuditTrailAnchor
@@ -44,16 +44,25 @@ def sign(count: int, head: str) -> str:
 
 
 def _locked_anchor() -> AuditTrailAnchor:
-    if AuditTrailAnchor.objects.filter(pk=ANCHOR_PK).update(count=F("count")):
-        return AuditTrailAnchor.objects.get(pk=ANCHOR_PK)
-    # No anchor yet (a database created without migrations): only an empty trail may start one.
-    if AuditEntry.objects.exists():
-        raise AuditChainError(
-            "L’ancre du journal d’audit a disparu alors que le journal contient des entrées : "
-            "lancez « ancrage verifier-journal »."
-        )
-    return AuditTrailAnchor.objects.create(
-        pk=ANCHOR_PK, count=0, head=GENESIS_HASH, signature=sign(0, GENESIS_HASH)
+    for _attempt in range(3):
+        if AuditTrailAnchor.objects.filter(pk=ANCHOR_PK).update(count=F("count")):
+            return AuditTrailAnchor.objects.get(pk=ANCHOR_PK)
+        # No anchor yet (a new database): only an empty trail may start one. Another writer may
+        # have just created it, with its first entry, since the update above.
+        if AuditTrailAnchor.objects.filter(pk=ANCHOR_PK).exists():
+            continue
+        if AuditEntry.objects.exists():
+            break
+        try:
+            with transaction.atomic():
+                return AuditTrailAnchor.objects.create(
+                    pk=ANCHOR_PK, count=0, head=GENESIS_HASH, signature=sign(0, GENESIS_HASH)
+                )
+        except IntegrityError:
+            continue  # another writer created it first: lock theirs
+    raise AuditChainError(
+        "L’ancre du journal d’audit a disparu alors que le journal contient des entrées : "
+        "lancez « ancrage verifier-journal »."
     )
 
 
