@@ -122,3 +122,18 @@ def test_concurrent_writers_never_fork_the_chain(postgres_only, committed_db):
     assert errors == []
     count, problems = chain.verify()
     assert (count, problems) == (30, [])
+
+
+def test_an_anchor_file_catches_an_older_signed_anchor_put_back(trail, tmp_path):
+    old = AuditTrailAnchor.objects.values("count", "head", "signature").get()
+    audit_record(acting_user=None, action=AuditAction.DELETE)
+    call_command("ancrer-journaux", "--out", str(tmp_path), stdout=StringIO())
+    (anchor_file,) = tmp_path.glob("ancre-*.jsonl")
+    assert _command("--ancre", str(anchor_file))[1] == 0
+
+    _raw(f"DELETE FROM {TABLE} WHERE sequence = %s", [old["count"] + 1])
+    AuditTrailAnchor.objects.update(**old)
+    assert chain.verify()[1] == []  # a genuine older anchor: only the file can tell
+    out, status = _command("--ancre", str(anchor_file))
+    assert status == 1 and "Journal d’audit :" in out
+    assert f"moins que les {old['count'] + 1} ancrées" in out
