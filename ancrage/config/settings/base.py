@@ -258,6 +258,8 @@ ANCRAGE_ALLOW_DEV_CERTIFICATE = True
 # HMAC key of the dossiers' chained history. Empty: derived from SECRET_KEY (set this to the old
 # derived key before rotating SECRET_KEY, or every chain will look modified).
 ANCRAGE_JOURNAL_KEY = env.str("ANCRAGE_JOURNAL_KEY", default="")
+# HMAC key of the backups' manifests (`ancrage sauvegarde`). Empty: derived from the journal key.
+ANCRAGE_BACKUP_KEY = env.str("ANCRAGE_BACKUP_KEY", default="")
 # Imports run in a background thread; inline when true (tests, or a server that forbids threads).
 ANCRAGE_JOBS_SYNC = env.bool("ANCRAGE_JOBS_SYNC", default=False)
 # A running job whose heartbeat is older than this (seconds) lost its worker: it can be run again.
