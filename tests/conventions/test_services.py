@@ -306,6 +306,27 @@ def test_custom_model_used_for_the_convention(world):
     assert version.cadre_signature is None
 
 
+def test_generation_job_stops_a_looping_custom_model_at_its_limit(world, monkeypatch):
+    from ancrage.conventions import custom_models
+    from tests.conventions.test_custom_models import looping_model
+
+    monkeypatch.setattr(custom_models, "DEFAULT_LIMITS", custom_models.RenderLimits(cpu_seconds=1))
+    modele = services.modele_upload(  # only documented loops: the upload check lets it through
+        acting_user=world.animateur,
+        epn=world.epn,
+        nom="Boucles",
+        filename="boucles.docx",
+        data=looping_model(),
+    )
+    job = services.convention_version_request(
+        acting_user=world.animateur, convention=draft(world, modele_personnalise=modele)
+    )
+    job.refresh_from_db()
+    assert job.state == JobState.ECHEC
+    assert "temps de calcul autorisé (1 s)" in job.erreur
+    assert not job.convention.versions.exists()
+
+
 def test_concurrent_signatures_exactly_one_wins(committed_db):
     """Two élus sign at the same moment (step mode « un »): one signature, one seal."""
     from ancrage.organisations.enums import Role
