@@ -24,9 +24,10 @@ demo: install
 test: install quality
 	$(BIN)/pytest
 
-## The full sweeps that `make test` leaves out (marked `slow`): every guessed id, every example.
+## The full sweeps that `make test` leaves out (marked `slow`: every guessed id), and the property
+## tests with ten times more examples, at random (hypothesis's profile `full`).
 test-slow: install
-	HYPOTHESIS_PROFILE=full $(BIN)/pytest -m slow
+	HYPOTHESIS_PROFILE=full $(BIN)/pytest -m "slow or hypothesis"
 
 quality: install
 	$(BIN)/ruff check .

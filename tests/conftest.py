@@ -131,3 +131,30 @@ def committed_db(transactional_db):
                 cursor.execute(sql)
 
     post_migrate.connect(restore, weak=False, dispatch_uid=uid)
+
+
+# --- Plugins of the suite (tests/plugins/) ---------------------------------------------------------
+
+pytest_plugins = ["pytester", "tests.plugins.honesty", "tests.plugins.clean_tree"]
+
+
+# --- Hypothesis profiles: HYPOTHESIS_PROFILE=ci (the default) or full ------------------------------
+
+
+def _load_hypothesis_profile():
+    """``ci``: hypothesis's own (derandomized, so every run tries the same examples; no deadline on
+    a loaded machine; no example database), with 50 examples a test. ``full``: ten times more, at
+    random, each failure printed with the blob that reproduces it. A test's own count scales the
+    same way (tests/properties.py). pytest's ``--hypothesis-profile`` still overrides the variable."""
+    import os
+
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile("ci", settings.get_profile("ci"), max_examples=50)
+    settings.register_profile(
+        "full", max_examples=500, deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
+    )
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+_load_hypothesis_profile()

@@ -16,6 +16,7 @@ UNSCOPED_MODELS = {
     "accounts.user": "a person; what they see comes from their memberships",
     "organisations.membership": "read only through scope_for(user)",
     "audit.auditentry": "read through the journal page, filtered by the scope's EPNs",
+    "audit.audittrailanchor": "one row for the whole trail, read only by the chain's verifier",
 }
 
 

@@ -37,6 +37,10 @@ class InvitationQuerySet(ScopedQuerySet):
     def pending(self):
         return self.filter(accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now())
 
+    def awaiting_approval(self):
+        """Accepted by the invitee, and waiting for the organisation's approval."""
+        return self.filter(accepted_at__isnull=False, approved_at__isnull=True, refused_at__isnull=True)
+
 
 class Invitation(models.Model):
     """An invitation to join Ancrage with one role in one organisation.
@@ -80,6 +84,18 @@ class Invitation(models.Model):
         related_name="+",
     )
     revoked_at = models.DateTimeField("révoquée le", null=True, blank=True)
+    # A collectivité's or a partner's role is held only once approved by that organisation
+    # (``permissions.APPROVERS``); the other roles are approved by the acceptance itself.
+    approved_at = models.DateTimeField("approuvée le", null=True, blank=True)
+    refused_at = models.DateTimeField("refusée le", null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="approuvée ou refusée par",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     objects = InvitationQuerySet.as_manager()
     # Those who see an organisation see the invitations to it: the EPN's team (and the EPN that
@@ -107,6 +123,10 @@ class Invitation(models.Model):
 
     @property
     def status(self) -> str:
+        if self.refused_at:
+            return "refusée"
+        if self.accepted_at and not self.approved_at:
+            return "à approuver"
         if self.accepted_at:
             return "acceptée"
         if self.revoked_at:
@@ -118,3 +138,7 @@ class Invitation(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == "en attente"
+
+    @property
+    def is_awaiting_approval(self) -> bool:
+        return self.status == "à approuver"

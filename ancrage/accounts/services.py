@@ -9,6 +9,12 @@ Who may invite whom (declared in ``organisations.permissions.INVITERS``):
   their EPN referenced (partenaire);
 - a coordinateur, to the structures (EPN or partner) and collectivités of their réseau;
 - a superuser, anywhere.
+
+Nobody invites themselves, and nobody accepts an invitation they sent. A role of a collectivité
+or of a partner organisation is held only once that organisation approved it
+(``permissions.APPROVERS``): the invitee's acceptance leaves the invitation « à approuver », and an
+élu or référent of the collectivité, a member of the partner organisation or the operator (neither
+the inviter nor the invitee) approves or refuses it.
 """
 
 import secrets
@@ -177,9 +183,21 @@ def invitation_create(*, acting_user, email: str, role, target, site_url: str) -
     _check_role_target(role, target)
     if not may_invite(acting_user, role, target):
         raise PermissionDenied("Vous ne pouvez pas inviter à ce rôle dans cette organisation.")
+    if email == (acting_user.email or "").strip().lower():
+        raise ValidationError(
+            {"email": "Vous ne pouvez pas vous inviter vous-même : un rôle est donné par quelqu’un d’autre."}
+        )
     target_field = permissions.target_field(role)
     if Membership.objects.active().filter(user__email=email, role=role, **{target_field: target}).exists():
         raise ValidationError({"email": "Cette personne a déjà ce rôle dans cette organisation."})
+    if (
+        Invitation.objects.awaiting_approval()
+        .filter(email=email, role=role, **{target_field: target})
+        .exists()
+    ):
+        raise ValidationError(
+            {"email": "Ce rôle attend déjà l’approbation de l’organisation pour cette personne."}
+        )
     now = timezone.now()
     expires_at = now + timedelta(seconds=settings.ANCRAGE_INVITATION_MAX_AGE)
     invitation = (
@@ -264,8 +282,11 @@ def invitation_accept(
     password: str | None = None,
     first_name: str = "",
     last_name: str = "",
+    site_url: str = "",
 ) -> User:
-    """Accept a pending invitation and give the membership.
+    """Accept a pending invitation and give the membership, or, for a role the organisation
+    approves (``permissions.needs_approval``), leave it awaiting that approval and tell the
+    approvers by e-mail (the link starts with ``site_url``).
 
     A newcomer (``user`` is None) chooses a password, which the password validators check, and
     their account is created. A person who already has an account accepts while signed in as
@@ -290,19 +311,161 @@ def invitation_accept(
         )
     elif user.email != invitation.email:
         raise PermissionDenied("Cette invitation est adressée à une autre adresse e-mail.")
-    # The inviter granted the role; the invitee's acceptance is recorded under their own name.
-    membership_grant(acting_user=inviter, user=user, role=Role(invitation.role), target=invitation.target)
-    invitation.accepted_at = timezone.now()
+    elif inviter is not None and (inviter.pk == user.pk or inviter.email == invitation.email):
+        raise PermissionDenied("Vous ne pouvez pas accepter une invitation que vous vous êtes envoyée.")
+    role = Role(invitation.role)
+    now = timezone.now()
+    invitation.accepted_at = now
     invitation.accepted_by = user
-    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    approved = permissions.approval_given_by_invitation(
+        role,
+        inviter_is_superuser=bool(inviter and inviter.is_superuser),
+        target_has_approver=_has_approver(invitation),
+    )
+    if approved:
+        # The inviter granted the role; the invitee's acceptance is recorded under their own name.
+        membership_grant(acting_user=inviter, user=user, role=role, target=invitation.target)
+        invitation.approved_at = now
+        invitation.decided_by = inviter
+    invitation.save(update_fields=["accepted_at", "accepted_by", "approved_at", "decided_by"])
     audit_record(
         acting_user=user,
         action=AuditAction.UPDATE,
         obj=invitation,
         structure=_audit_structure(invitation),
-        changes={"invitation": "acceptée"},
+        changes={"invitation": "acceptée" if approved else "acceptée, à approuver"},
     )
+    if not approved:
+        transaction.on_commit(lambda: _send_approval_request(invitation, site_url))
     return user
+
+
+# Approvals ----------------------------------------------------------------------------------
+
+
+def _approver_memberships(invitation: Invitation):
+    """The active memberships of the invitation's organisation that approve its role."""
+    kind = permissions.ROLE_TARGET[Role(invitation.role)]
+    roles = permissions.APPROVERS.get(kind, frozenset())
+    field = permissions.target_field(invitation.role)
+    return Membership.objects.active().filter(role__in=roles, **{field: invitation.target})
+
+
+def _has_approver(invitation: Invitation) -> bool:
+    """Whether someone other than the invitee approves in the invitation's organisation."""
+    return _approver_memberships(invitation).exclude(user__email=invitation.email).exists()
+
+
+def may_approve(user, invitation: Invitation) -> bool:
+    """Whether ``user`` may approve (or refuse) this invitation awaiting approval."""
+    if user is None or not user.is_authenticated or not invitation.is_awaiting_approval:
+        return False
+    held = _approver_memberships(invitation).filter(user=user).values_list("role", flat=True)
+    return permissions.may_approve(
+        invitation.role,
+        roles_in_target=list(held),
+        is_superuser=user.is_superuser,
+        target_has_approver=_has_approver(invitation),
+        is_inviter=invitation.invited_by_id == user.pk,
+        is_invitee=invitation.accepted_by_id == user.pk or invitation.email == user.email,
+    )
+
+
+def approvals_for(user):
+    """The invitations awaiting approval that ``user`` may approve, newest first."""
+    if user is None or not user.is_authenticated:
+        return Invitation.objects.none()
+    candidates = Invitation.objects.awaiting_approval().select_related(
+        "structure", "collectivite", "reseau", "invited_by", "accepted_by"
+    )
+    if not user.is_superuser:
+        scope = scope_for(user)
+        candidates = candidates.filter(collectivite_id__in=scope.collectivite_ids) | candidates.filter(
+            structure_id__in=scope.partner_ids
+        )
+    ids = [invitation.pk for invitation in candidates if may_approve(user, invitation)]
+    return Invitation.objects.filter(pk__in=ids).select_related(
+        "structure", "collectivite", "reseau", "invited_by", "accepted_by"
+    )
+
+
+def awaiting_for(user):
+    """The invitations ``user`` accepted that wait for their organisation's approval."""
+    if user is None or not user.is_authenticated:
+        return Invitation.objects.none()
+    return (
+        Invitation.objects.awaiting_approval()
+        .filter(accepted_by=user)
+        .select_related("structure", "collectivite", "reseau")
+    )
+
+
+def approvers_of(invitation: Invitation) -> list[User]:
+    """Everyone who may approve the invitation: its organisation's approvers, else the operators."""
+    users = User.objects.filter(
+        is_active=True, pk__in=_approver_memberships(invitation).values("user_id")
+    ) | User.objects.filter(is_active=True, is_superuser=True)
+    return [user for user in users.distinct().order_by("email") if may_approve(user, invitation)]
+
+
+def _send_approval_request(invitation: Invitation, site_url: str) -> None:
+    recipients = [user.email for user in approvers_of(invitation)]
+    if not recipients:
+        return
+    context = {"invitation": invitation, "link": site_url.rstrip("/") + reverse("accounts:approvals")}
+    send_mail(
+        subject=f"Accès à approuver — {invitation.target}",
+        message=render_to_string("accounts/emails/approval_request.txt", context),
+        from_email=None,
+        recipient_list=recipients,
+    )
+
+
+def _decide(acting_user, invitation: Invitation, *, approve: bool) -> Invitation:
+    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if not invitation.is_awaiting_approval:
+        raise ValidationError("Cet accès n’attend plus d’approbation.")
+    if not may_approve(acting_user, invitation):
+        raise PermissionDenied(
+            "Vous ne pouvez pas approuver ce rôle : il revient à l’organisation concernée."
+        )
+    now = timezone.now()
+    if approve:
+        membership_grant(
+            acting_user=acting_user,
+            user=invitation.accepted_by,
+            role=Role(invitation.role),
+            target=invitation.target,
+        )
+        invitation.approved_at = now
+    else:
+        invitation.refused_at = now
+    invitation.decided_by = acting_user
+    invitation.save(update_fields=["approved_at", "refused_at", "decided_by"])
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.UPDATE,
+        obj=invitation,
+        structure=_audit_structure(invitation),
+        changes={
+            "invitation": "approuvée" if approve else "refusée",
+            "email": invitation.email,
+            "role": invitation.role,
+        },
+    )
+    return invitation
+
+
+@transaction.atomic
+def invitation_approve(*, acting_user, invitation: Invitation) -> Invitation:
+    """Approve an accepted invitation: the invitee now holds the role."""
+    return _decide(acting_user, invitation, approve=True)
+
+
+@transaction.atomic
+def invitation_refuse(*, acting_user, invitation: Invitation) -> Invitation:
+    """Refuse an accepted invitation: the invitee never holds the role."""
+    return _decide(acting_user, invitation, approve=False)
 
 
 # Second factor ------------------------------------------------------------------------------

@@ -1,11 +1,35 @@
+import ipaddress
+
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from ancrage.audit.enums import AuditAction, AuditOrigin
 
 
 class AppendOnlyError(Exception):
     """The audit trail is never changed nor deleted, only appended to."""
+
+
+def payload_of(entry) -> dict:
+    """What the chain protects: every column but the id, the sequence and the hashes.
+
+    A function of the row's attributes, so that migrations (historical models) chain the same way.
+    """
+    return {
+        "at": entry.at,
+        "actor": entry.actor_id,
+        "actor_label": entry.actor_label,
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "object_repr": entry.object_repr,
+        "structure": entry.structure_id,
+        "changes": entry.changes,
+        # PostgreSQL's inet and SQLite's text may spell an address differently.
+        "ip_address": str(ipaddress.ip_address(entry.ip_address)) if entry.ip_address else None,
+        "origin": entry.origin,
+    }
 
 
 class AuditEntryQuerySet(models.QuerySet):
@@ -25,9 +49,14 @@ class AuditEntry(models.Model):
     The table is append-only: the model refuses updates and deletes, and database triggers
     (see migration 0002) refuse them from raw SQL too. References to users and structures are
     kept without database constraints, so that deleting them never rewrites history.
+
+    The entries form one chain, like a dossier's history (``ancrage.core.hashchain``): each keeps
+    the HMAC of the one before it, over ``payload()``; ``AuditTrailAnchor`` holds the chain's
+    signed length and head (``ancrage.audit.chain``).
     """
 
-    at = models.DateTimeField("date", auto_now_add=True, db_index=True)
+    # Set by ``audit_record`` before the hash is computed (not auto_now_add: the hash covers it).
+    at = models.DateTimeField("date", default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="auteur",
@@ -55,6 +84,9 @@ class AuditEntry(models.Model):
     changes = models.JSONField("détail", default=dict, blank=True)
     ip_address = models.GenericIPAddressField("adresse IP", null=True, blank=True)
     origin = models.CharField("origine", max_length=10, choices=AuditOrigin.choices, default=AuditOrigin.CLI)
+    sequence = models.PositiveBigIntegerField("n° dans la chaîne", unique=True)
+    previous_hash = models.CharField("empreinte précédente", max_length=64)
+    hash = models.CharField("empreinte", max_length=64)
 
     objects = AuditEntryQuerySet.as_manager()
 
@@ -67,6 +99,9 @@ class AuditEntry(models.Model):
     def __str__(self):
         return f"{self.at:%d/%m/%Y %H:%M} {self.actor_label or 'système'} : {self.get_action_display()}"
 
+    def payload(self) -> dict:
+        return payload_of(self)
+
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise AppendOnlyError("Le journal d’audit ne peut pas être modifié.")
@@ -74,3 +109,23 @@ class AuditEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Le journal d’audit ne peut pas être supprimé.")
+
+
+class AuditTrailAnchor(models.Model):
+    """The audit chain's anchor: its length, last hash and their HMAC. One row (``pk=1``).
+
+    ``audit_record`` locks this row to append, so that two writers never chain onto the same
+    head; the signature (``ancrage.core.hashchain.anchor_signature``) is made with a key the
+    database does not hold, so rewinding the anchor to hide deleted entries is detected.
+    """
+
+    count = models.PositiveBigIntegerField("entrées", default=0)
+    head = models.CharField("dernière empreinte", max_length=64)
+    signature = models.CharField("signature", max_length=64)
+
+    class Meta:
+        verbose_name = "ancre du journal d’audit"
+        verbose_name_plural = "ancres du journal d’audit"
+
+    def __str__(self):
+        return f"{self.count} entrée(s)"

@@ -2,8 +2,9 @@
 ``audit_record`` inside its own transaction, so the entry exists if and only if the write does."""
 
 from django.db import models
+from django.utils import timezone
 
-from ancrage.audit import context
+from ancrage.audit import chain, context
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.models import AuditEntry
 
@@ -43,7 +44,8 @@ def audit_record(
 ) -> AuditEntry:
     where = context.current()
     actor = acting_user if acting_user is not None and acting_user.is_authenticated else None
-    return AuditEntry.objects.create(
+    return chain.append(
+        at=timezone.now(),
         actor=actor,
         actor_label=actor.email if actor else "",
         action=action,

@@ -4,26 +4,36 @@ An uploaded model is untrusted input twice over: as a file (zip bombs, XML
 entity tricks) and as a template (Jinja can reach Python internals). So:
 
 1. :func:`check_custom_model` opens the zip with hard limits, parses every
-   XML part with defusedxml (no DTD, no entities), extracts every tag and
-   refuses, with a French message naming the tag, any tag that is broken,
-   unknown (not in :data:`VARIABLES`), or that does more than read data:
-   no calls, no arithmetic, no attribute starting with "_", a short list of
-   filters.
+   XML part with defusedxml (no DTD, no entities), then checks exactly what
+   docxtpl will compile: docxtpl itself finds the parts (following the
+   relationships), unescapes and patches them (:class:`_Recorder`), and each
+   source is parsed by Jinja and walked by a whitelist (:class:`_TagChecker`):
+   only the documented variables (:data:`VARIABLES`), conditions, loops and a
+   short list of filters and tests; no calls, no arithmetic, no assignment, no
+   attribute starting with "_". A refusal is a French message naming the part
+   and the tag.
 2. :func:`render_custom_model` checks again, then renders with docxtpl in a
-   :class:`jinja2.sandbox.SandboxedEnvironment`, as defence in depth.
+   worker process with CPU-time and memory limits (:func:`render_in_worker`),
+   in a :class:`jinja2.sandbox.SandboxedEnvironment` that runs the whitelist
+   again on every source it compiles, as defence in depth.
 3. :func:`convert_with_libreoffice` turns the result into a PDF with a
    headless LibreOffice, in a throw-away profile and with a timeout.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import html
 import io
+import json
+import logging
 import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import zipfile
 import zlib
@@ -32,9 +42,11 @@ from pathlib import Path
 
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeElementTree
+from docxtpl import DocxTemplate
 from jinja2 import ChainableUndefined, TemplateError, TemplateSyntaxError, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
+from ancrage.conventions import model_worker
 from ancrage.conventions.content import (
     ConventionContent,
     Party,
@@ -52,6 +64,8 @@ MAX_MEMBER_BYTES = 30 * 1024 * 1024
 MAX_TOTAL_BYTES = 60 * 1024 * 1024
 MAX_RATIO = 200  # real .docx parts compress about 5-20x; bombs compress 1000x+
 REQUIRED_MEMBERS = ("[Content_Types].xml", "word/document.xml")
+
+logger = logging.getLogger(__name__)
 
 
 class CustomModelError(ValueError):
@@ -245,8 +259,8 @@ def check_custom_model(data: bytes, filename: str = "modèle") -> CheckedModel:
     file, never anything else.
     """
     try:
-        parts = _read_docx_safely(data, filename)
-        return _check_tags(parts)
+        _read_docx_safely(data, filename)
+        return _check_sources(_jinja_sources(data))
     except CustomModelError:
         raise
     except Exception as exc:  # the last line of defence: any surprise is a refusal, not a crash
@@ -303,94 +317,223 @@ def _read_docx_safely(data: bytes, filename: str) -> dict[str, bytes]:
             raise CustomModelError(
                 f"Le fichier « {filename} » est endommagé et ne peut pas être lu."
             ) from exc
-        content = b"".join(chunks)
-        if info.filename.endswith((".xml", ".rels")):
-            try:
-                SafeElementTree.fromstring(
-                    content, forbid_dtd=True, forbid_entities=True, forbid_external=True
-                )
-            except DefusedXmlException as exc:
-                raise CustomModelError(
-                    f"Le fichier « {filename} » contient des déclarations XML interdites (DTD ou entités) "
-                    f"dans « {info.filename} »."
-                ) from exc
-            except SafeElementTree.ParseError as exc:
-                raise CustomModelError(
-                    f"Le fichier « {filename} » est endommagé : « {info.filename} » n'est pas un XML valide."
-                ) from exc
-        parts[info.filename] = content
+        parts[info.filename] = b"".join(chunks)
+    for name in _xml_members(parts):
+        try:
+            SafeElementTree.fromstring(
+                parts[name], forbid_dtd=True, forbid_entities=True, forbid_external=True
+            )
+        except DefusedXmlException as exc:
+            raise CustomModelError(
+                f"Le fichier « {filename} » contient des déclarations XML interdites (DTD ou entités) "
+                f"dans « {name} »."
+            ) from exc
+        except SafeElementTree.ParseError as exc:
+            raise CustomModelError(
+                f"Le fichier « {filename} » est endommagé : « {name} » n'est pas un XML valide."
+            ) from exc
     return parts
+
+
+_CONTENT_TYPES_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+
+
+def _xml_members(parts: dict[str, bytes]) -> list[str]:
+    """The members an XML parser will read: named .xml or .rels, or declared XML in [Content_Types].xml
+    (python-docx goes by the declared type, whatever the name), the declarations file first."""
+    names = ["[Content_Types].xml"] + [
+        n for n in parts if n.endswith((".xml", ".rels")) and n != "[Content_Types].xml"
+    ]
+    try:
+        declarations = SafeElementTree.fromstring(
+            parts["[Content_Types].xml"], forbid_dtd=True, forbid_entities=True, forbid_external=True
+        )
+    except (DefusedXmlException, SafeElementTree.ParseError):
+        return names  # refused in the loop over names, with the right message
+    defaults = {
+        e.get("Extension", "").lower(): e.get("ContentType", "")
+        for e in declarations.iter(f"{_CONTENT_TYPES_NS}Default")
+    }
+    overrides = {
+        e.get("PartName", "").lstrip("/").lower(): e.get("ContentType", "")
+        for e in declarations.iter(f"{_CONTENT_TYPES_NS}Override")
+    }
+    for name in parts:
+        declared = overrides.get(name.lower()) or defaults.get(name.rpartition(".")[2].lower(), "")
+        if declared.endswith(("+xml", "/xml")) and name not in names:
+            names.append(name)
+    return names
 
 
 _TAG_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _XML_TAG_RE = re.compile(r"<[^>]*>")
-_TEMPLATED_PART_RE = re.compile(r"^(word/(document|header\d*|footer\d*|footnotes)\.xml|docProps/core\.xml)$")
+_NEWLINE_RE = re.compile(r"\r\n|\r|\n")  # Jinja's line breaks, which its line numbers count
+_FOOTNOTES_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"
+_PART_KINDS = {
+    "header+xml": "l'en-tête",
+    "footer+xml": "le pied de page",
+    "footnotes+xml": "les notes de bas de page",
+}
 
 
-def _template_sources(parts: dict[str, bytes]) -> list[str]:
-    from docxtpl import DocxTemplate
+class _DocxTemplate(DocxTemplate):
+    """docxtpl's template, with each footnotes part rendered once.
 
-    # patch_xml is what docxtpl runs before Jinja sees the XML (it merges tags
-    # split across runs and turns {%p %}, {%tr %}… into plain tags); it only
-    # uses its argument, so an unloaded instance is enough.
-    patcher = DocxTemplate.__new__(DocxTemplate)
-    sources = []
-    for name, content in parts.items():
-        if _TEMPLATED_PART_RE.match(name):
-            sources.append(patcher.patch_xml(content.decode("utf-8", errors="replace")))
-    return sources
+    docxtpl renders the footnotes once per section of the document: from the second section on,
+    it would compile the previous pass's output, the convention's data and the ``{_{`` escapes
+    turned back into ``{{`` included, as a new template.
+    """
 
-
-def _visible(tag: str) -> str:
-    return html.unescape(_XML_TAG_RE.sub("", tag)).strip()
+    def render_footnotes(self, context, jinja_env=None) -> None:
+        for part in self.docx.part.package.parts:
+            if part.content_type == _FOOTNOTES_TYPE:
+                blob = part.blob.decode("utf-8") if isinstance(part.blob, bytes) else part.blob
+                xml = self.render_xml_part(self.patch_xml(blob), part, context, jinja_env)
+                part._blob = xml.encode("utf-8")
 
 
-def _sandbox() -> SandboxedEnvironment:
-    return SandboxedEnvironment(autoescape=True, undefined=ChainableUndefined)
+@dataclass(frozen=True)
+class _Source:
+    where: str  # the part, in French: "l'en-tête (word/header1.xml)"
+    text: str  # the Jinja source, exactly as docxtpl compiles it
 
 
-def _check_tags(parts: dict[str, bytes]) -> CheckedModel:
-    tags: list[str] = []
-    for source in _template_sources(parts):
-        found = _TAG_RE.findall(source)
-        tags.extend(found)
-        leftover = _visible(_TAG_RE.sub(" ", source))
+class _Recorder:
+    """Stands for the Jinja environment while docxtpl prepares every part it renders.
+
+    docxtpl finds the parts (the main document wherever ``_rels/.rels`` puts it, the headers and
+    footers its relationships name, the footnotes, the document's properties), unescapes and
+    patches their XML, then calls ``from_string`` on each: the recorder keeps that source and
+    renders nothing.
+    """
+
+    def __init__(self, template: DocxTemplate) -> None:
+        self.template = template
+        self.sources: list[_Source] = []
+
+    def from_string(self, source: str) -> _Recorder:
+        part = self.template.current_rendering_part
+        if part is None:
+            where = "les propriétés du document (titre, sujet, commentaires…)"
+        else:
+            name = str(part.partname).lstrip("/")
+            if part is self.template.docx.part:
+                kind = "le corps du document"
+            else:
+                kind = next(
+                    (k for end, k in _PART_KINDS.items() if part.content_type.endswith(end)), "la partie"
+                )
+            where = f"{kind} ({name})"
+        self.sources.append(_Source(where, source))
+        return self
+
+    def render(self, *args, **kwargs) -> str:
+        return ""
+
+
+def _jinja_sources(data: bytes) -> list[_Source]:
+    """Every source docxtpl would compile to render ``data``, in the order of ``DocxTemplate.render``."""
+    template = _DocxTemplate(io.BytesIO(data))
+    template.render_init()
+    recorder = _Recorder(template)
+    template.build_xml({}, recorder)
+    for uri in (template.HEADER_URI, template.FOOTER_URI):
+        for _ in template.build_headers_footers_xml({}, uri, recorder):
+            pass
+    template.current_rendering_part = None
+    template.render_properties({}, recorder)
+    template.render_footnotes({}, recorder)
+    return recorder.sources
+
+
+def _visible(text: str) -> str:
+    """Text as Word shows it: without its XML markup, unescaped."""
+    return html.unescape(_XML_TAG_RE.sub("", text)).strip()
+
+
+def _shown(tag: str) -> str:
+    """A tag as Jinja reads it (its "<" may be an operator, not markup), on one line."""
+    return " ".join(tag.split())
+
+
+def _sandbox(environment: type[SandboxedEnvironment] = SandboxedEnvironment) -> SandboxedEnvironment:
+    """A Jinja sandbox with no globals (``lipsum``, ``range``…) and only the allowed filters and tests."""
+    env = environment(autoescape=True, undefined=ChainableUndefined)
+    env.globals.clear()
+    env.filters = {name: f for name, f in env.filters.items() if name in ALLOWED_FILTERS}
+    env.tests = {name: t for name, t in env.tests.items() if name in ALLOWED_TESTS}
+    return env
+
+
+class _CheckedSandbox(SandboxedEnvironment):
+    """The sandbox models are rendered in: it refuses any source the whitelist refuses before
+    compiling it, whatever part of the document docxtpl took it from."""
+
+    def _parse(self, source, name, filename):
+        tree = super()._parse(source, name, filename)
+        _TagChecker(_tags_of(source), "le modèle").visit(tree, {})
+        return tree
+
+
+@dataclass(frozen=True)
+class _Tag:
+    first_line: int
+    last_line: int
+    text: str  # as it stands in the source
+
+
+def _tags_of(source: str) -> list[_Tag]:
+    tags, line, position = [], 1, 0
+    for match in _TAG_RE.finditer(source):
+        line += len(_NEWLINE_RE.findall(source, position, match.start()))
+        last = line + len(_NEWLINE_RE.findall(match.group()))
+        tags.append(_Tag(line, last, match.group()))
+        line, position = last, match.end()
+    return tags
+
+
+def _check_sources(sources: list[_Source]) -> CheckedModel:
+    env = _sandbox()
+    found: list[str] = []
+    used: set[str] = set()
+    for source in sources:
+        tags = _tags_of(source.text)
+        found.extend(_shown(t.text) for t in tags)
+        leftover = _visible(_TAG_RE.sub(" ", source.text))
         for delimiter in ("{{", "}}", "{%", "%}"):
             position = leftover.find(delimiter)
             if position >= 0:
                 excerpt = leftover[max(0, position - 30) : position + 30].strip()
                 raise CustomModelError(
-                    f"Balise mal formée près de « {excerpt} » : "
+                    f"Dans {source.where}, balise mal formée près de « {excerpt} » : "
                     f"chaque « {{{{ » doit être fermé par « }}}} », "
                     "et chaque « {% » par « %} »."
                 )
-    # One tag per line: Jinja's line numbers then point at the faulty tag.
-    skeleton_tags = [_XML_TAG_RE.sub("", t).replace("\n", " ") for t in tags]
-    skeleton = "\n".join(skeleton_tags)
-    env = _sandbox()
-    try:
-        tree = env.parse(skeleton)
-    except TemplateSyntaxError as exc:
-        raise CustomModelError(_syntax_message(exc, tags, skeleton_tags)) from exc
-    checker = _TagChecker(tags)
-    checker.visit(tree, {})
-    return CheckedModel(tuple(_visible(t) for t in tags), frozenset(checker.used))
+        # The very source docxtpl compiles, parsed by the same Jinja: what is checked is what runs.
+        try:
+            tree = env.parse(source.text)
+        except TemplateSyntaxError as exc:
+            raise CustomModelError(f"Dans {source.where}, {_syntax_message(exc, tags)}") from exc
+        checker = _TagChecker(tags, source.where)
+        checker.visit(tree, {})
+        used |= checker.used
+    return CheckedModel(tuple(found), frozenset(used))
 
 
-def _syntax_message(exc: TemplateSyntaxError, tags: list[str], skeleton_tags: list[str]) -> str:
-    unclosed = _unclosed_block(skeleton_tags)
+def _syntax_message(exc: TemplateSyntaxError, tags: list[_Tag]) -> str:
+    unclosed = _unclosed_block([_shown(t.text) for t in tags])
     if unclosed is not None:
-        opener = _visible(tags[unclosed])
+        opener = _shown(tags[unclosed].text)
         keyword = opener.strip("{%- ").split()[0] if opener.strip("{%- ") else "bloc"
-        return f"Le bloc « {opener} » n'est pas refermé : ajoutez « {{% end{keyword} %}} »."
-    index = (exc.lineno or 1) - 1
-    tag = _visible(tags[index]) if 0 <= index < len(tags) else ""
-    return f"La balise « {tag} » est mal formée et ne peut pas être interprétée."
+        return f"le bloc « {opener} » n'est pas refermé : ajoutez « {{% end{keyword} %}} »."
+    line = exc.lineno or 1
+    tag = next((_shown(t.text) for t in tags if t.first_line <= line <= t.last_line), "")
+    return f"la balise « {tag} » est mal formée et ne peut pas être interprétée."
 
 
-def _unclosed_block(skeleton_tags: list[str]) -> int | None:
+def _unclosed_block(visible_tags: list[str]) -> int | None:
     stack: list[tuple[str, int]] = []
-    for index, tag in enumerate(skeleton_tags):
+    for index, tag in enumerate(visible_tags):
         if not tag.startswith("{%"):
             continue
         words = tag.strip("{%-+ }").split()
@@ -428,17 +571,38 @@ _ALLOWED_NODES = (
 )
 
 
+def _hint(node: nodes.Node) -> str | None:
+    """A word of the tag ``node`` comes from, to tell it from the other tags of its line."""
+    if isinstance(node, nodes.Name | nodes.Filter | nodes.Test):
+        return node.name
+    if isinstance(node, nodes.Getattr):
+        return node.attr
+    if isinstance(node, nodes.Call | nodes.Getitem):
+        return _hint(node.node)
+    if isinstance(node, nodes.For):
+        return "for"
+    if isinstance(node, nodes.Assign | nodes.AssignBlock):
+        return "set"
+    return type(node).__name__.lower()
+
+
 class _TagChecker:
-    def __init__(self, tags: list[str]) -> None:
+    """The whitelist, over the tree Jinja parsed from one part's source."""
+
+    def __init__(self, tags: list[_Tag], where: str) -> None:
         self.tags = tags
+        self.where = where
         self.used: set[str] = set()
 
     def _tag(self, node: nodes.Node) -> str:
-        index = getattr(node, "lineno", 1) - 1
-        return _visible(self.tags[index]) if 0 <= index < len(self.tags) else ""
+        line = getattr(node, "lineno", 1)
+        on_line = [t for t in self.tags if t.first_line <= line <= t.last_line]
+        hint = _hint(node)
+        chosen = next((t for t in on_line if hint and hint in t.text), on_line[0] if on_line else None)
+        return _shown(chosen.text) if chosen else ""
 
     def _refuse(self, node: nodes.Node, reason: str):
-        raise CustomModelError(f"La balise « {self._tag(node)} » est refusée : {reason}.")
+        raise CustomModelError(f"Dans {self.where}, la balise « {self._tag(node)} » est refusée : {reason}.")
 
     def visit(self, node: nodes.Node, scope: dict) -> None:
         if not isinstance(node, _ALLOWED_NODES):
@@ -521,23 +685,106 @@ class _TagChecker:
 # --- Rendering ----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RenderLimits:
+    """What one rendering of a custom model may use, in its own worker process."""
+
+    cpu_seconds: int = 20
+    memory_bytes: int = 512 * 1024 * 1024  # a worker needs about 50 Mio, a real model a few more
+    wall_seconds: float = 90  # the worker runs at a lower priority: on a busy server it waits
+
+
+DEFAULT_LIMITS = RenderLimits()
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the folder holding the ``ancrage`` package
+
+
 def render_custom_model(
-    data: bytes, content: ConventionContent | dict, filename: str = "modèle"
+    data: bytes,
+    content: ConventionContent | dict,
+    filename: str = "modèle",
+    limits: RenderLimits | None = None,
 ) -> GeneratedDocument:
-    """Check, then render an uploaded model to DOCX in a Jinja sandbox."""
+    """Check, then render an uploaded model to DOCX, in a worker process with CPU and memory limits."""
     check_custom_model(data, filename)
     context = build_context(content) if isinstance(content, ConventionContent) else content
-    rendered = _render_in_sandbox(data, context)
+    rendered = render_in_worker(data, context, limits or DEFAULT_LIMITS)
     stem = Path(filename).stem or "convention"
     return GeneratedDocument(rendered, sha256_hex(rendered), DOCX_MEDIA_TYPE, f"{stem}.docx")
 
 
-def _render_in_sandbox(data: bytes, context: dict) -> bytes:
-    from docxtpl import DocxTemplate
+def render_in_worker(data: bytes, context: dict, limits: RenderLimits) -> bytes:
+    """Render in ``python -m ancrage.conventions.model_worker``, under ``limits``.
 
-    template = DocxTemplate(io.BytesIO(data))
+    The worker sets its own ``RLIMIT_CPU`` and ``RLIMIT_AS`` before reading anything, lowers its
+    priority, and gets no secret in its environment. Rendering there, rather than in a thread of
+    the web process, also keeps Jinja's pure-Python loops from holding this process's GIL while
+    other requests wait. Every failure is a :class:`CustomModelError` with a French message.
+    """
+    payload = json.dumps(
+        {"model": base64.b64encode(data).decode("ascii"), "context": context}, default=str
+    ).encode("utf-8")
+    command = [
+        sys.executable,
+        "-m",
+        model_worker.__name__,
+        str(limits.cpu_seconds),
+        str(limits.memory_bytes),
+    ]
+    env = {name: os.environ[name] for name in ("PATH", "PYTHONPATH", "VIRTUAL_ENV") if name in os.environ}
+    env["LC_ALL"] = "C.UTF-8"
     try:
-        template.render(context, jinja_env=_sandbox(), autoescape=True)
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=_PROJECT_ROOT,
+            env=env,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        logger.exception("Custom model worker could not start")
+        raise CustomModelError(
+            "Le remplissage du modèle n'a pas pu être lancé ; prévenez l'exploitant."
+        ) from exc
+    try:
+        out, err = process.communicate(payload, timeout=limits.wall_seconds)
+    except subprocess.TimeoutExpired as exc:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise CustomModelError(
+            f"Le remplissage du modèle n'a pas abouti en {limits.wall_seconds:g} s ; "
+            "il a été interrompu. Simplifiez ses boucles."
+        ) from exc
+    code = process.returncode
+    if code == 0:
+        return out
+    if code == model_worker.REFUSED:
+        raise CustomModelError(out.decode("utf-8", errors="replace"))
+    if code == model_worker.OUT_OF_MEMORY:
+        raise CustomModelError(
+            f"Le remplissage du modèle a dépassé la mémoire autorisée "
+            f"({limits.memory_bytes // (1024 * 1024)} Mo) ; il a été interrompu. Simplifiez ses boucles."
+        )
+    if code in (-signal.SIGXCPU, -signal.SIGKILL):
+        raise CustomModelError(
+            f"Le remplissage du modèle a dépassé le temps de calcul autorisé ({limits.cpu_seconds} s) ; "
+            "il a été interrompu. Simplifiez ses boucles."
+        )
+    logger.error(
+        "Custom model worker failed (exit %s): %s", code, err.decode("utf-8", errors="replace")[-2000:]
+    )
+    raise CustomModelError(
+        "Le remplissage du modèle a échoué de façon inattendue ; vérifiez le modèle ou prévenez l'exploitant."
+    )
+
+
+def _render_in_sandbox(data: bytes, context: dict, env: SandboxedEnvironment | None = None) -> bytes:
+    """Render with docxtpl in the checking sandbox (in the worker: :func:`render_in_worker`)."""
+    template = _DocxTemplate(io.BytesIO(data))
+    try:
+        template.render(context, jinja_env=env or _sandbox(_CheckedSandbox), autoescape=True)
     except SecurityError as exc:
         raise CustomModelError(
             "Le modèle tente d'accéder à des éléments interdits ; il a été bloqué."

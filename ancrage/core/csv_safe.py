@@ -4,15 +4,24 @@ Pure module: no Django. A cell whose text starts with ``=``, ``+``, ``-``, ``@``
 carriage return may be run as a formula when the file is opened in a spreadsheet (OWASP "CSV
 injection"). ``escape_cell`` prefixes such text with an apostrophe, which spreadsheets show as
 text; numbers, dates and other non-text values are left as they are, so a negative number stays a
-number. Leading spaces do not hide a formula from every spreadsheet, so they are looked through.
+number. Leading spaces do not hide a formula from every spreadsheet, so they are looked through,
+and so are the invisible characters a spreadsheet may drop on opening (other control characters,
+zero-width and format characters, Unicode spaces); a character whose compatibility form is a trigger
+(the fullwidth ``＝``, the small ``﹦``…) counts as that trigger.
 
-Every CSV or XLSX export writes its cells through ``escape_cell`` (``escape_row``, ``SafeWriter``).
+Order matters: a cell is first made into what the file will hold (``xlsx_row`` drops the control
+characters a worksheet cannot store), and only then escaped, so that removing a character can never
+uncover a formula (``"\x01=HYPERLINK(…)"`` must not become ``"=HYPERLINK(…)"``).
+
+Every CSV or XLSX export writes its cells through ``escape_cell`` (``escape_row``, ``SafeWriter``,
+``xlsx_row``).
 """
 
 from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,9 +30,30 @@ DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 DANGEROUS_PREFIXES += ("＝", "＋", "－", "＠")
 ESCAPE = "'"
 
+# Control characters that XML 1.0, hence an XLSX cell, cannot hold (openpyxl raises on them).
+XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+_TRIGGERS = frozenset(DANGEROUS_PREFIXES)
+
+
+def _ignorable(char: str) -> bool:
+    """A leading character that may vanish or be skipped before a spreadsheet reads a formula."""
+    if char in _TRIGGERS:
+        return False
+    category = unicodedata.category(char)
+    # Cc: control characters; Cf: format (zero-width space, BOM…); Zs/Zl/Zp: spaces and separators.
+    return category in ("Cc", "Cf", "Zs", "Zl", "Zp")
+
+
+def _is_trigger(char: str) -> bool:
+    return char in _TRIGGERS or unicodedata.normalize("NFKC", char)[:1] in _TRIGGERS
+
 
 def is_dangerous(text: str) -> bool:
-    return text.lstrip(" ").startswith(DANGEROUS_PREFIXES)
+    for char in text:
+        if not _ignorable(char):
+            return _is_trigger(char)
+    return False
 
 
 def escape_cell(value: Any) -> Any:
@@ -37,14 +67,18 @@ def escape_row(row: Iterable[Any]) -> list[Any]:
     return [escape_cell(value) for value in row]
 
 
-# Control characters that XML 1.0, hence an XLSX cell, cannot hold (openpyxl raises on them).
-XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+def xlsx_cell(value: Any) -> Any:
+    """What a worksheet cell holds: the control characters it cannot store dropped first, then the
+    formula escape applied to what is left (the other order would uncover ``"\x01=…"``)."""
+    if isinstance(value, str):
+        value = XLSX_ILLEGAL.sub("", value)
+    return escape_cell(value)
 
 
 def xlsx_row(row: Iterable[Any]) -> list[Any]:
-    """``escape_row`` for a worksheet: also drops the control characters a cell cannot hold, so that
-    a text imported with one (a sector name, a theme) never makes the export fail."""
-    return [XLSX_ILLEGAL.sub("", v) if isinstance(v, str) else v for v in escape_row(row)]
+    """``escape_row`` for a worksheet, so that a text imported with a control character (a sector
+    name, a theme) never makes the export fail nor turns into a formula."""
+    return [xlsx_cell(value) for value in row]
 
 
 class SafeWriter:

@@ -105,6 +105,22 @@ def entry_hash(previous_hash: str, payload: Any, *, key: bytes | None = None) ->
     return hashlib.sha256(message).hexdigest()
 
 
+def anchor_signature(key: bytes, chain: str, count: int, head: str) -> str:
+    """HMAC-SHA-256 over a chain's identity, length and last hash: its signed anchor.
+
+    Stored beside the chain (the dossier row, the audit trail's head row), it makes rewinding the
+    anchor to hide deleted final entries visible to anyone holding the key: without it, a new
+    ``(count, head)`` pair cannot be signed. The message is prefixed so that an anchor signature
+    can never pass for an entry hash made with the same key.
+    """
+    message = f"ancrage.anchor.v1\n{chain}\n{int(count)}\n{head}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def anchor_is_valid(key: bytes, chain: str, count: int, head: str, signature: str) -> bool:
+    return hmac.compare_digest(anchor_signature(key, chain, count, head), signature or "")
+
+
 @dataclass(frozen=True)
 class ChainEntry:
     sequence: int

@@ -28,6 +28,35 @@ from django.db.models import F, Model, QuerySet
 from django.utils import timezone
 
 
+class CpuTimeExceeded(Exception):
+    """A job's step used more CPU time than its budget allows."""
+
+    def __init__(self, limit: float):
+        self.limit = limit
+        super().__init__(f"limite de {limit:g} s de calcul dépassée")
+
+
+class CpuBudget:
+    """The CPU time of the calling thread since the budget was opened, checked at chunk boundaries.
+
+    Jobs run in threads of the web process (or in a worker command), where ``setrlimit`` would
+    limit the whole process: the budget reads ``time.thread_time()`` instead, and ``check`` raises
+    ``CpuTimeExceeded`` once the thread has used more than ``seconds`` (0: no limit). A step calls
+    it between chunks of its work, so it stops at the first boundary past the limit.
+    """
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.start = time.thread_time()
+
+    def used(self) -> float:
+        return time.thread_time() - self.start
+
+    def check(self) -> None:
+        if self.seconds and self.used() > self.seconds:
+            raise CpuTimeExceeded(self.seconds)
+
+
 @dataclass(frozen=True)
 class Step:
     waiting: str

@@ -1,39 +1,44 @@
 """The chained history of the dossiers: appending a ``Traitement`` and verifying the chains.
 
 The key: each entry's hash is an HMAC-SHA-256 (``ancrage.core.hashchain``), so that someone able to
-rewrite the table cannot recompute valid hashes. The key is ``settings.ANCRAGE_JOURNAL_KEY`` when
-the deployment sets it, else it is derived from ``SECRET_KEY`` (HMAC of a fixed label, so the
-secret itself is never used directly). Rotating ``SECRET_KEY`` without setting
-``ANCRAGE_JOURNAL_KEY`` makes every chain look modified: set ``ANCRAGE_JOURNAL_KEY`` before
-rotating (``ancrage verifier-journal`` says which key it used).
+rewrite the table cannot recompute valid hashes; the key comes from ``ancrage.core.keys``. The
+dossier keeps the chain's anchor (``journal_count``, ``journal_head``) and its signature
+(``journal_signature``, HMAC over both and the dossier's id): rewinding the anchor to hide deleted
+final entries needs the key too.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.utils import timezone
 
-from ancrage.core.hashchain import GENESIS_HASH, ChainProblem, ProblemKind, entry_hash, verify_chain
+from ancrage.core.hashchain import (
+    GENESIS_HASH,
+    ChainProblem,
+    ProblemKind,
+    anchor_is_valid,
+    anchor_signature,
+    entry_hash,
+    verify_chain,
+)
+from ancrage.core.keys import journal_key, key_source
 from ancrage.dossiers.models import Dossier, Traitement
 
-_DERIVATION_LABEL = b"ancrage.dossiers.journal.v1"
+ANCHOR_INVALID = (
+    "L'ancre du journal (nombre d'entrées et dernière empreinte) n'a pas été signée avec la clé : "
+    "elle a été modifiée, par exemple ramenée en arrière pour cacher des entrées supprimées."
+)
 
 
-def journal_key() -> bytes:
-    explicit = getattr(settings, "ANCRAGE_JOURNAL_KEY", "")
-    if explicit:
-        return explicit.encode("utf-8")
-    return hmac.new(settings.SECRET_KEY.encode("utf-8"), _DERIVATION_LABEL, hashlib.sha256).digest()
+def chain_id(dossier_id: int) -> str:
+    return f"dossier:{dossier_id}"
 
 
-def key_source() -> str:
-    if getattr(settings, "ANCRAGE_JOURNAL_KEY", ""):
-        return "clé ANCRAGE_JOURNAL_KEY"
-    return "clé dérivée de SECRET_KEY"
+def sign(dossier: Dossier) -> str:
+    return anchor_signature(
+        journal_key(), chain_id(dossier.pk), dossier.journal_count, dossier.journal_head or GENESIS_HASH
+    )
 
 
 def append(
@@ -60,17 +65,21 @@ def append(
     entry.save()
     dossier.journal_count = entry.sequence
     dossier.journal_head = entry.hash
-    dossier.save(update_fields=["journal_count", "journal_head", "updated_at"])
+    dossier.journal_signature = sign(dossier)
+    dossier.save(update_fields=["journal_count", "journal_head", "journal_signature", "updated_at"])
     return entry
 
 
 def verify_dossier(dossier: Dossier) -> list[ChainProblem]:
     entries = list(Traitement.objects.filter(dossier_id=dossier.pk).order_by("sequence", "id"))
-    return verify_chain(
-        entries,
-        key=journal_key(),
-        expected_count=dossier.journal_count,
-        expected_head=dossier.journal_head or GENESIS_HASH,
+    problems = []
+    head = dossier.journal_head or GENESIS_HASH
+    if not anchor_is_valid(
+        journal_key(), chain_id(dossier.pk), dossier.journal_count, head, dossier.journal_signature
+    ):
+        problems.append(ChainProblem(None, None, ProblemKind.TRONQUEE, ANCHOR_INVALID))
+    return problems + verify_chain(
+        entries, key=journal_key(), expected_count=dossier.journal_count, expected_head=head
     )
 
 
@@ -111,4 +120,14 @@ def verify_all(dossier_ids=None) -> Report:
     return Report(checked, entries, problems)
 
 
-__all__ = ["ChainProblem", "ProblemKind", "append", "journal_key", "verify_all", "verify_dossier"]
+__all__ = [
+    "ChainProblem",
+    "ProblemKind",
+    "append",
+    "chain_id",
+    "journal_key",
+    "key_source",
+    "sign",
+    "verify_all",
+    "verify_dossier",
+]

@@ -80,6 +80,9 @@ class Dossier(models.Model):
     # The chain's length and last hash: what ``verify_chain`` needs to notice deleted final rows.
     journal_count = models.PositiveIntegerField("entrées du journal", default=0)
     journal_head = models.CharField("dernière empreinte du journal", max_length=64, blank=True)
+    # HMAC over the dossier's id, count and head (``journal.sign``): the anchor cannot be rewound
+    # without the key, which the database does not hold.
+    journal_signature = models.CharField("signature de l’ancre du journal", max_length=64, blank=True)
 
     created_at = models.DateTimeField("créé le", auto_now_add=True)
     updated_at = models.DateTimeField("modifié le", auto_now=True)

@@ -216,10 +216,77 @@ INVITERS: Mapping[Role, frozenset[Target]] = {
     Role.RESPONSABLE: frozenset({Target.EPN, Target.PARTENAIRE}),
     Role.COORDINATEUR: frozenset({Target.EPN, Target.PARTENAIRE, Target.COLLECTIVITE}),
 }
+# Who approves a role given by invitation, once the invitee accepted it: the collectivité's people
+# (an élu or référent of it) for a collectivité's roles, the partner organisation's members for a
+# partner's. The operator (a superuser) approves for any collectivité, and for a partner
+# organisation only when it has no member. The team's roles need no approval: whoever invites to
+# an EPN (its responsable, the réseau's coordinateur) holds that authority already. Neither the
+# inviter nor the invitee ever approves, so that nobody grants themselves a role.
+APPROVERS: Mapping[Target, frozenset[Role]] = {
+    Target.COLLECTIVITE: frozenset(COLLECTIVITE_PEOPLE),
+    Target.PARTENAIRE: frozenset(roles_of(Target.PARTENAIRE)),
+}
+OPERATOR_APPROVES_ONLY_WITHOUT_MEMBERS = frozenset({Target.PARTENAIRE})
+
+
+def needs_approval(role: Role | str) -> bool:
+    """Whether a role given by invitation waits for an approval before it is held."""
+    return ROLE_TARGET[Role(role)] in APPROVERS
+
+
+def operator_approves(role: Role | str, *, target_has_approver: bool) -> bool:
+    """Whether the operator holds the authority to approve ``role`` in its organisation."""
+    kind = ROLE_TARGET[Role(role)]
+    return kind in APPROVERS and not (kind in OPERATOR_APPROVES_ONLY_WITHOUT_MEMBERS and target_has_approver)
+
+
+def may_approve(
+    role: Role | str,
+    *,
+    roles_in_target: Iterable[str],
+    is_superuser: bool,
+    target_has_approver: bool,
+    is_inviter: bool,
+    is_invitee: bool,
+) -> bool:
+    """Whether someone may approve ``role`` for an invitee: ``roles_in_target`` are the roles
+    they hold in the invitation's organisation itself."""
+    kind = ROLE_TARGET[Role(role)]
+    if kind not in APPROVERS or is_inviter or is_invitee:
+        return False
+    if holds_any(roles_in_target, APPROVERS[kind]):
+        return True
+    return is_superuser and operator_approves(role, target_has_approver=target_has_approver)
+
+
+def approval_given_by_invitation(
+    role: Role | str, *, inviter_is_superuser: bool, target_has_approver: bool
+) -> bool:
+    """Whether the invitation itself is the approval: the operator invited where they hold the
+    authority (there is nobody above them to ask, and they could grant the role anyway)."""
+    return not needs_approval(role) or (
+        inviter_is_superuser and operator_approves(role, target_has_approver=target_has_approver)
+    )
+
+
 # Who must give a second factor (TOTP) at sign-in: those who decide for a collectivité or a réseau.
 SECOND_FACTOR_ROLES = frozenset({Role.REFERENT, Role.ELU, Role.COORDINATEUR})
 # Who reads the activity journal of the EPNs they see.
 JOURNAL_READERS = frozenset({Role.RESPONSABLE, Role.COORDINATEUR, Role.REFERENT})
+# Who sees, in that journal, the address an entry came from: the EPN's own staff, for their EPN's
+# entries (as the convention history shows them to those who write the convention), not those
+# who oversee it from a collectivité or a réseau. Everyone sees the address of their own entries.
+JOURNAL_IP_READERS = frozenset(JOURNAL_READERS & set(EPN_TEAM))
+
+
+def journal_ip_epns(scope) -> frozenset[int] | None:
+    """The EPNs whose journal entries show their addresses to the scope's user (``None``: all)."""
+    if scope.is_superuser:
+        return None
+    ids: set[int] = set()
+    for role in JOURNAL_IP_READERS:
+        ids |= scope.epn_reach.get(role, frozenset())
+    return frozenset(ids)
 
 
 # --- Pages ----------------------------------------------------------------------------------------
@@ -242,4 +309,5 @@ MENU: Mapping[str, frozenset[Role]] = {
     "dossiers:list": DOSSIER_DEPOSITORS,
     "journal:list": JOURNAL_READERS,
     "accounts:invitations": frozenset(INVITERS),
+    "accounts:approvals": frozenset().union(*APPROVERS.values()),
 }

@@ -225,9 +225,13 @@ def split_csv(text: str, file: str, expected: Callable[[list[str]], bool]) -> tu
     )
 
 
-def spreadsheet_sheets(data: bytes, kind: str, file: str) -> list[tuple[str, list[list[object]]]]:
-    """All sheets of a workbook as lists of rows of cell values."""
+def spreadsheet_sheets(
+    data: bytes, kind: str, file: str, *, tick: Callable[[], None] | None = None
+) -> list[tuple[str, list[list[object]]]]:
+    """All sheets of a workbook as lists of rows of cell values. ``tick`` is called every
+    ``TICK_ROWS`` rows (an import job checks its CPU time there); what it raises goes through."""
     sheets: list[tuple[str, list[list[object]]]] = []
+    ticking = _Ticker(tick)
     try:
         with warnings.catch_warnings():
             # openpyxl/xlrd warn about styles and extensions they skip; irrelevant to the values.
@@ -238,7 +242,8 @@ def spreadsheet_sheets(data: bytes, kind: str, file: str) -> list[tuple[str, lis
                 workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
                 try:
                     for ws in workbook.worksheets:
-                        sheets.append((ws.title, [list(row) for row in ws.iter_rows(values_only=True)]))
+                        rows = [ticking(list(row)) for row in ws.iter_rows(values_only=True)]
+                        sheets.append((ws.title, rows))
                 finally:
                     workbook.close()
             else:
@@ -247,14 +252,43 @@ def spreadsheet_sheets(data: bytes, kind: str, file: str) -> list[tuple[str, lis
                 book = xlrd.open_workbook(file_contents=data, on_demand=True)
                 for sheet in book.sheets():
                     sheets.append(
-                        (sheet.name, [[_xls_value(c) for c in sheet.row(r)] for r in range(sheet.nrows)])
+                        (
+                            sheet.name,
+                            [ticking([_xls_value(c) for c in sheet.row(r)]) for r in range(sheet.nrows)],
+                        )
                     )
+    except _Ticker.Raised as raised:  # the caller's own exception, not a broken workbook
+        raise raised.__cause__ from None
     except Exception:  # zip, xlrd (XLRDError, CompDocError), openpyxl and parse errors alike
         # The library's class name would mean nothing to the user (hypothesis found "CompDocError").
         raise reject(
             file, "Ce fichier n'est pas un classeur Excel lisible : il est abîmé, tronqué ou protégé."
         ) from None
     return sheets
+
+
+TICK_ROWS = 1000
+
+
+class _Ticker:
+    """Calls ``tick`` every ``TICK_ROWS`` rows; what it raises is wrapped so that the reader's
+    catch-all does not mistake it for a broken workbook."""
+
+    class Raised(Exception):
+        pass
+
+    def __init__(self, tick: Callable[[], None] | None):
+        self.tick = tick
+        self.rows = 0
+
+    def __call__(self, row):
+        self.rows += 1
+        if self.tick is not None and self.rows % TICK_ROWS == 0:
+            try:
+                self.tick()
+            except Exception as exc:
+                raise _Ticker.Raised() from exc
+        return row
 
 
 def _xls_value(cell) -> object:
@@ -328,8 +362,11 @@ def _find_header(rows: Sequence[Sequence[object]]) -> int | None:
     return None
 
 
-def read_insee(source: Source, filename: str | None = None) -> Population:
+def read_insee(
+    source: Source, filename: str | None = None, *, tick: Callable[[], None] | None = None
+) -> Population:
     """Read one INSEE IRIS base (any of the three, any vintage, CSV/XLS/XLSX) into a :class:`Population`.
+    ``tick``: see ``spreadsheet_sheets``.
 
     Raises :class:`ImportRejected` listing every problem (French, located) if anything is wrong.
     """
@@ -349,7 +386,7 @@ def read_insee(source: Source, filename: str | None = None) -> Population:
         line_offset = 1
     else:
         decimal_comma = False
-        sheets = spreadsheet_sheets(data, kind, file)
+        sheets = spreadsheet_sheets(data, kind, file, tick=tick)
         header_index = None
         table = []
         for name, sheet_rows in sheets:

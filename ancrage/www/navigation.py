@@ -20,6 +20,7 @@ MENU = [
     ("Dossiers", "dossiers:list"),
     ("Journal d’activité", "journal:list"),
     ("Invitations", "accounts:invitations"),
+    ("Accès à approuver", "accounts:approvals"),
 ]
 
 
@@ -27,7 +28,7 @@ MENU = [
 def _entries(roles: frozenset[str], is_superuser: bool, script_prefix: str, urlconf) -> tuple:
     """The (label, URL) of the entries these roles see. Every page builds the menu: this is the
     same for everyone with these roles, so the URLs are reversed once (per script prefix and
-    URLconf, which ``reverse`` depends on), not eleven times a request."""
+    URLconf, which ``reverse`` depends on), not once per entry and request."""
     entries = []
     for label, url_name in MENU:
         menu_roles = permissions.MENU[url_name]

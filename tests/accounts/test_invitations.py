@@ -218,7 +218,12 @@ def test_existing_account_accepts_while_signed_in(client, demo):
     link = reverse("accounts:invitation-accept", kwargs={"token": services.invitation_token(invitation)})
     assert "Se connecter" in client.get(link).content.decode()
     assert client.login(username="referent@demo.ancrage.fr", password=DEMO_PASSWORD)
-    assert client.post(link).status_code == 302
+    response = client.post(link, follow=True)
+    assert "attend l’approbation" in response.content.decode()
+    # A collectivité's role waits for the collectivité (or the operator) to approve it.
+    assert not Membership.objects.filter(user__email="referent@demo.ancrage.fr", collectivite=vitre).exists()
+    operator = User.objects.create_superuser(email="ops@exemple.fr", username="ops@exemple.fr", password=None)
+    services.invitation_approve(acting_user=operator, invitation=invitation)
     assert Membership.objects.filter(user__email="referent@demo.ancrage.fr", collectivite=vitre).exists()
 
 

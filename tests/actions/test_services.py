@@ -12,8 +12,8 @@ from ancrage.actions.tasks import WarningKind
 from ancrage.audit.models import AuditEntry
 from ancrage.diagnostic.models import Diagnostic
 from ancrage.organisations.enums import Role
-from tests.organisations.factories import CollectiviteFactory, MembershipFactory
-from tests.partenaires.factories import epn_with_animateur, partenaire
+from tests.organisations.factories import MembershipFactory
+from tests.partenaires.factories import epn_with_animateur, epn_with_two_partners, partenaire
 
 pytestmark = pytest.mark.django_db
 
@@ -35,24 +35,8 @@ CIBLE = {
 
 
 @pytest.fixture
-def world():
-    collectivite = CollectiviteFactory()
-    epn, animateur = epn_with_animateur(reseau=collectivite.reseau, collectivite=collectivite)
-    ml = partenaire(
-        epn,
-        "Mission locale",
-        familles=["insertion et emploi"],
-        publics_touches=["age:15-29"],
-        savoir_faire=["mobilisation"],
-    )
-    cs = partenaire(
-        epn,
-        "Centre social",
-        familles=["seniors et autonomie"],
-        publics_touches=["age:60-74"],
-        secteurs=["352381102"],
-    )
-    return epn, animateur, ml, cs
+def world(db):
+    return epn_with_two_partners()
 
 
 def _action(epn, animateur, **fields):

@@ -22,7 +22,8 @@ COMMITMENTS = (
     "mettre à disposition deux bénévoles formés",
 )
 
-requires_libreoffice = pytest.mark.libreoffice  # skipped without soffice (tests/conftest.py)
+# Skipped without soffice, failing instead where ANCRAGE_REQUIRE_LIBREOFFICE=1 (tests/conftest.py).
+requires_libreoffice = pytest.mark.libreoffice
 
 
 def docx_text(data: bytes) -> str:

@@ -12,7 +12,6 @@ from django.db import connection
 
 from ancrage.audit.models import AuditEntry
 from ancrage.conventions import jobs, selectors, services
-from ancrage.conventions.custom_models import find_soffice
 from ancrage.conventions.enums import Etat, JobState
 from ancrage.conventions.models import Convention, Decision, GenerationJob
 from ancrage.conventions.platform import platform_certificate
@@ -270,7 +269,7 @@ def test_a_failed_generation_says_why(world, monkeypatch):
     assert job.state == JobState.ECHEC and "deux parties" in job.erreur
 
 
-def test_custom_model_checked_at_upload_and_used(world):
+def test_custom_model_checked_at_upload(world):
     from tests.conventions.test_custom_models import model_with
 
     with pytest.raises(ValidationError) as refused:
@@ -294,12 +293,38 @@ def test_custom_model_checked_at_upload_and_used(world):
         data=valid_model(),
     )
     assert "parties" in modele.variables
+
+
+@requires_libreoffice
+def test_custom_model_used_for_the_convention(world):
+    modele = services.modele_upload(
+        acting_user=world.animateur, epn=world.epn, nom="Notre modèle", filename="n.docx", data=valid_model()
+    )
     convention = draft(world, modele_personnalise=modele)
-    if find_soffice() is None:
-        return  # the conversion to PDF needs LibreOffice (tested where it is installed)
     version = generate(world, convention)
     assert "EPN des Glycines" in docx_text(read(version.docx))
     assert version.cadre_signature is None
+
+
+def test_generation_job_stops_a_looping_custom_model_at_its_limit(world, monkeypatch):
+    from ancrage.conventions import custom_models
+    from tests.conventions.test_custom_models import looping_model
+
+    monkeypatch.setattr(custom_models, "DEFAULT_LIMITS", custom_models.RenderLimits(cpu_seconds=1))
+    modele = services.modele_upload(  # only documented loops: the upload check lets it through
+        acting_user=world.animateur,
+        epn=world.epn,
+        nom="Boucles",
+        filename="boucles.docx",
+        data=looping_model(),
+    )
+    job = services.convention_version_request(
+        acting_user=world.animateur, convention=draft(world, modele_personnalise=modele)
+    )
+    job.refresh_from_db()
+    assert job.state == JobState.ECHEC
+    assert "temps de calcul autorisé (1 s)" in job.erreur
+    assert not job.convention.versions.exists()
 
 
 def test_concurrent_signatures_exactly_one_wins(committed_db):

@@ -3,7 +3,7 @@ import io
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -16,6 +16,7 @@ from ancrage.conventions.signature import (
     verify_pdf,
 )
 from tests.conventions.conftest import make_content
+from tests.properties import examples
 
 SIGNATORIES = [
     Signatory("Mme Fatou Diallo", "Présidente", "Association Lire et Écrire Ensemble", dt.date(2025, 9, 2)),
@@ -91,7 +92,7 @@ def test_one_changed_byte_fails_verification(signed, cert, where):
     assert result.messages
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(fraction=st.floats(min_value=0, max_value=1, exclude_max=True))
 def test_any_changed_byte_fails_verification(signed, fraction):
     position = int(fraction * len(signed.content))

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
-from hypothesis import given
+from hypothesis import given, reject
 from hypothesis import strategies as st
 
 from ancrage.core.csv_safe import (
@@ -17,6 +17,7 @@ from ancrage.core.csv_safe import (
     escape_cell,
     escape_row,
     is_dangerous,
+    xlsx_row,
 )
 
 
@@ -57,10 +58,10 @@ def test_csv_round_trip_has_no_formula_cell(rows):
     read = list(csv.reader(buffer, delimiter=";"))
     written = [value for row in rows for value in row]
     cells = [cell for row in read for cell in row]
-    if len(cells) == len(written):  # embedded newlines aside, cells map one to one
-        for value, cell in zip(written, cells, strict=True):
-            if isinstance(value, str):  # numbers are numbers: "-1" is not a formula
-                assert not cell.lstrip(" ").startswith(DANGEROUS_PREFIXES)
+    assert len(cells) == len(written)  # every cell comes back, embedded newlines included
+    for value, cell in zip(written, cells, strict=True):
+        if isinstance(value, str):  # numbers are numbers: "-1" is not a formula
+            assert not cell.lstrip(" ").startswith(DANGEROUS_PREFIXES)
 
 
 @given(st.text(min_size=1).filter(lambda t: t.strip() and "\x00" not in t))
@@ -70,5 +71,94 @@ def test_xlsx_cells_written_through_escape_are_never_formulas(text):
     try:
         cell.value = escape_cell(text)
     except openpyxl.utils.exceptions.IllegalCharacterError:
-        return  # openpyxl refuses control characters outright: nothing is written
+        reject()  # openpyxl refuses control characters outright: nothing is written
     assert cell.data_type != "f"
+
+
+# --- Stripping comes before escaping ------------------------------------------------------------
+
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+HIDING = st.sampled_from(["\x01", "\x00", "\x1f", "\x0b", "\u00a0", "\u200b", "\ufeff", "\u2028", "\x85"])
+
+
+def first_visible(text: str) -> str:
+    """The first character a spreadsheet may read, invisible ones (controls, zero-width, spaces)
+    skipped, in its compatibility form (the fullwidth ``＝`` reads as ``=``)."""
+    import unicodedata
+
+    for char in text:
+        if char in TRIGGERS:
+            return char
+        if unicodedata.category(char) not in ("Cc", "Cf", "Zs", "Zl", "Zp"):
+            return unicodedata.normalize("NFKC", char)[:1]
+    return ""
+
+
+def xlsx_cell_back(value):
+    """The value written in a worksheet cell through ``xlsx_row``, saved and read back."""
+    workbook = openpyxl.Workbook()
+    workbook.active.append(xlsx_row([value]))
+    out = io.BytesIO()
+    workbook.save(out)
+    cell = openpyxl.load_workbook(io.BytesIO(out.getvalue())).active["A1"]
+    return cell
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '\x01=HYPERLINK("http://x","clic")',
+        "\x00\x08=1+1",
+        "\x1f+33 6",
+        "\u200b=1",
+        "\ufeff@SUM(A1)",
+        "\u00a0-2+3",
+        "\x0b\x0c\t=1",
+        "﹦1",
+        " \x01 =1",
+    ],
+)
+def test_hidden_formulas_are_neutralised_in_csv_and_xlsx(value):
+    assert escape_cell(value) == ESCAPE + value
+    cell = xlsx_cell_back(value)
+    assert cell.data_type != "f"
+    assert cell.value.startswith(ESCAPE), repr(cell.value)
+
+
+def test_the_dropped_control_character_does_not_uncover_a_formula():
+    # The bug this order fixes: escaping "\x01=…" first saw no formula, then stripping "\x01" made one.
+    assert xlsx_row(['\x01=HYPERLINK("http://x","clic")']) == ['\'=HYPERLINK("http://x","clic")']
+
+
+def test_numbers_stay_typed_in_xlsx():
+    assert xlsx_row([date(2026, 1, 2), -4, -0.239218, "-4", "Rennes\x01"]) == [
+        date(2026, 1, 2),
+        -4,
+        -0.239218,
+        "'-4",
+        "Rennes",
+    ]
+
+
+any_text = st.text(
+    alphabet=st.one_of(st.characters(), HIDING, st.sampled_from(TRIGGERS + ("＝", "＋", "－", "＠", "'")))
+)
+
+
+@given(st.lists(any_text, min_size=1, max_size=5))
+def test_no_csv_cell_starts_a_formula_unless_escaped(texts):
+    buffer = io.StringIO(newline="")
+    SafeWriter(buffer, delimiter=";", lineterminator="\r\n").writerow(texts)
+    cells = next(csv.reader(io.StringIO(buffer.getvalue(), newline=""), delimiter=";"))
+    assert len(cells) == len(texts)
+    for text, cell in zip(texts, cells, strict=True):
+        assert cell.startswith(ESCAPE) or first_visible(cell) not in TRIGGERS, repr(cell)
+        assert cell in (text, ESCAPE + text)
+
+
+@given(any_text)
+def test_no_xlsx_cell_starts_a_formula_unless_escaped(text):
+    cell = xlsx_cell_back(text)
+    assert cell.data_type != "f"
+    value = cell.value or ""
+    assert value.startswith(ESCAPE) or first_visible(value) not in TRIGGERS, repr(value)

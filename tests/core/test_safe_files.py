@@ -5,11 +5,12 @@ import zipfile
 
 import openpyxl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from ancrage.core.importing import ImportRejected
 from ancrage.core.safe_files import MIB, Limits, check_upload, check_zip, sniff_kind
+from tests.properties import examples
 
 
 def _xlsx_bytes() -> bytes:
@@ -118,7 +119,7 @@ def test_truncated_workbook():
         check_upload(data[: len(data) // 2], filename="tronque.xlsx", accept={"xlsx"})
 
 
-@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@examples(500, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(
     st.binary(max_size=4096), st.sampled_from([{"csv"}, {"xlsx"}, {"xlsx", "xls"}, {"docx"}, {"json", "csv"}])
 )
@@ -131,7 +132,7 @@ def test_random_bytes_never_raise_anything_but_a_located_french_rejection(data, 
         assert kind in accept
 
 
-@settings(max_examples=200, deadline=None)
+@examples(200, deadline=None)
 @given(st.integers(min_value=0, max_value=4000), st.binary(min_size=1, max_size=64))
 def test_corrupted_workbooks_never_raise_anything_else(cut, noise):
     data = _xlsx_bytes()

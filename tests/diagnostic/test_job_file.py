@@ -8,7 +8,7 @@ import pytest
 from django.core.files import File
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.django import TestCase
 
@@ -17,6 +17,7 @@ from ancrage.core.importing import ImportRejected
 from ancrage.diagnostic import jobs
 from ancrage.diagnostic.models import ImportJob
 from tests.organisations.factories import StructureFactory
+from tests.properties import examples
 
 
 def _job(contenu: bytes) -> ImportJob:
@@ -31,7 +32,7 @@ def _job(contenu: bytes) -> ImportJob:
 
 
 class JobFileTests(TestCase):
-    @settings(max_examples=25, deadline=None)
+    @examples(25, deadline=None)
     @given(st.binary(max_size=200), st.integers(min_value=1, max_value=64))
     def test_the_file_is_kept_and_copied_by_slices(self, contenu, slice_size):
         original = jobs.FILE_SLICE

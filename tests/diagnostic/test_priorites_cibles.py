@@ -4,12 +4,13 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ancrage.core.importing import ImportRejected
 from ancrage.diagnostic import cibles
 from ancrage.diagnostic.priorites import DEFAULT_PRIORITES, Priorite, read_priorites
+from tests.properties import examples
 
 
 def test_defaults():
@@ -71,7 +72,7 @@ def test_rounding_of_gaps():
 _CODES = st.sampled_from(["352380101", "352380102", "352380103", "35238", "Le Blosne"])
 
 
-@settings(max_examples=200, deadline=None)
+@examples(200, deadline=None)
 @given(
     st.lists(_CODES | st.none(), max_size=20),
     st.lists(_CODES, max_size=3),

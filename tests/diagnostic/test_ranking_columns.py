@@ -9,12 +9,13 @@ import json
 import math
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ancrage.diagnostic.cibles import Ecarts, rank_cibles
 from ancrage.diagnostic.engine import _nums
 from ancrage.diagnostic.priorites import DEFAULT_PRIORITES, Priorite
+from tests.properties import examples
 
 SECTEURS = ("352380101", "352380102", "352380103", "352380104")
 NOMS = ("Blosne Est", "Blosne Ouest", None, "Gare")
@@ -73,7 +74,7 @@ def ecarts(draw):
     return groups
 
 
-@settings(max_examples=200, deadline=None)
+@examples(200, deadline=None)
 @given(ecarts(), st.sampled_from([None, 0, 1, 3, 10]))
 def test_columnar_ranking_is_the_per_gap_ranking(groups, max_cibles):
     cibles = rank_cibles(groups, SECTEURS, NOMS, PRIORITES, QPV, "personnes", max_cibles)
@@ -137,7 +138,7 @@ def _one(x, digits):
     return int(value) if value.is_integer() and digits <= 1 else value
 
 
-@settings(max_examples=500, deadline=None)
+@examples(500, deadline=None)
 @given(_VALUES, _DIGITS)
 def test_rounding_a_column_is_rounding_each_value(values, digits):
     got = _nums(np.array(values, dtype=float), digits)

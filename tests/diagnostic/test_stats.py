@@ -4,12 +4,13 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from scipy import special
 from scipy import stats as sps
 
 from ancrage.diagnostic import stats
+from tests.properties import examples
 
 
 def test_poisson_ci_matches_chi2_formula():
@@ -21,7 +22,7 @@ def test_poisson_ci_matches_chi2_formula():
         assert high == pytest.approx(sps.chi2.ppf(0.975, 2 * ki + 2) / 2)
 
 
-@settings(max_examples=200, deadline=None)
+@examples(200, deadline=None)
 @given(
     st.lists(
         st.integers(0, 3000).map(float)

@@ -3,7 +3,7 @@
 import functools
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ancrage.bench import generator
@@ -11,6 +11,7 @@ from ancrage.diagnostic import stats
 from ancrage.diagnostic.engine import run_diagnostic
 from ancrage.frequentation.readers import read_usagers
 from ancrage.territoire.insee import read_insee
+from tests.properties import examples
 
 
 def _cells(seed=0):
@@ -46,7 +47,7 @@ def test_q_values_below_alpha_and_flags_are_unchanged():
     np.testing.assert_array_equal(stats.flag_shortfall(o, e, q_screen), stats.flag_shortfall(o, e, q_exact))
 
 
-@settings(max_examples=200, deadline=None)
+@examples(200, deadline=None)
 @given(
     st.lists(st.tuples(st.integers(0, 400), st.floats(0.0, 300.0, allow_nan=False)), min_size=1, max_size=60),
     st.floats(0.001, 0.2),
@@ -78,7 +79,7 @@ def test_diagnostic_is_identical_with_and_without_the_screen(tmp_path, monkeypat
 _P = st.floats(0.0, 1.0) | st.sampled_from([np.nan, 0.0, 0.01, 0.05, 1.0]) | st.floats(0.0, 0.06)
 
 
-@settings(max_examples=300, deadline=None)
+@examples(300, deadline=None)
 @given(st.lists(_P, max_size=80), st.sampled_from([0.05, 0.01, 0.2]))
 def test_q_values_sorted_below_a_level_only(pvalues, level):
     """exact_below: the q-values below the level are the exact ones, bit for bit (ties, NaN

@@ -3,6 +3,10 @@
 Never `playwright install`: the browser is the system's (`apt-get install chromium`). The tests
 skip when it is missing, unless ANCRAGE_REQUIRE_BROWSER=1 (CI), which turns the skip into a
 failure. Every request the page makes is recorded; a page may only talk to the live server.
+
+The tests photograph the pages docs/captures.md shows. They write the PNGs into a temporary
+folder, never into the tree; to refresh the docs' captures, name the folder:
+``ANCRAGE_SCREENSHOTS_DIR=docs/screenshots .venv/bin/pytest tests/e2e``.
 """
 
 import os
@@ -13,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from ancrage.accounts.validators import DEMO_PASSWORD
+from tests.e2e.helpers import SCREENSHOTS_ENV
 
 CHROMIUM = os.environ.get("ANCRAGE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -24,6 +29,15 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1280, "height": 900}
+
+
+@pytest.fixture(autouse=True, scope="session")
+def screenshots_folder(tmp_path_factory):
+    """Where screenshot() writes: ANCRAGE_SCREENSHOTS_DIR if set, else a temporary folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        if not os.environ.get(SCREENSHOTS_ENV):
+            patch.setenv(SCREENSHOTS_ENV, str(tmp_path_factory.mktemp("screenshots")))
+        yield Path(os.environ[SCREENSHOTS_ENV])
 
 
 def _browser_required() -> bool:

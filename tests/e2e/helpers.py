@@ -1,10 +1,13 @@
 """What the browser tests share: axe-core checks, keyboard checks, screenshots for the docs."""
 
+import os
 from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
 
-SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+# The folder screenshot() writes into: a temporary one unless a developer names docs/screenshots
+# to refresh the docs' captures (see tests/e2e/conftest.py).
+SCREENSHOTS_ENV = "ANCRAGE_SCREENSHOTS_DIR"
 BLOCKING_IMPACTS = {"serious", "critical"}
 # WCAG 2.1 A and AA, the level the RGAA maps to, plus axe's best practices.
 AXE_OPTIONS = {
@@ -76,12 +79,13 @@ class AxeLog:
 
 
 def screenshot(page, name: str, height: int = 1600) -> Path:
-    """A PNG of the top of the page for docs/screenshots/: 1280 px wide, at most ``height`` tall.
+    """A PNG of the top of the page for docs/captures.md: 1280 px wide, at most ``height`` tall.
 
     The top is what a person sees first; the docs show that, not an endless page.
     """
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    folder = Path(os.environ[SCREENSHOTS_ENV])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     full = page.evaluate("document.documentElement.scrollHeight")
     width = page.viewport_size["width"]
     clip = {"x": 0, "y": 0, "width": width, "height": min(full, height)}

@@ -4,7 +4,7 @@ One test, in steps, as the people of the demo would walk it: the animatrice impo
 reads the diagnostic, builds an action from a target with recommended partners and a task
 matrix; the convention goes round its circuit; the dossier goes to the référente, comes back
 for a correction and is accepted. axe-core checks every page the walk reaches; the pages the
-docs show are photographed on the way (docs/screenshots/, see docs/captures.md).
+docs show are photographed on the way (see docs/captures.md and tests/e2e/conftest.py).
 """
 
 import datetime as dt

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from ancrage.core.importing import ImportRejected
 from ancrage.frequentation import readers
+from tests.properties import examples
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "frequentation"
 CORRECT = FIXTURES / "correct-files"
@@ -193,7 +194,7 @@ cell = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12
 row = st.lists(cell, min_size=0, max_size=12).map(lambda cells: ";".join(cells))
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@examples(300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(st.binary(max_size=400))
 @pytest.mark.parametrize("reader", [readers.read_usagers, readers.read_aggregated, readers.read_coop_export])
 def test_random_bytes_never_crash(reader, data):
@@ -203,7 +204,7 @@ def test_random_bytes_never_crash(reader, data):
         assert exc.issues and all(i.file == "aleatoire.csv" for i in exc.issues)
 
 
-@settings(max_examples=300, deadline=None)
+@examples(300, deadline=None)
 @given(st.lists(row, max_size=8), st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]))
 def test_bad_rows_never_crash_and_are_located(rows, encoding):
     text = "\n".join([HEADER, *rows])
@@ -221,7 +222,7 @@ def test_bad_rows_never_crash_and_are_located(rows, encoding):
         assert all(isinstance(u, readers.Usager) for u in freq.individus)
 
 
-@settings(max_examples=200, deadline=None)
+@examples(200, deadline=None)
 @given(st.lists(st.tuples(cell, cell, cell, cell), max_size=8))
 def test_aggregated_bad_rows_never_crash(rows):
     text = "code_secteur;dimension;categorie;usagers\n" + "\n".join(";".join(r) for r in rows)
@@ -231,7 +232,7 @@ def test_aggregated_bad_rows_never_crash(rows):
         assert all(i.file == "a.csv" for i in exc.issues)
 
 
-@settings(max_examples=50, deadline=None)
+@examples(50, deadline=None)
 @given(
     st.lists(
         st.lists(st.one_of(cell, st.integers(), st.floats(allow_nan=False), st.none()), max_size=6),

@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from django.db import connection
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from ancrage.diagnostic.engine import run_diagnostic
@@ -13,6 +13,7 @@ from ancrage.frequentation.models import Usager, usager_pk
 from ancrage.territoire import insee
 from tests.diagnostic.test_engine import biased_usagers
 from tests.organisations.factories import StructureFactory
+from tests.properties import examples
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
@@ -103,7 +104,7 @@ def test_usagers_by_import_have_a_block_range_index_on_postgresql(db):
     assert others == {"usager_dataset_blocs"}
 
 
-@settings(max_examples=300, deadline=None)
+@examples(300, deadline=None)
 @given(st.lists(st.integers(min_value=0, max_value=2**63 - 1) | st.integers(0, 10**6), max_size=50))
 def test_decimal_text_is_the_decimal_text_of_each_integer(values):
     # The COPY's keys and lines: written digit by digit, the same text as Python's str.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from ancrage.core.importing import ImportRejected
@@ -20,6 +20,7 @@ from ancrage.frequentation import comptages, readers, services
 from ancrage.frequentation.models import FrequentationImport, Profils, Usager
 from ancrage.frequentation.readers import columns, stream
 from tests.organisations.factories import StructureFactory
+from tests.properties import examples
 
 HEADER = ";".join(readers.USAGERS_COLUMNS)
 KNOWN = {"352380101", "352380102", "350010101", "35238", "35001", "2A0040000", "2A004", "01053"}
@@ -142,7 +143,7 @@ def usager_files(draw):
     return text.encode(encoding, errors="replace")
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@examples(400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=usager_files(), known=st.booleans(), chunk_bytes=st.sampled_from([1, 64, 300, 1 << 20]))
 def test_streamed_reader_gives_exactly_the_per_row_reader_result(data, known, chunk_bytes):
     same(data, KNOWN if known else None, chunk_bytes)
@@ -396,13 +397,13 @@ def _check_distinct(values: np.ndarray) -> None:
     assert distinct[inverse].tolist() == values.tolist()
 
 
-@settings(max_examples=200, deadline=None)
+@examples(200, deadline=None)
 @given(st.lists(st.binary(min_size=1, max_size=20).filter(lambda b: b"\0" not in b), min_size=1, max_size=60))
 def test_distinct_values_of_a_column_are_those_of_np_unique(values):
     _check_distinct(np.array(values, dtype=bytes))
 
 
-@settings(max_examples=200, deadline=None)
+@examples(200, deadline=None)
 @given(st.lists(st.binary(min_size=1, max_size=2).filter(lambda b: b"\0" not in b), min_size=1, max_size=300))
 def test_distinct_values_of_a_narrow_column_are_those_of_np_unique(values):
     # Values of at most two bytes take the table of their 16-bit keys instead of the sort.

@@ -2,7 +2,7 @@
 
 import pytest
 from django.db import transaction
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from ancrage.organisations.enums import CollectiviteType, Role, StructureKind
@@ -16,6 +16,7 @@ from tests.organisations.factories import (
     StructureFactory,
     UserFactory,
 )
+from tests.properties import examples
 
 
 @pytest.fixture
@@ -129,7 +130,7 @@ world_shapes = st.lists(
 
 
 @pytest.mark.django_db
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(epns=world_shapes, partner_owner=st.lists(st.integers(0, 5), max_size=6))
 def test_property_staff_and_partners_never_see_other_epns(epns, partner_owner):
     with transaction.atomic():

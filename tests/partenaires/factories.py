@@ -2,7 +2,7 @@
 
 from ancrage.organisations.enums import Role
 from ancrage.partenaires import services
-from tests.organisations.factories import MembershipFactory, StructureFactory
+from tests.organisations.factories import CollectiviteFactory, MembershipFactory, StructureFactory
 
 
 def epn_with_animateur(**structure):
@@ -14,3 +14,25 @@ def epn_with_animateur(**structure):
 def partenaire(epn, nom="Centre social", **fields):
     fields.setdefault("commune", "Rennes")
     return services.partenaire_create(acting_user=None, epn=epn, nom=nom, **fields)
+
+
+def epn_with_two_partners():
+    """An EPN of a collectivité, its animateur, and two directory partners: a Mission locale
+    (youth, insertion, mobilisation) and a centre social (seniors, one IRIS of the Blosne)."""
+    collectivite = CollectiviteFactory()
+    epn, animateur = epn_with_animateur(reseau=collectivite.reseau, collectivite=collectivite)
+    ml = partenaire(
+        epn,
+        "Mission locale",
+        familles=["insertion et emploi"],
+        publics_touches=["age:15-29"],
+        savoir_faire=["mobilisation"],
+    )
+    cs = partenaire(
+        epn,
+        "Centre social",
+        familles=["seniors et autonomie"],
+        publics_touches=["age:60-74"],
+        secteurs=["352381102"],
+    )
+    return epn, animateur, ml, cs

@@ -68,6 +68,16 @@ def _everyone(status, anonymous):
 
 NOWHERE = (404, 404, 404, 404)
 TO_LOGIN = (302, 302, 302, 302)
+# Deciding on an access awaiting approval (accounts:invitation-approve and -refuse).
+_APPROVALS = {
+    "animateur": NOWHERE,
+    "responsable": NOWHERE,
+    "referent": (302, 302, 404, 404),
+    "elu": (302, 302, 404, 404),
+    "partenaire": (302, 404, 404, 404),
+    "coordinateur": NOWHERE,
+    "anonyme": TO_LOGIN,
+}
 
 
 def _reads(ok: int = 200, *, partner: tuple = NOWHERE) -> dict:
@@ -153,6 +163,20 @@ MATRIX: dict[str, Entry] = {
             "coordinateur": (302, 302, 302, 404),
             "anonyme": (302, 302, 302, 302),
         },
+    ),
+    # Each signed-in person sees what they may approve (often nothing) and what awaits approval.
+    "accounts:approvals": Entry(_everyone(200, 302)),
+    # Only the organisation's people approve: an élu or référent of the collectivité (the EPN's
+    # collectivité here), a member of the partner organisation; nobody else even finds it.
+    "accounts:invitation-approve": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": world.awaiting_approval_to(structure).pk},
+        expected=_APPROVALS,
+    ),
+    "accounts:invitation-refuse": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": world.awaiting_approval_to(structure).pk},
+        expected=_APPROVALS,
     ),
     # The signed token is the capability: whoever holds the link sees the invitation page.
     "accounts:invitation-accept": Entry(

@@ -6,20 +6,19 @@ unhandled error (nor a reader bug caught by the job's last-resort handler), neve
 (rows counted before and after), and a refusal is always a French message that names the file.
 Then: CSV injection on every CSV/XLSX export.
 
-Example counts come from the hypothesis profile ``ANCRAGE_BAD_INPUT_PROFILE`` (``bad-input``, the
-CI default: twice the counts written below, 3,700 cases in all; ``bad-input-long``, ten times more).
+Example counts: twice the counts written below under the hypothesis profile ``ci`` (the default,
+3,700 cases in all), ten times more under ``full`` (HYPOTHESIS_PROFILE=full, tests/conftest.py).
 """
 
 import csv
 import io
 import json
-import os
 import re
 from pathlib import Path
 
 import openpyxl
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, example, given, reject
 from hypothesis import strategies as st
 
 from ancrage.audit.models import AuditEntry
@@ -37,6 +36,7 @@ from ancrage.partenaires import standard
 from ancrage.partenaires.models import Partenaire
 from ancrage.partenaires.standard import reading
 from ancrage.territoire.models import PopulationImport, PopulationValeurs, Quartier, Secteur
+from tests import properties
 from tests.diagnostic.test_charts_exports import RESULT
 from tests.organisations.factories import MembershipFactory
 
@@ -45,13 +45,10 @@ JOB_SETTINGS = {
     "deadline": None,
     "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 }
-settings.register_profile("bad-input", max_examples=2, deadline=None)
-settings.register_profile("bad-input-long", max_examples=20, deadline=None)
-SCALE = settings.get_profile(os.environ.get("ANCRAGE_BAD_INPUT_PROFILE", "bad-input")).max_examples
 
 
 def examples(n: int, **kwargs):
-    return settings(max_examples=n * SCALE, **{**JOB_SETTINGS, **kwargs})
+    return properties.examples(2 * n, **{**JOB_SETTINGS, **kwargs})
 
 
 # --- Bad files ----------------------------------------------------------------------------------
@@ -443,7 +440,7 @@ def test_directory_csv_export_escapes_formulas_and_reads_back(nom, adresse, hora
     try:
         data = standard.write_csv_bytes([lieu], bom=True, escape_formulas=True)
     except standard.StandardExportError:
-        return  # the standard refuses this place (an empty name…): nothing is exported
+        reject()  # the standard refuses this place (an empty name…): nothing is exported
     assert_no_formula(csv_cells(data, delimiter=","))
     back = standard.read_csv(data.decode("utf-8-sig"), file="annuaire.csv")
     assert [x.nom for x in back.lieux] in ([reading._text(lieu.nom)], [])

@@ -135,6 +135,8 @@ PAGES_OF_ROLES = {
     "journal:list": permissions.JOURNAL_READERS,
     "accounts:invitations": frozenset(permissions.INVITERS),
     "accounts:invitation-revoke": frozenset(permissions.INVITERS),
+    "accounts:invitation-approve": frozenset().union(*permissions.APPROVERS.values()),
+    "accounts:invitation-refuse": frozenset().union(*permissions.APPROVERS.values()),
     # The world's dossiers are drafts: the transition tried is ``deposer``.
     "dossiers:transition": permissions.DOSSIER_DEPOSITORS,
 }

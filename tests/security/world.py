@@ -6,21 +6,23 @@ EPN that references it (a diagnostic, a directory entry…) or one the partner i
 and its meetings). So each column of the matrix points at a record of the column's structure.
 """
 
+import secrets
 from datetime import datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
+from django.utils import timezone
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ancrage.accounts import services as account_services
-from ancrage.accounts.models import User
+from ancrage.accounts.models import Invitation, User
 from ancrage.actions import services as action_services
 from ancrage.actions.models import Action, ActionPartenaire, Objectif, Reunion, Seance
 from ancrage.demo import loader
 from ancrage.diagnostic.models import Diagnostic, ImportJob
 from ancrage.frequentation.models import FrequentationImport, Source, Unite
-from ancrage.organisations import services
+from ancrage.organisations import permissions, services
 from ancrage.organisations.enums import CollectiviteType, Role, StructureKind
 from ancrage.organisations.models import Collectivite, Structure
 from ancrage.partenaires import services as partenaire_services
@@ -110,6 +112,30 @@ class World:
                 site_url="http://testserver/",
             )
         return self._invitations[structure.pk]
+
+    def awaiting_approval_to(self, structure: Structure):
+        """An invitation accepted by a newcomer and awaiting approval: as élu of the EPN's
+        collectivité, or as partner of the partner organisation."""
+
+        def build():
+            role, target = (
+                (Role.ELU, structure.collectivite) if structure.is_epn else (Role.PARTENAIRE, structure)
+            )
+            now = timezone.now()
+            # Made by nobody in particular (an inviter who left): the role waits for its approver.
+            invitation = Invitation.objects.create(
+                email=f"a-approuver-{structure.pk}@matrice.test",
+                role=role,
+                nonce=secrets.token_hex(16),
+                sent_at=now,
+                expires_at=now + timedelta(days=7),
+                **{permissions.target_field(role): target},
+            )
+            account_services.invitation_accept(invitation=invitation, password="une phrase de passe 2026")
+            invitation.refresh_from_db()
+            return invitation
+
+        return self._once("awaiting_approval", structure, build)
 
     def invitation_token(self, structure: Structure) -> str:
         return account_services.invitation_token(self.invitation_to(structure))

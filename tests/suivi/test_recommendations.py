@@ -8,32 +8,14 @@ from ancrage.actions import services
 from ancrage.actions.models import Objectif, Seance
 from ancrage.diagnostic.models import Diagnostic
 from ancrage.suivi.recommendations import recommendations
-from tests.organisations.factories import CollectiviteFactory
-from tests.partenaires.factories import epn_with_animateur, partenaire
+from tests.partenaires.factories import epn_with_two_partners
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world():
-    """An EPN, its animateur, and two directory partners: a Mission locale, a centre social."""
-    collectivite = CollectiviteFactory()
-    epn, animateur = epn_with_animateur(reseau=collectivite.reseau, collectivite=collectivite)
-    ml = partenaire(
-        epn,
-        "Mission locale",
-        familles=["insertion et emploi"],
-        publics_touches=["age:15-29"],
-        savoir_faire=["mobilisation"],
-    )
-    cs = partenaire(
-        epn,
-        "Centre social",
-        familles=["seniors et autonomie"],
-        publics_touches=["age:60-74"],
-        secteurs=["352381102"],
-    )
-    return epn, animateur, ml, cs
+def world(db):
+    return epn_with_two_partners()
 
 
 def _action(epn, animateur, **fields):

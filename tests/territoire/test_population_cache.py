@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from ancrage.territoire import insee, packed, services
 from ancrage.territoire.models import PopulationImport, PopulationValeurs
 from tests.organisations.factories import StructureFactory
+from tests.properties import examples
 from tests.territoire.test_population_arrays import assert_same_population
 
 TABLES = {"sexe": ("F", "H"), "activite": insee.ACTIVITE_CATEGORIES}
@@ -160,7 +161,7 @@ OPERATIONS = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(OPERATIONS)
 def test_every_read_is_the_database_s_current_population(db, operations):
     """Imports (a base carrying a table replaces the one before), deletions and reads in any

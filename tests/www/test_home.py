@@ -5,7 +5,11 @@ import re
 import pytest
 from django.urls import reverse
 
+from ancrage.accounts.models import User
 from ancrage.accounts.validators import DEMO_PASSWORD
+from ancrage.audit import context
+from ancrage.audit.enums import AuditAction, AuditOrigin
+from ancrage.audit.services import audit_record
 from ancrage.organisations.models import Structure
 
 EXPECTED_HOME = {
@@ -103,6 +107,29 @@ def test_journal_is_for_those_who_oversee(client, demo):
     assert entries
     assert all(e.structure_id == blosne.pk or e.actor_id == responsable.pk for e in entries)
     assert "Espace numérique de Vitré" not in response.content.decode()
+
+
+def test_journal_shows_addresses_only_to_the_epn_staff(client, demo):
+    blosne = Structure.objects.get(nom="EPN du Blosne (démo)")
+    animateur = User.objects.get(email="animateur@demo.ancrage.fr")
+    token = context.set_current(context.WriteContext(origin=AuditOrigin.WEB, ip_address="198.51.100.77"))
+    try:
+        entry = audit_record(acting_user=animateur, action=AuditAction.EXPORT, structure=blosne)
+    finally:
+        context.reset(token)
+    seen = {}
+    for email in ("responsable@demo.ancrage.fr", "referent@demo.ancrage.fr", "coordinateur@demo.ancrage.fr"):
+        _login(client, email)
+        response = client.get(reverse("journal:list"))
+        assert entry.pk in [e.pk for e in response.context["page_obj"]], email
+        seen[email] = "198.51.100.77" in response.content.decode()
+        client.logout()
+    # The EPN's responsable sees where the entry came from; those who oversee it do not.
+    assert seen == {
+        "responsable@demo.ancrage.fr": True,
+        "referent@demo.ancrage.fr": False,
+        "coordinateur@demo.ancrage.fr": False,
+    }
 
 
 def test_home_page_query_count_does_not_grow_with_structures(client, demo, django_assert_max_num_queries):

@@ -5,12 +5,13 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
 from ancrage.partenaires import standard
 from ancrage.partenaires.models import ImportAnnuaire, Partenaire
 from tests.demo_accounts import blosne, login
+from tests.properties import examples
 
 pytestmark = pytest.mark.demo(conventions=False)  # the demo's conventions are not read here
 
@@ -112,7 +113,7 @@ def test_list_page_query_count_does_not_grow_with_the_directory(client, demo, dj
         client.get(reverse("partenaires:list"))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@examples(40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.binary(max_size=400), name=st.sampled_from(["annuaire.csv", "annuaire.json", "fichier"]))
 def test_random_bytes_get_a_french_located_message_never_a_500(client, demo, data, name):
     login(client, "animateur")

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so that static files carry the header too.
+    "ancrage.core.headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Early, so that every write of the request (a logout on idle timeout too) knows where it
     # comes from.
@@ -81,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before any view or the CSRF check reads the body: too large a body is a 413.
+    "ancrage.core.uploads.BodySizeLimitMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "ancrage.accounts.middleware.IdleTimeoutMiddleware",
@@ -132,14 +136,22 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 # A reset link is valid one day (Django's default is three).
 PASSWORD_RESET_TIMEOUT = 24 * 3600
 
-# Login throttling (django-axes): after 5 failures for one e-mail from one address, that pair is
-# locked out for 15 minutes. Keying on the pair rather than the e-mail alone keeps an attacker
-# from locking a known person out from elsewhere.
+# Login throttling (django-axes): failures are counted per e-mail whatever the address, and per
+# address whatever the e-mail. After 5 failures for one account (from any address), that account is
+# locked out for 15 minutes; after 5 failures from one address (on any accounts: password
+# spraying), that address is. Other people, from other addresses, still log in. A success does not
+# wipe the count: with one valid account, an attacker could otherwise reset its address's count
+# between two rounds of guesses. Counts expire 15 minutes after the last failure. See
+# docs/exploitation.md, "Limites".
 AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = False
+# Password reset: at most 5 requests per e-mail and per address an hour send a message
+# (ancrage.core.ratelimit; docs/exploitation.md, "Limites").
+ANCRAGE_PASSWORD_RESET_LIMIT = env.int("ANCRAGE_PASSWORD_RESET_LIMIT", default=5)
+ANCRAGE_PASSWORD_RESET_WINDOW_MINUTES = env.int("ANCRAGE_PASSWORD_RESET_WINDOW_MINUTES", default=60)
 AXES_LOCKOUT_CALLABLE = "ancrage.www.accounts_views.views.lockout"
 # The same client address as the audit trail, which trusts only the configured proxies.
 AXES_CLIENT_IP_CALLABLE = "ancrage.audit.middleware.client_ip"
@@ -180,6 +192,11 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# No page uses these browser features (ancrage.core.headers).
+ANCRAGE_PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "hid=(), midi=(), magnetometer=(), gyroscope=(), accelerometer=(), display-capture=()"
+)
 
 # Everything is served by Ancrage itself: no CDN, no external font or script.
 CONTENT_SECURITY_POLICY = {
@@ -210,6 +227,23 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o640
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 ANCRAGE_UPLOAD_MAX_SIZE = env.int("ANCRAGE_UPLOAD_MAX_SIZE", default=20 * 1024 * 1024)
+# The whole request body, refused with 413 from its Content-Length before it is read
+# (ancrage.core.uploads): one file and the other fields of its form. A file passing
+# ANCRAGE_UPLOAD_MAX_SIZE as it streams is stopped before its first chunk past the limit is written.
+ANCRAGE_UPLOAD_MAX_BYTES = env.int(
+    "ANCRAGE_UPLOAD_MAX_BYTES", default=ANCRAGE_UPLOAD_MAX_SIZE + DATA_UPLOAD_MAX_MEMORY_SIZE
+)
+FILE_UPLOAD_HANDLERS = [
+    "ancrage.core.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+
+# Imports (ancrage.diagnostic.jobs): the CPU time one step (analysis or import) of a job may use,
+# measured in its thread at each chunk (0: no limit), and how many imports an EPN may have waiting
+# or running at once (docs/exploitation.md, "Limites").
+ANCRAGE_IMPORT_CPU_SECONDS = env.float("ANCRAGE_IMPORT_CPU_SECONDS", default=180.0)
+ANCRAGE_IMPORT_MAX_ACTIVE = env.int("ANCRAGE_IMPORT_MAX_ACTIVE", default=2)
 
 # Ancrage's own settings.
 ANCRAGE_DEMO = env.bool("ANCRAGE_DEMO", default=False)  # shows the "données de démonstration" banner
@@ -224,6 +258,8 @@ ANCRAGE_ALLOW_DEV_CERTIFICATE = True
 # HMAC key of the dossiers' chained history. Empty: derived from SECRET_KEY (set this to the old
 # derived key before rotating SECRET_KEY, or every chain will look modified).
 ANCRAGE_JOURNAL_KEY = env.str("ANCRAGE_JOURNAL_KEY", default="")
+# HMAC key of the backups' manifests (`ancrage sauvegarde`). Empty: derived from the journal key.
+ANCRAGE_BACKUP_KEY = env.str("ANCRAGE_BACKUP_KEY", default="")
 # Imports run in a background thread; inline when true (tests, or a server that forbids threads).
 ANCRAGE_JOBS_SYNC = env.bool("ANCRAGE_JOBS_SYNC", default=False)
 # A running job whose heartbeat is older than this (seconds) lost its worker: it can be run again.

@@ -64,7 +64,9 @@ def read_coop_export(
         raise reject(
             file, "Ce fichier n'est pas un classeur Excel (.xlsx) : l'export de La Coop est un fichier XLSX."
         )
-    sheet, rows, header_index, columns = _header(spreadsheet_sheets(data, "xlsx", file), file)
+    # While the workbook is read, ``progress(0, 0)`` marks a chunk boundary that reports no count.
+    tick = (lambda: progress(0, 0)) if progress else None
+    sheet, rows, header_index, columns = _header(spreadsheet_sheets(data, "xlsx", file, tick=tick), file)
     issues = IssueCollector(file, sheet)
     records: list[Accompagnement] = []
     total = len(rows) - header_index - 1

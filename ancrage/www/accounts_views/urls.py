@@ -24,5 +24,8 @@ urlpatterns = [
     path("mot-de-passe/modifie/", views.PasswordResetCompleteView.as_view(), name="password-reset-complete"),
     path("invitations/", views.invitations, name="invitations"),
     path("invitations/<int:pk>/annuler/", views.invitation_revoke, name="invitation-revoke"),
+    path("invitations/a-approuver/", views.approvals, name="approvals"),
+    path("invitations/<int:pk>/approuver/", views.invitation_approve, name="invitation-approve"),
+    path("invitations/<int:pk>/refuser/", views.invitation_refuse, name="invitation-refuse"),
     path("invitation/<str:token>/", views.invitation_accept, name="invitation-accept"),
 ]

@@ -19,6 +19,8 @@ from ancrage.accounts.second_factor import (
     qr_code_data_uri,
     second_factor_required,
 )
+from ancrage.audit.middleware import client_ip
+from ancrage.core import ratelimit
 from ancrage.www.accounts_views.forms import (
     DsfrPasswordResetForm,
     DsfrSetPasswordForm,
@@ -31,7 +33,7 @@ from ancrage.www.messages import flash_errors
 
 
 def lockout(request, original_response=None, credentials=None):
-    """What django-axes shows once an e-mail and address have failed too often (HTTP 429)."""
+    """What django-axes shows once an e-mail, or an address, has failed too often (HTTP 429)."""
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return render(
         request,
@@ -117,6 +119,27 @@ class PasswordResetView(auth_views.PasswordResetView):
     subject_template_name = "accounts/emails/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password-reset-done")
     extra_context = {"title": "Mot de passe oublié"}
+
+    def form_valid(self, form):
+        # Every request counts, whether an account has this address or not: the refusal says
+        # nothing about the account.
+        keys = [f"email:{form.cleaned_data['email'].strip().lower()}", f"ip:{client_ip(self.request)}"]
+        if not ratelimit.allow(
+            "password-reset",
+            keys,
+            limit=settings.ANCRAGE_PASSWORD_RESET_LIMIT,
+            window=settings.ANCRAGE_PASSWORD_RESET_WINDOW_MINUTES * 60,
+        ):
+            form.add_error(
+                None,
+                "Trop de demandes de nouveau mot de passe ont été faites. Si un compte correspond à "
+                "cette adresse, un message lui a déjà été envoyé : consultez votre messagerie, ou "
+                f"réessayez dans {settings.ANCRAGE_PASSWORD_RESET_WINDOW_MINUTES} minutes.",
+            )
+            response = self.form_invalid(form)
+            response.status_code = 429
+            return response
+        return super().form_valid(form)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
@@ -210,8 +233,10 @@ def invitation_accept(request, token):
             context["login_url"] = f"{reverse('accounts:login')}?{urlencode({'next': request.path})}"
             return render(request, "accounts/invitation_accept.html", context)
         if request.method == "POST":
-            services.invitation_accept(invitation=invitation, user=request.user)
-            messages.success(request, f"Vous avez rejoint « {invitation.target} ».")
+            services.invitation_accept(
+                invitation=invitation, user=request.user, site_url=request.build_absolute_uri("/")
+            )
+            _joined_message(request, invitation)
             return redirect("home:index")
         context["confirm_only"] = True
         return render(request, "accounts/invitation_accept.html", context)
@@ -223,14 +248,69 @@ def invitation_accept(request, token):
                 password=form.cleaned_data["password1"],
                 first_name=form.cleaned_data["first_name"],
                 last_name=form.cleaned_data["last_name"],
+                site_url=request.build_absolute_uri("/"),
             )
         except ValidationError as error:
             form.add_error("password1", error)
         else:
             login(request, user, backend="ancrage.accounts.backends.EmailBackend")
-            messages.success(
-                request, f"Bienvenue ! Votre compte est créé et rattaché à « {invitation.target} »."
-            )
+            _joined_message(request, invitation, welcome=True)
             return redirect("home:index")
     context["form"] = form
     return render(request, "accounts/invitation_accept.html", context)
+
+
+def _joined_message(request, invitation, *, welcome=False):
+    """What the invitee reads once they accepted: the role, or that it awaits approval."""
+    invitation.refresh_from_db(fields=["accepted_at", "approved_at", "refused_at"])
+    prefix = "Bienvenue ! Votre compte est créé. " if welcome else ""
+    if invitation.is_awaiting_approval:
+        messages.info(
+            request,
+            f"{prefix}Votre accès « {invitation.get_role_display()} » à « {invitation.target} » "
+            "attend l’approbation de l’organisation : vous serez rattaché·e dès qu’elle l’aura donnée.",
+        )
+    elif welcome:
+        messages.success(request, f"{prefix}Il est rattaché à « {invitation.target} ».")
+    else:
+        messages.success(request, f"Vous avez rejoint « {invitation.target} ».")
+
+
+# Approvals ----------------------------------------------------------------------------------
+
+
+@login_required
+def approvals(request):
+    """The accesses one may approve, and one's own accesses awaiting approval."""
+    return render(
+        request,
+        "accounts/approvals.html",
+        {
+            "title": "Accès à approuver",
+            "approvals": services.approvals_for(request.user),
+            "awaiting": services.awaiting_for(request.user),
+        },
+    )
+
+
+def _decide(request, pk, decide, done: str):
+    invitation = get_object_or_404(services.approvals_for(request.user), pk=pk)
+    try:
+        decide(acting_user=request.user, invitation=invitation)
+    except ValidationError as error:
+        flash_errors(request, error)
+    else:
+        messages.success(request, f"L’accès de {invitation.email} à « {invitation.target} » est {done}.")
+    return redirect("accounts:approvals")
+
+
+@login_required
+@require_POST
+def invitation_approve(request, pk):
+    return _decide(request, pk, services.invitation_approve, "approuvé")
+
+
+@login_required
+@require_POST
+def invitation_refuse(request, pk):
+    return _decide(request, pk, services.invitation_refuse, "refusé")

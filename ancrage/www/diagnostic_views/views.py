@@ -108,17 +108,23 @@ def import_file(request, structure_id: int, kind: str):
     if kind not in ImportJob.Kind.values:
         raise Http404
     form = ImportForm(request.POST or None, request.FILES or None, kind=kind)
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["fichier"]
-        job = jobs.job_submit(
-            acting_user=request.user,
-            structure=structure,
-            kind=kind,
-            fichier=upload.name,
-            contenu=upload,  # read by slices: a large upload stays on disk (Django's temporary file)
-            options={"format": form.cleaned_data.get("format") or "ancrage"},
-        )
-        return redirect(job)
+        try:
+            job = jobs.job_submit(
+                acting_user=request.user,
+                structure=structure,
+                kind=kind,
+                fichier=upload.name,
+                contenu=upload,  # read by slices: a large upload stays on disk (Django's temporary file)
+                options={"format": form.cleaned_data.get("format") or "ancrage"},
+            )
+        except jobs.TooManyImports as refused:
+            form.add_error(None, str(refused))
+            status = 429
+        else:
+            return redirect(job)
     return render(
         request,
         "diagnostic/import_form.html",
@@ -128,7 +134,7 @@ def import_file(request, structure_id: int, kind: str):
             "form": form,
             "kind": kind,
         },
-        status=400 if request.method == "POST" else 200,
+        status=status,
     )
 
 
@@ -139,7 +145,10 @@ def job(request, pk: int):
         if not scope_for(request.user).may(Permission.DIAGNOSTIC_WRITE, job.structure_id):
             raise PermissionDenied
         if request.POST.get("action") == "confirmer":
-            jobs.job_confirm(acting_user=request.user, job=job)
+            try:
+                jobs.job_confirm(acting_user=request.user, job=job)
+            except jobs.TooManyImports as refused:
+                messages.error(request, str(refused))
         elif request.POST.get("action") == "annuler":
             jobs.job_cancel(acting_user=request.user, job=job)
             messages.info(request, "Import annulé : rien n’a été enregistré.")

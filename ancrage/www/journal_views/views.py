@@ -19,4 +19,9 @@ def journal(request):
     if not scope.is_superuser:
         entries = entries.filter(Q(structure_id__in=scope.epn_ids) | Q(actor=request.user))
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    ip_epns = permissions.journal_ip_epns(scope)
+    for entry in page:
+        entry.show_address = (
+            ip_epns is None or entry.actor_id == request.user.pk or entry.structure_id in ip_epns
+        )
     return render(request, "journal/list.html", {"title": "Journal d’activité", "page_obj": page})

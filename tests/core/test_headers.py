@@ -1,0 +1,16 @@
+"""Every response, static files and errors included, carries a Permissions-Policy header."""
+
+import pytest
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    "path", [reverse("accounts:login"), "/page-qui-n-existe-pas/", "/static/ancrage/ancrage.css"]
+)
+def test_permissions_policy_on_every_response(client, path):
+    response = client.get(path)
+    policy = response.headers["Permissions-Policy"]
+    for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
+        assert f"{feature}=()" in policy
