@@ -7,9 +7,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509 import load_pem_x509_certificate
 from django.contrib.staticfiles import finders
-from django.core.checks import Error
-from django.core.management import call_command
-from django.core.management.base import SystemCheckError
+from django.core.checks import Error, Tags, run_checks
 
 from ancrage.conventions.checks import check_sealing_certificate
 from ancrage.conventions.signature import create_dev_certificate
@@ -35,6 +33,11 @@ def production(settings, certificate):
     return settings
 
 
+def registered_ids(**kwargs):
+    kwargs["include_deployment_checks"] = kwargs.pop("deploy")
+    return {message.id for message in run_checks(**kwargs)}
+
+
 def ids(errors):
     assert all(isinstance(error, Error) for error in errors)
     return [error.id for error in errors]
@@ -55,9 +58,9 @@ def test_production_without_the_certificate_variables_fails_check_and_check_depl
     production.ANCRAGE_SIGNATURE_PKCS12_PASSWORD = ""
     production.ANCRAGE_SIGNATURE_CERT = ""
     assert ids(check_sealing_certificate()) == ["ancrage.E001"]
-    for args in ([], ["--deploy"]):
-        with pytest.raises(SystemCheckError, match="ancrage.E001"):
-            call_command("check", *args)
+    # Registered: `check` (and so `migrate`) and `check --deploy` report it.
+    for deploy in (False, True):
+        assert "ancrage.E001" in registered_ids(deploy=deploy)
 
 
 def test_a_missing_pem_certificate_fails(production):
@@ -107,8 +110,7 @@ def test_a_missing_manifest_fails_check_deploy(settings, tmp_path):
     settings.STORAGES = MANIFEST_STORAGES
     settings.STATIC_ROOT = tmp_path / "static"
     assert ids(check_static_manifest()) == ["ancrage.E010"]
-    with pytest.raises(SystemCheckError, match="ancrage.E010"):
-        call_command("check", "--deploy")
+    assert "ancrage.E010" in registered_ids(deploy=True)
 
 
 def test_a_manifest_without_the_stylesheet_fails_check_deploy(settings, tmp_path):
@@ -117,8 +119,7 @@ def test_a_manifest_without_the_stylesheet_fails_check_deploy(settings, tmp_path
     write_manifest(settings.STATIC_ROOT, template_static_names() - {"ancrage/ancrage.css"})
     [error] = check_static_manifest()
     assert error.id == "ancrage.E012" and "ancrage/ancrage.css" in error.msg
-    with pytest.raises(SystemCheckError, match="ancrage.E012"):
-        call_command("check", "--deploy")
+    assert "ancrage.E012" in registered_ids(deploy=True)
     write_manifest(settings.STATIC_ROOT, template_static_names())
     assert check_static_manifest() == []
 
@@ -126,4 +127,7 @@ def test_a_manifest_without_the_stylesheet_fails_check_deploy(settings, tmp_path
 def test_the_manifest_is_not_checked_before_collectstatic_writes_it(settings, tmp_path):
     settings.STORAGES = MANIFEST_STORAGES
     settings.STATIC_ROOT = tmp_path / "static"
-    call_command("check")  # only `check --deploy`: `migrate` and `collectstatic` run before it exists
+    # Only `check --deploy`: `migrate` and `collectstatic` (the staticfiles checks) run before it exists.
+    assert "ancrage.E010" not in registered_ids(deploy=False)
+    assert "ancrage.E010" not in registered_ids(deploy=False, tags=[Tags.staticfiles])
+    assert "ancrage.E010" in registered_ids(deploy=True, tags=[Tags.staticfiles])
