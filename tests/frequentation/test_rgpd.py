@@ -217,7 +217,8 @@ def test_deleting_an_import_detaches_its_beneficiaires_and_loads_no_usager(db):
         for q in queries
         if q["sql"].startswith("SELECT") and 'FROM "frequentation_usager"' in q["sql"]
     ]
-    assert reads == [] and len(queries) < 15
+    # A few statements, not one per usager (300 here): the audit entry and its chain take 4 of them.
+    assert reads == [] and len(queries) < 20
     linked.refresh_from_db()
     assert linked.usager is None and not Usager.objects.exists()
     assert not FrequentationImport.objects.filter(pk=dataset.pk).exists()

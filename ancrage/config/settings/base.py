@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Early: a response made by a middleware below (a 413, a lockout page) gets its nonce and header.
+    "csp.middleware.CSPMiddleware",
     # Before WhiteNoise, so that static files carry the header too.
     "ancrage.core.headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -90,7 +92,6 @@ MIDDLEWARE = [
     "ancrage.accounts.middleware.IdleTimeoutMiddleware",
     "ancrage.accounts.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the French lockout page.
     "axes.middleware.AxesMiddleware",
 ]
