@@ -15,6 +15,7 @@ from ancrage.audit.models import AuditEntry, AuditTrailAnchor
 from ancrage.audit.services import audit_record
 from ancrage.core.hashchain import GENESIS_HASH
 from tests.organisations.factories import UserFactory
+from tests.tampering import raw_sql_without_triggers
 
 TABLE = "audit_auditentry"
 
@@ -28,14 +29,7 @@ def trail(db):
 
 
 def _raw(sql, params=()):
-    """SQL with the append-only triggers off, as the owner of the tables could run it."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(f"DROP TRIGGER {TABLE}_no_update")
-            cursor.execute(f"DROP TRIGGER {TABLE}_no_delete")
-        else:
-            cursor.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER {TABLE}_append_only")
-        cursor.execute(sql, params)
+    raw_sql_without_triggers(TABLE, sql, params)
 
 
 def _command(*args):

@@ -11,6 +11,7 @@ from django.db import DatabaseError, connection, transaction
 
 from ancrage.dossiers import journal, services
 from ancrage.dossiers.models import AppendOnlyError, Dossier, Traitement
+from tests.tampering import raw_sql_without_triggers
 
 TABLE = "dossiers_traitement"
 
@@ -24,15 +25,7 @@ def _history(world):
 
 
 def _raw(sql, params=()):
-    """Run SQL with the append-only triggers off, as someone with direct database access would."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(f"DROP TRIGGER {TABLE}_no_update")
-            cursor.execute(f"DROP TRIGGER {TABLE}_no_delete")
-        else:
-            cursor.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER {TABLE}_append_only")
-        cursor.execute(sql, params)
-        # DDL is transactional on both databases: the test's rollback restores the triggers.
+    raw_sql_without_triggers(TABLE, sql, params)
 
 
 def _run_command(*args):
