@@ -11,6 +11,9 @@ pytestmark = pytest.mark.django_db
 )
 def test_permissions_policy_on_every_response(client, path):
     response = client.get(path)
+    if response.streaming:
+        # Drained, the test client closes it (and the static file it streams), as a server would.
+        assert b"".join(response.streaming_content)
     policy = response.headers["Permissions-Policy"]
     for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
         assert f"{feature}=()" in policy
