@@ -214,6 +214,14 @@ SECTEURS_PAR_PAGE = 100
 RESULTAT_CACHE_SECONDS = 3600
 
 
+def _cache_key(kind: str, diagnostic: Diagnostic, *parts) -> str:
+    """A key for what is rendered from a saved diagnostic, which never changes: its id and
+    creation, and the version of its EPN's sectors' contours (the map), then ``parts``."""
+    stamp = diagnostic.created_at.timestamp()
+    contours = territoire_services.contours_version(diagnostic.structure_id)
+    return ":".join(str(part) for part in (kind, diagnostic.pk, stamp, contours, *parts))
+
+
 def _resultat_html(request, diagnostic: Diagnostic, can_write: bool) -> str:
     """The result part of the page (targets, charts, tables with one page of sectors), rendered once.
 
@@ -222,9 +230,7 @@ def _resultat_html(request, diagnostic: Diagnostic, can_write: bool) -> str:
     """
     page_param = request.GET.get("page", "1")
     page_param = page_param if page_param.isdigit() and len(page_param) < 7 else "1"
-    stamp = diagnostic.created_at.timestamp()
-    contours = territoire_services.contours_version(diagnostic.structure_id)
-    key = f"diagnostic-detail:{diagnostic.pk}:{stamp}:{contours}:{int(can_write)}:{page_param}"
+    key = _cache_key("diagnostic-detail", diagnostic, int(can_write), page_param)
     html = cache.get(key)
     if html is None:
         resultat = diagnostic.resultat  # deferred by the view: read only when rendering
@@ -280,9 +286,7 @@ def pdf(request, pk: int):
     sectors' contours stay the same."""
     diagnostic = _diagnostic(request, pk)
     names = hashlib.sha256(f"{diagnostic.titre}\x00{diagnostic.structure.nom}".encode()).hexdigest()[:16]
-    stamp = diagnostic.created_at.timestamp()
-    contours = territoire_services.contours_version(diagnostic.structure_id)
-    key = f"diagnostic-pdf:{diagnostic.pk}:{stamp}:{contours}:{names}"
+    key = _cache_key("diagnostic-pdf", diagnostic, names)
     content = cache.get(key)
     if content is None:
         content = rapport.render_pdf(
