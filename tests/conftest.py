@@ -146,8 +146,6 @@ def _load_hypothesis_profile():
     a loaded machine; no example database), with 50 examples a test. ``full``: ten times more, at
     random, each failure printed with the blob that reproduces it. A test's own count scales the
     same way (tests/properties.py). pytest's ``--hypothesis-profile`` still overrides the variable."""
-    import os
-
     from hypothesis import HealthCheck, settings
 
     settings.register_profile("ci", settings.get_profile("ci"), max_examples=50)
