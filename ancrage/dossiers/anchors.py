@@ -41,7 +41,8 @@ def _mac(record: dict) -> str:
 def current_heads() -> list[tuple[str, int, str]]:
     """(chain, count, head) of the audit trail and of every dossier, as the database says."""
     anchor = AuditTrailAnchor.objects.filter(pk=audit_chain.ANCHOR_PK).first()
-    heads = [(audit_chain.CHAIN_ID, anchor.count, anchor.head) if anchor else ("audit", 0, GENESIS_HASH)]
+    count, head = (anchor.count, anchor.head) if anchor else (0, GENESIS_HASH)
+    heads = [(audit_chain.CHAIN_ID, count, head)]
     for pk, count, head in Dossier.objects.order_by("pk").values_list("pk", "journal_count", "journal_head"):
         heads.append((journal.chain_id(pk), count, head or GENESIS_HASH))
     return heads
