@@ -48,10 +48,13 @@ def _locked_anchor() -> AuditTrailAnchor:
         if AuditTrailAnchor.objects.filter(pk=ANCHOR_PK).update(count=F("count")):
             return AuditTrailAnchor.objects.get(pk=ANCHOR_PK)
         # No anchor yet (a new database): only an empty trail may start one. Another writer may
-        # have just created it, with its first entry, since the update above.
-        if AuditTrailAnchor.objects.filter(pk=ANCHOR_PK).exists():
-            continue
+        # have just committed it, with its first entry, since the update above. The anchor and
+        # the entries commit together, so entries are read first: once they are visible, a
+        # missing anchor is really missing (read the other way round, a commit between the two
+        # reads looks like a deleted anchor).
         if AuditEntry.objects.exists():
+            if AuditTrailAnchor.objects.filter(pk=ANCHOR_PK).exists():
+                continue
             break
         try:
             with transaction.atomic():

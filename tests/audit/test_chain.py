@@ -98,9 +98,11 @@ def test_a_deleted_anchor_is_detected(trail):
 
 def test_concurrent_writers_never_fork_the_chain(postgres_only, committed_db):
     errors = []
+    start = threading.Barrier(4)  # all at once onto the empty trail: the anchor is created in a race
 
     def write():
         try:
+            start.wait()
             for n in range(10):
                 audit_record(acting_user=None, action=AuditAction.CREATE, changes={"n": n})
         except Exception as error:  # pragma: no cover - reported below
@@ -108,14 +110,14 @@ def test_concurrent_writers_never_fork_the_chain(postgres_only, committed_db):
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=write) for _ in range(3)]
+    threads = [threading.Thread(target=write) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert errors == []
     count, problems = chain.verify()
-    assert (count, problems) == (30, [])
+    assert (count, problems) == (40, [])
 
 
 def test_an_anchor_file_catches_an_older_signed_anchor_put_back(trail, tmp_path):
