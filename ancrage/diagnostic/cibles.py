@@ -178,6 +178,8 @@ def fmt_dec(x: float, digits: int = 1) -> str:
 
 def environ(x: float) -> str:
     """Round a gap so that it does not look more precise than it is."""
+    if x >= 1000:
+        return fmt_int(float(f"{x:.3g}"))  # 3 significant digits
     if x >= 100:
         return fmt_int(round(x, -1))
     if x >= 20:
@@ -189,6 +191,15 @@ def fmt_q(q: float) -> str:
     if q < 0.001:
         return "moins de 0,1 %"
     return f"environ {fmt_dec(100 * q, 1)} %"
+
+
+#: The wording of a flag: a Benjamini-Hochberg q-value is not the probability that a gap is chance.
+SIGNIFICATIF = "écart significatif (taux de fausses découvertes contrôlé à 5 %)"
+
+
+def fmt_range(low: float, high: float) -> str:
+    """ "entre 590 et 1 010" (bounds rounded like the gap, the low bound never below 0 users)."""
+    return f"entre {environ(max(low, 0.0))} et {environ(max(high, 0.0))}"
 
 
 def facteur_significativite(q: np.ndarray) -> np.ndarray:
@@ -211,6 +222,13 @@ class Candidat:
     taux_reference: float  # users per inhabitant used for the expectation
     kind: str  # "secteur", "categorie", "cellule"
     priorites: list[Priorite] = field(default_factory=list)
+    manquants: float | None = None
+    manquants_ic: tuple[float, float] | None = None
+    standardise_age: bool = False
+
+    @property
+    def missing(self) -> float:
+        return self.attendus - self.usagers if self.manquants is None else self.manquants
 
 
 @dataclass(frozen=True, eq=False)
@@ -232,42 +250,53 @@ class Ecarts:
     population: np.ndarray  # (m,)
     qvalue: np.ndarray  # (m,)
     taux_reference: np.ndarray  # (m,)
+    #: Missing users (default: expected - observed; a category's share: (p·n − k)/(1 − p)).
+    manquants: np.ndarray | None = None
+    manquants_ic: tuple[np.ndarray, np.ndarray] | None = None  # 95 % range of ``manquants``
+    standardise_age: bool = False  # expected shares standardised by age (the CSP)
 
     def __len__(self) -> int:
         return len(self.usagers)
+
+    def missing(self) -> np.ndarray:
+        return self.attendus - self.usagers if self.manquants is None else self.manquants
 
 
 def _explication(c: Candidat, unite: str) -> str:
     unit = "usagers" if unite == "personnes" else "accompagnements"
     label = category_label(c.dimension, c.categorie)
-    manquants = c.attendus - c.usagers
+    manquants = c.missing
     where = f" du secteur « {c.nom_secteur or c.secteur} »" if c.secteur else " du territoire"
+    plage = f" (intervalle à 95 % : {fmt_range(*c.manquants_ic)})" if c.manquants_ic else ""
     if c.kind == "secteur":
         text = (
             f"Le secteur « {c.nom_secteur or c.secteur} » compte {fmt_int(c.usagers)} {unit} pour "
             f"{fmt_int(c.population)} habitants, alors qu'environ {fmt_int(c.attendus)} étaient attendus "
             f"au taux moyen du territoire, compte tenu de l'âge de ses habitants : "
-            f"il manque environ {environ(manquants)} {unit}."
+            f"il manque environ {environ(manquants)} {unit}{plage}."
         )
     elif c.kind == "categorie":
+        standard = (
+            " La part attendue tient compte de l'âge des usagers (standardisation par l'âge) : "
+            "un manque de personnes âgées n'est pas compté une seconde fois chez les retraités."
+            if c.standardise_age
+            else ""
+        )
         text = (
-            f"Environ {environ(manquants)} {unit} de plus parmi les {label}{where} donneraient à la "
-            f"fréquentation la même composition que la population. "
+            f"Environ {environ(manquants)} {unit} de plus parmi les {label}{where}{plage} donneraient "
+            f"à la fréquentation la même composition que la population. "
             f"Aujourd'hui : {fmt_int(c.usagers)} {unit}, "
-            f"contre {fmt_int(c.attendus)} attendus."
+            f"contre {fmt_int(c.attendus)} attendus.{standard}"
         )
     else:
         text = (
-            f"Environ {environ(manquants)} {unit} de plus parmi les {label}{where} permettraient d'atteindre "
-            f"le taux moyen du territoire ({fmt_dec(1000 * c.taux_reference)} pour 1 000 habitants). "
-            f"Aujourd'hui : {fmt_int(c.usagers)} {unit} pour {fmt_int(c.population)} habitants "
-            f"({fmt_dec(1000 * c.usagers / c.population) if c.population else '0'} pour 1 000), "
+            f"Environ {environ(manquants)} {unit} de plus parmi les {label}{where}{plage} permettraient "
+            f"d'atteindre le taux moyen du territoire ({fmt_dec(1000 * c.taux_reference)} pour "
+            f"1 000 habitants). Aujourd'hui : {fmt_int(c.usagers)} {unit} pour {fmt_int(c.population)} "
+            f"habitants ({fmt_dec(1000 * c.usagers / c.population) if c.population else '0'} pour 1 000), "
             f"contre {fmt_int(c.attendus)} attendus."
         )
-    text += (
-        " Probabilité que cet écart soit dû au hasard (après correction pour tests multiples) : "
-        f"{fmt_q(c.qvalue)}."
-    )
+    text += f" {SIGNIFICATIF[0].upper()}{SIGNIFICATIF[1:]}."
     if c.priorites:
         text += (
             " Priorités de la collectivité : "
@@ -302,7 +331,7 @@ def rank_cibles(
             vise_categorie = np.array([p.vise_categorie(e.dimension, c) for c in e.categories], dtype=bool)
             vise = vise_categorie[e.categorie] & vise_secteur[e.secteur]
             matching = matching + np.where(vise, p.poids, 0.0)
-        scores.append((e.attendus - e.usagers) * facteur_significativite(e.qvalue) * (1 + matching))
+        scores.append(e.missing() * facteur_significativite(e.qvalue) * (1 + matching))
     flat = np.concatenate(scores) if scores else np.zeros(0)
     keep = np.ones(len(flat), dtype=bool)
     if max_cibles is not None and len(flat) > max_cibles:
@@ -325,6 +354,13 @@ def rank_cibles(
                 float(e.qvalue[r]),
                 float(e.taux_reference[r]),
                 e.kind,
+                manquants=float(e.missing()[r]),
+                manquants_ic=(
+                    None
+                    if e.manquants_ic is None
+                    else (float(e.manquants_ic[0][r]), float(e.manquants_ic[1][r]))
+                ),
+                standardise_age=e.standardise_age,
             )
             c.priorites = [
                 p for p in priorites if p.correspond(c.dimension, c.categorie, c.secteur, secteurs_qpv)
@@ -349,9 +385,14 @@ def rank_cibles(
                 "categorie": c.categorie,
                 "secteur": c.secteur,
                 "priorites": [p.theme for p in c.priorites],
-                "score": round(score, 1),
+                "score": score,
                 "explication": explication,
                 "thematique": thematique,
+                "usagers": c.usagers,
+                "usagers_attendus": c.attendus,
+                "usagers_manquants": c.missing,
+                "usagers_manquants_ic95": None if c.manquants_ic is None else list(c.manquants_ic),
+                "qvalue": c.qvalue,
             }
         )
     return result

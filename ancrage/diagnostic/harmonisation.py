@@ -4,7 +4,10 @@ Pure module: no Django. INSEE gives two age partitions (0-2 … 80+ and 0-14 …
 its own bands, the usagers file exact birth years or bands. The rule (PRODUCT.md,
 "Harmonising categories"):
 
-* with exact ages, use an INSEE partition as it is;
+* with exact ages, use an INSEE partition as it is, even when some records give a band: a band
+  that fits inside one INSEE band counts there, a band that straddles several is *spread* over
+  them in proportion to the sector's population in each part (:func:`spread_bands`), and those
+  estimated users are flagged. A few users giving "30-44" never coarsen the scheme for everyone;
 * with bands only, use the finest bands that both sides give exactly;
 * when that leaves too coarse a cut, use the attendance bands and *estimate* the population
   of each band (uniform within INSEE bands); those bands carry ``approximation = True``.
@@ -40,16 +43,26 @@ class AgeScheme:
     population: np.ndarray  # (n_secteurs, n_bands)
     present: np.ndarray  # (n_secteurs,) bool
     approximation: tuple[bool, ...]  # per band: population estimated, not read
+    #: F(x) per sector at every known boundary (for spreading bands); None when not computed.
+    cumulative: dict | None = None
+    #: The ages served (eligible population) the bands are restricted to, (low, high or None).
+    eligible: AgeBand | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:
         return tuple(band_label(b) for b in self.bands)
 
     def index_of_age(self, ages: np.ndarray) -> np.ndarray:
-        """Band index of exact ages (NaN -> -1)."""
+        """Band index of exact ages (NaN, or outside every band -> -1)."""
+        ages = np.asarray(ages, dtype=float)
         lows = np.array([b[0] for b in self.bands], dtype=float)
+        top = self.bands[-1][1] if self.bands else None
         idx = np.searchsorted(lows, ages, side="right") - 1
-        return np.where(np.isnan(ages) | (ages < 0), -1, idx)
+        with np.errstate(invalid="ignore"):
+            out = np.isnan(ages) | (ages < lows[0] if len(lows) else True)
+            if top is not None:
+                out = out | (ages >= top)
+        return np.where(out, -1, idx)
 
     def index_of_band(self, band: AgeBand | None) -> int:
         """Index of the scheme band containing ``band`` entirely, else -1 (the record is not counted)."""
@@ -122,32 +135,39 @@ def harmonise_ages(
     ages_exacts: bool = False,
     partition: str = "age_large",
     min_bandes: int = MIN_BANDES_EXACTES,
+    eligible: AgeBand | None = None,
 ) -> AgeScheme:
     """Choose the age bands of a diagnostic and compute their population.
 
-    ``bandes_frequentation``: every distinct band the attendance uses (records with exact ages
-    fit any band and add nothing). ``ages_exacts``: some records have an exact age. With no band
-    at all, the INSEE ``partition`` is used as is.
+    ``bandes_frequentation``: every distinct band the attendance uses. ``ages_exacts``: some
+    records have an exact age; the INSEE ``partition`` is then used as is, and the bands that do
+    not fit one INSEE band are spread by :func:`spread_bands` (the caller's job). With no band at
+    all, the INSEE partition is used as is too.
+
+    ``eligible``: the ages the EPN serves, ``(low, high)`` (``high`` None: no upper bound). The
+    bands are clipped to it and bands outside are dropped; a cut inside an INSEE band is
+    estimated (uniform within the band) and flagged.
     """
     known, _, present = _cumulative(population)
     bands_in = set(bandes_frequentation)
     pop_cuts = {x for x in known if x != INF}
-    if not bands_in:
+    if ages_exacts or not bands_in:
         key = (
             partition
             if partition in population.repartitions
             else next(k for k in ("age_large", "age_fin") if k in population.repartitions)
         )
-        rep = population.repartitions[key]
         parts = AGE_PARTITION_LARGE if key == "age_large" else AGE_PARTITION_FINE
-        return AgeScheme(parts, rep.values.copy(), rep.present.copy(), (False,) * len(parts))
-    att_cuts = attendance_cuts(bands_in)
-    exact = att_cuts & pop_cuts
-    if len(exact) >= min_bandes or exact == att_cuts:
-        cuts = exact
+        cuts = {low for low, _ in parts}
     else:
-        cuts = att_cuts
+        att_cuts = attendance_cuts(bands_in)
+        exact = att_cuts & pop_cuts
+        cuts = exact if len(exact) >= min_bandes or exact == att_cuts else att_cuts
     bands = _bands_from_cuts(cuts)
+    if eligible is not None:
+        bands = _clip(bands, eligible)
+        if not bands:
+            raise ValueError("Les âges servis ne recouvrent aucune tranche d'âge de la population.")
     columns = []
     approx = []
     for low, high in bands:
@@ -155,7 +175,73 @@ def harmonise_ages(
         columns.append(np.maximum(_interpolate(known, upper) - _interpolate(known, low), 0.0))
         approx.append(low not in known or upper not in known)
     matrix = np.column_stack(columns) if columns else np.zeros((len(population), 0))
-    return AgeScheme(bands, matrix, present.copy(), tuple(approx))
+    return AgeScheme(bands, matrix, present.copy(), tuple(approx), known, eligible)
+
+
+def _clip(bands: Iterable[AgeBand], eligible: AgeBand) -> tuple[AgeBand, ...]:
+    """The bands restricted to the eligible ages (empty intersections dropped)."""
+    lo_e, hi_e = eligible[0], INF if eligible[1] is None else eligible[1]
+    out = []
+    for low, high in bands:
+        a, b = max(low, lo_e), min(INF if high is None else high, hi_e)
+        if a < b:
+            out.append((a, None if b == INF else b))
+    return tuple(out)
+
+
+def population_between(scheme: AgeScheme, low: int, high: int | None) -> np.ndarray:
+    """Population of each sector aged ``low`` to ``high`` (exclusive; None: no bound), estimated
+    uniformly inside an INSEE band when a bound is not one of its boundaries."""
+    if scheme.cumulative is None:
+        raise ValueError("scheme without cumulative population")
+    upper = INF if high is None else high
+    return np.maximum(_interpolate(scheme.cumulative, upper) - _interpolate(scheme.cumulative, low), 0.0)
+
+
+def spread_bands(
+    scheme: AgeScheme, band_counts: dict[AgeBand, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Place the users who gave a band instead of an age: ``band_counts[band]`` = users per sector.
+
+    A band inside one scheme band counts there, exactly. A band that straddles several is spread
+    over them in proportion to the sector's population in each overlap (the territory's when the
+    sector has nobody in that band). The part of a band outside the eligible ages is not
+    counted. Returns ``(placed, estimated, outside)``: users per sector × scheme band (fractions
+    allowed), the estimated part of it, and per sector the users left out (no overlap at all).
+    """
+    n, k = scheme.population.shape
+    placed = np.zeros((n, k))
+    estimated = np.zeros((n, k))
+    outside = np.zeros(n)
+    for band, counts in band_counts.items():
+        counts = np.asarray(counts, dtype=float)
+        inside = scheme.index_of_band(band)
+        if inside >= 0:
+            placed[:, inside] += counts
+            continue
+        low, high = band
+        b_hi = INF if high is None else high
+        weights = np.zeros((n, k))
+        for j, (a, b) in enumerate(scheme.bands):
+            lo_j, hi_j = max(a, low), min(INF if b is None else b, b_hi)
+            if lo_j < hi_j:
+                weights[:, j] = population_between(scheme, lo_j, None if hi_j == INF else hi_j)
+        # The whole band's population: the share outside the eligible ages is not placed.
+        whole = population_between(scheme, low, high)
+        territory = weights.sum(axis=0)
+        territory_whole = whole.sum()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(
+                whole[:, None] > 0,
+                weights / np.where(whole > 0, whole, 1)[:, None],
+                territory / territory_whole if territory_whole > 0 else 0.0,
+            )
+        share = np.nan_to_num(np.minimum(share, 1.0))
+        part = counts[:, None] * share
+        placed += part
+        estimated += part
+        outside += counts - part.sum(axis=1)
+    return placed, estimated, np.maximum(outside, 0.0)
 
 
 def band_overlap_share(band: AgeBand, target: AgeBand) -> float:

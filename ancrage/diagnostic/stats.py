@@ -10,13 +10,25 @@ Choices, and why:
 * Shares among users get **Clopper–Pearson** exact binomial intervals, for the same reason.
   The population shares are treated as known: they come from the census of a whole territory,
   whose sampling error is small beside that of an EPN's few hundred users.
-* Significance: exact two-sided tests (Poisson for counts against an expected count, binomial
-  for a share against the population share), then **Benjamini–Hochberg** over every test of one
-  diagnostic (sectors, categories and sector × category cells together).
-* A test is only run when at least :data:`MIN_ATTENDUS` users are expected. Below that even
-  zero users is weak evidence and the gap is a handful of people: "never flag on 3 users".
-* A flag also needs a gap of at least :data:`ECART_MIN` (observed ≤ 80 % of expected): with
-  thousands of users, a 3 % shortfall is significant and yet not worth an action.
+* Significance: the question is always "are there *fewer* users than expected?", so the tests
+  are exact **one-sided** tests (Poisson lower tail for a count against its expected count,
+  binomial lower tail for a share against the population share).
+* Multiple tests: **Benjamini–Hochberg, one family per question**, false discovery rate 5 %:
+  the sectors form one family; the categories of each dimension form one family each; the
+  sector × category cells of a dimension form one family, restricted to the cells that lie in a
+  flagged sector or in a flagged category of that dimension (a cell is only looked at to say
+  *where* a shortfall already found is). A flag reads "écart significatif (taux de fausses
+  découvertes contrôlé à 5 %)": among the gaps flagged, at most 5 % are expected to be chance,
+  which is not "the probability that this gap is chance".
+* **Materiality floors**, not evidence rules: a gap is only reported when at least
+  :data:`MIN_ATTENDUS` users are expected (below that the whole gap is a handful of people, not
+  enough to build an action on) and when observed ≤ 80 % of expected (:data:`ECART_MIN`): with
+  thousands of users a 3 % shortfall is significant and yet not worth an action.
+* Every ratio and every count of missing users comes with its 95 % range (Garwood for counts,
+  Clopper–Pearson for shares, mapped through the same formula).
+* The map shows **Empirical-Bayes** (Poisson–gamma) smoothed ratios (:func:`eb_smooth`): a
+  sector of 90 inhabitants with 3 users is pulled towards the territory's ratio, a large sector
+  keeps its own. Tables keep the raw ratios.
 """
 
 from __future__ import annotations
@@ -134,6 +146,69 @@ def _poisson_screen(o: np.ndarray, e: np.ndarray, level: float) -> np.ndarray:
     return screened
 
 
+def poisson_lower_p(observed, expected) -> np.ndarray:
+    """Exact one-sided p-value of a shortfall: P(X <= observed) for X ~ Poisson(expected)."""
+    o, e = np.broadcast_arrays(np.asarray(observed, dtype=float), np.asarray(expected, dtype=float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = special.pdtr(o, np.where(e > 0, e, 1.0))
+    return np.where((e > 0) & np.isfinite(o), p, np.nan)
+
+
+def binom_lower_p(k, n, p) -> np.ndarray:
+    """Exact one-sided p-value of a share below ``p``: P(K <= k) for K ~ Binomial(n, p)."""
+    k = np.asarray(k, dtype=float)
+    n = np.broadcast_to(np.asarray(n, dtype=float), k.shape)
+    p = np.broadcast_to(np.asarray(p, dtype=float), k.shape)
+    with np.errstate(invalid="ignore"):
+        out = stats.binom.cdf(k, n, p)
+    return np.where((n > 0) & (p > 0) & (p < 1), out, np.nan)
+
+
+def eb_smooth(observed, expected) -> tuple[np.ndarray, float, float]:
+    """Empirical-Bayes (Poisson–gamma) smoothed ratios, by the method of moments (Marshall, 1991).
+
+    Model: O_i ~ Poisson(E_i θ_i), θ_i ~ Gamma(shape a, rate b) (mean m = a / b, variance v).
+    Moments over the sectors with E_i > 0: m = ΣO / ΣE, v = Σ E_i (R_i − m)² / ΣE − m / Ē
+    (Ē the mean of E_i), floored at 0. The posterior mean is (O_i + a) / (E_i + b) with
+    a = m² / v, b = m / v: R_i shrunk towards m by the weight E_i / (E_i + b). When v = 0 every
+    sector gets m. Returns the smoothed ratios (NaN where E_i = 0), a and b (inf when v = 0).
+    """
+    o = np.asarray(observed, dtype=float)
+    e = np.asarray(expected, dtype=float)
+    ok = np.isfinite(o) & np.isfinite(e) & (e > 0)
+    out = np.full(o.shape, np.nan)
+    if not ok.any():
+        return out, float("nan"), float("nan")
+    oo, ee = o[ok], e[ok]
+    m = oo.sum() / ee.sum()
+    r = oo / ee
+    v = max(0.0, float((ee * (r - m) ** 2).sum() / ee.sum() - m / ee.mean()))
+    if v <= 0 or m <= 0:
+        out[ok] = m
+        return out, float("inf"), float("inf")
+    a, b = m * m / v, m / v
+    out[ok] = (oo + a) / (ee + b)
+    return out, a, b
+
+
+def funnel_limits(expected, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Control limits of a ratio O / E around 1 at two-sided ``level`` (0.95, 0.998), exact Poisson.
+
+    Spiegelhalter (2005): r_p = the p-quantile of Poisson(E); the limit is (r_p − α) / E with
+    α = (F(r_p) − p) / (F(r_p) − F(r_p − 1)), which interpolates the discrete quantile so that
+    the limits are smooth in E."""
+    e = np.asarray(expected, dtype=float)
+    out = []
+    for p in ((1 - level) / 2, 1 - (1 - level) / 2):
+        r = stats.poisson.ppf(p, e)
+        f_r = stats.poisson.cdf(r, e)
+        f_r1 = stats.poisson.cdf(r - 1, e)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            alpha = np.where(f_r > f_r1, (f_r - p) / (f_r - f_r1), 0.0)
+            out.append(np.where(e > 0, np.maximum(r - alpha, 0.0) / e, np.nan))
+    return out[0], out[1]
+
+
 def binom_ci(k: np.ndarray, n: np.ndarray, alpha: float = ALPHA) -> tuple[np.ndarray, np.ndarray]:
     """Clopper–Pearson interval of a proportion k / n."""
     k = np.asarray(k, dtype=float)
@@ -213,7 +288,10 @@ class SecteurStats:
     attendus: np.ndarray  # expected users from the territory's rate in each category
     ratio: np.ndarray  # observed / expected (indirect standardisation)
     ratio_ic: tuple[np.ndarray, np.ndarray]
-    pvalues: np.ndarray  # NaN where no test was run
+    pvalues: np.ndarray  # one-sided (shortfall); NaN where no test was run
+    manquants: np.ndarray | None = None  # expected - observed
+    manquants_ic: tuple[np.ndarray, np.ndarray] | None = None  # expected - Garwood bounds
+    ratio_lisse: np.ndarray | None = None  # Empirical-Bayes smoothed ratio (map only)
 
 
 def stats_secteurs(
@@ -253,8 +331,12 @@ def stats_secteurs(
             np.where(attendus > 0, lo / attendus, np.nan),
             np.where(attendus > 0, hi / attendus, np.nan),
         )
-    p = np.where(attendus >= MIN_ATTENDUS, poisson_test(o, attendus), np.nan)
-    return SecteurStats(o, n, taux, taux_ic, attendus, ratio, ratio_ic, p)
+    p = np.where(attendus >= MIN_ATTENDUS, poisson_lower_p(o, attendus), np.nan)
+    # The expected count is fixed, the observed one is a Poisson draw of mean μ: the shortfall
+    # attendus - μ lies in [attendus - high, attendus - low] with 95 % confidence.
+    manquants_ic = (attendus - hi, attendus - lo)
+    lisse, _, _ = eb_smooth(o, attendus)
+    return SecteurStats(o, n, taux, taux_ic, attendus, ratio, ratio_ic, p, attendus - o, manquants_ic, lisse)
 
 
 # --- Per category ---------------------------------------------------------------------------------
@@ -269,15 +351,27 @@ class CategorieStats:
     part_usagers_ic: tuple[np.ndarray, np.ndarray]
     indice: np.ndarray  # representation index: part_usagers / part_population
     attendus: np.ndarray
-    manquants: np.ndarray  # expected - observed (negative when over-represented)
-    pvalues: np.ndarray
+    manquants: np.ndarray  # users to add to this category for its share to equal p (< 0: over)
+    pvalues: np.ndarray  # one-sided (shortfall)
+    indice_ic: tuple[np.ndarray, np.ndarray] | None = None
+    manquants_ic: tuple[np.ndarray, np.ndarray] | None = None
 
 
-def stats_categories(usagers: np.ndarray, population: np.ndarray) -> CategorieStats:
+def stats_categories(
+    usagers: np.ndarray, population: np.ndarray, attendus_part: np.ndarray | None = None
+) -> CategorieStats:
     """Share among users against share in the population, for the categories of one dimension.
 
     Users of unknown category are not in ``usagers``: shares are among users whose category is
     known, which assumes the unknowns are spread like the knowns.
+
+    The missing users of a category of share p in the population, k of n users, is the number x
+    that equalises its share: (k + x) / (n + x) = p, so x = (p·n − k) / (1 − p) (adding users of
+    this category also grows the total). Its 95 % range maps the Clopper–Pearson bounds of k / n
+    through the same formula: x = n (p − k/n) / (1 − p).
+
+    ``attendus_part``: the expected shares when they are not the population's (the CSP
+    standardised by age); the index and the test then compare with those.
     """
     k = np.asarray(usagers, dtype=float)
     pop = np.asarray(population, dtype=float)
@@ -286,11 +380,18 @@ def stats_categories(usagers: np.ndarray, population: np.ndarray) -> CategorieSt
     with np.errstate(invalid="ignore", divide="ignore"):
         part_u = k / n_users if n_users > 0 else np.full_like(k, np.nan)
         part_p = pop / n_pop if n_pop > 0 else np.full_like(pop, np.nan)
-        indice = np.where(part_p > 0, part_u / part_p, np.nan)
+    ref = part_p if attendus_part is None else np.asarray(attendus_part, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        indice = np.where(ref > 0, part_u / ref, np.nan)
     ic = binom_ci(k, n_users)
-    attendus = n_users * part_p
-    p = np.where(attendus >= MIN_ATTENDUS, binom_test(k, n_users, part_p), np.nan)
-    return CategorieStats(k, pop, part_u, part_p, ic, indice, attendus, attendus - k, p)
+    attendus = n_users * ref
+    p = np.where(attendus >= MIN_ATTENDUS, binom_lower_p(k, n_users, ref), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = np.where(ref < 1, n_users / (1 - ref), np.nan)
+        manquants = (ref * n_users - k) / np.where(ref < 1, 1 - ref, np.nan)
+        manquants_ic = (scale * (ref - ic[1]), scale * (ref - ic[0]))
+        indice_ic = (np.where(ref > 0, ic[0] / ref, np.nan), np.where(ref > 0, ic[1] / ref, np.nan))
+    return CategorieStats(k, pop, part_u, part_p, ic, indice, attendus, manquants, p, indice_ic, manquants_ic)
 
 
 # --- Per sector × category ------------------------------------------------------------------------
@@ -300,7 +401,7 @@ def stats_categories(usagers: np.ndarray, population: np.ndarray) -> CategorieSt
 class CelluleStats:
     attendus: np.ndarray  # (n_secteurs, n_categories)
     manquants: np.ndarray
-    pvalues: np.ndarray
+    pvalues: np.ndarray  # one-sided (shortfall)
 
 
 def stats_cellules(
@@ -312,15 +413,13 @@ def stats_cellules(
     expected count is the number of users this category of this sector would have at that rate:
     "about 140 more 15-29 year olds from this quartier would reach the territory's average rate".
 
-    The cells are the bulk of a large diagnostic's tests (50,000 sectors × 30 categories), so by
-    default cells proven not significant at ``screen`` get p = 1 instead of their exact p-value
-    (``poisson_test(screen=...)``): the flags and every q-value below ``screen`` stay identical.
-    ``screen=None`` computes every p-value exactly.
+    The test is one-sided (a shortfall), the Poisson lower tail, one call of scipy's ``pdtr``
+    over the cells (``screen`` is kept for callers; the one-sided tail needs no screen).
     """
     o = np.asarray(usagers, dtype=float)
     attendus = np.asarray(population, dtype=float) * taux_reference
     eligible = attendus >= MIN_ATTENDUS
     p = np.full(o.shape, np.nan)
     if eligible.any():
-        p[eligible] = poisson_test(o[eligible], attendus[eligible], screen=screen)
+        p[eligible] = poisson_lower_p(o[eligible], attendus[eligible])
     return CelluleStats(attendus, attendus - o, p)

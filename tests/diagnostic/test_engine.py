@@ -47,8 +47,10 @@ def result(population):
 
 
 def test_json_shape(result):
-    assert set(result) == {"secteurs", "categories", "cibles", "unite"} and result["unite"] == "personnes"
-    assert set(result["secteurs"][0]) == {
+    # Backward compatible: the historical fields stay, new ones are added.
+    assert {"secteurs", "categories", "cibles", "unite"} <= set(result) and result["unite"] == "personnes"
+    assert {"public", "methode"} <= set(result)
+    assert set(result["secteurs"][0]) >= {
         "code",
         "nom",
         "population",
@@ -58,7 +60,7 @@ def test_json_shape(result):
         "ratio_standardise",
         "sous_frequente",
     }
-    assert set(result["categories"][0]) == {
+    assert set(result["categories"][0]) >= {
         "dimension",
         "categorie",
         "population",

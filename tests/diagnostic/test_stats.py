@@ -91,7 +91,9 @@ def test_categories_by_hand():
     c = stats.stats_categories(np.array([10, 90]), np.array([5000.0, 5000.0]))
     assert c.part_usagers.tolist() == [0.1, 0.9] and c.part_population.tolist() == [0.5, 0.5]
     assert c.indice.tolist() == pytest.approx([0.2, 1.8])
-    assert c.manquants.tolist() == pytest.approx([40, -40])
+    # (p·n − k)/(1 − p): 80 more users of the first category make it 90 of 180, half.
+    assert c.manquants.tolist() == pytest.approx([80, -80])
+    assert (10 + 80) / (100 + 80) == pytest.approx(0.5)
     assert c.pvalues[0] == pytest.approx(sps.binomtest(10, 100, 0.5).pvalue)
 
 
