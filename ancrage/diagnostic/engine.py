@@ -419,6 +419,7 @@ def _secteurs_of(pop, total, eligible, valid_eligible, sect, sous_frequente, q_s
         np.asarray(estimation, dtype=bool).tolist(),
         prudence.tolist(),
         _nums(q_sect),
+        _nums(sect.usagers),
     )
     with gc_paused():
         return _secteurs_json(*columns)
@@ -547,6 +548,7 @@ _SECTEUR_FIELDS = (
     "estimation_recensement",
     "prudence",
     "qvalue",
+    "usagers_precis",
 )
 
 

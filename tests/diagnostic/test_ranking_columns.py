@@ -1,8 +1,8 @@
 """The diagnostic's columnar paths against the one-value-at-a-time rules they replace.
 
 ``rank_cibles`` scores its gaps as columns and builds objects for the best ``max_cibles`` only;
-the engine writes its JSON figures a column at a time, at full precision. Both must give exactly what the plain
-Python rules give, ties and missing values included.
+the engine writes its JSON figures a column at a time, at full precision. Both must give exactly
+what the plain Python rules give, ties and missing values included.
 """
 
 import json
