@@ -6,8 +6,12 @@ only (the CSP forbids inline styles and scripts). Every bar carries its 95 % int
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
+from ancrage.diagnostic import stats
 from ancrage.diagnostic.cibles import category_label
 
 LABEL_WIDTH = 230
@@ -26,6 +30,25 @@ DIMENSION_LABELS = {
     "activite": "Situation d'activité (15-64 ans)",
     "diplome": "Diplôme",
 }
+
+
+def svg_num(x: float, digits: int = 1) -> str:
+    """A coordinate for an SVG attribute: a plain dot decimal, whatever the page's locale (Django's
+    French localisation would write a float as "13,1", which SVG reads as two numbers)."""
+    text = f"{x:.{digits}f}"
+    return "0" if text in ("-0", "-0.0") else text
+
+
+def sig3(x: float | None) -> str:
+    """A figure for display: 3 significant digits, French decimal comma ("0,667", "1\u202f230")."""
+    if x is None or not math.isfinite(x):
+        return "—"
+    if x == 0:
+        return "0"
+    place = 2 - math.floor(math.log10(abs(x)))
+    value = round(x, place)
+    text = f"{value:,.{max(place, 0)}f}"
+    return text.replace(",", "\u202f").replace(".", ",")
 
 
 def _pct(x: float | None) -> str:
@@ -66,7 +89,13 @@ def categories_chart(categories: Sequence[Mapping], dimension: str) -> dict | No
                 "flagged": c["sous_represente"],
                 "couleur": COULEUR_ALERTE if c["sous_represente"] else COULEUR_USAGERS,
                 "texte": f"{_pct(c['part_usagers'])} des usagers (IC 95 % : {_pct(lo)} – {_pct(hi)}), "
-                f"{_pct(c['part_population'])} de la population",
+                f"{_pct(c['part_population'])} de la population"
+                + (
+                    f", indice {sig3(c['indice_representation'])} (IC 95 % : "
+                    f"{sig3(c['indice_ic95'][0])} – {sig3(c['indice_ic95'][1])})"
+                    if c.get("indice_ic95")
+                    else ""
+                ),
                 "approximation": c.get("approximation", False),
             }
         )
@@ -87,8 +116,8 @@ def secteurs_chart(secteurs: Sequence[Mapping], limit: int = 60) -> dict | None:
     rows = [s for s in secteurs if s.get("taux_pour_mille") is not None]
     if not rows:
         return None
-    total_users = sum(s["usagers"] for s in rows)
-    total_pop = sum(s["population"] or 0 for s in rows)
+    total_users = sum(s.get("usagers_precis", s["usagers"]) for s in rows)
+    total_pop = sum(s.get("population_eligible", s["population"]) or 0 for s in rows)
     reference = 1000 * total_users / total_pop if total_pop else 0
     rows = sorted(rows, key=lambda s: (not s["sous_frequente"], s["taux_pour_mille"]))[:limit]
     maximum = max(max((s["ic95"] or [0, 0])[1] or 0, s["taux_pour_mille"]) for s in rows) * 1.05 or 1.0
@@ -110,9 +139,8 @@ def secteurs_chart(secteurs: Sequence[Mapping], limit: int = 60) -> dict | None:
                 "ci_y": y + 13,
                 "flagged": s["sous_frequente"],
                 "couleur": COULEUR_ALERTE if s["sous_frequente"] else COULEUR_USAGERS,
-                "texte": f"{s['taux_pour_mille']:.1f} pour 1 000 (IC 95 % : {lo:.1f} – {hi:.1f})".replace(
-                    ".", ","
-                ),
+                "texte": f"{sig3(s['taux_pour_mille'])} pour 1 000 (IC 95 % : {sig3(lo)} – {sig3(hi)})"
+                + _ratio_text(s),
             }
         )
     return {
@@ -125,6 +153,13 @@ def secteurs_chart(secteurs: Sequence[Mapping], limit: int = 60) -> dict | None:
         "bars": bars,
         "omis": max(0, len([s for s in secteurs if s.get("taux_pour_mille") is not None]) - limit),
     }
+
+
+def _ratio_text(s: Mapping) -> str:
+    if s.get("ratio_standardise") is None:
+        return ""
+    lo, hi = s.get("ratio_ic95") or (None, None)
+    return f", ratio {sig3(s['ratio_standardise'])} (IC 95 % : {sig3(lo)} – {sig3(hi)})"
 
 
 def _ticks(maximum: float, k: float, percent: bool) -> list[dict]:
@@ -141,16 +176,21 @@ def _ticks(maximum: float, k: float, percent: bool) -> list[dict]:
 
 
 def map_chart(paths: Mapping[str, str], height: float, secteurs: Sequence[Mapping]) -> dict | None:
-    """Sectors coloured by their standardised ratio; flagged sectors outlined in red."""
+    """Sectors coloured by their Empirical-Bayes smoothed ratio (``ratio_lisse``; the raw ratio for
+    results computed before it existed); flagged sectors outlined in red; sectors with fewer than
+    10 expected users greyed out (``grise``): too few to colour."""
     if not paths:
         return None
     by_code = {s["code"]: s for s in secteurs}
     shapes = []
     for code, d in paths.items():
         s = by_code.get(code)
-        ratio = s.get("ratio_standardise") if s else None
+        ratio = s.get("ratio_lisse", s.get("ratio_standardise")) if s else None
+        grise = bool(s and s.get("attendus_faibles", False))
         if ratio is None:
             fill, classe = "#eeeeee", "sans donnée"
+        elif grise:
+            fill, classe = "#dddddd", "moins de 10 usagers attendus : trop peu pour conclure"
         elif ratio < 0.5:
             fill, classe = "#f4bfb1", "moins de la moitié des usagers attendus"
         elif ratio < 0.8:
@@ -159,19 +199,108 @@ def map_chart(paths: Mapping[str, str], height: float, secteurs: Sequence[Mappin
             fill, classe = "#cacafb", "proche du taux moyen"
         else:
             fill, classe = "#6a6af4", "plus de 120 % des usagers attendus"
+        flagged = bool(s and s["sous_frequente"])
         shapes.append(
             {
                 "code": code,
                 "d": d,
                 "fill": fill,
-                "stroke": COULEUR_ALERTE if s and s["sous_frequente"] else "#ffffff",
-                "stroke_width": 2.5 if s and s["sous_frequente"] else 0.8,
-                "titre": f"{s['nom'] if s else code} : {classe}",
+                "stroke": COULEUR_ALERTE if flagged else "#ffffff",
+                "stroke_width": "2.5" if flagged else "0.8",
+                "titre": f"{s['nom'] if s else code} : {classe}"
+                + (f" (ratio lissé {sig3(ratio)})" if ratio is not None else ""),
+                "ratio_lisse": ratio,
+                "grise": grise,
+                "flagged": flagged,
             }
         )
     # Flagged sectors last, so that their red outline is drawn above their neighbours'.
-    shapes.sort(key=lambda x: x["stroke_width"])
-    return {"width": 600, "height": height, "shapes": shapes}
+    shapes.sort(key=lambda x: x["flagged"])
+    return {"width": 600, "height": svg_num(height), "shapes": shapes}
+
+
+FUNNEL_WIDTH, FUNNEL_HEIGHT = 560, 340
+_F_LEFT, _F_RIGHT, _F_TOP, _F_BOTTOM = 48, 16, 16, 40
+
+
+def funnel_chart(secteurs: Sequence[Mapping]) -> dict | None:
+    """Funnel plot: each sector's ratio (observed / expected users) against its expected users
+    (log scale), with the exact Poisson 95 % and 99.8 % limits around 1 (Spiegelhalter, 2005).
+    A point below the lower limits has fewer users than chance alone would explain; a small sector
+    needs a larger gap to fall outside. Sectors with fewer than 10 expected users are grey."""
+    rows = [
+        s for s in secteurs if (s.get("usagers_attendus") or 0) > 0 and s.get("ratio_standardise") is not None
+    ]
+    if not rows:
+        return None
+    expected = np.array([s["usagers_attendus"] for s in rows], dtype=float)
+    ratios = np.array([s["ratio_standardise"] for s in rows], dtype=float)
+    x_min = max(1.0, 10 ** math.floor(math.log10(max(expected.min(), 1.0))))
+    x_max = 10 ** math.ceil(math.log10(max(expected.max(), x_min * 10)))
+    lo_grid = np.geomspace(x_min, x_max, 80)
+    l95, h95 = stats.funnel_limits(lo_grid, 0.95)
+    l998, h998 = stats.funnel_limits(lo_grid, 0.998)
+    y_max = float(min(4.0, max(2.0, math.ceil(2 * min(ratios.max(), 4.0) + 0.5) / 2)))
+    plot_w = FUNNEL_WIDTH - _F_LEFT - _F_RIGHT
+    plot_h = FUNNEL_HEIGHT - _F_TOP - _F_BOTTOM
+
+    def px(e):
+        return _F_LEFT + plot_w * (math.log10(e) - math.log10(x_min)) / (
+            math.log10(x_max) - math.log10(x_min)
+        )
+
+    def py(r):
+        return _F_TOP + plot_h * (1 - min(max(r, 0.0), y_max) / y_max)
+
+    def line(values):
+        return " ".join(f"{svg_num(px(e))},{svg_num(py(r))}" for e, r in zip(lo_grid, values, strict=True))
+
+    points = []
+    for s, e, r in zip(rows, expected, ratios, strict=True):
+        grise = e < stats.MIN_ATTENDUS
+        couleur = "#bbbbbb" if grise else COULEUR_ALERTE if s["sous_frequente"] else COULEUR_USAGERS
+        ic = s.get("ratio_ic95") or [None, None]
+        users = s.get("usagers_precis", s["usagers"])
+        points.append(
+            {
+                "cx": svg_num(px(e)),
+                "cy": svg_num(py(r)),
+                "couleur": couleur,
+                "r": "4.5" if s["sous_frequente"] else "3",
+                "titre": f"{s['nom']} : {sig3(users)} "
+                f"usagers pour {sig3(e)} attendus, ratio {sig3(r)} (IC 95 % : {sig3(ic[0])} – {sig3(ic[1])})"
+                + (" ; moins de 10 usagers attendus" if grise else ""),
+                "flagged": bool(s["sous_frequente"]),
+            }
+        )
+    points.sort(key=lambda p: p["flagged"])
+    x_ticks = []
+    decade = x_min
+    while decade <= x_max * 1.0001:
+        x_ticks.append({"x": svg_num(px(decade)), "label": f"{decade:,.0f}".replace(",", "\u202f")})
+        decade *= 10
+    y_ticks = [
+        {"y": svg_num(py(v)), "label": f"{v:g}".replace(".", ",")} for v in np.arange(0, y_max + 1e-9, 0.5)
+    ]
+    return {
+        "width": FUNNEL_WIDTH,
+        "height": FUNNEL_HEIGHT,
+        "left": _F_LEFT,
+        "right": FUNNEL_WIDTH - _F_RIGHT,
+        "top": _F_TOP,
+        "bottom": FUNNEL_HEIGHT - _F_BOTTOM,
+        "axis_label_y": FUNNEL_HEIGHT - 6,
+        "center_x": svg_num(_F_LEFT + plot_w / 2),
+        "y1": svg_num(py(1.0)),
+        "bas95": line(l95),
+        "haut95": line(h95),
+        "bas998": line(l998),
+        "haut998": line(h998),
+        "points": points,
+        "x_ticks": x_ticks,
+        "y_ticks": y_ticks,
+        "n": len(points),
+    }
 
 
 def comparaison(avant: Mapping, apres: Mapping) -> dict:

@@ -25,6 +25,19 @@ SECTEUR_COLUMNS = [
     "ic95_haut",
     "ratio_standardise",
     "sous_frequente",
+    # Added with the ranges and the ages served (older columns keep their place).
+    "ratio_ic95_bas",
+    "ratio_ic95_haut",
+    "usagers_attendus",
+    "usagers_manquants",
+    "usagers_manquants_ic95_bas",
+    "usagers_manquants_ic95_haut",
+    "ratio_lisse",
+    "population_eligible",
+    "taux_pour_mille_tous_ages",
+    "moins_de_10_attendus",
+    "estimation_recensement",
+    "qvalue",
 ]
 CATEGORIE_COLUMNS = [
     "dimension",
@@ -39,8 +52,28 @@ CATEGORIE_COLUMNS = [
     "sous_represente",
     "usagers_manquants",
     "approximation",
+    "usagers_manquants_ic95_bas",
+    "usagers_manquants_ic95_haut",
+    "indice_ic95_bas",
+    "indice_ic95_haut",
+    "usagers_estimes",
+    "part_attendue",
+    "standardise_age",
+    "estimation_recensement",
+    "qvalue",
 ]
-CIBLE_COLUMNS = ["rang", "dimension", "categorie", "secteur", "priorites", "score", "explication"]
+CIBLE_COLUMNS = [
+    "rang",
+    "dimension",
+    "categorie",
+    "secteur",
+    "priorites",
+    "score",
+    "explication",
+    "usagers_manquants",
+    "usagers_manquants_ic95_bas",
+    "usagers_manquants_ic95_haut",
+]
 
 
 def csv_bytes(rows) -> bytes:
@@ -67,6 +100,16 @@ def table_rows(resultat: dict) -> dict[str, list[list]]:
             *(s["ic95"] or [None, None]),
             s["ratio_standardise"],
             _yes(s["sous_frequente"]),
+            *(s.get("ratio_ic95") or [None, None]),
+            s.get("usagers_attendus"),
+            s.get("usagers_manquants"),
+            *(s.get("usagers_manquants_ic95") or [None, None]),
+            s.get("ratio_lisse"),
+            s.get("population_eligible"),
+            s.get("taux_pour_mille_tous_ages"),
+            _yes(s.get("attendus_faibles")),
+            _yes(s.get("estimation_recensement")),
+            s.get("qvalue"),
         ]
         for s in resultat.get("secteurs", [])
     ]
@@ -83,6 +126,13 @@ def table_rows(resultat: dict) -> dict[str, list[list]]:
             _yes(c["sous_represente"]),
             c["usagers_manquants"],
             _yes(c["approximation"]),
+            *(c.get("usagers_manquants_ic95") or [None, None]),
+            *(c.get("indice_ic95") or [None, None]),
+            c.get("usagers_estimes"),
+            c.get("part_attendue"),
+            _yes(c.get("standardise_age")),
+            _yes(c.get("estimation_recensement")),
+            c.get("qvalue"),
         ]
         for c in resultat.get("categories", [])
     ]
@@ -95,6 +145,8 @@ def table_rows(resultat: dict) -> dict[str, list[list]]:
             ", ".join(c["priorites"]),
             c["score"],
             c["explication"],
+            c.get("usagers_manquants"),
+            *(c.get("usagers_manquants_ic95") or [None, None]),
         ]
         for c in resultat.get("cibles", [])
     ]
@@ -145,12 +197,58 @@ def chart_context(resultat: dict, contours_svg=None) -> dict:
     ]
     return {
         "chart_secteurs": charts.secteurs_chart(resultat.get("secteurs", [])),
+        "chart_entonnoir": charts.funnel_chart(resultat.get("secteurs", [])),
+        "public": resultat.get("public") or {"libelle": "tous âges", "ages": None},
+        "categories_affichees": [_affiche_categorie(c) for c in categories],
         "charts_categories": [charts.categories_chart(categories, d) for d in dimensions],
         "carte": carte,
         "cibles": cibles,
         "nb_sous_frequentes": sum(1 for s in resultat.get("secteurs", []) if s["sous_frequente"]),
         "nb_sous_representes": sum(1 for c in categories if c["sous_represente"]),
         "unite": resultat.get("unite", "personnes"),
+    }
+
+
+def _range(values) -> str:
+    if not values or values[0] is None or values[1] is None:
+        return ""
+    return f"{charts.sig3(values[0])} – {charts.sig3(values[1])}"
+
+
+def affiche_secteurs(secteurs) -> list[dict]:
+    """The sectors of one page of the table, with their display texts."""
+    return [_affiche_secteur(s) for s in secteurs]
+
+
+def _affiche_secteur(s: dict) -> dict:
+    """A sector's figures for the page and the PDF: rounded to 3 significant digits, as text."""
+    return {
+        **s,
+        "population_txt": charts.sig3(s.get("population_eligible", s["population"])),
+        "taux_txt": charts.sig3(s["taux_pour_mille"]),
+        "taux_ic_txt": _range(s.get("ic95")),
+        "ratio_txt": charts.sig3(s["ratio_standardise"]),
+        "ratio_ic_txt": _range(s.get("ratio_ic95")),
+        "manquants_txt": charts.sig3(s.get("usagers_manquants")),
+        "manquants_ic_txt": _range(s.get("usagers_manquants_ic95")),
+        "prudence": bool(s.get("prudence", False)),
+    }
+
+
+def _affiche_categorie(c: dict) -> dict:
+    pct = charts._pct
+    ic = c.get("ic95") or [None, None]
+    return {
+        **c,
+        "libelle": category_label(c["dimension"], c["categorie"]),
+        "part_population_txt": pct(c["part_population"]),
+        "part_usagers_txt": pct(c["part_usagers"]),
+        "part_ic_txt": f"{pct(ic[0])} – {pct(ic[1])}",
+        "indice_txt": charts.sig3(c["indice_representation"]),
+        "indice_ic_txt": _range(c.get("indice_ic95")),
+        "manquants_txt": charts.sig3(c["usagers_manquants"]),
+        "manquants_ic_txt": _range(c.get("usagers_manquants_ic95")),
+        "estime": bool(c.get("approximation")),
     }
 
 
@@ -162,7 +260,7 @@ def render_pdf(
         "structure": structure,
         "parametres": parametres or {},
         "resultat": resultat,
-        "secteurs": resultat.get("secteurs", []),
+        "secteurs": affiche_secteurs(resultat.get("secteurs", [])),
         **chart_context(resultat, contours_svg),
     }
     html = render_to_string("diagnostic/rapport_pdf.html", context)

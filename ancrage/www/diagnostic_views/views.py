@@ -239,7 +239,7 @@ def _resultat_html(request, diagnostic: Diagnostic, can_write: bool) -> str:
             "diagnostic": diagnostic,
             "can_write": can_write,
             "resultat": resultat,
-            "secteurs": secteurs.object_list,
+            "secteurs": rapport.affiche_secteurs(secteurs.object_list),
             "secteurs_page": secteurs,
             **rapport.chart_context(resultat, _contours_svg(diagnostic)),
         }
