@@ -39,14 +39,19 @@ def svg_num(x: float, digits: int = 1) -> str:
     return "0" if text in ("-0", "-0.0") else text
 
 
-def sig3(x: float | None) -> str:
-    """A figure for display: 3 significant digits, French decimal comma ("0,667", "1\u202f230")."""
+def sig3(x: float | None, max_decimals: int | None = None) -> str:
+    """A figure for display: 3 significant digits, French decimal comma ("0,667", "1\u202f230");
+    ``max_decimals`` caps the decimals (a count of users: "0", not "-0,0314")."""
     if x is None or not math.isfinite(x):
         return "—"
     if x == 0:
         return "0"
     place = 2 - math.floor(math.log10(abs(x)))
+    if max_decimals is not None:
+        place = min(place, max_decimals)
     value = round(x, place)
+    if value == 0:
+        return "0"
     text = f"{value:,.{max(place, 0)}f}"
     return text.replace(",", "\u202f").replace(".", ",")
 
@@ -80,11 +85,11 @@ def categories_chart(categories: Sequence[Mapping], dimension: str) -> dict | No
                 "text_y": y + 16,
                 "pop_y": y + 2,
                 "usr_y": y + 14,
-                "pop_w": round((c["part_population"] or 0) * k, 1),
-                "usr_w": round((c["part_usagers"] or 0) * k, 1),
+                "pop_w": svg_num((c["part_population"] or 0) * k),
+                "usr_w": svg_num((c["part_usagers"] or 0) * k),
                 "ci": lo is not None and hi is not None,
-                "ci_lo": round(LABEL_WIDTH + (lo or 0) * k, 1),
-                "ci_hi": round(LABEL_WIDTH + (hi or 0) * k, 1),
+                "ci_lo": svg_num(LABEL_WIDTH + (lo or 0) * k),
+                "ci_hi": svg_num(LABEL_WIDTH + (hi or 0) * k),
                 "ci_y": y + 19,
                 "flagged": c["sous_represente"],
                 "couleur": COULEUR_ALERTE if c["sous_represente"] else COULEUR_USAGERS,
@@ -133,9 +138,9 @@ def secteurs_chart(secteurs: Sequence[Mapping], limit: int = 60) -> dict | None:
                 "y": y,
                 "text_y": y + 16,
                 "bar_y": y + 6,
-                "w": round(s["taux_pour_mille"] * k, 1),
-                "ci_lo": round(LABEL_WIDTH + lo * k, 1),
-                "ci_hi": round(LABEL_WIDTH + hi * k, 1),
+                "w": svg_num(s["taux_pour_mille"] * k),
+                "ci_lo": svg_num(LABEL_WIDTH + lo * k),
+                "ci_hi": svg_num(LABEL_WIDTH + hi * k),
                 "ci_y": y + 13,
                 "flagged": s["sous_frequente"],
                 "couleur": COULEUR_ALERTE if s["sous_frequente"] else COULEUR_USAGERS,
@@ -148,7 +153,7 @@ def secteurs_chart(secteurs: Sequence[Mapping], limit: int = 60) -> dict | None:
         "height": TOP + len(rows) * ROW + 10,
         "x0": LABEL_WIDTH,
         "reference": round(reference, 2),
-        "reference_x": round(LABEL_WIDTH + reference * k, 1),
+        "reference_x": svg_num(LABEL_WIDTH + reference * k),
         "ticks": _ticks(maximum, k, percent=False),
         "bars": bars,
         "omis": max(0, len([s for s in secteurs if s.get("taux_pour_mille") is not None]) - limit),
@@ -170,7 +175,7 @@ def _ticks(maximum: float, k: float, percent: bool) -> list[dict]:
     ticks, value = [], 0.0
     while value <= maximum + 1e-9:
         label = f"{round(100 * value)} %" if percent else f"{value:g}"
-        ticks.append({"x": round(LABEL_WIDTH + value * k, 1), "label": label})
+        ticks.append({"x": svg_num(LABEL_WIDTH + value * k), "label": label})
         value += step
     return ticks
 

@@ -209,10 +209,10 @@ def chart_context(resultat: dict, contours_svg=None) -> dict:
     }
 
 
-def _range(values) -> str:
+def _range(values, max_decimals: int | None = None) -> str:
     if not values or values[0] is None or values[1] is None:
         return ""
-    return f"{charts.sig3(values[0])} – {charts.sig3(values[1])}"
+    return f"{charts.sig3(values[0], max_decimals)} – {charts.sig3(values[1], max_decimals)}"
 
 
 def affiche_secteurs(secteurs) -> list[dict]:
@@ -229,8 +229,8 @@ def _affiche_secteur(s: dict) -> dict:
         "taux_ic_txt": _range(s.get("ic95")),
         "ratio_txt": charts.sig3(s["ratio_standardise"]),
         "ratio_ic_txt": _range(s.get("ratio_ic95")),
-        "manquants_txt": charts.sig3(s.get("usagers_manquants")),
-        "manquants_ic_txt": _range(s.get("usagers_manquants_ic95")),
+        "manquants_txt": charts.sig3(s.get("usagers_manquants"), 1),
+        "manquants_ic_txt": _range(s.get("usagers_manquants_ic95"), 1),
         "prudence": bool(s.get("prudence", False)),
     }
 
@@ -246,8 +246,8 @@ def _affiche_categorie(c: dict) -> dict:
         "part_ic_txt": f"{pct(ic[0])} – {pct(ic[1])}",
         "indice_txt": charts.sig3(c["indice_representation"]),
         "indice_ic_txt": _range(c.get("indice_ic95")),
-        "manquants_txt": charts.sig3(c["usagers_manquants"]),
-        "manquants_ic_txt": _range(c.get("usagers_manquants_ic95")),
+        "manquants_txt": charts.sig3(c["usagers_manquants"], 1),
+        "manquants_ic_txt": _range(c.get("usagers_manquants_ic95"), 1),
         "estime": bool(c.get("approximation")),
     }
 

@@ -181,12 +181,13 @@ def diagnostic_compute(
     niveau: str = "iris",
     titre: str = "",
     reference_year: int | None = None,
+    ages: tuple[int, int | None] | None = None,
 ) -> Diagnostic:
     """Compute and save a diagnostic. Raises ``DiagnosticImpossible`` (French message) when it cannot."""
     if frequentation.structure_id != structure.pk:
         raise ValidationError("Cette fréquentation appartient à un autre lieu.")
     inputs = inputs_of(structure, frequentation, niveau)
-    resultat = run_diagnostic(**inputs, reference_year=reference_year)
+    resultat = run_diagnostic(**inputs, reference_year=reference_year, ages=ages)
     population = inputs["population"]
     parametres = {
         "niveau": niveau,
@@ -200,6 +201,7 @@ def diagnostic_compute(
         "secteurs_qpv": sorted(inputs["secteurs_qpv"]),
         "quartiers": {code: nom for code, nom in (inputs["noms_quartiers"] or {}).items()},
         "reference_year": reference_year,
+        "ages": None if ages is None else [ages[0], ages[1]],
         "est_demo": frequentation.est_demo,
     }
     diagnostic = Diagnostic.objects.create(

@@ -1,6 +1,7 @@
 import csv
 import io
 
+import numpy as np
 import pytest
 
 from ancrage.core.importing import ImportRejected
@@ -63,10 +64,35 @@ RESULT = {
 def test_bars_carry_their_intervals_in_plot_coordinates():
     chart = charts.secteurs_chart(RESULT["secteurs"])
     first = chart["bars"][0]
-    assert first["flagged"] and first["ci_lo"] < chart["x0"] + first["w"] < first["ci_hi"]
+    # Coordinates are strings with a plain dot decimal: French localisation never touches them.
+    assert all("," not in first[key] for key in ("ci_lo", "w", "ci_hi"))
+    assert first["flagged"] and float(first["ci_lo"]) < chart["x0"] + float(first["w"]) < float(
+        first["ci_hi"]
+    )
     assert chart["reference"] == pytest.approx(10.0)
     cat = charts.categories_chart(RESULT["categories"], "age")["bars"][0]
-    assert cat["ci_lo"] < cat["ci_hi"] and cat["label"] == "personnes de 60 à 74 ans"
+    assert float(cat["ci_lo"]) < float(cat["ci_hi"]) and cat["label"] == "personnes de 60 à 74 ans"
+
+
+def test_funnel_limits_and_points():
+    """Exact Poisson limits around 1 (narrower for larger sectors); points in plot coordinates,
+    written with a dot; sectors under 10 expected users grey."""
+    secteurs = [
+        {"code": "a", "nom": "A", "usagers": 5, "usagers_attendus": 6.0, "ratio_standardise": 5 / 6,
+         "ratio_ic95": [0.27, 1.94], "sous_frequente": False},
+        {"code": "b", "nom": "B", "usagers": 40, "usagers_attendus": 100.0, "ratio_standardise": 0.4,
+         "ratio_ic95": [0.29, 0.54], "sous_frequente": True},
+    ]  # fmt: skip
+    f = charts.funnel_chart(secteurs)
+    assert f["n"] == 2 and all("," not in p["cx"] + p["cy"] for p in f["points"])
+    grey, red = f["points"]
+    assert grey["couleur"] == "#bbbbbb" and red["couleur"] == charts.COULEUR_ALERTE
+    from ancrage.diagnostic import stats
+
+    lo95, hi95 = stats.funnel_limits(np.array([10.0, 100.0, 1000.0]), 0.95)
+    lo998, _ = stats.funnel_limits(np.array([100.0]), 0.998)
+    assert (np.diff(lo95) > 0).all() and (np.diff(hi95) < 0).all() and lo998[0] < lo95[1] < 1
+    assert lo95[2] == pytest.approx(1 - 1.96 / np.sqrt(1000), abs=0.01)  # the normal limit, for large E
 
 
 def test_exports_escape_formulas_but_keep_numbers():

@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 
+from ancrage.diagnostic.engine import DiagnosticImpossible, parse_ages
 from ancrage.diagnostic.models import ImportJob
 from ancrage.frequentation.readers import parse_age_band
 from ancrage.territoire.insee import DIMENSIONS
@@ -51,9 +52,22 @@ class ImportForm(forms.Form):
 
 
 class DiagnosticForm(forms.Form):
+    def clean_ages(self):
+        try:
+            return parse_ages(self.cleaned_data.get("ages"))
+        except DiagnosticImpossible as exc:
+            raise forms.ValidationError(str(exc)) from None
+
     titre = forms.CharField(label="Titre", max_length=200, required=False)
     frequentation = forms.ChoiceField(label="Fréquentation")
     niveau = forms.ChoiceField(label="Secteurs", choices=NIVEAU_CHOICES, initial="iris")
+    ages = forms.CharField(
+        label="Âges servis par le lieu",
+        help_text="Par exemple 15+ pour un lieu qui n'accueille pas d'enfants, ou 60+ ; vide : tous âges. "
+        "Les parts et les taux sont alors calculés sur cette population.",
+        max_length=20,
+        required=False,
+    )
 
     def __init__(self, *args, frequentations, **kwargs):
         super().__init__(*args, **kwargs)

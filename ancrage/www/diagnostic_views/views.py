@@ -192,6 +192,7 @@ def compute(request, structure_id: int):
             frequentation=frequentation,
             niveau=form.cleaned_data["niveau"],
             titre=form.cleaned_data["titre"],
+            ages=form.cleaned_data["ages"],
         )
     except (DiagnosticImpossible, ValidationError) as exc:
         flash_errors(request, exc)

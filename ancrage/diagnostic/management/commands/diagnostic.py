@@ -2,7 +2,8 @@
 
 ancrage diagnostic --population base-ic-evol-struct-pop-2021.csv [--population …]
                    --usagers usagers.csv [--format ancrage|coop|agrege]
-                   [--priorites priorites.csv] [--niveau iris|commune] --json OUT [--pdf OUT]
+                   [--priorites priorites.csv] [--niveau iris|commune] [--ages 15+]
+                   --json OUT [--pdf OUT]
 """
 
 import json
@@ -11,7 +12,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from ancrage.core.importing import ImportRejected
-from ancrage.diagnostic.engine import DiagnosticImpossible, run_diagnostic
+from ancrage.diagnostic.engine import DiagnosticImpossible, parse_ages, run_diagnostic
 from ancrage.diagnostic.priorites import DEFAULT_PRIORITES, read_priorites
 from ancrage.frequentation.readers import read_frequentation
 from ancrage.territoire.insee import merge_populations, read_insee
@@ -35,11 +36,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--annee", type=int, default=None, help="année de référence pour l'âge des usagers"
         )
+        parser.add_argument(
+            "--ages",
+            default=None,
+            help="âges servis par le lieu (population de comparaison), par exemple 15+ ou 60-74 ; "
+            "par défaut tous âges",
+        )
         parser.add_argument("--json", required=True, type=Path, dest="json_out")
         parser.add_argument("--pdf", type=Path, dest="pdf_out")
 
     def handle(self, *args, **options):
         try:
+            ages = parse_ages(options["ages"])
             population = merge_populations([read_insee(p) for p in options["population"]])
             known = set(population.codes) | {c[:5] for c in population.codes}
             frequentation = read_frequentation(
@@ -58,6 +66,7 @@ class Command(BaseCommand):
                 niveau=niveau,
                 secteurs_qpv=qpv,
                 reference_year=options["annee"],
+                ages=ages,
             )
         except ImportRejected as exc:
             raise CommandError("Fichier refusé :\n" + exc.summary()) from None
@@ -72,6 +81,10 @@ class Command(BaseCommand):
             from ancrage.diagnostic.rapport import render_pdf
 
             titre = f"Diagnostic du territoire — {options['usagers'].name}"
-            parametres = {"niveau": niveau, "population": {"millesime": population.millesime}}
+            parametres = {
+                "niveau": niveau,
+                "population": {"millesime": population.millesime},
+                "ages": result["public"]["ages"],
+            }
             options["pdf_out"].write_bytes(render_pdf(result, titre=titre, parametres=parametres))
             self.stdout.write(f"Rapport PDF → {options['pdf_out']}")
