@@ -192,6 +192,7 @@ def chart_context(resultat: dict, contours_svg=None) -> dict:
             "public": category_label(c["dimension"], c["categorie"])
             if c["dimension"]
             else "tous les habitants",
+            "score_txt": charts.sig3(c["score"]),
         }
         for c in resultat.get("cibles", [])
     ]

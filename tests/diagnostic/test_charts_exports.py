@@ -129,3 +129,21 @@ def test_geojson_reader_and_projection():
         geo.read_contours(lambert, "c.geojson")
     with pytest.raises(ImportRejected, match="c.geojson"):
         geo.read_contours(b"{pas du json", "c.geojson")
+
+
+def test_the_map_colours_the_smoothed_ratio_and_greys_small_sectors():
+    """An IRIS of 90 inhabitants with 3 users: its raw ratio says "more than 120 %", its smoothed
+    ratio is near the territory's, and with fewer than 10 expected users it is greyed out."""
+    secteurs = [
+        {"code": "a", "nom": "Petit", "ratio_standardise": 2.5, "ratio_lisse": 1.05,
+         "attendus_faibles": True, "sous_frequente": False},
+        {"code": "b", "nom": "Grand", "ratio_standardise": 0.45, "ratio_lisse": 0.47,
+         "attendus_faibles": False, "sous_frequente": True},
+        {"code": "c", "nom": "Ancien", "ratio_standardise": 1.3, "sous_frequente": False},
+    ]  # fmt: skip
+    carte = charts.map_chart({"a": "M0 0", "b": "M1 1", "c": "M2 2"}, 412.5, secteurs)
+    shapes = {s["code"]: s for s in carte["shapes"]}
+    assert shapes["a"]["grise"] and shapes["a"]["fill"] == "#dddddd" and shapes["a"]["ratio_lisse"] == 1.05
+    assert shapes["b"]["fill"] == "#f4bfb1" and shapes["b"]["stroke_width"] == "2.5"
+    assert shapes["c"]["fill"] == "#6a6af4"  # a result saved before smoothing: its raw ratio
+    assert carte["height"] == "412.5" and [s["code"] for s in carte["shapes"]][-1] == "b"
