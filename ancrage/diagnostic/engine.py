@@ -670,13 +670,9 @@ def _from_individus(pop, freq: Frequentation, niveau, quartiers, index, year, el
             (lookup.get(getattr(r, attr), -1) for r in records), dtype=np.intp, count=len(records)
         )
         approx = False
-        if eligible is not None:
-            # Records wholly outside the ages served are not counted; the dimension's INSEE table
-            # covers its own universe, not the ages served: approximate comparison.
-            lo_e, hi_e = eligible[0], np.inf if eligible[1] is None else eligible[1]
-            with np.errstate(invalid="ignore"):
-                cat = np.where((high <= lo_e) | (low >= hi_e), -1, cat)
-            approx = True
+        # With ages served, the dimension keeps its INSEE table's own universe (INSEE does not cross
+        # it with age): the comparison is approximate, as it is from the counts, which keep no age.
+        approx = eligible is not None
         if universe is not None:
             lo_u, hi_u = universe
             inside = (low >= lo_u) & (high <= hi_u)

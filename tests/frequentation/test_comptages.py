@@ -57,14 +57,16 @@ def quartiers_of(population):
     return {code: f"Q{i % 3}" for i, code in enumerate(population.codes)}
 
 
+@pytest.mark.parametrize("ages", [None, (15, None), (18, 65)])
 @pytest.mark.parametrize("year", [2024, 2031, None])
 @pytest.mark.parametrize("niveau", ["iris", "commune", "quartier"])
-def test_counts_give_the_records_diagnostic_on_a_generated_tier(mini, niveau, year):
+def test_counts_give_the_records_diagnostic_on_a_generated_tier(mini, niveau, year, ages):
     population, usagers = mini
     # The mini tier has every kind of record: no visit date, an age band only, no sex, no CSP…
     assert any(r.premiere_visite is None for r in usagers.individus)
     assert any(r.annee_naissance is None and r.tranche_age for r in usagers.individus)
     kwargs = {"niveau": niveau, "reference_year": year, "secteurs_qpv": set(population.codes[:2])}
+    kwargs["ages"] = ages  # bands straddling the ages served are spread the same way from the counts
     if niveau == "quartier":
         kwargs["quartiers"] = quartiers_of(population)
     assert run_diagnostic(population, counted(usagers), **kwargs) == run_diagnostic(
