@@ -278,3 +278,44 @@ def test_planted_under_served_sectors_are_found_without_false_alarms():
     print(f"recall {found}/{planted} = {recall:.1%}, false alarms {alarms}/{clean} = {false_alarms:.1%}")
     assert recall >= 0.75
     assert false_alarms <= 0.05
+
+
+# --- One gap, one target: the CSP standardised by age ------------------------------------------
+
+
+def test_few_elderly_users_give_one_target_not_two(rennes):
+    """The 75+ come at 0.36 of the usual rate, and every user's CSP follows from their age (the
+    retired are the over-62s): the retired look under-represented among users, but only because
+    the elderly are. Standardised by age, the retired are not flagged (index 0.98 here, 0.77
+    against the raw share); the 75+ remain the target."""
+    rng = np.random.default_rng(21)
+    ages = rennes.repartitions["age_large"].values
+    csp_pop = rennes.repartitions["csp"].values
+    lines, k = [HEADER], 0
+    for i, code in enumerate(rennes.codes):
+        working = csp_pop[i, :6] / csp_pop[i, :6].sum()
+        for j, (low, high) in enumerate(BANDS):
+            if low < 15:
+                continue
+            for _ in range(rng.poisson(ages[i, j] * 0.05 * (0.36 if low >= 75 else 1))):
+                k += 1
+                age = int(rng.integers(low, high))
+                if age >= 62:
+                    csp = "CS7"
+                elif age < 25 and rng.random() < 0.6:
+                    csp = "CS8"
+                else:
+                    csp = f"CS{rng.choice(6, p=working) + 1}"
+                lines.append(f"u{k};{2024 - age};;;{csp};;{code};;2024-06-01;")
+    freq = readers.read_usagers("\n".join(lines).encode(), "u.csv")
+    result = run_diagnostic(rennes, freq, reference_year=2024, ages=(15, None))
+    csp = {c["categorie"]: c for c in result["categories"] if c["dimension"] == "csp"}
+    retired = csp["CS7"]
+    assert retired["standardise_age"] and retired["part_attendue"] < retired["part_population"]
+    # Against the raw population share, the retired would be a second target…
+    raw_index = retired["part_usagers"] / retired["part_population"]
+    assert raw_index < 0.8
+    # …standardised by age, they are not.
+    assert not retired["sous_represente"]
+    assert ("age", "75+") in _flagged(result)
+    assert not any(c["dimension"] == "csp" and c["categorie"] == "CS7" for c in result["cibles"])

@@ -110,3 +110,24 @@ def test_small_shortfall_with_many_users_is_not_flagged():
     p = stats.poisson_test(np.array([9500]), np.array([10000.0]))
     assert p[0] < 0.001
     assert not stats.flag_shortfall([9500], [10000.0], p)[0]
+
+
+def test_empirical_bayes_pulls_a_tiny_sector_towards_the_territory():
+    """An IRIS of 90 inhabitants with 3 users (1.2 expected) has a raw ratio of 2.5; smoothed, it is
+    close to the territory's; a large sector keeps its own ratio."""
+    rng = np.random.default_rng(4)
+    expected = np.concatenate([[1.2, 400.0], rng.uniform(20, 200, 60)])
+    observed = np.concatenate([[3.0, 200.0], rng.poisson(expected[2:] * rng.gamma(20, 1 / 20, 60))])
+    smoothed, a, b = stats.eb_smooth(observed, expected)
+    m = observed.sum() / expected.sum()
+    assert abs(smoothed[0] - m) < 0.3 * abs(2.5 - m)
+    assert smoothed[1] == pytest.approx(0.5, abs=0.05)
+    assert smoothed[1] == pytest.approx((200 + a) / (400 + b))
+
+
+def test_one_sided_tests_only_see_shortfalls():
+    assert stats.poisson_lower_p(np.array([30.0]), np.array([10.0]))[0] > 0.99  # an excess is no shortfall
+    assert stats.poisson_lower_p(np.array([2.0]), np.array([10.0]))[0] == pytest.approx(0.00277, rel=1e-2)
+    assert stats.binom_lower_p(np.array([5.0]), np.array([100.0]), np.array([0.12]))[0] == pytest.approx(
+        0.01522, rel=1e-3
+    )
