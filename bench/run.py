@@ -139,32 +139,26 @@ def peak_rss_mib(code: str) -> float:
 # --- Phase 1: pure code ---------------------------------------------------------------------------
 
 
-def stats_pipeline(inputs: generator.StatsInputs) -> np.ndarray:
-    """The statistics calls of ``run_diagnostic``, in the same order, on ready-made arrays."""
+def stats_pipeline(inputs: generator.StatsInputs) -> list[np.ndarray]:
+    """The statistics calls of ``run_diagnostic``, in the same order, on ready-made arrays: one
+    Benjamini-Hochberg family per question (sectors; the categories of each dimension; the cells
+    of a dimension inside a flagged sector or category)."""
     sect = stats.stats_secteurs(
         inputs.usagers_secteur, inputs.total, inputs.usagers["age"], inputs.population["age"]
     )
-    parts, cells = [sect.pvalues], []
+    q_sect = stats.benjamini_hochberg(sect.pvalues)
+    flagged_sect = stats.flag_shortfall(sect.usagers, sect.attendus, q_sect)
+    flags = [flagged_sect]
     for name in inputs.population:
         users, pop = inputs.usagers[name], inputs.population[name]
         users_c, pop_c = users.sum(axis=0), pop.sum(axis=0)
-        parts.append(stats.stats_categories(users_c, pop_c).pvalues)
-        result = stats.stats_cellules(users, pop, users_c.sum() / pop_c.sum())
-        cells.append(result)
-    parts += [c.pvalues.ravel() for c in cells]
-    q = stats.benjamini_hochberg(np.concatenate(parts))
-    n = len(inputs.total)
-    flags = [stats.flag_shortfall(sect.usagers, sect.attendus, q[:n])]
-    offset = n + sum(len(v) for v in parts[1 : 1 + len(cells)])
-    for name, c in zip(inputs.population, cells, strict=True):
-        size = c.pvalues.size
-        flags.append(
-            stats.flag_shortfall(
-                inputs.usagers[name], c.attendus, q[offset : offset + size].reshape(c.pvalues.shape)
-            )
-        )
-        offset += size
-    return q
+        cat = stats.stats_categories(users_c, pop_c)
+        flagged_cat = stats.flag_shortfall(cat.usagers, cat.attendus, stats.benjamini_hochberg(cat.pvalues))
+        cells = stats.stats_cellules(users, pop, users_c.sum() / pop_c.sum())
+        p = np.where(flagged_sect[:, None] | flagged_cat[None, :], cells.pvalues, np.nan)
+        q = stats.benjamini_hochberg(p, exact_below=stats.ALPHA)
+        flags.append(stats.flag_shortfall(users, cells.attendus, q))
+    return flags
 
 
 @measure(
