@@ -31,6 +31,7 @@ import functools
 import hashlib
 import io
 import os
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -236,6 +237,7 @@ def sign_pdf(
             ),
         )
         _tag_signature_widget(writer, page_index, "\n".join(text_params.values()))
+        _align_info_with_xmp(writer)
         output = pdf_signer.sign_pdf(writer, appearance_text_params=text_params)
     except Exception as exc:
         raise SignatureError(f"La signature du PDF a échoué : {exc}") from exc
@@ -392,6 +394,35 @@ def _tag_signature_widget(writer, page_index: int, text: str) -> None:
     for ref in (document_ref, parent_tree_ref, tree_ref, widget_ref):
         if isinstance(ref, generic.IndirectObject):
             writer.mark_update(ref)
+
+
+_PDFA_ID = re.compile(rb'pdfaid:(part|conformance)(?:="|>)([0-9A-Za-z])')
+
+
+def _align_info_with_xmp(writer) -> None:
+    """Keep the document information dictionary equal to the XMP, as PDF/A requires.
+
+    pyHanko sets the XMP's pdf:Producer to itself alone but appends itself to the Info's
+    /Producer ("WeasyPrint 70.0; pyHanko 0.38.0"): the Info's is set to pyHanko's beforehand, so
+    both read the same. The Info also gets the ``GTS_PDFA1Version`` poppler's ``pdfinfo`` reads,
+    from the XMP's ``pdfaid`` (a PDF from LibreOffice declares PDF/A in the XMP only).
+    """
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.metadata.model import VENDOR
+
+    root = writer.root
+    if "/Metadata" not in root:
+        return  # no XMP: pyHanko updates the Info alone
+    try:
+        info = generic.DictionaryObject(writer.trailer["/Info"])
+    except KeyError:
+        info = generic.DictionaryObject()
+    info[generic.pdf_name("/Producer")] = generic.TextStringObject(VENDOR)
+    found = dict(_PDFA_ID.findall(root["/Metadata"].data))
+    if b"part" in found and b"conformance" in found:
+        conformance = f"PDF/A-{found[b'part'].decode()}{found[b'conformance'].decode().lower()}"
+        info[generic.pdf_name("/GTS_PDFA1Version")] = generic.TextStringObject(conformance)
+    writer.set_info(info)
 
 
 def _append_signature_page(writer) -> int:

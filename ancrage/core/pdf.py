@@ -19,8 +19,9 @@ PDF/A-3b"); PDF/A requires consistency only for the keys that have an XMP analog
 not.
 
 A sealed convention is this PDF plus pyHanko's incremental update (``conventions.signature``),
-which PDF/A allows: the stamp's font is embedded, the widget is printable, the XMP keeps the
-identification (pyHanko rewrites the packet with the same properties), and the widget is tagged.
+which PDF/A allows: the stamp's font is embedded, the widget is printable and tagged, the XMP
+keeps the identification (pyHanko rewrites the packet with the same properties) and the Info's
+producer is kept equal to the XMP's.
 """
 
 from __future__ import annotations
@@ -107,7 +108,3 @@ def _declare_conformance(document, pdf) -> None:
     end = packet.rindex(b"</rdf:RDF>")
     metadata.stream = [packet[:end] + _PDFUA_XMP + packet[end:]]
     pdf.info["GTS_PDFA1Version"] = pydyf.String(PDFA_CONFORMANCE)
-    # The producer stays in the XMP only. pyHanko, sealing a convention, appends itself to the
-    # Info's /Producer but sets the XMP's pdf:Producer to itself alone: the two would differ,
-    # which PDF/A forbids. Without an Info /Producer, both read "pyHanko" after the seal.
-    pdf.info.pop("Producer", None)
