@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pypdf import PdfReader
 
 from ancrage.conventions.documents import generate_pdf
 from ancrage.conventions.signature import (
@@ -16,6 +17,7 @@ from ancrage.conventions.signature import (
     verify_pdf,
 )
 from tests.conventions.conftest import make_content
+from tests.pdf_checks import embedded_fonts, pdfinfo, pdftotext, xmp_identification
 from tests.properties import examples
 
 SIGNATORIES = [
@@ -146,3 +148,45 @@ def test_signing_errors_are_french(cert):
         sign_pdf(
             b"pas un pdf", SIGNATORIES, pkcs12_path=cert.pkcs12_path, pkcs12_password=cert.pkcs12_password
         )
+
+
+@pytest.mark.poppler
+@pytest.mark.parametrize("framed", [True, False], ids=["cadre", "page ajoutée"])
+def test_the_sealed_pdf_stays_archival_and_its_stamp_prints_any_name(cert, tmp_path, framed):
+    """The stamp's font is embedded, so a Vietnamese name prints whole (Courier gave "Nguy?n")."""
+    rendered = generate_pdf("partenariat_generique", make_content())
+    signatories = [Signatory("Nguyễn Thị Ánh", "Présidente", "Association Sông Hồng", dt.date(2025, 9, 2))]
+    signed = sign_pdf(
+        rendered.content,
+        signatories,
+        pkcs12_path=cert.pkcs12_path,
+        pkcs12_password=cert.pkcs12_password,
+        box=rendered.signature_box if framed else None,
+    )
+    assert verify_pdf(signed.content, trusted_certificates=[cert.cert_path]).ok
+    path = tmp_path / "signee.pdf"
+    path.write_bytes(signed.content)
+
+    assert "Nguyễn Thị Ánh, Présidente (Association Sông Hồng), le 02/09/2025" in pdftotext(path)
+    fonts = embedded_fonts(path)
+    assert [font for font, embedded in fonts if not embedded] == []
+    assert any("DejaVuSans" in font for font, _ in fonts)  # the stamp's own font
+    info = pdfinfo(path)
+    assert (info["Tagged"], info["PDF subtype"]) == ("yes", "PDF/A-3b")
+    assert xmp_identification(signed.content) == {
+        "pdfaid:part": "3",
+        "pdfaid:conformance": "B",
+        "pdfuaid:part": "1",
+    }
+
+    reader = PdfReader(io.BytesIO(signed.content))
+    # PDF/A: the Info's entries equal their XMP analogues; pyHanko alone would make them differ.
+    assert reader.metadata["/Producer"] == reader.xmp_metadata.pdf_producer
+    # PDF/UA: the widget is a /Form element of the structure tree, with a description.
+    widget = next(
+        a.get_object() for page in reader.pages for a in page.get("/Annots", []) if a.get_object().get("/T")
+    )
+    assert widget["/TU"] == "Sceau électronique de la convention par la plateforme Ancrage"
+    parents = reader.trailer["/Root"]["/StructTreeRoot"]["/ParentTree"]["/Nums"]
+    element = parents[parents.index(widget["/StructParent"]) + 1].get_object()
+    assert element["/S"] == "/Form" and "Nguyễn Thị Ánh" in element["/Alt"]
