@@ -11,12 +11,12 @@ as subsets, the sRGB ICC output intent, the XMP metadata with ``pdfaid``) and ta
 (``pdf_tags``: the structure tree, /MarkInfo, /Lang from ``<html lang>``, /DisplayDocTitle with
 the ``<title>``), declared PDF/UA-1 in the XMP (``pdfuaid:part``, with the PDF/A extension schema
 that PDF/A requires for a property it does not predefine). WeasyPrint 70 has no single variant for
-both: ``pdf/ua-1`` writes no PDF/A identification and ``pdf/a-3a`` claims level A, more than
-WeasyPrint's tagging (experimental, in its own words) is checked for here, so the variant is
-PDF/A-3b with the tags added. The document information dictionary also carries
-``GTS_PDFA1Version``, the key poppler's ``pdfinfo`` reads to print the conformance ("PDF subtype:
-PDF/A-3b"); PDF/A requires consistency only for the keys that have an XMP analogue, which it has
-not.
+both: ``pdf/ua-1`` writes no PDF/A identification, ``pdf/a-3u`` is PDF/A's level U (text mapped
+to Unicode), not PDF/UA, and ``pdf/a-3a`` claims level A, more than WeasyPrint's tagging
+(experimental, in its own words) is checked for here; so the variant is PDF/A-3b with the tags
+added. The document information dictionary also carries ``GTS_PDFA1Version``, the key poppler's
+``pdfinfo`` reads to print the conformance ("PDF subtype: PDF/A-3b"); PDF/A requires consistency
+only for the keys that have an XMP analogue, which this one has not.
 
 A sealed convention is this PDF plus pyHanko's incremental update (``conventions.signature``),
 which PDF/A allows: the stamp's font is embedded, the widget is printable and tagged, the XMP
