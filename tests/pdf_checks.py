@@ -42,3 +42,21 @@ def xmp_identification(pdf: bytes) -> dict[str, str]:
     """The PDF/A and PDF/UA identification of the XMP packet (pdfaid:part, pdfuaid:part…)."""
     metadata = PdfReader(io.BytesIO(pdf)).trailer["/Root"]["/Metadata"].get_object().get_data()
     return {key: attr or text for key, attr, text in _XMP_ID.findall(metadata.decode("utf-8"))}
+
+
+def figures_without_alt(pdf: bytes) -> list[str]:
+    """The /Figure elements of the structure tree with no alternate text (PDF/UA wants one each)."""
+    from pypdf.generic import ArrayObject, DictionaryObject
+
+    missing = []
+    pending = [PdfReader(io.BytesIO(pdf)).trailer["/Root"]["/StructTreeRoot"]]
+    while pending:
+        node = pending.pop().get_object()
+        if isinstance(node, ArrayObject):
+            pending.extend(node)
+        elif isinstance(node, DictionaryObject):
+            if node.get("/S") == "/Figure" and not node.get("/Alt"):
+                missing.append(str(node.get("/A", "")))
+            if "/K" in node:
+                pending.append(node["/K"])
+    return missing

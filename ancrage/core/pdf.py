@@ -27,6 +27,7 @@ producer is kept equal to the XMP's.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
@@ -85,9 +86,18 @@ def render_document(html: str, stylesheets: tuple[str, ...] = ()):
     from weasyprint import CSS, HTML
 
     fetcher = no_network_fetcher()
-    return HTML(string=html, url_fetcher=fetcher, base_url="data:,").render(
+    return HTML(string=_titled_svgs(html), url_fetcher=fetcher, base_url="data:,").render(
         stylesheets=[CSS(string=css, url_fetcher=fetcher) for css in stylesheets]
     )
+
+
+# An inline SVG named by aria-label and holding no <title>: WeasyPrint tags an SVG as a /Figure
+# whose alternate text (/Alt, which PDF/UA requires) it reads from the <title> alone.
+_SVG_LABELLED_UNTITLED = re.compile(r'(<svg\b[^>]*?\baria-label="([^"]*)"[^>]*>)(?!\s*<title\b)')
+
+
+def _titled_svgs(html: str) -> str:
+    return _SVG_LABELLED_UNTITLED.sub(r"\1<title>\2</title>", html)
 
 
 def write_pdf(document) -> bytes:

@@ -8,7 +8,7 @@ import pytest
 from pypdf import PdfReader
 
 from ancrage.core.pdf import ExternalResourceRefused, html_to_pdf, no_network_fetcher
-from tests.pdf_checks import embedded_fonts, pdfinfo, xmp_identification
+from tests.pdf_checks import embedded_fonts, figures_without_alt, pdfinfo, xmp_identification
 
 
 @pytest.mark.parametrize(
@@ -56,7 +56,8 @@ def test_every_pdf_is_pdfa_3b_tagged_pdfua_in_french_with_its_fonts_embedded(tmp
     pdf = html_to_pdf(
         '<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>Bilan — Nguyễn</title></head>'
         "<body><h1>Bilan</h1><p>Présences : <strong>68</strong></p>"
-        '<svg width="100" height="40"><rect width="60" height="20" fill="#000091"/></svg></body></html>'
+        '<svg width="100" height="40" role="img" aria-label="Présences par mois">'
+        '<rect width="60" height="20" fill="#000091"/></svg></body></html>'
     )
     path = tmp_path / "bilan.pdf"
     path.write_bytes(pdf)
@@ -68,3 +69,4 @@ def test_every_pdf_is_pdfa_3b_tagged_pdfua_in_french_with_its_fonts_embedded(tmp
     root = PdfReader(io.BytesIO(pdf)).trailer["/Root"]
     assert root["/Lang"] == "fr" and root["/ViewerPreferences"]["/DisplayDocTitle"]
     assert root["/OutputIntents"][0].get_object()["/S"] == "/GTS_PDFA1"  # the sRGB ICC profile
+    assert figures_without_alt(pdf) == []  # the chart's aria-label became its /Alt

@@ -14,7 +14,7 @@ from ancrage.conventions.models import Convention, ConventionVersion
 from ancrage.diagnostic.models import Diagnostic
 from ancrage.dossiers.models import Dossier
 from tests.demo_accounts import blosne, login
-from tests.pdf_checks import embedded_fonts, pdfinfo, xmp_identification
+from tests.pdf_checks import embedded_fonts, figures_without_alt, pdfinfo, xmp_identification
 
 pytestmark = pytest.mark.poppler
 
@@ -77,3 +77,4 @@ def test_each_pdf_of_the_demo_is_pdfa_tagged_with_its_fonts_embedded(client, dem
     assert info["PDF subtype"] == "PDF/A-3b", name
     assert info["Title"], name
     assert xmp_identification(pdf) == {"pdfaid:part": "3", "pdfaid:conformance": "B", "pdfuaid:part": "1"}
+    assert figures_without_alt(pdf) == [], f"{name}: a chart or an image has no alternate text"
