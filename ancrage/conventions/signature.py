@@ -293,10 +293,10 @@ def _signatory_line(signatory: Signatory) -> str:
 
 
 # The stamp's font: DejaVu Sans, shipped in the repository (ancrage/core/data/fonts, with its
-# licence) and embedded as a subset by pyHanko's OpenType engine (fontTools, HarfBuzz), so that
-# the stamp prints any name the font covers (Latin with every diacritic, Greek, Cyrillic, Arabic,
-# Hebrew...) and the sealed PDF keeps every font embedded, as PDF/A wants. pyHanko's default,
-# Courier in WinAnsi, is neither embedded nor able to write "Nguyễn".
+# licence and SOURCE.md) and embedded as a subset by pyHanko's OpenType engine (fontTools,
+# HarfBuzz), so that the stamp prints any name the font covers (Latin with every diacritic, Greek,
+# Cyrillic, Arabic, Hebrew; not CJK) and the sealed PDF keeps every font embedded, as PDF/A wants.
+# pyHanko's default, Courier in WinAnsi, is neither embedded nor able to write "Nguyễn".
 STAMP_FONT_SIZE = 10
 STAMP_LEADING = 13  # room for the accents of capitals (É, Ấ) under the line above
 
@@ -306,14 +306,41 @@ def _stamp_font(size: int = STAMP_FONT_SIZE):
 
     pyHanko's own ``GlyphAccumulatorFactory`` opens the file at each stamp and never closes it.
     """
-    from pyhanko.pdf_utils.font.api import FontEngineFactory
+    from pyhanko.pdf_utils.font.api import FontEngineFactory, ShapeResult
     from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
+
+    class BidiRuns(GlyphAccumulator):
+        """Shape each direction's run of a line on its own, laid out left to right.
+
+        pyHanko shapes a line as one run, and HarfBuzz does not reorder: an Arabic or Hebrew name
+        would turn the whole line right to left ("5202/90/20 el"), or its own letters around. The
+        stamp's lines are French (left to right); a run of right-to-left letters is shaped right
+        to left, in its place. The /ActualText keeps the line's logical text for copy and search.
+        """
+
+        def shape(self, txt: str, with_actual_text: bool = True):
+            runs = direction_runs(txt)
+            if len(runs) == 1:
+                self.writing_direction = runs[0][0]
+                return super().shape(txt, with_actual_text)
+            ops, x_advance = [], 0.0
+            for direction, run in runs:
+                self.writing_direction = direction
+                shaped = super().shape(run, with_actual_text=False)
+                ops.append(shaped.graphics_ops)
+                x_advance += shaped.x_advance
+            graphics = b" ".join(ops)
+            if with_actual_text:
+                properties = io.BytesIO()
+                self.marked_content_property_list(txt).write_to_stream(properties)
+                graphics = b"/Span " + properties.getvalue() + b" BDC " + graphics + b" EMC"
+            return ShapeResult(graphics_ops=graphics, x_advance=x_advance, y_advance=0)
 
     class EmbeddedSans(FontEngineFactory):
         def create_font_engine(self, writer, obj_stream=None):
             if obj_stream is None and writer.stream_xrefs:
                 obj_stream = writer.prepare_object_stream()
-            return GlyphAccumulator(
+            return BidiRuns(
                 writer=writer,
                 font_handle=io.BytesIO(_stamp_font_bytes()),
                 font_size=size,
@@ -322,6 +349,33 @@ def _stamp_font(size: int = STAMP_FONT_SIZE):
             )
 
     return EmbeddedSans()
+
+
+def direction_runs(text: str) -> list[tuple[str, str]]:
+    """``text`` cut into ("ltr" | "rtl", run) pieces, in logical order.
+
+    A letter of a right-to-left script (Unicode bidi class R or AL) is right to left; any other
+    letter or digit left to right; spaces and punctuation go right to left only between two
+    right-to-left characters. Enough for a name inside a French line, not the full bidi algorithm.
+    """
+    strong = []
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        strong.append("rtl" if kind in ("R", "AL") else "ltr" if kind in ("L", "EN", "AN") else None)
+    directions = []
+    for i, direction in enumerate(strong):
+        if direction is None:
+            before = next((d for d in reversed(strong[:i]) if d), "ltr")
+            after = next((d for d in strong[i + 1 :] if d), "ltr")
+            direction = "rtl" if before == after == "rtl" else "ltr"
+        directions.append(direction)
+    runs: list[tuple[str, str]] = []
+    for ch, direction in zip(text, directions, strict=True):
+        if runs and runs[-1][0] == direction:
+            runs[-1] = (direction, runs[-1][1] + ch)
+        else:
+            runs.append((direction, ch))
+    return runs or [("ltr", text)]
 
 
 @functools.cache

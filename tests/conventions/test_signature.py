@@ -13,6 +13,7 @@ from ancrage.conventions.signature import (
     Signatory,
     SignatureError,
     create_dev_certificate,
+    direction_runs,
     sign_pdf,
     verify_pdf,
 )
@@ -190,3 +191,28 @@ def test_the_sealed_pdf_stays_archival_and_its_stamp_prints_any_name(cert, tmp_p
     parents = reader.trailer["/Root"]["/StructTreeRoot"]["/ParentTree"]["/Nums"]
     element = parents[parents.index(widget["/StructParent"]) + 1].get_object()
     assert element["/S"] == "/Form" and "Nguyễn Thị Ánh" in element["/Alt"]
+
+
+@pytest.mark.parametrize(
+    ("text", "runs"),
+    [
+        ("- Nguyễn Thị Ánh, Présidente", [("ltr", "- Nguyễn Thị Ánh, Présidente")]),
+        (
+            "- محمد الأمين, Maire (Ville)",
+            [("ltr", "- "), ("rtl", "محمد الأمين"), ("ltr", ", Maire (Ville)")],
+        ),
+        ("דוד כהן", [("rtl", "דוד כהן")]),
+        ("", [("ltr", "")]),
+    ],
+)
+def test_a_right_to_left_name_is_its_own_run_inside_a_french_line(text, runs):
+    assert direction_runs(text) == runs
+
+
+@given(st.text(alphabet=st.sampled_from("ab 1,(-éễ" + "دمحم" + "דוד")))
+@examples(50)
+def testdirection_runs_cut_a_line_without_losing_or_moving_a_character(text):
+    runs = direction_runs(text)
+    assert "".join(run for _, run in runs) == text
+    # Neighbouring runs differ in direction.
+    assert all(a[0] != b[0] for a, b in zip(runs, runs[1:], strict=False))
