@@ -1,4 +1,5 @@
 import os
+import shutil
 
 import pytest
 from django.db import connection
@@ -37,7 +38,7 @@ def pytest_collection_modifyitems(config, items):
     if config.getoption("--database-tests-only"):
         kept, dropped = [], []
         for item in items:
-            other_job = item.get_closest_marker("browser") or item.get_closest_marker("libreoffice")
+            other_job = any(item.get_closest_marker(m) for m in ("browser", "libreoffice", "poppler"))
             (dropped if other_job or not touches_database(item) else kept).append(item)
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
@@ -52,6 +53,12 @@ def pytest_runtest_setup(item):
             if os.environ.get("ANCRAGE_REQUIRE_LIBREOFFICE") == "1":
                 pytest.fail("LibreOffice (soffice) est absent, et ANCRAGE_REQUIRE_LIBREOFFICE=1")
             pytest.skip("LibreOffice (soffice) n'est pas installé")
+    if item.get_closest_marker("poppler"):
+        missing = [tool for tool in ("pdfinfo", "pdffonts", "pdftotext") if shutil.which(tool) is None]
+        if missing:
+            if os.environ.get("ANCRAGE_REQUIRE_POPPLER") == "1":
+                pytest.fail(f"poppler-utils est absent ({', '.join(missing)}), et ANCRAGE_REQUIRE_POPPLER=1")
+            pytest.skip(f"poppler-utils n'est pas installé ({', '.join(missing)})")
 
 
 def demo_last_in_each_module(items):

@@ -799,6 +799,19 @@ def _render_in_sandbox(data: bytes, context: dict, env: SandboxedEnvironment | N
 # --- LibreOffice --------------------------------------------------------------
 
 
+# PDF/A-3b, tagged and PDF/UA, as the PDFs WeasyPrint renders (ancrage/core/pdf.py): LibreOffice's
+# writer_pdf_Export filter, with its options in JSON (LibreOffice 7.4 and later). SelectPdfVersion
+# 3 is PDF/A-3b; LibreOffice embeds the fonts and the sRGB output intent itself.
+LIBREOFFICE_PDF_EXPORT = "pdf:writer_pdf_Export:" + json.dumps(
+    {
+        "SelectPdfVersion": {"type": "long", "value": "3"},
+        "UseTaggedPDF": {"type": "boolean", "value": "true"},
+        "PDFUACompliance": {"type": "boolean", "value": "true"},
+    },
+    separators=(",", ":"),
+)
+
+
 def find_soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
@@ -827,7 +840,7 @@ def convert_with_libreoffice(docx_bytes: bytes, *, timeout: float = 120, soffice
             "--nolockcheck",
             "--nodefault",
             "--convert-to",
-            "pdf:writer_pdf_Export",
+            LIBREOFFICE_PDF_EXPORT,
             "--outdir",
             str(out_dir),
             str(source),

@@ -34,7 +34,7 @@ from ancrage.conventions.modeles.base import (
     SubHeading,
     Table,
 )
-from ancrage.core.pdf import render_document
+from ancrage.core.pdf import render_document, write_pdf
 
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PDF_MEDIA_TYPE = "application/pdf"
@@ -356,5 +356,5 @@ def _render_pdf_with_box(document: ConventionDocument):
                     round(page_height - y1 * _CSS_PX_TO_PT),
                 ),
             )
-    pdf = rendered.write_pdf()
+    pdf = write_pdf(rendered)
     return pdf, box

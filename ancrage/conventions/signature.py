@@ -27,9 +27,11 @@ from __future__ import annotations
 
 import binascii
 import datetime as dt
+import functools
 import hashlib
 import io
 import os
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -187,6 +189,7 @@ def sign_pdf(
     PDF readers.
     """
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.text import TextBoxStyle
     from pyhanko.sign import fields, signers
     from pyhanko.stamp import TextStampStyle
 
@@ -208,11 +211,12 @@ def sign_pdf(
         stamp_text="%(intro)s\n%(lines)s\n%(seal)s",
         border_width=1,
         timestamp_format="%d/%m/%Y %H:%M UTC",
+        text_box_style=TextBoxStyle(font=_stamp_font(), font_size=STAMP_FONT_SIZE, leading=STAMP_LEADING),
     )
     text_params = {
-        "intro": _pdf_safe("Convention signée électroniquement via la plateforme Ancrage."),
-        "lines": "\n".join(_pdf_safe(_signatory_line(s)) for s in signatories),
-        "seal": _pdf_safe("Scellée par : %s") % _pdf_safe(_subject_cn(signer)),
+        "intro": _stamp_text("Convention signée électroniquement via la plateforme Ancrage."),
+        "lines": "\n".join(_stamp_text(_signatory_line(s)) for s in signatories),
+        "seal": _stamp_text(f"Scellée par : {_subject_cn(signer)}"),
     }
     meta = signers.PdfSignatureMetadata(
         field_name=FIELD_NAME,
@@ -224,13 +228,16 @@ def sign_pdf(
         location=location or None,
         name=PLATFORM_NAME,
     )
-    pdf_signer = signers.PdfSigner(
-        meta,
-        signer=signer,
-        stamp_style=style,
-        new_field_spec=fields.SigFieldSpec(sig_field_name=FIELD_NAME, on_page=page_index, box=rect),
-    )
+    pdf_signer = signers.PdfSigner(meta, signer=signer, stamp_style=style)
     try:
+        fields.append_signature_field(
+            writer,
+            fields.SigFieldSpec(
+                sig_field_name=FIELD_NAME, on_page=page_index, box=rect, readable_field_name=STAMP_LABEL
+            ),
+        )
+        _tag_signature_widget(writer, page_index, "\n".join(text_params.values()))
+        _align_info_with_xmp(writer)
         output = pdf_signer.sign_pdf(writer, appearance_text_params=text_params)
     except Exception as exc:
         raise SignatureError(f"La signature du PDF a échoué : {exc}") from exc
@@ -285,37 +292,212 @@ def _signatory_line(signatory: Signatory) -> str:
     return f"- {signatory.name}, {signatory.role} ({signatory.organisation}), le {when}"
 
 
-# pyHanko's built-in stamp font is Courier with WinAnsi encoding; these are the
-# characters whose PDFDocEncoding byte differs from WinAnsi, or that neither has.
-_PDF_TEXT_REPLACEMENTS = str.maketrans(
-    {"’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "...", "\u202f": " ", "\u00a0": " "}
-)
+# The stamp's font: DejaVu Sans, shipped in the repository (ancrage/core/data/fonts, with its
+# licence and SOURCE.md) and embedded as a subset by pyHanko's OpenType engine (fontTools,
+# HarfBuzz), so that the stamp prints any name the font covers (Latin with every diacritic, Greek,
+# Cyrillic, Arabic, Hebrew; not CJK) and the sealed PDF keeps every font embedded, as PDF/A wants.
+# pyHanko's default, Courier in WinAnsi, is neither embedded nor able to write "Nguyễn".
+STAMP_FONT_SIZE = 10
+STAMP_LEADING = 13  # room for the accents of capitals (É, Ấ) under the line above
 
 
-def _pdf_safe(text: str) -> str:
-    text = unicodedata.normalize("NFC", text.translate(_PDF_TEXT_REPLACEMENTS))
-    return "".join(ch if ord(ch) < 256 else "?" for ch in text)
+def _stamp_font(size: int = STAMP_FONT_SIZE):
+    """pyHanko's OpenType engine over the shipped font, read once per process.
+
+    pyHanko's own ``GlyphAccumulatorFactory`` opens the file at each stamp and never closes it.
+    """
+    from pyhanko.pdf_utils.font.api import FontEngineFactory, ShapeResult
+    from pyhanko.pdf_utils.font.opentype import GlyphAccumulator
+
+    class BidiRuns(GlyphAccumulator):
+        """Shape each direction's run of a line on its own, laid out left to right.
+
+        pyHanko shapes a line as one run, and HarfBuzz does not reorder: an Arabic or Hebrew name
+        would turn the whole line right to left ("5202/90/20 el"), or its own letters around. The
+        stamp's lines are French (left to right); a run of right-to-left letters is shaped right
+        to left, in its place. The /ActualText keeps the line's logical text for copy and search.
+        """
+
+        def shape(self, txt: str, with_actual_text: bool = True):
+            runs = direction_runs(txt)
+            if len(runs) == 1:
+                self.writing_direction = runs[0][0]
+                return super().shape(txt, with_actual_text)
+            ops, x_advance = [], 0.0
+            for direction, run in runs:
+                self.writing_direction = direction
+                shaped = super().shape(run, with_actual_text=False)
+                ops.append(shaped.graphics_ops)
+                x_advance += shaped.x_advance
+            graphics = b" ".join(ops)
+            if with_actual_text:
+                properties = io.BytesIO()
+                self.marked_content_property_list(txt).write_to_stream(properties)
+                graphics = b"/Span " + properties.getvalue() + b" BDC " + graphics + b" EMC"
+            return ShapeResult(graphics_ops=graphics, x_advance=x_advance, y_advance=0)
+
+    class EmbeddedSans(FontEngineFactory):
+        def create_font_engine(self, writer, obj_stream=None):
+            if obj_stream is None and writer.stream_xrefs:
+                obj_stream = writer.prepare_object_stream()
+            return BidiRuns(
+                writer=writer,
+                font_handle=io.BytesIO(_stamp_font_bytes()),
+                font_size=size,
+                bcp47_lang_code="fr",
+                obj_stream=obj_stream,
+            )
+
+    return EmbeddedSans()
+
+
+def direction_runs(text: str) -> list[tuple[str, str]]:
+    """``text`` cut into ("ltr" | "rtl", run) pieces, in logical order.
+
+    A letter of a right-to-left script (Unicode bidi class R or AL) is right to left; any other
+    letter or digit left to right; spaces and punctuation go right to left only between two
+    right-to-left characters. Enough for a name inside a French line, not the full bidi algorithm.
+    """
+    strong = []
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        strong.append("rtl" if kind in ("R", "AL") else "ltr" if kind in ("L", "EN", "AN") else None)
+    directions = []
+    for i, direction in enumerate(strong):
+        if direction is None:
+            before = next((d for d in reversed(strong[:i]) if d), "ltr")
+            after = next((d for d in strong[i + 1 :] if d), "ltr")
+            direction = "rtl" if before == after == "rtl" else "ltr"
+        directions.append(direction)
+    runs: list[tuple[str, str]] = []
+    for ch, direction in zip(text, directions, strict=True):
+        if runs and runs[-1][0] == direction:
+            runs[-1] = (direction, runs[-1][1] + ch)
+        else:
+            runs.append((direction, ch))
+    return runs or [("ltr", text)]
+
+
+@functools.cache
+def _stamp_font_bytes() -> bytes:
+    from ancrage.core.pdf import SANS_FONT
+
+    return SANS_FONT.read_bytes()
+
+
+def _stamp_text(text: str) -> str:
+    # NFC: a name typed with combining accents shapes as the font's precomposed glyphs.
+    return unicodedata.normalize("NFC", text)
+
+
+STAMP_LABEL = "Sceau électronique de la convention par la plateforme Ancrage"
+
+
+def _tag_signature_widget(writer, page_index: int, text: str) -> None:
+    """Put the stamp's widget into the structure tree of a tagged PDF, as PDF/UA asks.
+
+    A /Form element under the document's root element holds the widget (an object
+    reference), with the stamp's text as its alternate description; the widget's
+    /StructParent leads back to it through the parent tree. An untagged PDF is left as it is.
+    """
+    from pyhanko.pdf_utils import generic
+
+    name = generic.pdf_name
+    root = writer.root
+    if "/StructTreeRoot" not in root:
+        return
+    tree_ref = root.raw_get("/StructTreeRoot")
+    tree = tree_ref.get_object()
+    page_ref = writer.find_page_for_modification(page_index)[0]
+    annots = page_ref.get_object()["/Annots"]
+    widget_ref = next(annots.raw_get(i) for i in range(len(annots)) if annots[i].get("/T") == FIELD_NAME)
+    parent_tree_ref = tree.raw_get("/ParentTree")
+    parent_tree = parent_tree_ref.get_object()
+    if "/Nums" not in parent_tree:  # a parent tree split into /Kids: not what Ancrage writes
+        return
+    nums = parent_tree["/Nums"]
+    keys = [int(nums.raw_get(i)) for i in range(0, len(nums), 2)]
+    key = max([*keys, int(tree.get("/ParentTreeNextKey", 0)) - 1]) + 1
+    document_ref = tree.raw_get("/K")
+    if isinstance(document_ref, generic.ArrayObject):
+        document_ref = document_ref.raw_get(0)
+    if not isinstance(document_ref, generic.IndirectObject):
+        return
+    form = generic.DictionaryObject(
+        {
+            name("/Type"): name("/StructElem"),
+            name("/S"): name("/Form"),
+            name("/P"): document_ref,
+            name("/Pg"): page_ref,
+            name("/Alt"): generic.TextStringObject(text),
+            name("/K"): generic.DictionaryObject(
+                {name("/Type"): name("/OBJR"), name("/Obj"): widget_ref, name("/Pg"): page_ref}
+            ),
+        }
+    )
+    form_ref = writer.add_object(form)
+    document = document_ref.get_object()
+    kids = document.get("/K")
+    if isinstance(kids, generic.ArrayObject):
+        kids.append(form_ref)
+    else:
+        document[name("/K")] = generic.ArrayObject([kids, form_ref] if kids is not None else [form_ref])
+    nums.extend([generic.NumberObject(key), form_ref])
+    tree[name("/ParentTreeNextKey")] = generic.NumberObject(key + 1)
+    widget_ref.get_object()[name("/StructParent")] = generic.NumberObject(key)
+    for ref in (document_ref, parent_tree_ref, tree_ref, widget_ref):
+        if isinstance(ref, generic.IndirectObject):
+            writer.mark_update(ref)
+
+
+_PDFA_ID = re.compile(rb'pdfaid:(part|conformance)(?:="|>)([0-9A-Za-z])')
+
+
+def _align_info_with_xmp(writer) -> None:
+    """Keep the document information dictionary equal to the XMP, as PDF/A requires.
+
+    pyHanko sets the XMP's pdf:Producer to itself alone but appends itself to the Info's
+    /Producer ("WeasyPrint 70.0; pyHanko 0.38.0"): the Info's is set to pyHanko's beforehand, so
+    both read the same. The Info also gets the ``GTS_PDFA1Version`` poppler's ``pdfinfo`` reads,
+    from the XMP's ``pdfaid`` (a PDF from LibreOffice declares PDF/A in the XMP only).
+    """
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.metadata.model import VENDOR
+
+    root = writer.root
+    if "/Metadata" not in root:
+        return  # no XMP: pyHanko updates the Info alone
+    try:
+        info = generic.DictionaryObject(writer.trailer["/Info"])
+    except KeyError:
+        info = generic.DictionaryObject()
+    info[generic.pdf_name("/Producer")] = generic.TextStringObject(VENDOR)
+    found = dict(_PDFA_ID.findall(root["/Metadata"].data))
+    if b"part" in found and b"conformance" in found:
+        conformance = f"PDF/A-{found[b'part'].decode()}{found[b'conformance'].decode().lower()}"
+        info[generic.pdf_name("/GTS_PDFA1Version")] = generic.TextStringObject(conformance)
+    writer.set_info(info)
 
 
 def _append_signature_page(writer) -> int:
+    """A last page titled "Signatures électroniques", for a PDF with no frame for the stamp.
+
+    The title is drawn with the stamp's embedded font, and marked as an artifact: the page's
+    content is then nothing the structure tree of a tagged PDF has to account for.
+    """
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.writer import PageObject
 
-    title = _pdf_safe("Signatures électroniques").encode("latin-1")
-    ops = b"BT /F1 14 Tf 56 790 Td (" + title + b") Tj ET"
+    engine = _stamp_font(14).create_font_engine(writer)
+    title = engine.shape("Signatures électroniques", with_actual_text=False)
+    ops = b"/Artifact BMC BT /F1 14 Tf 56 790 Td " + title.graphics_ops + b" ET EMC"
     stream = writer.add_object(generic.StreamObject(stream_data=ops))
-    font = generic.DictionaryObject(
-        {
-            generic.pdf_name("/Type"): generic.pdf_name("/Font"),
-            generic.pdf_name("/Subtype"): generic.pdf_name("/Type1"),
-            generic.pdf_name("/BaseFont"): generic.pdf_name("/Helvetica"),
-            generic.pdf_name("/Encoding"): generic.pdf_name("/WinAnsiEncoding"),
-        }
-    )
     resources = generic.DictionaryObject(
-        {generic.pdf_name("/Font"): generic.DictionaryObject({generic.pdf_name("/F1"): font})}
+        {generic.pdf_name("/Font"): generic.DictionaryObject({generic.pdf_name("/F1"): engine.as_resource()})}
     )
-    writer.insert_page(PageObject(contents=stream, media_box=(0, 0, 595, 842), resources=resources))
+    page = PageObject(contents=stream, media_box=(0, 0, 595, 842), resources=resources)
+    page[generic.pdf_name("/Tabs")] = generic.pdf_name("/S")  # annotations in structure order (PDF/UA)
+    writer.insert_page(page)
     return int(writer.root["/Pages"]["/Count"]) - 1
 
 

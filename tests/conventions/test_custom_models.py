@@ -11,6 +11,7 @@ import pytest
 from docx.opc.packuri import PackURI
 from hypothesis import example, given
 from hypothesis import strategies as st
+from pypdf import PdfReader
 
 from ancrage.conventions import custom_models
 from ancrage.conventions.custom_models import (
@@ -25,6 +26,7 @@ from ancrage.conventions.custom_models import (
     render_in_worker,
 )
 from tests.conventions.test_documents import pdf_text, requires_libreoffice
+from tests.pdf_checks import xmp_identification
 from tests.properties import examples
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "conventions"
@@ -285,9 +287,14 @@ def test_random_tags_never_crash_the_checker(tag):
 @requires_libreoffice
 def test_rendered_model_converts_to_pdf_with_libreoffice(content):
     generated = render_custom_model(valid_model(), content)
-    text = pdf_text(convert_with_libreoffice(generated.content))
+    pdf = convert_with_libreoffice(generated.content)
+    text = pdf_text(pdf)
     assert "Association Lire et Écrire Ensemble" in text
     assert "mettre à disposition deux bénévoles formés" in text
+    # Archival and accessible, as the PDFs WeasyPrint renders: PDF/A-3b, tagged, PDF/UA-1.
+    assert xmp_identification(pdf) == {"pdfaid:part": "3", "pdfaid:conformance": "B", "pdfuaid:part": "1"}
+    root = PdfReader(io.BytesIO(pdf)).trailer["/Root"]
+    assert root["/MarkInfo"]["/Marked"] and "/StructTreeRoot" in root
 
 
 def test_missing_libreoffice_is_a_french_error(tmp_path, monkeypatch):

@@ -6,16 +6,19 @@ import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pypdf import PdfReader
 
 from ancrage.conventions.documents import generate_pdf
 from ancrage.conventions.signature import (
     Signatory,
     SignatureError,
     create_dev_certificate,
+    direction_runs,
     sign_pdf,
     verify_pdf,
 )
 from tests.conventions.conftest import make_content
+from tests.pdf_checks import embedded_fonts, pdfinfo, pdftotext, xmp_identification
 from tests.properties import examples
 
 SIGNATORIES = [
@@ -146,3 +149,70 @@ def test_signing_errors_are_french(cert):
         sign_pdf(
             b"pas un pdf", SIGNATORIES, pkcs12_path=cert.pkcs12_path, pkcs12_password=cert.pkcs12_password
         )
+
+
+@pytest.mark.poppler
+@pytest.mark.parametrize("framed", [True, False], ids=["cadre", "page ajoutée"])
+def test_the_sealed_pdf_stays_archival_and_its_stamp_prints_any_name(cert, tmp_path, framed):
+    """The stamp's font is embedded, so a Vietnamese name prints whole (Courier gave "Nguy?n")."""
+    rendered = generate_pdf("partenariat_generique", make_content())
+    signatories = [Signatory("Nguyễn Thị Ánh", "Présidente", "Association Sông Hồng", dt.date(2025, 9, 2))]
+    signed = sign_pdf(
+        rendered.content,
+        signatories,
+        pkcs12_path=cert.pkcs12_path,
+        pkcs12_password=cert.pkcs12_password,
+        box=rendered.signature_box if framed else None,
+    )
+    assert verify_pdf(signed.content, trusted_certificates=[cert.cert_path]).ok
+    path = tmp_path / "signee.pdf"
+    path.write_bytes(signed.content)
+
+    assert "Nguyễn Thị Ánh, Présidente (Association Sông Hồng), le 02/09/2025" in pdftotext(path)
+    fonts = embedded_fonts(path)
+    assert [font for font, embedded in fonts if not embedded] == []
+    assert any("DejaVuSans" in font for font, _ in fonts)  # the stamp's own font
+    info = pdfinfo(path)
+    assert (info["Tagged"], info["PDF subtype"]) == ("yes", "PDF/A-3b")
+    assert xmp_identification(signed.content) == {
+        "pdfaid:part": "3",
+        "pdfaid:conformance": "B",
+        "pdfuaid:part": "1",
+    }
+
+    reader = PdfReader(io.BytesIO(signed.content))
+    # PDF/A: the Info's entries equal their XMP analogues; pyHanko alone would make them differ.
+    assert reader.metadata["/Producer"] == reader.xmp_metadata.pdf_producer
+    # PDF/UA: the widget is a /Form element of the structure tree, with a description.
+    widget = next(
+        a.get_object() for page in reader.pages for a in page.get("/Annots", []) if a.get_object().get("/T")
+    )
+    assert widget["/TU"] == "Sceau électronique de la convention par la plateforme Ancrage"
+    parents = reader.trailer["/Root"]["/StructTreeRoot"]["/ParentTree"]["/Nums"]
+    element = parents[parents.index(widget["/StructParent"]) + 1].get_object()
+    assert element["/S"] == "/Form" and "Nguyễn Thị Ánh" in element["/Alt"]
+
+
+@pytest.mark.parametrize(
+    ("text", "runs"),
+    [
+        ("- Nguyễn Thị Ánh, Présidente", [("ltr", "- Nguyễn Thị Ánh, Présidente")]),
+        (
+            "- محمد الأمين, Maire (Ville)",
+            [("ltr", "- "), ("rtl", "محمد الأمين"), ("ltr", ", Maire (Ville)")],
+        ),
+        ("דוד כהן", [("rtl", "דוד כהן")]),
+        ("", [("ltr", "")]),
+    ],
+)
+def test_a_right_to_left_name_is_its_own_run_inside_a_french_line(text, runs):
+    assert direction_runs(text) == runs
+
+
+@given(st.text(alphabet=st.sampled_from("ab 1,(-éễ" + "دمحم" + "דוד")))
+@examples(50)
+def testdirection_runs_cut_a_line_without_losing_or_moving_a_character(text):
+    runs = direction_runs(text)
+    assert "".join(run for _, run in runs) == text
+    # Neighbouring runs differ in direction.
+    assert all(a[0] != b[0] for a, b in zip(runs, runs[1:], strict=False))
