@@ -2,7 +2,8 @@
 
 ancrage diagnostic --population base-ic-evol-struct-pop-2021.csv [--population …]
                    --usagers usagers.csv [--format ancrage|coop|agrege]
-                   [--priorites priorites.csv] [--niveau iris|commune] --json OUT [--pdf OUT]
+                   [--priorites priorites.csv] [--niveau iris|commune] [--passage table.csv]
+                   --json OUT [--pdf OUT]
 """
 
 import json
@@ -14,7 +15,7 @@ from ancrage.core.importing import ImportRejected
 from ancrage.diagnostic.engine import DiagnosticImpossible, run_diagnostic
 from ancrage.diagnostic.priorites import DEFAULT_PRIORITES, read_priorites
 from ancrage.frequentation.readers import read_frequentation
-from ancrage.territoire.insee import merge_populations, read_insee
+from ancrage.territoire.insee import MillesimesMelanges, merge_populations, read_insee, read_passage_iris
 
 
 class Command(BaseCommand):
@@ -34,6 +35,11 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--annee", type=int, default=None, help="année de référence pour l'âge des usagers"
+        )
+        parser.add_argument(
+            "--passage",
+            type=Path,
+            help="table de passage entre géographies des IRIS (CSV code_iris;code_iris_population)",
         )
         parser.add_argument("--json", required=True, type=Path, dest="json_out")
         parser.add_argument("--pdf", type=Path, dest="pdf_out")
@@ -58,10 +64,11 @@ class Command(BaseCommand):
                 niveau=niveau,
                 secteurs_qpv=qpv,
                 reference_year=options["annee"],
+                passage=read_passage_iris(options["passage"]) if options["passage"] else None,
             )
         except ImportRejected as exc:
             raise CommandError("Fichier refusé :\n" + exc.summary()) from None
-        except DiagnosticImpossible as exc:
+        except (DiagnosticImpossible, MillesimesMelanges) as exc:
             raise CommandError(str(exc)) from None
         options["json_out"].write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
         self.stdout.write(
