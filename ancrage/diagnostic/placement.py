@@ -139,3 +139,22 @@ def agregats_non_places(
             reason = "quartier_inconnu"
         counts[reason] += n
     return counts
+
+
+def resume(resultat: Mapping) -> dict:
+    """What the page and the PDF say of the records not placed (``_non_places.html``): the
+    placed records, the records « hors territoire » and « non localisés », one line per reason
+    with records. A diagnostic saved before ``non_places`` existed reports none."""
+    counts = resultat.get("non_places") or {}
+    lignes = [(RAISONS.get(reason, reason), n) for reason, n in counts.items() if n]
+    hors = sum(n for reason, n in counts.items() if reason in HORS_TERRITOIRE)
+    total = sum(counts.values())
+    return {
+        "connu": "non_places" in resultat,
+        "places": sum(s.get("usagers") or 0 for s in resultat.get("secteurs", [])),
+        "total": total,
+        "hors_territoire": hors,
+        "non_localises": total - hors,
+        "lignes": lignes,
+        "convertis": resultat.get("iris_convertis") or 0,
+    }

@@ -47,7 +47,9 @@ def result(population):
 
 
 def test_json_shape(result):
-    assert set(result) == {"secteurs", "categories", "cibles", "unite"} and result["unite"] == "personnes"
+    assert set(result) == {"secteurs", "categories", "cibles", "unite", "non_places", "iris_convertis"}
+    assert result["unite"] == "personnes"
+    assert result["non_places"] == dict.fromkeys(result["non_places"], 0)  # every user placed
     assert set(result["secteurs"][0]) == {
         "code",
         "nom",

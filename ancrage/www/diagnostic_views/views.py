@@ -85,7 +85,13 @@ def epn(request, structure_id: int):
         "is_responsable": request.user.is_superuser
         or "responsable"
         in request.user.memberships.active().filter(structure=structure).values_list("role", flat=True),
-        "populations": PopulationImport.objects.filter(structure=structure).select_related("created_by"),
+        "populations": PopulationImport.objects.actives()
+        .filter(structure=structure)
+        .select_related("created_by"),
+        "populations_retirees": PopulationImport.objects.retirees()
+        .filter(structure=structure)
+        .select_related("created_by")
+        .order_by("-retiree_le", "-id"),
         "frequentations": frequentations,
         "nb_secteurs": Secteur.objects.filter(structure=structure).count(),
         "nb_qpv": Secteur.objects.filter(structure=structure, qpv=True).count(),
@@ -169,6 +175,13 @@ def job(request, pk: int):
         {
             "title": f"Import de « {job.fichier} »",
             "job": job,
+            # What the preview says beyond its table (territory, replacement, blanks, users not
+            # placed), empty for the kinds and the older previews that have none of it.
+            "verifications": {
+                key: (job.apercu or {}).get(key) or []
+                for key in ("changements", "ignorees", "manquantes", "non_places")
+            },
+            "ignorees_total": (job.apercu or {}).get("ignorees_total", ""),
             "stale": jobs.is_stale(job),
             "can_write": scope_for(request.user).may(Permission.DIAGNOSTIC_WRITE, job.structure_id),
         },
@@ -498,6 +511,29 @@ def frequentation_delete(request, pk: int):
     frequentation_services.frequentation_delete(acting_user=request.user, dataset=dataset)
     messages.success(request, "Fréquentation supprimée.")
     return redirect("diagnostic:epn", structure_id=structure_id)
+
+
+@login_required
+@require_POST
+def population(request, pk: int):
+    """Withdraw a base from the EPN's population (``retirer``), or restore one (``retablir``)."""
+    dataset = get_object_or_404(PopulationImport.objects.visible_to(request.user), pk=pk)
+    if not scope_for(request.user).may(Permission.DIAGNOSTIC_WRITE, dataset.structure_id):
+        raise PermissionDenied
+    action = request.POST.get("action")
+    try:
+        if action == "retirer":
+            territoire_services.population_delete(acting_user=request.user, dataset=dataset)
+            messages.success(
+                request,
+                f"Base « {dataset.fichier} » retirée : elle reste dans les bases retirées, à rétablir.",
+            )
+        elif action == "retablir":
+            territoire_services.population_restore(acting_user=request.user, dataset=dataset)
+            messages.success(request, f"Base « {dataset.fichier} » rétablie.")
+    except ValidationError as exc:
+        flash_errors(request, exc)
+    return redirect("diagnostic:epn", structure_id=dataset.structure_id)
 
 
 @login_required
