@@ -20,7 +20,7 @@ from ancrage.frequentation.models import FrequentationImport
 from ancrage.frequentation.services import frequentation_of
 from ancrage.territoire.insee import MillesimesMelanges
 from ancrage.territoire.models import Quartier, Secteur
-from ancrage.territoire.services import population_of
+from ancrage.territoire.services import passage_of, population_of
 
 # --- Priorities -----------------------------------------------------------------------------------
 
@@ -173,6 +173,7 @@ def inputs_of(structure, frequentation: FrequentationImport, niveau: str):
         "quartiers": quartiers or None,
         "noms_quartiers": noms_quartiers or None,
         "secteurs_qpv": qpv,
+        "passage": passage_of(structure),
     }
 
 
@@ -215,6 +216,7 @@ def diagnostic_compute(
         "quartiers": {code: nom for code, nom in (inputs["noms_quartiers"] or {}).items()},
         "reference_year": reference_year,
         "est_demo": frequentation.est_demo,
+        "passage_iris": len(inputs["passage"] or {}),
     }
     diagnostic = Diagnostic.objects.create(
         structure=structure,

@@ -142,3 +142,32 @@ class Quartier(models.Model):
 
     def __str__(self):
         return self.nom
+
+
+class PassageIris(models.Model):
+    """The EPN's table de passage between IRIS geographies: IRIS code of its attendance files ->
+    IRIS of its population (``insee.read_passage_iris``), read by the diagnostic (one per EPN)."""
+
+    structure = models.OneToOneField(
+        "organisations.Structure", verbose_name="EPN", on_delete=models.CASCADE, related_name="passage_iris"
+    )
+    fichier = models.CharField("fichier", max_length=255)
+    correspondances = models.JSONField("correspondances", default=dict)
+    created_at = models.DateTimeField("importée le", auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="importée par",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    scoping = Scoping(epn="structure")
+
+    class Meta:
+        verbose_name = "table de passage des IRIS"
+        verbose_name_plural = "tables de passage des IRIS"
+
+    def __str__(self):
+        return f"{self.fichier} ({len(self.correspondances)} codes)"

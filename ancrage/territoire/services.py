@@ -21,7 +21,7 @@ from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
 from ancrage.organisations import cog
 from ancrage.territoire import insee, packed
-from ancrage.territoire.models import PopulationImport, PopulationValeurs, Quartier, Secteur
+from ancrage.territoire.models import PassageIris, PopulationImport, PopulationValeurs, Quartier, Secteur
 
 BATCH_SIZE = 5000
 
@@ -295,6 +295,7 @@ def known_sector_codes(structure) -> set[str]:
 def population_delete(*, acting_user, dataset: PopulationImport) -> None:
     """Withdraw a base from the EPN's population. It is kept, with its figures, among the bases
     withdrawn, and can be restored (``population_restore``); the audit trail records both."""
+    dataset.refresh_from_db(fields=["retiree_le"])
     if dataset.retiree_le is not None:
         raise ValidationError(f"La base « {dataset.fichier} » est déjà retirée.")
     audit_record(
@@ -311,6 +312,7 @@ def population_delete(*, acting_user, dataset: PopulationImport) -> None:
 def population_restore(*, acting_user, dataset: PopulationImport) -> PopulationImport:
     """Put a replaced or withdrawn base back in the EPN's population; the active bases that carry
     one of its tables are withdrawn in its place (and can be restored in turn)."""
+    dataset.refresh_from_db(fields=["retiree_le"])
     if dataset.retiree_le is None:
         raise ValidationError(f"La base « {dataset.fichier} » fait déjà partie de la population du lieu.")
     structure = dataset.structure
@@ -476,3 +478,41 @@ def contours_import(*, acting_user, structure, contours: Mapping[str, dict], fic
         changes={"contours": len(secteurs), "fichier": fichier},
     )
     return len(secteurs)
+
+
+# --- Table de passage between IRIS geographies ------------------------------------------------------
+
+
+@transaction.atomic
+def passage_replace(*, acting_user, structure, correspondances: Mapping[str, str], fichier: str):
+    """Keep ``correspondances`` (``insee.read_passage_iris``) as the EPN's table de passage."""
+    passage, _ = PassageIris.objects.update_or_create(
+        structure=structure,
+        defaults={
+            "fichier": fichier[:255],
+            "correspondances": dict(correspondances),
+            "created_by": acting_user if acting_user is not None and acting_user.is_authenticated else None,
+        },
+    )
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.IMPORT,
+        obj=passage,
+        structure=structure,
+        changes={"fichier": fichier, "codes": len(correspondances)},
+    )
+    return passage
+
+
+@transaction.atomic
+def passage_delete(*, acting_user, structure) -> None:
+    passage = PassageIris.objects.filter(structure=structure).first()
+    if passage is None:
+        return
+    audit_record(acting_user=acting_user, action=AuditAction.DELETE, obj=passage, structure=structure)
+    passage.delete()
+
+
+def passage_of(structure) -> dict[str, str] | None:
+    """The EPN's table de passage (``None`` without one)."""
+    return PassageIris.objects.filter(structure=structure).values_list("correspondances", flat=True).first()

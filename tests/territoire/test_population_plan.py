@@ -90,3 +90,31 @@ def test_a_base_of_another_vintage_than_the_kept_ones_is_refused(db):
     with pytest.raises(ValidationError, match="millésime 2015"):
         _import(paris, PARIS_EMPLOI)  # activity, 2015: kept beside a 2016 base, refused
     assert PopulationImport.objects.filter(structure=paris).count() == 1
+
+
+def test_attendance_in_communes_no_longer_in_the_base_is_counted_not_dropped(blosne):
+    """399 accompaniments, 111 of them in Bruz and 88 in Cesson-Sévigné: when the base goes back
+    to Rennes alone, the diagnostic places 200 and reports the 199 others « hors territoire »."""
+    from ancrage.diagnostic import services as diagnostic_services
+    from ancrage.frequentation import readers
+    from ancrage.frequentation import services as frequentation_services
+
+    rennes = PopulationImport.objects.get(structure=blosne)
+    _import(blosne, ILLE_ET_VILAINE)
+    data = b"code_secteur;dimension;categorie;usagers\n35238;total;;200\n35047;total;;111\n35051;total;;88\n"
+    counts = readers.read_aggregated(
+        data, "coop.csv", secteurs_connus=services.known_sector_codes(blosne), unite="accompagnements"
+    )
+    dataset = frequentation_services.frequentation_import(
+        acting_user=None, structure=blosne, frequentation=counts, sha256="1" * 64
+    )
+    before = diagnostic_services.diagnostic_compute(
+        acting_user=None, structure=blosne, frequentation=dataset, niveau="commune"
+    )
+    assert sum(s["usagers"] for s in before.resultat["secteurs"]) == 399
+    services.population_restore(acting_user=None, dataset=rennes)
+    after = diagnostic_services.diagnostic_compute(
+        acting_user=None, structure=blosne, frequentation=dataset, niveau="commune"
+    )
+    assert sum(s["usagers"] for s in after.resultat["secteurs"]) == 200
+    assert after.resultat["non_places"]["hors_territoire"] == 199

@@ -20,6 +20,8 @@ from django.views.decorators.http import require_POST
 
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
+from ancrage.core import safe_files
+from ancrage.core.importing import ImportRejected
 from ancrage.diagnostic import charts, jobs, rapport, services
 from ancrage.diagnostic.engine import DiagnosticImpossible
 from ancrage.diagnostic.models import Diagnostic, ImportJob, Priorite
@@ -30,9 +32,9 @@ from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
 from ancrage.organisations.permissions import Permission
 from ancrage.organisations.scoping import scope_for
-from ancrage.territoire import geo
+from ancrage.territoire import geo, insee
 from ancrage.territoire import services as territoire_services
-from ancrage.territoire.models import PopulationImport, Quartier, Secteur
+from ancrage.territoire.models import PassageIris, PopulationImport, Quartier, Secteur
 from ancrage.www.diagnostic_views.forms import DiagnosticForm, ImportForm, PrioriteForm, QpvForm, QuartierForm
 from ancrage.www.forms import add_validation_error
 from ancrage.www.messages import flash_errors
@@ -423,6 +425,7 @@ def secteurs(request, structure_id: int):
     structure = _epn(request, structure_id)
     can_write = scope_for(request.user).may(Permission.DIAGNOSTIC_WRITE, structure.pk)
     qpv_form = QpvForm(request.POST if request.POST.get("action") == "qpv" else None)
+    passage_errors: list[str] = []
     quartier_form = QuartierForm(request.POST if request.POST.get("action") == "quartier" else None)
     if request.method == "POST":
         if not can_write:
@@ -452,15 +455,42 @@ def secteurs(request, structure_id: int):
                 )
                 messages.success(request, "Quartier enregistré.")
                 return redirect("diagnostic:secteurs", structure_id=structure.pk)
+            if action == "passage":
+                upload = request.FILES.get("passage")
+                if upload is None:
+                    raise ValidationError({"passage": "Choisissez le fichier de la table de passage."})
+                try:
+                    data = upload.read()
+                    safe_files.check_upload(data, filename=upload.name, accept={"csv"})
+                    correspondances = insee.read_passage_iris(data, upload.name)
+                except ImportRejected as exc:
+                    raise ValidationError({"passage": [str(issue) for issue in exc.issues[:20]]}) from None
+                territoire_services.passage_replace(
+                    acting_user=request.user,
+                    structure=structure,
+                    correspondances=correspondances,
+                    fichier=upload.name,
+                )
+                messages.success(
+                    request, f"Table de passage enregistrée : {len(correspondances)} codes IRIS."
+                )
+                return redirect("diagnostic:secteurs", structure_id=structure.pk)
+            if action == "supprimer_passage":
+                territoire_services.passage_delete(acting_user=request.user, structure=structure)
+                messages.success(request, "Table de passage supprimée.")
+                return redirect("diagnostic:secteurs", structure_id=structure.pk)
             if action == "supprimer_quartier":
                 quartier_id = _posted_id(request, "quartier")
                 quartier = get_object_or_404(Quartier, structure=structure, pk=quartier_id)
                 territoire_services.quartier_delete(acting_user=request.user, quartier=quartier)
                 return redirect("diagnostic:secteurs", structure_id=structure.pk)
         except ValidationError as exc:
-            form = qpv_form if action in ("qpv", "qpv_coches") else quartier_form
-            for errors in exc.message_dict.values():
-                form.add_error(None, errors)
+            if action == "passage":
+                passage_errors = [m for errors in exc.message_dict.values() for m in errors]
+            else:
+                form = qpv_form if action in ("qpv", "qpv_coches") else quartier_form
+                for errors in exc.message_dict.values():
+                    form.add_error(None, errors)
     return render(
         request,
         "diagnostic/secteurs.html",
@@ -472,6 +502,8 @@ def secteurs(request, structure_id: int):
             "quartiers": Quartier.objects.filter(structure=structure),
             "qpv_form": qpv_form,
             "quartier_form": quartier_form,
+            "passage": PassageIris.objects.filter(structure=structure).first(),
+            "passage_errors": passage_errors,
         },
         status=400 if request.method == "POST" else 200,
     )
