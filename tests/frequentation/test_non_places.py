@@ -119,3 +119,18 @@ def test_property_out_of_territory_codes_are_never_refused_nor_lost(rows, chunk)
         resultat = run_diagnostic(RENNES, freq, niveau=niveau)
         placed = sum(s["usagers"] for s in resultat["secteurs"])
         assert placed + sum(resultat["non_places"].values()) == len(rows)
+
+
+def test_at_the_quartier_level_an_iris_outside_every_quartier_is_reported():
+    blosne = [c for c in RENNES.codes if c.startswith("3523811")]
+    other = next(c for c in RENNES.codes if not c.startswith("3523811"))
+    freq = readers.read_usagers(_file([(blosne[0], "")] * 4 + [(other, "")] * 2), "u.csv")
+    resultat = run_diagnostic(
+        RENNES,
+        freq,
+        niveau="quartier",
+        quartiers=dict.fromkeys(blosne, "Le Blosne"),
+        noms_quartiers={"Le Blosne": "Le Blosne"},
+    )
+    assert [(s["nom"], s["usagers"]) for s in resultat["secteurs"]] == [("Le Blosne", 4)]
+    assert resultat["non_places"]["hors_quartiers"] == 2
