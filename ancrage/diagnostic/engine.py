@@ -8,6 +8,7 @@ cell-level computation is vectorised; Python loops run over records (once) and o
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import gc
 import itertools
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ancrage.diagnostic import stats
+from ancrage.diagnostic import placement, stats
 from ancrage.diagnostic.cibles import Ecarts, rank_cibles
 from ancrage.diagnostic.harmonisation import AgeScheme, band_overlap_share, harmonise_ages, spread_bands
 from ancrage.diagnostic.priorites import DEFAULT_PRIORITES, Priorite
@@ -103,6 +104,7 @@ def run_diagnostic(
     reference_year: int | None = None,
     max_cibles: int | None = 50,
     ages: tuple[int, int | None] | None = None,
+    passage: Mapping[str, str] | None = None,
 ) -> dict:
     """Compute the diagnostic and return it as the JSON-ready dict documented in docs/diagnostic.md.
 
@@ -114,6 +116,9 @@ def run_diagnostic(
     the database (:class:`~ancrage.frequentation.aggregates.FrequentationComptee`, same result).
     ``ages``: the ages the EPN serves, ``(low, high exclusive or None)``; category shares and sector
     rates then use that eligible population (the all-ages rate stays, as ``taux_pour_mille_tous_ages``).
+    ``passage``: a table de passage (IRIS code of the attendance -> IRIS of the population) for
+    attendance coded in another IRIS geography. Records that find no sector are counted by
+    reason in ``non_places`` (:mod:`ancrage.diagnostic.placement`), never dropped in silence.
     """
     priorites = list(DEFAULT_PRIORITES if priorites is None else priorites)
     if frequentation.niveau == "commune" and niveau == "iris":
@@ -132,6 +137,13 @@ def run_diagnostic(
     index = pop.index()
     quartiers = quartiers or {}
     year = reference_year or dt.date.today().year
+    if isinstance(frequentation, FrequentationComptee):
+        comptes = frequentation.comptages(year)  # read once: the placement counts read them too
+        frequentation = dataclasses.replace(frequentation, comptages=lambda _year: comptes)
+    direct = (index, quartiers)
+    if passage:
+        index, quartiers = placement.with_passage(index, quartiers, passage, niveau)
+    non_places, convertis = _non_places(population, frequentation, niveau, direct, (index, quartiers), year)
 
     dims, sector_users, hors_public = _counts(pop, frequentation, niveau, quartiers, index, year, ages)
     total = np.asarray(pop.total, dtype=float)
@@ -166,6 +178,8 @@ def run_diagnostic(
         "categories": categories_json,
         "cibles": cibles,
         "unite": frequentation.unite,
+        "non_places": non_places,
+        "iris_convertis": convertis,
         "public": _public_json(ages, dims, hors_public),
         "methode": {
             "tests": "unilatéraux (déficit)",
@@ -261,6 +275,35 @@ def _estimation_recensement(population, pop, niveau, quartiers) -> np.ndarray:
         return np.array([code[:5] in big for code in pop.codes], dtype=bool)
     big_q = {q for iris, q in quartiers.items() if iris[:5] in big}
     return np.array([code in big_q for code in pop.codes], dtype=bool)
+
+
+def _non_places(population, frequentation, niveau, direct, extended, year) -> tuple[dict[str, int], int]:
+    """The records found in no sector, by reason, and those placed through the table de passage."""
+    codes, communes = set(population.codes), set(population.communes)
+    if not isinstance(frequentation, FrequentationComptee) and not frequentation.individus:
+        index, quartiers = extended
+
+        def found(code: str) -> bool:
+            if len(code) == 9 and niveau != "iris":
+                code = code[:5] if niveau == "commune" else quartiers.get(code, "")
+            return code in index
+
+        status = {a.code_secteur: found(a.code_secteur) for a in frequentation.agregats}
+        counts = placement.agregats_non_places(
+            frequentation.agregats, status, niveau=niveau, codes=codes, communes=communes
+        )
+        return counts, 0
+    comptes = frequentation.comptages(year) if isinstance(frequentation, FrequentationComptee) else None
+
+    def placed(iris, commune, lookup) -> bool:
+        index, quartiers = lookup
+        return (_sector_of(iris, commune, niveau, quartiers) or "") in index
+
+    rows = []
+    for (iris, commune), n in placement.locations(frequentation, comptes).items():
+        found = placed(iris, commune, extended)
+        rows.append(((iris, commune), n, found, found and not placed(iris, commune, direct)))
+    return placement.non_places(rows, niveau=niveau, codes=codes, communes=communes)
 
 
 def _counts(pop, frequentation, niveau, quartiers, index, year, ages):

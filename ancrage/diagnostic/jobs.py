@@ -470,6 +470,7 @@ def _apercu_usagers(stream: readers.UsagersStream) -> dict:
         ],
         "colonnes": ["Ligne", "Âge", "Sexe", "CSP", "Situation", "IRIS", "Commune"],
         "lignes": [_apercu_ligne(r) for r in premiers],
+        "non_places": _non_places_apercu(stream.non_places),
     }
 
 
@@ -492,23 +493,91 @@ def _fmt(x) -> str:
     return "" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{x:,.0f}".replace(",", "\u202f")
 
 
+def _communes_text(communes: dict[str, str], limit: int = 12) -> str:
+    names = [f"{nom} ({code})" for code, nom in communes.items()]
+    return ", ".join(names[:limit]) + (f" … et {len(names) - limit} autres" if len(names) > limit else "")
+
+
+def _apercu_population(job: ImportJob, pop: insee.Population) -> dict:
+    """The preview of a population base: what is read, which communes lie outside the
+    collectivité (ignored), which base it replaces and what that changes, the blank cells."""
+    read_total = float(np.nansum(pop.total))
+    plan = territoire_services.population_plan(job.structure, pop)
+    kept = plan.population
+    total = float(np.nansum(kept.total))
+    resume = [
+        ("Millésime", str(kept.millesime or "inconnu")),
+        ("IRIS du fichier", str(len(pop))),
+        ("IRIS retenus (dans la collectivité)", str(len(kept))),
+        ("Tableaux lus", ", ".join(TABLE_LABELS.get(k, k) for k in kept.repartitions)),
+        ("Population totale retenue", _fmt(total) if total else "non fournie par ce fichier"),
+    ]
+    ignorees = [
+        [code, nom, str(n), _fmt(t) if np.isfinite(t) else "inconnue"]
+        for code, (nom, n, t) in plan.ignorees.items()
+    ]
+    changes = plan.changements()
+    changements = []
+    if plan.remplacees:
+        changements.append(
+            "La base actuelle sera remplacée : "
+            + "; ".join(
+                f"« {p.fichier} » ({p.millesime or 'millésime inconnu'}, {p.nb_secteurs} IRIS)"
+                for p in plan.remplacees
+            )
+            + ". Elle reste disponible dans les bases retirées et peut être rétablie."
+        )
+    elif plan.avant is None:
+        changements.append("C’est la première base de population du lieu.")
+    else:
+        changements.append("Cette base s’ajoute aux bases actuelles (elle porte d’autres tableaux).")
+    if changes["communes_ajoutees"]:
+        changements.append(
+            f"{len(changes['communes_ajoutees'])} commune(s) ajoutée(s) : "
+            + _communes_text(changes["communes_ajoutees"])
+        )
+    if changes["communes_retirees"]:
+        changements.append(
+            f"{len(changes['communes_retirees'])} commune(s) retirée(s) du territoire : "
+            + _communes_text(changes["communes_retirees"])
+            + ". Leurs usagers seront comptés « hors territoire »."
+        )
+    if plan.avant is not None:
+        delta = changes["population_apres"] - changes["population_avant"]
+        changements.append(
+            f"IRIS : {changes['iris_ajoutes']} ajouté(s), {changes['iris_retires']} retiré(s) ; population "
+            f"{_fmt(changes['population_avant'])} → {_fmt(changes['population_apres'])} "
+            f"({'+' if delta >= 0 else '−'}{_fmt(abs(delta))})."
+        )
+    manquantes = [
+        f"{TABLE_LABELS.get(key, 'population totale')} : {len(codes)} IRIS ("
+        + ", ".join(codes[:8])
+        + (" …" if len(codes) > 8 else "")
+        + ")"
+        for key, codes in kept.manquantes.items()
+    ]
+    return {
+        "resume": resume,
+        "colonnes": ["Code IRIS", "Nom", "Population"],
+        "lignes": [
+            [code, nom, _fmt(float(kept.total[i]))]
+            for i, (code, nom) in enumerate(zip(kept.codes[:APERCU_LIGNES], kept.noms, strict=False))
+        ],
+        "ignorees": ignorees,
+        "ignorees_total": _fmt(read_total - total),
+        "changements": changements,
+        "manquantes": manquantes,
+    }
+
+
+def _non_places_apercu(non_places: dict) -> list[str]:
+    """The records the territory does not place, by reason: kept, and counted apart."""
+    return [f"{_fmt(n)} : {readers.NON_PLACES.get(reason, reason)}" for reason, n in non_places.items() if n]
+
+
 def _apercu(job: ImportJob, parsed) -> dict:
     if job.kind == Kind.POPULATION:
-        pop: insee.Population = parsed
-        total = float(np.nansum(pop.total))
-        return {
-            "resume": [
-                ("Millésime", str(pop.millesime or "inconnu")),
-                ("IRIS", str(len(pop))),
-                ("Tableaux lus", ", ".join(TABLE_LABELS.get(k, k) for k in pop.repartitions)),
-                ("Population totale", _fmt(total) if total else "non fournie par ce fichier"),
-            ],
-            "colonnes": ["Code IRIS", "Nom", "Population"],
-            "lignes": [
-                [code, nom, _fmt(float(pop.total[i]))]
-                for i, (code, nom) in enumerate(zip(pop.codes[:APERCU_LIGNES], pop.noms, strict=False))
-            ],
-        }
+        return _apercu_population(job, parsed)
     if job.kind == Kind.FREQUENTATION and isinstance(parsed, readers.UsagersStream):
         return _apercu_usagers(parsed)
     if job.kind == Kind.FREQUENTATION:
@@ -533,7 +602,15 @@ def _apercu(job: ImportJob, parsed) -> dict:
                 [str(a.ligne), a.code_secteur, a.dimension, a.categorie, str(a.usagers)]
                 for a in freq.agregats[:APERCU_LIGNES]
             ]
-        return {"resume": resume, "colonnes": colonnes, "lignes": lignes}
+        non_places = _non_places_apercu(freq.infos.get("non_places", {}))
+        if freq.infos.get("secteurs_inconnus"):
+            inconnus = freq.infos["secteurs_inconnus"]
+            non_places.append(
+                f"{len(inconnus)} secteur(s) absent(s) de la population importée : "
+                + ", ".join(inconnus[:12])
+                + (" …" if len(inconnus) > 12 else "")
+            )
+        return {"resume": resume, "colonnes": colonnes, "lignes": lignes, "non_places": non_places}
     if job.kind == Kind.PRIORITES:
         return {
             "resume": [("Priorités", str(len(parsed))), ("Remplacent", "les priorités actuelles du lieu")],

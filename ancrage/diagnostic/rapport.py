@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 
 from ancrage.core.csv_safe import SafeWriter, xlsx_row
 from ancrage.core.pdf import html_to_pdf
-from ancrage.diagnostic import charts
+from ancrage.diagnostic import charts, placement
 from ancrage.diagnostic.cibles import category_label
 
 # WeasyPrint logs each layout step at INFO: noise in the server's and the command's output.
@@ -207,6 +207,7 @@ def chart_context(resultat: dict, contours_svg=None) -> dict:
         "nb_sous_frequentes": sum(1 for s in resultat.get("secteurs", []) if s["sous_frequente"]),
         "nb_sous_representes": sum(1 for c in categories if c["sous_represente"]),
         "unite": resultat.get("unite", "personnes"),
+        "non_places": placement.resume(resultat),
     }
 
 

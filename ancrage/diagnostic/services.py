@@ -18,8 +18,9 @@ from ancrage.diagnostic.models import Diagnostic, Priorite
 from ancrage.frequentation.comptages import frequentation_comptee
 from ancrage.frequentation.models import FrequentationImport
 from ancrage.frequentation.services import frequentation_of
+from ancrage.territoire.insee import MillesimesMelanges
 from ancrage.territoire.models import Quartier, Secteur
-from ancrage.territoire.services import population_of
+from ancrage.territoire.services import passage_of, population_of
 
 # --- Priorities -----------------------------------------------------------------------------------
 
@@ -138,7 +139,10 @@ def priorite_delete(*, acting_user, priorite: Priorite) -> None:
 
 def inputs_of(structure, frequentation: FrequentationImport, niveau: str):
     """Everything the engine needs for ``structure``, read from the database."""
-    population = population_of(structure)
+    try:
+        population = population_of(structure)
+    except MillesimesMelanges as exc:  # bases imported before vintages were checked
+        raise DiagnosticImpossible(f"{exc} Retirez l'une des bases (page du diagnostic du lieu).") from None
     if population is None:
         raise DiagnosticImpossible("Importez d'abord la population du territoire (bases INSEE à l'IRIS).")
     quartiers = {}
@@ -169,6 +173,7 @@ def inputs_of(structure, frequentation: FrequentationImport, niveau: str):
         "quartiers": quartiers or None,
         "noms_quartiers": noms_quartiers or None,
         "secteurs_qpv": qpv,
+        "passage": passage_of(structure),
     }
 
 
@@ -196,13 +201,24 @@ def diagnostic_compute(
             "fichier": frequentation.fichier,
             "source": frequentation.source,
         },
-        "population": {"millesime": population.millesime, "fichiers": list(population.fichiers)},
+        "population": {
+            "millesime": population.millesime,
+            "fichiers": list(population.fichiers),
+            # Per table, the IRIS without its figures (a blank cell, the secret statistique, or
+            # absent from the base of that table): left out of that dimension, not counted as 0.
+            "iris_sans_valeur": {
+                key: int((~rep.present).sum())
+                for key, rep in population.repartitions.items()
+                if not rep.present.all()
+            },
+        },
         "priorites": [_priorite_fields(p) for p in inputs["priorites"]],
         "secteurs_qpv": sorted(inputs["secteurs_qpv"]),
         "quartiers": {code: nom for code, nom in (inputs["noms_quartiers"] or {}).items()},
         "reference_year": reference_year,
         "ages": None if ages is None else [ages[0], ages[1]],
         "est_demo": frequentation.est_demo,
+        "passage_iris": len(inputs["passage"] or {}),
     }
     diagnostic = Diagnostic.objects.create(
         structure=structure,

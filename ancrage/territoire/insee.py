@@ -20,7 +20,7 @@ import csv
 import io
 import re
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -138,6 +138,9 @@ class Population:
     repartitions: dict[str, Repartition] = field(default_factory=dict)
     millesime: int | None = None
     fichiers: tuple[str, ...] = ()
+    #: Blank cells read (INSEE's secret statistique): table key (or "total" for P_POP) -> the IRIS
+    #: whose value is missing. Such an IRIS has ``present=False`` in that table (NaN total).
+    manquantes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -448,6 +451,13 @@ def _parse_table(
     matrix = np.asarray(value_rows, dtype=np.float64).reshape(len(codes), len(flat_columns))
     repartitions = _repartitions(wanted, complementaire, matrix)
     total, derive = _total_population(pop_values, repartitions, len(codes))
+    manquantes = {
+        key: tuple(codes[i] for i in np.flatnonzero(~rep.present).tolist())
+        for key, rep in repartitions.items()
+        if not rep.present.all()
+    }
+    if pop_values and np.isnan(total).any():
+        manquantes["total"] = tuple(codes[i] for i in np.flatnonzero(np.isnan(total)).tolist())
     return Population(
         niveau="iris",
         codes=tuple(codes),
@@ -458,6 +468,7 @@ def _parse_table(
         repartitions=repartitions,
         millesime=2000 + int(yy),
         fichiers=(file,),
+        manquantes=manquantes,
     )
 
 
@@ -562,7 +573,9 @@ def _read_rows(
         if isinstance(raw, int | float) and not isinstance(raw, bool):
             value: float | None = float(raw) if np.isfinite(raw) else None
         else:
-            value = parse_number(cell_text(raw), decimal_comma)
+            # A blank cell (INSEE's secret statistique) is NaN: a missing value for this IRIS
+            # and this table (see ``_repartitions``), reported, not a refusal.
+            value = parse_number(cell_text(raw), decimal_comma) if cell_text(raw) else np.nan
         if value is None:
             issues.add(
                 f"Valeur « {cell_text(raw)} » non numérique dans « {header[j]} ».",
@@ -640,12 +653,17 @@ def _repartitions(
     start = 0
     for key, cats in wanted.items():
         width = len(cats)
+        values = matrix[:, start : start + width].copy()
+        # A blank cell (NaN) makes the whole table missing for that IRIS: a partial row would
+        # understate its population, so statistics on this dimension leave the IRIS out.
+        present = ~np.isnan(values).any(axis=1)
+        values[~present] = 0.0
         repartitions[key] = Repartition(
             key=key,
             dimension="age" if key.startswith("age") else key,
             categories=tuple(c for c, _ in cats),
-            values=matrix[:, start : start + width].copy(),
-            present=np.ones(len(matrix), dtype=bool),
+            values=values,
+            present=present,
             complementaire=complementaire[key],
             univers=UNIVERS[key],
         )
@@ -659,11 +677,10 @@ def _total_population(
     """Each sector's population, and whether it is derived from a table rather than read."""
     if pop_values:
         return np.asarray(pop_values, dtype=np.float64), False
-    if "age_large" in repartitions or "age_fin" in repartitions:
-        key = "age_large" if "age_large" in repartitions else "age_fin"
-        return repartitions[key].values.sum(axis=1), True
-    if "sexe" in repartitions:
-        return repartitions["sexe"].values.sum(axis=1), True
+    for key in ("age_large", "age_fin", "sexe"):
+        if key in repartitions:
+            rep = repartitions[key]
+            return np.where(rep.present, rep.values.sum(axis=1), np.nan), True
     # activity/diploma bases have no total population; merge them with evol-struct-pop.
     return np.full(n, np.nan), True
 
@@ -671,14 +688,33 @@ def _total_population(
 # --- Combining and aggregating --------------------------------------------------------------------
 
 
+class MillesimesMelanges(ValueError):
+    """Bases of different census vintages: their figures describe different years (French message)."""
+
+
+def check_same_vintage(populations: Sequence[Population]) -> None:
+    """Refuse bases of different vintages (a 2016 age base with a 2015 activity base): the
+    diagnostic would compare figures of different years as if they were one census."""
+    millesimes = sorted({p.millesime for p in populations if p.millesime})
+    if len(millesimes) > 1:
+        fichiers = "; ".join(f"{', '.join(p.fichiers) or '?'} ({p.millesime})" for p in populations)
+        raise MillesimesMelanges(
+            "Les bases de population ne sont pas du même millésime ("
+            + ", ".join(str(m) for m in millesimes)
+            + f") : {fichiers}. Importez des bases d'un même recensement."
+        )
+
+
 def merge_populations(populations: Sequence[Population]) -> Population:
     """Merge several IRIS bases (e.g. evol-struct-pop + activite-residents) into one population.
 
     Sectors are the union of all files; a table keeps ``present=False`` for sectors its file lacks,
-    so that statistics on that dimension leave them out rather than count them as zero.
+    so that statistics on that dimension leave them out rather than count them as zero. Bases of
+    different vintages are refused (:class:`MillesimesMelanges`).
     """
     if not populations:
         raise ValueError("Aucune base de population à merge_populations.")
+    check_same_vintage(populations)
     if len(populations) == 1:
         return populations[0]
     niveaux = {p.niveau for p in populations}
@@ -730,6 +766,7 @@ def merge_populations(populations: Sequence[Population]) -> Population:
         repartitions=repartitions,
         millesime=max(millesimes) if millesimes else None,
         fichiers=tuple(f for p in populations for f in p.fichiers),
+        manquantes={k: v for p in populations for k, v in p.manquantes.items()},
     )
 
 
@@ -750,7 +787,7 @@ def aggregate_population(
         keys = list(population.communes)
         libelles = {}
         for code, nom, com in zip(population.codes, population.noms, population.communes, strict=True):
-            libelles.setdefault(com, nom.split(" - ")[0] if nom != code else com)
+            libelles.setdefault(com, commune_name(nom, code) or com)
     else:
         keys = [groupes.get(code, "") for code in population.codes]
         libelles = {}
@@ -800,6 +837,124 @@ def aggregate_population(
         millesime=population.millesime,
         fichiers=population.fichiers,
     )
+
+
+_IRIS_SUFFIX_RE = re.compile(r"\s*\(IRIS [0-9A-Z]{4}\)$")
+
+
+def commune_name(nom: str, code: str) -> str:
+    """The commune's name read off the name of one of its IRIS (see ``_read_rows``):
+    « Saint-Malo - Intra-Muros » and « Saint-Malo (IRIS 0101) » give « Saint-Malo »; ``""`` when
+    the name is only the code."""
+    if nom == code:
+        return ""
+    return _IRIS_SUFFIX_RE.sub("", nom.split(" - ")[0]).strip()
+
+
+def restrict_to_communes(
+    population: Population, communes: Collection[str]
+) -> tuple[Population, dict[str, tuple[str, int, float]]]:
+    """The sectors of ``population`` in ``communes`` (commune or arrondissement codes), and the
+    communes left out: code -> (name, number of IRIS, population; NaN when unknown), by code.
+
+    A base published for a département, imported for an EPN of one EPCI, keeps the EPCI's
+    communes only: the others are listed, not silently taken as part of the territory.
+    """
+    wanted = set(communes)
+    keep = np.array([c in wanted for c in population.communes], dtype=bool)
+    ignored: dict[str, list] = {}
+    for code, nom, com, total in zip(
+        population.codes, population.noms, population.communes, population.total.tolist(), strict=True
+    ):
+        if com not in wanted:
+            entry = ignored.setdefault(com, [commune_name(nom, code) or com, 0, 0.0])
+            entry[1] += 1
+            entry[2] += total
+    if keep.all():
+        return population, {}
+    rows = np.flatnonzero(keep)
+    kept_codes = {population.codes[i] for i in rows.tolist()}
+    restricted = Population(
+        niveau=population.niveau,
+        codes=tuple(population.codes[i] for i in rows.tolist()),
+        noms=tuple(population.noms[i] for i in rows.tolist()),
+        communes=tuple(population.communes[i] for i in rows.tolist()),
+        total=population.total[rows].copy(),
+        total_derive=population.total_derive,
+        repartitions={
+            key: Repartition(
+                key,
+                rep.dimension,
+                rep.categories,
+                rep.values[rows].copy(),
+                rep.present[rows].copy(),
+                rep.complementaire,
+                rep.univers,
+            )
+            for key, rep in population.repartitions.items()
+        },
+        millesime=population.millesime,
+        fichiers=population.fichiers,
+        manquantes={
+            key: kept
+            for key, codes in population.manquantes.items()
+            if (kept := tuple(c for c in codes if c in kept_codes))
+        },
+    )
+    return restricted, {c: (n, k, t) for c, (n, k, t) in sorted(ignored.items())}
+
+
+def read_passage_iris(source: Source, filename: str | None = None) -> dict[str, str]:
+    """Read a table de passage between two IRIS geographies: CSV ``code_iris;code_iris_population``
+    (the code the attendance files use, then the code of the imported population). INSEE publishes
+    such tables when IRIS are split, merged or renumbered; any CSV with these two columns will do.
+
+    A code may be listed once only, with one IRIS of the population (a merge of several IRIS of the
+    population into one later IRIS cannot be undone: leave such codes out, they stay « non
+    localisés »). Raises :class:`ImportRejected` (French, located).
+    """
+    data, file = load_bytes(source, filename)
+    if not data.strip():
+        raise reject(file, "Le fichier est vide.")
+    text = decode_text(data, file)
+    wanted = {"code_iris", "code_iris_population"}
+    rows, _ = split_csv(text, file, lambda cells: wanted <= {c.strip().lower() for c in cells})
+    header_i = next(i for i, r in enumerate(rows) if wanted <= {c.strip().lower() for c in r})
+    header = [c.strip().lower() for c in rows[header_i]]
+    ci, cp = header.index("code_iris"), header.index("code_iris_population")
+    issues = IssueCollector(file)
+    mapping: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for i, row in enumerate(rows[header_i + 1 :], start=header_i + 2):
+        if not any(c.strip() for c in row):
+            continue
+        source_code = normalise_iris(row[ci] if ci < len(row) else "")
+        target = normalise_iris(row[cp] if cp < len(row) else "")
+        if not IRIS_RE.match(source_code):
+            issues.add(
+                f"Code IRIS « {source_code} » invalide (9 caractères attendus).", line=i, column="code_iris"
+            )
+        elif not IRIS_RE.match(target):
+            issues.add(
+                f"Code IRIS « {target} » invalide (9 caractères attendus).",
+                line=i,
+                column="code_iris_population",
+            )
+        elif source_code in mapping and mapping[source_code] != target:
+            issues.add(
+                f"L'IRIS {source_code} est déjà associé à l'IRIS {mapping[source_code]} "
+                f"(ligne {seen[source_code]}) : une table de passage donne un seul IRIS "
+                "de la population pour chaque code.",
+                line=i,
+                column="code_iris_population",
+            )
+        else:
+            mapping[source_code] = target
+            seen.setdefault(source_code, i)
+    if not mapping and not issues:
+        issues.add("Le fichier ne contient aucune correspondance après l'en-tête.", line=header_i + 1)
+    issues.raise_if_any()
+    return mapping
 
 
 QUARTIER_MAX_LENGTH = 120  # territoire.Quartier.nom

@@ -8,12 +8,22 @@ class PopulationImportQuerySet(ScopedQuerySet):
     def for_structure(self, structure):
         return self.filter(structure=structure)
 
+    def actives(self):
+        """The bases the EPN's population is made of (not replaced, not withdrawn)."""
+        return self.filter(retiree_le__isnull=True)
+
+    def retirees(self):
+        """Bases replaced by a later import or withdrawn: kept, with their figures, to be restored."""
+        return self.filter(retiree_le__isnull=False)
+
 
 class PopulationImport(models.Model):
     """One INSEE IRIS base imported for an EPN's territory (evol-struct-pop, activite-residents…).
 
-    The EPN's population is the union of its imports: importing a base that carries the same tables
-    again replaces the older one (see ``services.population_import``).
+    The EPN's population is the union of its active imports: importing a base that carries the same
+    tables again replaces the older one (see ``services.population_import``). A replaced or
+    withdrawn base is not deleted: it keeps its figures (``PopulationValeurs``) with
+    ``retiree_le`` set, so that it can be restored (``services.population_restore``).
     """
 
     structure = models.ForeignKey(
@@ -25,6 +35,11 @@ class PopulationImport(models.Model):
     tables = models.JSONField("tableaux lus", default=list)  # keys of insee.Repartition
     total_derive = models.BooleanField("population totale déduite des tranches d'âge", default=True)
     nb_secteurs = models.PositiveIntegerField("nombre d'IRIS", default=0)
+    # Communes of the file outside the EPN's collectivité, left out: code -> [name, IRIS, population].
+    communes_ignorees = models.JSONField(
+        "communes hors de la collectivité, ignorées", default=dict, blank=True
+    )
+    retiree_le = models.DateTimeField("remplacée ou retirée le", null=True, blank=True)
     created_at = models.DateTimeField("importé le", auto_now_add=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name="importé par", null=True, blank=True, on_delete=models.SET_NULL
@@ -127,3 +142,32 @@ class Quartier(models.Model):
 
     def __str__(self):
         return self.nom
+
+
+class PassageIris(models.Model):
+    """The EPN's table de passage between IRIS geographies: IRIS code of its attendance files ->
+    IRIS of its population (``insee.read_passage_iris``), read by the diagnostic (one per EPN)."""
+
+    structure = models.OneToOneField(
+        "organisations.Structure", verbose_name="EPN", on_delete=models.CASCADE, related_name="passage_iris"
+    )
+    fichier = models.CharField("fichier", max_length=255)
+    correspondances = models.JSONField("correspondances", default=dict)
+    created_at = models.DateTimeField("importée le", auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="importée par",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    scoping = Scoping(epn="structure")
+
+    class Meta:
+        verbose_name = "table de passage des IRIS"
+        verbose_name_plural = "tables de passage des IRIS"
+
+    def __str__(self):
+        return f"{self.fichier} ({len(self.correspondances)} codes)"

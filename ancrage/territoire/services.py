@@ -8,61 +8,165 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
+import numpy as np
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.functions import Length
+from django.utils import timezone
 
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
+from ancrage.organisations import cog
 from ancrage.territoire import insee, packed
-from ancrage.territoire.models import PopulationImport, PopulationValeurs, Quartier, Secteur
+from ancrage.territoire.models import PassageIris, PopulationImport, PopulationValeurs, Quartier, Secteur
 
 BATCH_SIZE = 5000
+
+
+@dataclass
+class PopulationPlan:
+    """What importing a base would do, shown before confirmation and done by ``population_import``.
+
+    ``population``: the base restricted to the collectivité's communes; ``ignorees``: the communes
+    left out (code -> name, IRIS, population); ``remplacees``: the active bases it replaces (they
+    share a table with it); ``avant`` and ``apres``: the EPN's population before and after
+    (``None`` before the first base).
+    """
+
+    population: insee.Population
+    ignorees: dict[str, tuple[str, int, float]]
+    remplacees: list[PopulationImport]
+    conservees: list[PopulationImport]
+    avant: insee.Population | None
+    apres: insee.Population
+
+    def changements(self) -> dict:
+        """Communes and IRIS added and removed, and the population before and after."""
+        before_codes = set(self.avant.codes) if self.avant is not None else set()
+        before_communes = set(self.avant.communes) if self.avant is not None else set()
+        after_codes, after_communes = set(self.apres.codes), set(self.apres.communes)
+        names = _commune_names(self.apres, self.avant)
+        return {
+            "communes_ajoutees": {c: names.get(c, c) for c in sorted(after_communes - before_communes)},
+            "communes_retirees": {c: names.get(c, c) for c in sorted(before_communes - after_communes)},
+            "iris_ajoutes": len(after_codes - before_codes),
+            "iris_retires": len(before_codes - after_codes),
+            "population_avant": float(np.nansum(self.avant.total)) if self.avant is not None else 0.0,
+            "population_apres": float(np.nansum(self.apres.total)),
+        }
+
+
+def _commune_names(*populations) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for population in populations:
+        if population is None:
+            continue
+        for code, nom, commune in zip(population.codes, population.noms, population.communes, strict=True):
+            if commune not in names:
+                names[commune] = _cog_name(commune) or insee.commune_name(nom, code) or commune
+    return names
+
+
+def _cog_name(code: str) -> str:
+    try:
+        return cog.commune(code).nom
+    except cog.UnknownCode:
+        return ""
+
+
+def population_plan(structure, population: insee.Population) -> PopulationPlan:
+    """What importing ``population`` for ``structure`` would do (nothing is written).
+
+    Raises ``ValidationError`` (French) when no IRIS of the file lies in the collectivité, or
+    when the bases kept would be of another vintage (refused, not merged with a warning: a
+    diagnostic would compare figures of two censuses as if they were one).
+    """
+    ignorees: dict[str, tuple[str, int, float]] = {}
+    collectivite = structure.collectivite
+    if collectivite is not None:
+        inside = {c for c in set(population.communes) if collectivite.covers(c)}
+        population, ignorees = insee.restrict_to_communes(population, inside)
+        ignorees = {
+            code: (_cog_name(code) or f"{nom} (code inconnu du COG {cog.millesime()})", n, total)
+            for code, (nom, n, total) in ignorees.items()
+        }
+        if not len(population):
+            raise ValidationError(
+                f"Aucun IRIS de ce fichier n'est dans le territoire de « {collectivite} » "
+                f"({len(ignorees)} commune(s) du fichier, toutes hors de la collectivité)."
+            )
+    actives = list(
+        PopulationImport.objects.actives().filter(structure=structure).order_by("created_at", "id")
+    )
+    tables = set(population.repartitions)
+    remplacees = [p for p in actives if set(p.tables) & tables]
+    conservees = [p for p in actives if not set(p.tables) & tables]
+    autres = sorted({p.millesime for p in conservees if p.millesime and p.millesime != population.millesime})
+    if autres and population.millesime:
+        raise ValidationError(
+            f"Ce fichier est du millésime {population.millesime}, les autres bases du lieu du millésime "
+            + ", ".join(str(m) for m in autres)
+            + " : importez des bases d'un même recensement, ou retirez d'abord les autres bases."
+        )
+    noms = dict(Secteur.objects.filter(structure=structure).order_by().values_list("code", "nom"))
+    stored = _stored_keys(actives)
+    avant = (
+        insee.merge_populations([_dataset_population(d, noms, stored.get(d.pk)) for d in actives])
+        if actives
+        else None
+    )
+    apres = insee.merge_populations(
+        [_dataset_population(d, noms, stored.get(d.pk)) for d in conservees] + [population]
+    )
+    return PopulationPlan(population, ignorees, remplacees, conservees, avant, apres)
 
 
 @transaction.atomic
 def population_import(
     *, acting_user, structure, population: insee.Population, fichier: str, sha256: str
 ) -> PopulationImport:
-    """Store one INSEE base for ``structure``; a base carrying the same tables replaces the older one."""
-    existing = PopulationImport.objects.filter(structure=structure)
-    if existing.filter(sha256=sha256).exists():
+    """Store one INSEE base for ``structure``: only its IRIS in the collectivité's communes (the
+    others are listed in ``communes_ignorees`` and the audit entry); a base carrying the same
+    tables replaces the older one, which is kept, withdrawn, to be restored (``population_plan``)."""
+    existing = PopulationImport.objects.filter(structure=structure, sha256=sha256).first()
+    if existing is not None:
+        if existing.retiree_le is not None:
+            raise ValidationError(
+                f"Le fichier « {fichier} » a déjà été importé pour ce lieu, puis remplacé ou retiré : "
+                "rétablissez-le depuis la liste des bases retirées."
+            )
         raise ValidationError(f"Le fichier « {fichier} » a déjà été importé pour ce lieu.")
-    tables = sorted(population.repartitions)
-    replaced = [p for p in existing if set(p.tables) & set(tables)]
-    for old in replaced:
+    plan = population_plan(structure, population)
+    population = plan.population
+    now = timezone.now()
+    for old in plan.remplacees:
         audit_record(
             acting_user=acting_user,
-            action=AuditAction.DELETE,
+            action=AuditAction.UPDATE,
             obj=old,
             structure=structure,
-            changes={"remplace_par": fichier},
+            changes={"retiree": True, "remplacee_par": fichier},
         )
-        old.delete()
+    PopulationImport.objects.filter(pk__in=[p.pk for p in plan.remplacees]).update(retiree_le=now)
     dataset = PopulationImport.objects.create(
         structure=structure,
         fichier=fichier[:255],
         sha256=sha256,
         millesime=population.millesime,
-        tables=tables,
+        tables=sorted(population.repartitions),
         total_derive=population.total_derive,
         nb_secteurs=len(population),
+        communes_ignorees={c: [nom, n, _finite(t)] for c, (nom, n, t) in plan.ignorees.items()},
         created_by=acting_user if acting_user is not None and acting_user.is_authenticated else None,
     )
     PopulationValeurs.objects.create(
         dataset=dataset, version=packed.FORMAT_VERSION, donnees=packed.to_bytes(population)
     )
-    known = set(Secteur.objects.filter(structure=structure).values_list("code", flat=True))
-    Secteur.objects.bulk_create(
-        [
-            Secteur(structure=structure, code=code, nom=nom[:200])
-            for code, nom in zip(population.codes, population.noms, strict=True)
-            if code not in known
-        ],
-        batch_size=BATCH_SIZE,
-    )
+    _secteurs_create(structure, population)
+    changements = plan.changements()
     audit_record(
         acting_user=acting_user,
         action=AuditAction.IMPORT,
@@ -73,10 +177,31 @@ def population_import(
             "sha256": sha256,
             "millesime": population.millesime,
             "iris": len(population),
-            "tableaux": tables,
+            "tableaux": sorted(population.repartitions),
+            "communes_ignorees": sorted(plan.ignorees),
+            "remplace": [p.pk for p in plan.remplacees],
+            "communes_ajoutees": sorted(changements["communes_ajoutees"]),
+            "communes_retirees": sorted(changements["communes_retirees"]),
+            "valeurs_manquantes": {k: len(v) for k, v in population.manquantes.items()},
         },
     )
     return dataset
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def _secteurs_create(structure, population: insee.Population) -> None:
+    known = set(Secteur.objects.filter(structure=structure).values_list("code", flat=True))
+    Secteur.objects.bulk_create(
+        [
+            Secteur(structure=structure, code=code, nom=nom[:200])
+            for code, nom in zip(population.codes, population.noms, strict=True)
+            if code not in known
+        ],
+        batch_size=BATCH_SIZE,
+    )
 
 
 # The decoded arrays of the last imports read by this process (``population_of``): unpacking the
@@ -147,7 +272,9 @@ def _dataset_population(
 
 def population_of(structure) -> insee.Population | None:
     """The EPN's population: every imported base, merged (``None`` when nothing was imported)."""
-    datasets = list(PopulationImport.objects.filter(structure=structure).order_by("created_at", "id"))
+    datasets = list(
+        PopulationImport.objects.actives().filter(structure=structure).order_by("created_at", "id")
+    )
     if not datasets:
         return None
     stored = _stored_keys(datasets)
@@ -166,8 +293,62 @@ def known_sector_codes(structure) -> set[str]:
 
 @transaction.atomic
 def population_delete(*, acting_user, dataset: PopulationImport) -> None:
-    audit_record(acting_user=acting_user, action=AuditAction.DELETE, obj=dataset, structure=dataset.structure)
-    dataset.delete()
+    """Withdraw a base from the EPN's population. It is kept, with its figures, among the bases
+    withdrawn, and can be restored (``population_restore``); the audit trail records both."""
+    dataset.refresh_from_db(fields=["retiree_le"])
+    if dataset.retiree_le is not None:
+        raise ValidationError(f"La base « {dataset.fichier} » est déjà retirée.")
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.DELETE,
+        obj=dataset,
+        structure=dataset.structure,
+        changes={"retiree": True, "fichier": dataset.fichier},
+    )
+    PopulationImport.objects.filter(pk=dataset.pk).update(retiree_le=timezone.now())
+
+
+@transaction.atomic
+def population_restore(*, acting_user, dataset: PopulationImport) -> PopulationImport:
+    """Put a replaced or withdrawn base back in the EPN's population; the active bases that carry
+    one of its tables are withdrawn in its place (and can be restored in turn)."""
+    dataset.refresh_from_db(fields=["retiree_le"])
+    if dataset.retiree_le is None:
+        raise ValidationError(f"La base « {dataset.fichier} » fait déjà partie de la population du lieu.")
+    structure = dataset.structure
+    actives = list(PopulationImport.objects.actives().filter(structure=structure))
+    remplacees = [p for p in actives if set(p.tables) & set(dataset.tables)]
+    conservees = [p for p in actives if p not in remplacees]
+    autres = sorted({p.millesime for p in conservees if p.millesime and p.millesime != dataset.millesime})
+    if autres and dataset.millesime:
+        raise ValidationError(
+            f"La base « {dataset.fichier} » est du millésime {dataset.millesime}, les autres bases du lieu "
+            "du millésime " + ", ".join(str(m) for m in autres) + " : retirez-les d'abord."
+        )
+    now = timezone.now()
+    for old in remplacees:
+        audit_record(
+            acting_user=acting_user,
+            action=AuditAction.UPDATE,
+            obj=old,
+            structure=structure,
+            changes={"retiree": True, "remplacee_par": dataset.fichier},
+        )
+    PopulationImport.objects.filter(pk__in=[p.pk for p in remplacees]).update(retiree_le=now)
+    PopulationImport.objects.filter(pk=dataset.pk).update(retiree_le=None)
+    dataset.refresh_from_db()
+    population = _dataset_population(
+        dataset, dict(Secteur.objects.filter(structure=structure).order_by().values_list("code", "nom"))
+    )
+    _secteurs_create(structure, population)
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.UPDATE,
+        obj=dataset,
+        structure=structure,
+        changes={"retablie": True, "fichier": dataset.fichier, "remplace": [p.pk for p in remplacees]},
+    )
+    return dataset
 
 
 # --- QPV, quartiers, outlines ---------------------------------------------------------------------
@@ -297,3 +478,41 @@ def contours_import(*, acting_user, structure, contours: Mapping[str, dict], fic
         changes={"contours": len(secteurs), "fichier": fichier},
     )
     return len(secteurs)
+
+
+# --- Table de passage between IRIS geographies ------------------------------------------------------
+
+
+@transaction.atomic
+def passage_replace(*, acting_user, structure, correspondances: Mapping[str, str], fichier: str):
+    """Keep ``correspondances`` (``insee.read_passage_iris``) as the EPN's table de passage."""
+    passage, _ = PassageIris.objects.update_or_create(
+        structure=structure,
+        defaults={
+            "fichier": fichier[:255],
+            "correspondances": dict(correspondances),
+            "created_by": acting_user if acting_user is not None and acting_user.is_authenticated else None,
+        },
+    )
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.IMPORT,
+        obj=passage,
+        structure=structure,
+        changes={"fichier": fichier, "codes": len(correspondances)},
+    )
+    return passage
+
+
+@transaction.atomic
+def passage_delete(*, acting_user, structure) -> None:
+    passage = PassageIris.objects.filter(structure=structure).first()
+    if passage is None:
+        return
+    audit_record(acting_user=acting_user, action=AuditAction.DELETE, obj=passage, structure=structure)
+    passage.delete()
+
+
+def passage_of(structure) -> dict[str, str] | None:
+    """The EPN's table de passage (``None`` without one)."""
+    return PassageIris.objects.filter(structure=structure).values_list("correspondances", flat=True).first()

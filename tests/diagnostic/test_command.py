@@ -35,7 +35,8 @@ def test_command_writes_the_documented_json_and_pdf(tmp_path):
         "352381101,352381102",
     )
     result = json.loads(out.read_text(encoding="utf-8"))
-    assert {"secteurs", "categories", "cibles", "unite"} <= set(result) and result["unite"] == "personnes"
+    assert {"secteurs", "categories", "cibles", "unite", "non_places"} <= set(result)
+    assert result["unite"] == "personnes"
     assert {
         "code",
         "nom",

@@ -49,7 +49,8 @@ def result(population):
 def test_json_shape(result):
     # Backward compatible: the historical fields stay, new ones are added.
     assert {"secteurs", "categories", "cibles", "unite"} <= set(result) and result["unite"] == "personnes"
-    assert {"public", "methode"} <= set(result)
+    assert {"public", "methode", "non_places", "iris_convertis"} <= set(result)
+    assert result["non_places"] == dict.fromkeys(result["non_places"], 0)  # every user placed
     assert set(result["secteurs"][0]) >= {
         "code",
         "nom",

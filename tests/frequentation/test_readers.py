@@ -116,7 +116,6 @@ def test_aggregated_counts():
     [
         (readers.read_usagers, "mauvais-separateur.csv", "séparateur", None, None),
         (readers.read_usagers, "colonne-manquante.csv", "« tranche_age »", 1, None),
-        (readers.read_usagers, "iris-inconnu.csv", "Code IRIS « 999999999 » inconnu", 3, "code_iris"),
         (readers.read_aggregated, "nombres-negatifs.csv", "négatif", 2, "usagers"),
         (readers.read_usagers, "fichier-vide.csv", "vide", None, None),
         (readers.read_aggregated, "fichier-vide.csv", "vide", None, None),

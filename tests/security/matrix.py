@@ -227,6 +227,12 @@ MATRIX: dict[str, Entry] = {
         kwargs=lambda world, structure: {"pk": world.frequentation_of(structure).pk},
         expected=_writes(302),
     ),
+    # Withdrawing or restoring a population base: without an action the team is sent back.
+    "diagnostic:population": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": world.population_of(structure).pk},
+        expected=_writes(302),
+    ),
     "diagnostic:detail": Entry(
         kwargs=lambda world, structure: {"pk": world.diagnostic_of(structure).pk}, expected=_reads()
     ),

@@ -118,6 +118,7 @@ PAGES_OF = {
         "diagnostic:compute",
         "diagnostic:usagers_export",
         "diagnostic:frequentation_delete",
+        "diagnostic:population",
         "diagnostic:delete",
     ),
     Permission.ANNUAIRE_WRITE: (

@@ -27,6 +27,7 @@ from ancrage.organisations.enums import CollectiviteType, Role, StructureKind
 from ancrage.organisations.models import Collectivite, Structure
 from ancrage.partenaires import services as partenaire_services
 from ancrage.partenaires.models import Contact, ImportAnnuaire, Partenaire
+from ancrage.territoire.models import PopulationImport
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -195,6 +196,15 @@ class World:
             )
 
         return self._once("frequentation", structure, build)
+
+    def population_of(self, structure: Structure) -> PopulationImport:
+        def build():
+            epn = self.epn_of(structure)
+            return PopulationImport.objects.filter(structure=epn).first() or PopulationImport.objects.create(
+                structure=epn, fichier=f"population-{epn.pk}.csv", sha256="0" * 64, millesime=2016
+            )
+
+        return self._once("population", structure, build)
 
     def import_job_of(self, structure: Structure) -> ImportJob:
         """An import of the structure's EPN waiting for its confirmation."""

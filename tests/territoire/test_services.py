@@ -57,8 +57,11 @@ def test_same_file_twice_is_refused_and_same_tables_replace(epn):
         fichier="2017.csv",
         sha256=hashlib.sha256(data).hexdigest(),
     )
-    assert list(PopulationImport.objects.values_list("millesime", flat=True)) == [2017]
-    assert PopulationValeurs.objects.values("dataset").distinct().count() == 1
+    assert list(PopulationImport.objects.actives().values_list("millesime", flat=True)) == [2017]
+    # The replaced base is kept, withdrawn, with its figures: it can be restored.
+    assert list(PopulationImport.objects.retirees().values_list("millesime", flat=True)) == [2016]
+    assert PopulationValeurs.objects.values("dataset").distinct().count() == 2
+    assert services.population_of(epn).millesime == 2017
 
 
 def test_overseas_and_communes_without_iris_are_stored(epn):

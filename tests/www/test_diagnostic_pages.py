@@ -98,7 +98,6 @@ def test_full_flow_import_preview_confirm_compute(client, animateur):
     [
         ("mauvais-separateur.csv", "ancrage", "séparateur"),
         ("colonne-manquante.csv", "ancrage", "tranche_age"),
-        ("iris-inconnu.csv", "ancrage", "999999999"),
         ("nombres-negatifs.csv", "agrege", "ligne 2, colonne usagers"),
         ("fichier-vide.csv", "ancrage", "vide"),
         ("pas-un-classeur.xlsx", "coop", "pas-un-classeur.xlsx"),

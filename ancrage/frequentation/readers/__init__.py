@@ -53,6 +53,7 @@ from ancrage.frequentation.readers.stream import (
     scan_usagers,
 )
 from ancrage.frequentation.readers.usagers import (
+    NON_PLACES,
     SITUATIONS,
     TEMPLATE_PATH,
     USAGERS_COLUMNS,
@@ -73,6 +74,7 @@ __all__ = [
     "HEAD_BYTES",
     "MAX_AGE",
     "NON_COMMUNIQUE",
+    "NON_PLACES",
     "SITUATIONS",
     "TEMPLATE_PATH",
     "USAGERS_COLUMNS",

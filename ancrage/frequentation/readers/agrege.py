@@ -59,7 +59,7 @@ def read_aggregated(
         if not any(c.strip() for c in row):
             continue
         before = len(issues.issues)
-        code = _code_secteur(cell(row, columns, "code_secteur"), line, levels, issues, secteurs_connus)
+        code = _code_secteur(cell(row, columns, "code_secteur"), line, levels, issues)
         dimension, categorie = _categorie(
             cell(row, columns, "dimension"), cell(row, columns, "categorie"), line, issues
         )
@@ -79,12 +79,16 @@ def read_aggregated(
             "un seul niveau par fichier."
         )
     issues.raise_if_any()
+    inconnus = sorted(
+        {r.code_secteur for r in records if secteurs_connus is not None} - set(secteurs_connus or ())
+    )
     return Frequentation(
         unite=unite,
         source="agrege",
         fichier=file,
         agregats=tuple(records),
         niveau=levels.pop() if levels else None,
+        infos={"secteurs_inconnus": inconnus},
     )
 
 
@@ -93,7 +97,6 @@ def _code_secteur(
     line: int,
     levels: set[str],
     issues: IssueCollector,
-    secteurs_connus: Collection[str] | None,
 ) -> str:
     """The sector's code, normalised; its level (IRIS, commune or quartier) is added to ``levels``."""
     code = raw_code.upper()
@@ -107,12 +110,7 @@ def _code_secteur(
         issues.add("Code de secteur vide.", line=line, column="code_secteur")
     else:
         levels.add("quartier")  # a quartier is a free name chosen by the user
-    if secteurs_connus is not None and code and code not in secteurs_connus:
-        issues.add(
-            f"Secteur « {raw_code} » inconnu : il n'est dans aucune base de population importée.",
-            line=line,
-            column="code_secteur",
-        )
+    # A sector outside the imported population is kept: the diagnostic counts it apart.
     return code
 
 

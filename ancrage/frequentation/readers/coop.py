@@ -7,11 +7,13 @@ Pure module: no Django.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Collection
 
 from ancrage.core.importing import IssueCollector
 from ancrage.frequentation.readers.labels import COOP_AGE_FOLDED, fold_label
 from ancrage.frequentation.readers.records import Accompagnement, Frequentation, Progress
+from ancrage.frequentation.readers.usagers import placement
 from ancrage.territoire.insee import (
     COMMUNE_RE,
     Source,
@@ -106,12 +108,7 @@ def read_coop_export(
                 issues.add(
                     f"Code Insee « {raw} » invalide (5 caractères attendus).", line=line, column=letter
                 )
-            elif secteurs_connus is not None and commune not in secteurs_connus:
-                issues.add(
-                    f"Code Insee « {commune} » inconnu : il n'est dans aucune base de population importée.",
-                    line=line,
-                    column=letter,
-                )
+            # A commune outside the imported population is kept: the diagnostic counts it apart.
         j = columns.get("date")
         value = row[j] if j is not None and j < len(row) else None
         date = (
@@ -137,8 +134,15 @@ def read_coop_export(
     issues.raise_if_any()
     if progress:
         progress(total, total)
+    non_places = Counter(placement(None, r.code_commune, secteurs_connus) for r in records)
+    non_places.pop(None, None)
     return Frequentation(
-        unite="accompagnements", source="coop", fichier=file, individus=tuple(records), niveau="commune"
+        unite="accompagnements",
+        source="coop",
+        fichier=file,
+        individus=tuple(records),
+        niveau="commune",
+        infos={"non_places": dict(sorted(non_places.items()))},
     )
 
 

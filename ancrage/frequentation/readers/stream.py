@@ -9,6 +9,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,7 @@ from ancrage.frequentation.readers.usagers import (
     parse_sexe,
     parse_situation,
     parse_tranche_age,
+    placement,
     usager_row,
 )
 from ancrage.territoire.insee import Source, load_bytes, reject, sniff_format
@@ -131,6 +133,9 @@ class UsagersStream:
         self.progress = progress
         self.chunk_bytes = chunk_bytes
         self.niveau: str | None = None
+        #: Records outside the territory or not located, by reason (``usagers.placement``), once
+        #: ``chunks()`` is done: kept in the file, counted apart by the diagnostic.
+        self.non_places: dict[str, int] = {}
         self.records = 0
         self.total = 0  # rows after the header, once ``chunks()`` has started
 
@@ -275,6 +280,7 @@ class UsagersStream:
         lines: list[np.ndarray] = []
         done = 0
         iris_seen = False
+        non_places: Counter = Counter()
         self.records, self.total = 0, plan.total
         if self.progress:
             self.progress(0, plan.total)
@@ -297,6 +303,11 @@ class UsagersStream:
             if len(chunk):
                 self.records += len(chunk)
                 iris_seen = iris_seen or any(s[0] for s in chunk.secteur.values)
+                per_value = np.bincount(chunk.secteur.codes, minlength=len(chunk.secteur.values))
+                for (iris, commune), n in zip(chunk.secteur.values, per_value.tolist(), strict=True):
+                    reason = placement(iris, commune, self.secteurs_connus)
+                    if reason is not None and n:
+                        non_places[reason] += n
                 if not issues:
                     yield chunk
             if self.progress:
@@ -321,6 +332,7 @@ class UsagersStream:
             )
         issues.raise_if_any()
         self.niveau = "iris" if iris_seen else "commune"
+        self.non_places = dict(sorted(non_places.items()))
 
     def _exact_chunk(self, plan: _Plan, first_line: int, rows: list[list[str]], issues: IssueCollector):
         """The per-row reader on a block: its chunk, and the hashes and lines of its identifiers."""
@@ -510,6 +522,7 @@ class UsagersStream:
             fichier=self.fichier,
             individus=UsagerColumns(chunks),
             niveau=self.niveau,
+            infos={"non_places": self.non_places},
         )
 
 
@@ -537,8 +550,9 @@ def read_usagers(
 ) -> Frequentation:
     """Read Ancrage's usagers CSV (one row per person).
 
-    ``secteurs_connus`` (IRIS and/or commune codes of the imported population), when given,
-    makes an unknown sector an error rather than a silently dropped user.
+    ``secteurs_connus`` (IRIS and/or commune codes of the imported population), when given, is
+    what the users outside the territory are counted against (``infos["non_places"]``): they
+    are kept, never refused nor silently dropped; the diagnostic reports them by reason.
 
     Streams the file by chunks (see :class:`UsagersStream`); the records are kept as columns
     (:class:`UsagerColumns`, a sequence of :class:`Usager`).

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Callable, Collection
 from pathlib import Path
 
@@ -47,6 +48,32 @@ SITUATIONS = {
 TEMPLATE_PATH = Path(__file__).parents[1] / "data" / "modele-usagers.csv"
 
 
+#: Why a record cannot be placed in the imported population (see ``placement``), as the diagnostic
+#: JSON's ``non_places`` names them, with the words the pages use.
+NON_PLACES = {
+    "hors_territoire": "hors territoire : commune absente de la population importée",
+    "iris_inconnu": "non localisés : code IRIS absent de la population (autre géographie des IRIS ?)",
+    "sans_iris": "non localisés : commune seule, sans code IRIS",
+    "hors_quartiers": "non localisés : IRIS hors des quartiers définis",
+    "sans_code": "non localisés : ni code IRIS ni code commune",
+}
+
+
+def placement(iris: str | None, commune: str | None, secteurs_connus: Collection[str] | None) -> str | None:
+    """Why a record with these codes is not in the imported territory (a key of ``NON_PLACES``),
+    or ``None`` when it is (or when no territory is given). The record is kept either way: the
+    diagnostic counts it apart, under that reason."""
+    if not iris and not commune:
+        return "sans_code"
+    if secteurs_connus is None:
+        return None
+    if iris:
+        if iris in secteurs_connus:
+            return None
+        return "iris_inconnu" if iris[:5] in secteurs_connus else "hors_territoire"
+    return None if commune in secteurs_connus else "hors_territoire"
+
+
 def check_sector(
     issues: IssueCollector,
     line: int,
@@ -54,6 +81,8 @@ def check_sector(
     commune_raw: str,
     secteurs_connus: Collection[str] | None,
 ) -> tuple[str | None, str | None]:
+    """The record's codes, normalised; a malformed code is an issue. A well-formed code outside
+    ``secteurs_connus`` is no issue: the record is kept, and counted apart (``placement``)."""
     iris = normalise_iris(iris_raw) if iris_raw else None
     commune = normalise_commune(commune_raw) if commune_raw else None
     ok = True
@@ -76,19 +105,6 @@ def check_sector(
             column="code_iris",
         )
         ok = False
-    if ok and secteurs_connus is not None:
-        if iris and iris not in secteurs_connus and iris[:5] not in secteurs_connus:
-            issues.add(
-                f"Code IRIS « {iris} » inconnu : il n'est dans aucune base de population importée.",
-                line=line,
-                column="code_iris",
-            )
-        elif not iris and commune and commune not in secteurs_connus:
-            issues.add(
-                f"Code commune « {commune} » inconnu : il n'est dans aucune base de population importée.",
-                line=line,
-                column="code_commune",
-            )
     return iris, commune
 
 
@@ -266,6 +282,13 @@ def read_usagers_exact(
     if progress:
         progress(total, total)
     niveau = "iris" if any(u.code_iris for u in usagers) else "commune"
+    non_places = Counter(placement(u.code_iris, u.code_commune, secteurs_connus) for u in usagers)
+    non_places.pop(None, None)
     return Frequentation(
-        unite="personnes", source="ancrage", fichier=file, individus=tuple(usagers), niveau=niveau
+        unite="personnes",
+        source="ancrage",
+        fichier=file,
+        individus=tuple(usagers),
+        niveau=niveau,
+        infos={"non_places": dict(sorted(non_places.items()))},
     )

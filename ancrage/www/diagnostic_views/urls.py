@@ -16,6 +16,7 @@ urlpatterns = [
     path("import/<int:pk>/", views.job, name="job"),
     path("frequentation/<int:pk>/usagers.csv", views.usagers_export, name="usagers_export"),
     path("frequentation/<int:pk>/supprimer/", views.frequentation_delete, name="frequentation_delete"),
+    path("population/<int:pk>/", views.population, name="population"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/rapport.pdf", views.pdf, name="pdf"),
     path("<int:pk>/export.csv", views.export_csv, name="export_csv"),

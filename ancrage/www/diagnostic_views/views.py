@@ -20,6 +20,8 @@ from django.views.decorators.http import require_POST
 
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
+from ancrage.core import safe_files
+from ancrage.core.importing import ImportRejected
 from ancrage.diagnostic import charts, jobs, rapport, services
 from ancrage.diagnostic.engine import DiagnosticImpossible
 from ancrage.diagnostic.models import Diagnostic, ImportJob, Priorite
@@ -30,9 +32,9 @@ from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
 from ancrage.organisations.permissions import Permission
 from ancrage.organisations.scoping import scope_for
-from ancrage.territoire import geo
+from ancrage.territoire import geo, insee
 from ancrage.territoire import services as territoire_services
-from ancrage.territoire.models import PopulationImport, Quartier, Secteur
+from ancrage.territoire.models import PassageIris, PopulationImport, Quartier, Secteur
 from ancrage.www.diagnostic_views.forms import DiagnosticForm, ImportForm, PrioriteForm, QpvForm, QuartierForm
 from ancrage.www.forms import add_validation_error
 from ancrage.www.messages import flash_errors
@@ -85,7 +87,13 @@ def epn(request, structure_id: int):
         "is_responsable": request.user.is_superuser
         or "responsable"
         in request.user.memberships.active().filter(structure=structure).values_list("role", flat=True),
-        "populations": PopulationImport.objects.filter(structure=structure).select_related("created_by"),
+        "populations": PopulationImport.objects.actives()
+        .filter(structure=structure)
+        .select_related("created_by"),
+        "populations_retirees": PopulationImport.objects.retirees()
+        .filter(structure=structure)
+        .select_related("created_by")
+        .order_by("-retiree_le", "-id"),
         "frequentations": frequentations,
         "nb_secteurs": Secteur.objects.filter(structure=structure).count(),
         "nb_qpv": Secteur.objects.filter(structure=structure, qpv=True).count(),
@@ -169,6 +177,13 @@ def job(request, pk: int):
         {
             "title": f"Import de « {job.fichier} »",
             "job": job,
+            # What the preview says beyond its table (territory, replacement, blanks, users not
+            # placed), empty for the kinds and the older previews that have none of it.
+            "verifications": {
+                key: (job.apercu or {}).get(key) or []
+                for key in ("changements", "ignorees", "manquantes", "non_places")
+            },
+            "ignorees_total": (job.apercu or {}).get("ignorees_total", ""),
             "stale": jobs.is_stale(job),
             "can_write": scope_for(request.user).may(Permission.DIAGNOSTIC_WRITE, job.structure_id),
         },
@@ -411,6 +426,7 @@ def secteurs(request, structure_id: int):
     structure = _epn(request, structure_id)
     can_write = scope_for(request.user).may(Permission.DIAGNOSTIC_WRITE, structure.pk)
     qpv_form = QpvForm(request.POST if request.POST.get("action") == "qpv" else None)
+    passage_errors: list[str] = []
     quartier_form = QuartierForm(request.POST if request.POST.get("action") == "quartier" else None)
     if request.method == "POST":
         if not can_write:
@@ -440,15 +456,42 @@ def secteurs(request, structure_id: int):
                 )
                 messages.success(request, "Quartier enregistré.")
                 return redirect("diagnostic:secteurs", structure_id=structure.pk)
+            if action == "passage":
+                upload = request.FILES.get("passage")
+                if upload is None:
+                    raise ValidationError({"passage": "Choisissez le fichier de la table de passage."})
+                try:
+                    data = upload.read()
+                    safe_files.check_upload(data, filename=upload.name, accept={"csv"})
+                    correspondances = insee.read_passage_iris(data, upload.name)
+                except ImportRejected as exc:
+                    raise ValidationError({"passage": [str(issue) for issue in exc.issues[:20]]}) from None
+                territoire_services.passage_replace(
+                    acting_user=request.user,
+                    structure=structure,
+                    correspondances=correspondances,
+                    fichier=upload.name,
+                )
+                messages.success(
+                    request, f"Table de passage enregistrée : {len(correspondances)} codes IRIS."
+                )
+                return redirect("diagnostic:secteurs", structure_id=structure.pk)
+            if action == "supprimer_passage":
+                territoire_services.passage_delete(acting_user=request.user, structure=structure)
+                messages.success(request, "Table de passage supprimée.")
+                return redirect("diagnostic:secteurs", structure_id=structure.pk)
             if action == "supprimer_quartier":
                 quartier_id = _posted_id(request, "quartier")
                 quartier = get_object_or_404(Quartier, structure=structure, pk=quartier_id)
                 territoire_services.quartier_delete(acting_user=request.user, quartier=quartier)
                 return redirect("diagnostic:secteurs", structure_id=structure.pk)
         except ValidationError as exc:
-            form = qpv_form if action in ("qpv", "qpv_coches") else quartier_form
-            for errors in exc.message_dict.values():
-                form.add_error(None, errors)
+            if action == "passage":
+                passage_errors = [m for errors in exc.message_dict.values() for m in errors]
+            else:
+                form = qpv_form if action in ("qpv", "qpv_coches") else quartier_form
+                for errors in exc.message_dict.values():
+                    form.add_error(None, errors)
     return render(
         request,
         "diagnostic/secteurs.html",
@@ -460,6 +503,8 @@ def secteurs(request, structure_id: int):
             "quartiers": Quartier.objects.filter(structure=structure),
             "qpv_form": qpv_form,
             "quartier_form": quartier_form,
+            "passage": PassageIris.objects.filter(structure=structure).first(),
+            "passage_errors": passage_errors,
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -499,6 +544,29 @@ def frequentation_delete(request, pk: int):
     frequentation_services.frequentation_delete(acting_user=request.user, dataset=dataset)
     messages.success(request, "Fréquentation supprimée.")
     return redirect("diagnostic:epn", structure_id=structure_id)
+
+
+@login_required
+@require_POST
+def population(request, pk: int):
+    """Withdraw a base from the EPN's population (``retirer``), or restore one (``retablir``)."""
+    dataset = get_object_or_404(PopulationImport.objects.visible_to(request.user), pk=pk)
+    if not scope_for(request.user).may(Permission.DIAGNOSTIC_WRITE, dataset.structure_id):
+        raise PermissionDenied
+    action = request.POST.get("action")
+    try:
+        if action == "retirer":
+            territoire_services.population_delete(acting_user=request.user, dataset=dataset)
+            messages.success(
+                request,
+                f"Base « {dataset.fichier} » retirée : elle reste dans les bases retirées, à rétablir.",
+            )
+        elif action == "retablir":
+            territoire_services.population_restore(acting_user=request.user, dataset=dataset)
+            messages.success(request, f"Base « {dataset.fichier} » rétablie.")
+    except ValidationError as exc:
+        flash_errors(request, exc)
+    return redirect("diagnostic:epn", structure_id=dataset.structure_id)
 
 
 @login_required

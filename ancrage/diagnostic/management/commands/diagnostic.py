@@ -2,7 +2,7 @@
 
 ancrage diagnostic --population base-ic-evol-struct-pop-2021.csv [--population …]
                    --usagers usagers.csv [--format ancrage|coop|agrege]
-                   [--priorites priorites.csv] [--niveau iris|commune] [--ages 15+]
+                   [--priorites priorites.csv] [--niveau iris|commune] [--ages 15+] [--passage table.csv]
                    --json OUT [--pdf OUT]
 """
 
@@ -15,7 +15,7 @@ from ancrage.core.importing import ImportRejected
 from ancrage.diagnostic.engine import DiagnosticImpossible, parse_ages, run_diagnostic
 from ancrage.diagnostic.priorites import DEFAULT_PRIORITES, read_priorites
 from ancrage.frequentation.readers import read_frequentation
-from ancrage.territoire.insee import merge_populations, read_insee
+from ancrage.territoire.insee import MillesimesMelanges, merge_populations, read_insee, read_passage_iris
 
 
 class Command(BaseCommand):
@@ -42,6 +42,11 @@ class Command(BaseCommand):
             help="âges servis par le lieu (population de comparaison), par exemple 15+ ou 60-74 ; "
             "par défaut tous âges",
         )
+        parser.add_argument(
+            "--passage",
+            type=Path,
+            help="table de passage entre géographies des IRIS (CSV code_iris;code_iris_population)",
+        )
         parser.add_argument("--json", required=True, type=Path, dest="json_out")
         parser.add_argument("--pdf", type=Path, dest="pdf_out")
 
@@ -67,10 +72,11 @@ class Command(BaseCommand):
                 secteurs_qpv=qpv,
                 reference_year=options["annee"],
                 ages=ages,
+                passage=read_passage_iris(options["passage"]) if options["passage"] else None,
             )
         except ImportRejected as exc:
             raise CommandError("Fichier refusé :\n" + exc.summary()) from None
-        except DiagnosticImpossible as exc:
+        except (DiagnosticImpossible, MillesimesMelanges) as exc:
             raise CommandError(str(exc)) from None
         options["json_out"].write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
         self.stdout.write(
