@@ -21,8 +21,10 @@ KIND_HELP = {
     ImportJob.Kind.FREQUENTATION: "Vos usagers, l’export de La Coop ou des comptages agrégés.",
     ImportJob.Kind.PRIORITES: "CSV « theme;poids;dimension;categorie;secteurs » : "
     "remplace les priorités actuelles.",
-    ImportJob.Kind.CONTOURS: "GeoJSON (WGS 84) dont chaque objet porte le code IRIS "
-    "dans « code_iris » ou « code ».",
+    ImportJob.Kind.CONTOURS: "Les « Contours IRIS » de l’IGN tels qu’ils sont publiés : le shapefile "
+    "(.shp, .shx, .dbf, .prj) dans une archive .zip, ou le GeoPackage (.gpkg), en Lambert-93 ; ou un "
+    "GeoJSON en WGS 84 dont chaque objet porte le code IRIS dans « code_iris » ou « code ». Les "
+    "contours hors de votre territoire sont ignorés.",
     ImportJob.Kind.QUARTIERS: "CSV « code_iris;quartier » : remplace les quartiers actuels.",
 }
 
