@@ -130,10 +130,7 @@ def export_xlsx(resultat: dict) -> bytes:
 def chart_context(resultat: dict, contours_svg=None) -> dict:
     categories = resultat.get("categories", [])
     dimensions = [d for d in charts.DIMENSION_LABELS if any(c["dimension"] == d for c in categories)]
-    carte = None
-    if contours_svg:
-        paths, height = contours_svg
-        carte = charts.map_chart(paths, height, resultat.get("secteurs", []))
+    carte = charts.map_chart(contours_svg, resultat.get("secteurs", []))
     cibles = [
         {
             **c,

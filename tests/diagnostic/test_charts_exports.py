@@ -94,9 +94,9 @@ def test_geojson_reader_and_projection():
         b'"geometry":{"type":"Polygon","coordinates":[[[-1.68,48.11],[-1.67,48.11],[-1.67,48.12],[-1.68,48.11]]]}}]}'
     )
     contours = geo.read_contours(good, "c.geojson", codes_connus={"352380101"})
-    paths, height = geo.svg_paths(contours)
-    assert paths["352380101"].startswith("M") and height > 0
-    with pytest.raises(ImportRejected, match="inconnu"):
+    drawing = geo.svg_paths(contours)
+    assert drawing["paths"]["352380101"].startswith("M") and float(drawing["height"]) > 0
+    with pytest.raises(ImportRejected, match="Aucun des 1 contours"):
         geo.read_contours(good, "c.geojson", codes_connus={"352380102"})
     lambert = good.replace(b"-1.68", b"351000").replace(b"48.11", b"6789000")
     with pytest.raises(ImportRejected, match="Lambert-93"):

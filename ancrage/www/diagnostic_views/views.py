@@ -207,7 +207,7 @@ def _contours_svg(diagnostic: Diagnostic):
             "code", "contour"
         )
     )
-    return geo.svg_paths(contours) if contours else None
+    return geo.svg_paths(contours) if contours else None  # paths and view box, numbers as strings
 
 
 SECTEURS_PAR_PAGE = 100
