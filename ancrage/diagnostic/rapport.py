@@ -151,9 +151,10 @@ def chart_context(resultat: dict, contours_svg=None) -> dict:
     }
 
 
-def render_pdf(
+def render_pdf_html(
     resultat: dict, *, titre: str, structure: str = "", parametres=None, contours_svg=None
-) -> bytes:
+) -> str:
+    """The report's HTML, which WeasyPrint prints (``render_pdf``): the map and charts inline."""
     context = {
         "titre": titre,
         "structure": structure,
@@ -162,5 +163,13 @@ def render_pdf(
         "secteurs": resultat.get("secteurs", []),
         **chart_context(resultat, contours_svg),
     }
-    html = render_to_string("diagnostic/rapport_pdf.html", context)
+    return render_to_string("diagnostic/rapport_pdf.html", context)
+
+
+def render_pdf(
+    resultat: dict, *, titre: str, structure: str = "", parametres=None, contours_svg=None
+) -> bytes:
+    html = render_pdf_html(
+        resultat, titre=titre, structure=structure, parametres=parametres, contours_svg=contours_svg
+    )
     return html_to_pdf(html)  # fetches nothing: the report embeds all it shows (SVG inline)
