@@ -251,6 +251,15 @@ def _read_zip(data: bytes, file: str, tick):
     )
 
 
+def bundle_files(files: Iterable[tuple[str, bytes]]) -> bytes:
+    """Files uploaded together (a shapefile's .shp, .shx, .dbf, .prj) as one .zip, by base name."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files:
+            archive.writestr(posixpath.basename(name.replace("\\", "/")) or "fichier", data)
+    return buffer.getvalue()
+
+
 def shapefile_encoding(cpg: str | None, dbf: bytes) -> str:
     """The DBF's text encoding: its .cpg, else UTF-8 when its bytes decode as UTF-8, else CP1252."""
     if cpg:

@@ -67,6 +67,31 @@ def test_ign_shapefile_zip_imported_through_the_page_names_the_sectors(client, d
     assert Secteur.objects.filter(structure=epn, contour__isnull=False).count() == 6
 
 
+def test_a_shapefile_chosen_as_its_four_files_is_read_as_one(client, db):
+    membership = MembershipFactory(role=Role.ANIMATEUR)
+    epn = membership.structure
+    client.force_login(membership.user)
+    _confirm(client, _post(client, epn, "population", VILLEURBANNE.read_bytes(), VILLEURBANNE.name))
+    page = client.get(reverse("diagnostic:import", args=[epn.pk, "contours"])).content.decode()
+    assert 'type="file"' in page and " multiple>" in page
+    uploads = []
+    for suffix in ("shp", "shx", "dbf", "prj"):
+        upload = io.BytesIO((SHAPEFILE / f"IRIS_GE.{suffix}").read_bytes())
+        upload.name = f"IRIS_GE.{suffix}"
+        uploads.append(upload)
+    client.post(reverse("diagnostic:import", args=[epn.pk, "contours"]), {"fichier": uploads})
+    job = ImportJob.objects.latest("id")
+    assert job.fichier == "IRIS_GE.shp + IRIS_GE.shx + IRIS_GE.dbf + IRIS_GE.prj"
+    _confirm(client, job)
+    assert Secteur.objects.filter(structure=epn, contour__isnull=False).count() == 6
+    # Without the .prj, the refusal says which file is missing, and nothing changes.
+    for upload in uploads:
+        upload.seek(0)
+    client.post(reverse("diagnostic:import", args=[epn.pk, "contours"]), {"fichier": uploads[:3]})
+    job = ImportJob.objects.latest("id")
+    assert job.state == ImportJob.State.REFUSE and ".prj" in str(job.erreurs)
+
+
 def test_a_lone_shp_is_refused_with_what_to_do(client, db):
     membership = MembershipFactory(role=Role.ANIMATEUR)
     client.force_login(membership.user)
