@@ -147,6 +147,7 @@ MAP_CLASSES = (
     (1.2, "#cacafb", "de 80 à 120 % : proche du taux moyen"),
     (None, "#6a6af4", "plus de 120 % des usagers attendus"),
 )
+PRINT_MAX_MM = (180, 150)
 MAP_NO_DATA = ("#eeeeee", "sans donnée (population nulle ou inconnue)")
 
 
@@ -214,10 +215,15 @@ def map_chart(drawing: Mapping | None, secteurs: Sequence[Mapping]) -> dict | No
         for i, (_, fill, label) in enumerate(classes)
         if counts[i] or i < len(MAP_CLASSES)
     ]
+    # Printed (A4, 180 mm of text width): as large as fits in 180 × 150 mm, its shape kept.
+    width, height = float(drawing["width"]), float(drawing["height"])
+    mm = min(PRINT_MAX_MM[0] / width, PRINT_MAX_MM[1] / height)
     return {
         "width": drawing["width"],
         "height": drawing["height"],
         "view_box": drawing["view_box"],
+        "print_width": f"{width * mm:.1f}mm",
+        "print_height": f"{height * mm:.1f}mm",
         "shapes": shapes,
         "legende": legende,
         "nb_sous_frequentes": sum(1 for x in shapes if x["flagged"]),
