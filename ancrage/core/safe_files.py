@@ -43,6 +43,7 @@ ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls (and .doc)
 SQLITE_MAGIC = b"SQLite format 3\x00"  # a GeoPackage is a SQLite database
 SHP_MAGIC = b"\x00\x00\x27\x0a"  # a shapefile's .shp (file code 9994)
+SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"  # how IGN ships its outlines
 KIND_LABELS = {
     "csv": "CSV",
     "json": "JSON",
@@ -52,6 +53,7 @@ KIND_LABELS = {
     "zip": "archive .zip",
     "gpkg": "GeoPackage (.gpkg)",
     "shp": "shapefile (.shp)",
+    "7z": "archive .7z",
 }
 XML_SUFFIXES = (".xml", ".rels", ".vml")
 _CHUNK = 64 * 1024
@@ -68,8 +70,8 @@ def _human(size: int) -> str:
 
 
 def sniff_kind(data: bytes) -> str:
-    """What the bytes are: "xlsx", "docx", "zip" (another archive), "xls", "gpkg", "shp", "json"
-    or "csv" (text)."""
+    """What the bytes are: "xlsx", "docx", "zip" (another archive), "xls", "gpkg", "shp", "7z",
+    "json" or "csv" (text)."""
     if data.startswith(ZIP_MAGIC):
         try:
             names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
@@ -86,6 +88,8 @@ def sniff_kind(data: bytes) -> str:
         return "gpkg"
     if data.startswith(SHP_MAGIC):
         return "shp"
+    if data.startswith(SEVEN_ZIP_MAGIC):
+        return "7z"
     stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped[:1] in (b"{", b"["):
         return "json"

@@ -51,9 +51,9 @@ APERCU_LIGNES = 10
 ACCEPTED_KINDS = {
     Kind.POPULATION: {"csv", "xls", "xlsx"},
     Kind.PRIORITES: {"csv"},
-    # GeoJSON, a shapefile's files in a .zip, a GeoPackage; a lone .shp is refused by the reader
-    # with what to do (its codes are in the .dbf).
-    Kind.CONTOURS: {"json", "zip", "gpkg", "shp"},
+    # GeoJSON, a shapefile's files in a .zip, a GeoPackage; a lone .shp or IGN's .7z is refused
+    # by the reader with what to do.
+    Kind.CONTOURS: {"json", "zip", "gpkg", "shp", "7z"},
     Kind.QUARTIERS: {"csv"},
 }
 ACCEPTED_FORMATS = {"ancrage": {"csv"}, "agrege": {"csv"}, "coop": {"xlsx"}}

@@ -59,6 +59,7 @@ COORDINATE_DECIMALS = 6
 ZIP_MAGIC = b"PK\x03\x04"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 SHP_MAGIC = b"\x00\x00\x27\x0a"  # file code 9994, big-endian
+SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"
 WGS84 = "EPSG:4326"
 # A GeoPackage is read in memory; a query that runs this many SQLite steps is stopped.
 SQLITE_MAX_STEPS = 50_000_000
@@ -117,6 +118,12 @@ def read_contours(
             file,
             "Un shapefile se compose de plusieurs fichiers (.shp, .shx, .dbf, .prj) : déposez-les "
             "ensemble, dans une archive .zip (telle qu'IGN la livre) ou en les choisissant tous à la fois.",
+        )
+    elif data.startswith(SEVEN_ZIP_MAGIC):
+        raise reject(
+            file,
+            "Archive .7z (celle que livre l'IGN) : décompressez-la, puis déposez le GeoPackage (.gpkg) "
+            "ou les fichiers du shapefile (.shp, .shx, .dbf, .prj) choisis ensemble.",
         )
     else:
         features, crs, issues = _read_geojson(data, file)

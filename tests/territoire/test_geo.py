@@ -89,6 +89,9 @@ def test_a_shapefile_without_its_dbf_or_prj_or_alone_says_what_is_missing():
     with pytest.raises(ImportRejected) as error:
         geo.read_contours((FIXTURE / "IRIS_GE.shp").read_bytes(), "IRIS_GE.shp")
     assert "archive .zip" in messages(error)
+    with pytest.raises(ImportRejected) as error:
+        geo.read_contours(b"7z\xbc\xaf\x27\x1c\x00\x04" + b"\x00" * 30, "CONTOURS-IRIS.7z")
+    assert "décompressez-la" in messages(error) and "CONTOURS-IRIS.7z" in messages(error)
     # Without its .shx the .shp is read in sequence: the same outlines.
     assert set(geo.read_contours(shapefile_zip(skip={".shx"}), "c.zip")) == CODES
 
