@@ -135,7 +135,10 @@ def import_file(request, structure_id: int, kind: str):
         request,
         "diagnostic/import_form.html",
         {
-            "title": f"Importer : {ImportJob.Kind(kind).label}",
+            # The model's label of outlines still says GeoJSON (changing it is a migration).
+            "title": "Importer : contours des secteurs (IRIS de l’IGN ou GeoJSON)"
+            if kind == ImportJob.Kind.CONTOURS
+            else f"Importer : {ImportJob.Kind(kind).label}",
             "structure": structure,
             "form": form,
             "kind": kind,
