@@ -22,7 +22,16 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 # The public demo key of the README (référent, élu, coordinateur).
 DEMO_TOTP_KEY_BASE32 = "MFXGG4TBM5SS2ZDFNVXS2YLOMNZGCZ3F"
-ROLES = ["animateur", "responsable", "referent", "elu", "partenaire", "coordinateur", "animateur2"]
+ROLES = [
+    "animateur",
+    "responsable",
+    "referent",
+    "elu",
+    "partenaire",
+    "coordinateur",
+    "animateur2",
+    "animateur3",
+]
 # Links that end the session or change nothing to show.
 SKIPPED = ("/compte/deconnexion/", "/admin/", "/static/", "/media/")
 PER_SHAPE = 3  # detail pages of one shape (e.g. /dossiers/<n>/) fetched per role

@@ -41,12 +41,19 @@ DEFAULT_LIMITS = Limits()
 
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls (and .doc)
+SQLITE_MAGIC = b"SQLite format 3\x00"  # a GeoPackage is a SQLite database
+SHP_MAGIC = b"\x00\x00\x27\x0a"  # a shapefile's .shp (file code 9994)
+SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"  # how IGN ships its outlines
 KIND_LABELS = {
     "csv": "CSV",
     "json": "JSON",
     "xlsx": "classeur Excel (.xlsx)",
     "xls": "classeur Excel 97-2003 (.xls)",
     "docx": "document Word (.docx)",
+    "zip": "archive .zip",
+    "gpkg": "GeoPackage (.gpkg)",
+    "shp": "shapefile (.shp)",
+    "7z": "archive .7z",
 }
 XML_SUFFIXES = (".xml", ".rels", ".vml")
 _CHUNK = 64 * 1024
@@ -63,7 +70,8 @@ def _human(size: int) -> str:
 
 
 def sniff_kind(data: bytes) -> str:
-    """What the bytes are: "xlsx", "docx", "zip" (another archive), "xls", "json" or "csv" (text)."""
+    """What the bytes are: "xlsx", "docx", "zip" (another archive), "xls", "gpkg", "shp", "7z",
+    "json" or "csv" (text)."""
     if data.startswith(ZIP_MAGIC):
         try:
             names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
@@ -76,6 +84,12 @@ def sniff_kind(data: bytes) -> str:
         return "zip"
     if data.startswith(OLE_MAGIC):
         return "xls"
+    if data.startswith(SQLITE_MAGIC):
+        return "gpkg"
+    if data.startswith(SHP_MAGIC):
+        return "shp"
+    if data.startswith(SEVEN_ZIP_MAGIC):
+        return "7z"
     stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped[:1] in (b"{", b"["):
         return "json"
@@ -108,7 +122,7 @@ def check_upload(
         expected = ", ".join(KIND_LABELS.get(k, k) for k in sorted(accept))
         found = KIND_LABELS.get(kind, "archive zip" if kind == "zip" else kind)
         raise _reject(f"le contenu du fichier n’est pas du type attendu ({expected}) : {found}.", filename)
-    if kind in {"xlsx", "docx"}:
+    if kind in {"xlsx", "docx", "zip"}:
         if len(data) != size:
             raise ValueError("An archive is checked on its whole bytes, not on its head.")
         check_zip(data, filename=filename, limits=limits)

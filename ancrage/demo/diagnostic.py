@@ -3,7 +3,9 @@
 The EPN du Blosne gets the real INSEE IRIS population of Rennes, QPV flags on the IRIS of Le Blosne
 (a real QPV), the default priorities, two years of invented attendance with known biases, and one
 saved diagnostic per year. The Vitré EPN gets its commune's population and aggregated counts at
-commune level: its animateur sees only that. See ``data/SOURCE.md``.
+commune level: its animateur sees only that. The Villeurbanne EPN gets its commune's real
+population, IGN's real IRIS outlines (and names), invented attendance and one diagnostic: the
+map. See ``data/SOURCE.md``.
 """
 
 import hashlib
@@ -14,13 +16,15 @@ import numpy as np
 from ancrage.diagnostic import services as diagnostic_services
 from ancrage.frequentation import readers
 from ancrage.frequentation import services as frequentation_services
-from ancrage.territoire import insee
+from ancrage.territoire import geo, insee
 from ancrage.territoire import services as territoire_services
 from ancrage.territoire.models import Secteur
 
 DATA = Path(__file__).parent / "data"
 RENNES = DATA / "iris-population-2016-rennes.csv"
 VITRE = DATA / "iris-population-2016-vitre.csv"
+VILLEURBANNE = DATA / "iris-population-2016-villeurbanne.csv"
+VILLEURBANNE_CONTOURS = DATA / "contours-iris-villeurbanne.geojson"
 
 #: Rennes numbers its IRIS by quartier; quartier 11 is Le Blosne (QPV).
 BLOSNE_PREFIX = "3523811"
@@ -28,20 +32,23 @@ BLOSNE_PREFIX = "3523811"
 QUARTIERS_PEU_TOUCHES = ("3523809", "3523810")
 BANDS = ((0, 15), (15, 30), (30, 45), (45, 60), (60, 75), (75, 95))
 SITUATIONS = ("en emploi", "sans emploi", "scolarisé", "retraité", "autre inactif")
+#: Made-up reach of each EPN: (code prefixes, share of the inhabitants who come), first match wins.
+RENNES_REACH = ((BLOSNE_PREFIX, 0.03), (QUARTIERS_PEU_TOUCHES, 0.002))
+#: Villeurbanne: the EPN stands near Gratte-Ciel (IRIS 11xx-13xx), well reached; Saint-Jean (08xx),
+#: the Buers (07xx) and Croix-Luizet (05xx) hardly.
+VILLEURBANNE_REACH = ((("6926611", "6926612", "6926613"), 0.03), (("6926605", "6926607", "6926608"), 0.002))
 
 
-def usagers_csv(population: insee.Population, *, year: int, seed: int, senior_factor: float) -> bytes:
+def usagers_csv(
+    population: insee.Population, *, year: int, seed: int, senior_factor: float, reach=RENNES_REACH
+) -> bytes:
     """Made-up usagers drawn from the real population with known biases (deterministic)."""
     rng = np.random.default_rng(seed)
     ages = population.repartitions["age_large"].values
     lines = [";".join(readers.USAGERS_COLUMNS)]
     k = 0
     for i, code in enumerate(population.codes):
-        rate = 0.012
-        if code.startswith(BLOSNE_PREFIX):
-            rate = 0.03  # the EPN's own quartier: well reached
-        elif code.startswith(QUARTIERS_PEU_TOUCHES):
-            rate = 0.002
+        rate = next((r for prefixes, r in reach if code.startswith(prefixes)), 0.012)
         for j, (low, high) in enumerate(BANDS):
             factor = senior_factor if low >= 60 else 1.0
             for _ in range(rng.poisson(ages[i, j] * rate * factor)):
@@ -135,3 +142,32 @@ def load(world) -> None:
         reference_year=2024,
     )
     world.diagnostics = diagnostics
+    world.diagnostic_carte = _load_villeurbanne(world.villeurbanne_epn)
+
+
+def _load_villeurbanne(epn):
+    """Real population and IGN outlines of Villeurbanne, invented attendance, one diagnostic."""
+    _import_population(epn, VILLEURBANNE)
+    population = territoire_services.population_of(epn)
+    data = VILLEURBANNE_CONTOURS.read_bytes()
+    contours = geo.read_contours(
+        data, VILLEURBANNE_CONTOURS.name, codes_connus=territoire_services.known_sector_codes(epn)
+    )
+    territoire_services.contours_import(
+        acting_user=None,
+        structure=epn,
+        contours=contours,
+        fichier=VILLEURBANNE_CONTOURS.name,
+        noms=contours.noms,
+    )
+    diagnostic_services.priorites_reset(acting_user=None, structure=epn)
+    data = usagers_csv(population, year=2024, seed=69266, senior_factor=0.3, reach=VILLEURBANNE_REACH)
+    dataset = _import_usagers(epn, data, "usagers-2024-demo.csv", 2024)
+    return diagnostic_services.diagnostic_compute(
+        acting_user=None,
+        structure=epn,
+        frequentation=dataset,
+        niveau="iris",
+        titre="Diagnostic 2024 de l’EPN de Villeurbanne (démo)",
+        reference_year=2024,
+    )

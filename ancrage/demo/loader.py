@@ -1,4 +1,5 @@
-"""The demo: Rennes Métropole and Vitré, two EPNs, their partners, and one account per role.
+"""The demo: Rennes Métropole and Vitré, two EPNs, their partners, and one account per role; and
+Villeurbanne (Rhône), a third EPN in a network of its own, whose diagnostic shows the map.
 
 Every person and structure here is made up and named "(démo)"; the collectivités and their
 communes are real (COG 2026). Loading is idempotent: a second run changes nothing.
@@ -19,6 +20,7 @@ from ancrage.organisations.enums import CollectiviteType, Role, StructureKind
 from ancrage.organisations.models import Reseau
 
 DEMO_RESEAU = "Réseau des lieux de médiation numérique d’Ille-et-Vilaine (démo)"
+DEMO_RESEAU_RHONE = "Réseau des lieux de médiation numérique du Rhône (démo)"
 
 DEMO_ACCOUNTS = [
     ("animateur@demo.ancrage.fr", "Animateur·rice de l’EPN du Blosne (Rennes)"),
@@ -28,6 +30,10 @@ DEMO_ACCOUNTS = [
     ("partenaire@demo.ancrage.fr", "Partenaire : centre social Ty-Blosne"),
     ("coordinateur@demo.ancrage.fr", "Coordinatrice du réseau départemental"),
     ("animateur2@demo.ancrage.fr", "Animateur de l’espace numérique de Vitré"),
+    (
+        "animateur3@demo.ancrage.fr",
+        "Animatrice de l’EPN de Villeurbanne (Rhône) : le diagnostic avec la carte",
+    ),
 ]
 
 PEOPLE = {
@@ -38,6 +44,7 @@ PEOPLE = {
     "partenaire@demo.ancrage.fr": ("Nadia", "Benali"),
     "coordinateur@demo.ancrage.fr": ("Maëlle", "Jégou"),
     "animateur2@demo.ancrage.fr": ("Erwan", "Gicquel"),
+    "animateur3@demo.ancrage.fr": ("Inès", "Bouvier"),
 }
 
 
@@ -90,6 +97,21 @@ def load_demo(*, conventions: bool = True) -> bool:
         collectivite=vitre,
         code_commune="35360",
     )
+    # Villeurbanne: IGN publishes the IRIS outlines of the Rhône, not of Ille-et-Vilaine (see
+    # data/SOURCE.md), so the map is shown on this EPN's diagnostic. Its own network: the
+    # coordinatrice of Ille-et-Vilaine does not see it.
+    reseau_rhone = services.reseau_create(acting_user=system, nom=DEMO_RESEAU_RHONE)
+    villeurbanne = services.collectivite_create(
+        acting_user=system, reseau=reseau_rhone, type=CollectiviteType.COMMUNE, code="69266"
+    )
+    villeurbanne_epn = services.structure_create(
+        acting_user=system,
+        reseau=reseau_rhone,
+        nom="EPN de Villeurbanne (démo)",
+        typologie="MUNI",
+        collectivite=villeurbanne,
+        code_commune="69266",
+    )
     partners = {}
     for nom, typologie, commune, epn in [
         ("Centre social Ty-Blosne (démo)", "CS", "35238", blosne),
@@ -116,6 +138,7 @@ def load_demo(*, conventions: bool = True) -> bool:
         "partenaire@demo.ancrage.fr": (Role.PARTENAIRE, partners["Centre social Ty-Blosne (démo)"]),
         "coordinateur@demo.ancrage.fr": (Role.COORDINATEUR, reseau),
         "animateur2@demo.ancrage.fr": (Role.ANIMATEUR, vitre_epn),
+        "animateur3@demo.ancrage.fr": (Role.ANIMATEUR, villeurbanne_epn),
     }
     users = {}
     for email, (role, target) in targets.items():
@@ -141,6 +164,7 @@ def load_demo(*, conventions: bool = True) -> bool:
         vitre=vitre,
         blosne=blosne,
         vitre_epn=vitre_epn,
+        villeurbanne_epn=villeurbanne_epn,
         partners=partners,
         users=users,
     )

@@ -180,31 +180,59 @@ def _ticks(maximum: float, k: float, percent: bool) -> list[dict]:
     return ticks
 
 
-def map_chart(paths: Mapping[str, str], height: float, secteurs: Sequence[Mapping]) -> dict | None:
+#: The map's classes: (upper bound of the standardised ratio, fill, legend label), then no data.
+MAP_CLASSES = (
+    (0.5, "#f4bfb1", "moins de 50 % des usagers attendus"),
+    (0.8, "#fcdcd3", "de 50 à 80 % des usagers attendus"),
+    (1.2, "#cacafb", "de 80 à 120 % : proche du taux moyen"),
+    (None, "#6a6af4", "plus de 120 % des usagers attendus"),
+)
+PRINT_MAX_MM = (180, 150)
+MAP_FAIBLE = ("#dddddd", "moins de 10 usagers attendus : trop peu pour conclure")
+MAP_NO_DATA = ("#eeeeee", "sans donnée (population nulle ou inconnue)")
+
+
+def _map_class(ratio: float | None) -> int:
+    """Index in MAP_CLASSES (``len(MAP_CLASSES)``: no data)."""
+    if ratio is None:
+        return len(MAP_CLASSES)
+    return next(i for i, (bound, _, _) in enumerate(MAP_CLASSES) if bound is None or ratio < bound)
+
+
+def _fr(value: float | None, digits: int = 0) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}".replace(",", "\u202f").replace(".", ",")
+
+
+def map_chart(drawing: Mapping | None, secteurs: Sequence[Mapping]) -> dict | None:
     """Sectors coloured by their Empirical-Bayes smoothed ratio (``ratio_lisse``; the raw ratio for
     results computed before it existed); flagged sectors outlined in red; sectors with fewer than
-    10 expected users greyed out (``grise``): too few to colour."""
-    if not paths:
+    10 expected users greyed out: too few to colour. The table gives the raw ratio as well.
+
+    ``drawing``: ``geo.svg_paths``' paths and view box. Every number bound for an SVG attribute
+    is a dot-decimal string here; the legend counts the sectors of each class, and ``rows``
+    (the table beside the map) gives each drawn sector's figures and class in words.
+    """
+    if not drawing or not drawing.get("paths"):
         return None
     by_code = {s["code"]: s for s in secteurs}
-    shapes = []
-    for code, d in paths.items():
+    classes = [*MAP_CLASSES, (None, *MAP_FAIBLE), (None, *MAP_NO_DATA)]
+    counts = [0] * len(classes)
+    shapes, rows = [], []
+    for code, d in drawing["paths"].items():
         s = by_code.get(code)
-        ratio = s.get("ratio_lisse", s.get("ratio_standardise")) if s else None
+        raw = s.get("ratio_standardise") if s else None
+        ratio = s.get("ratio_lisse", raw) if s else None
         grise = bool(s and s.get("attendus_faibles", False))
         if ratio is None:
-            fill, classe = "#eeeeee", "sans donnée"
+            index = len(classes) - 1
         elif grise:
-            fill, classe = "#dddddd", "moins de 10 usagers attendus : trop peu pour conclure"
-        elif ratio < 0.5:
-            fill, classe = "#f4bfb1", "moins de la moitié des usagers attendus"
-        elif ratio < 0.8:
-            fill, classe = "#fcdcd3", "entre 50 et 80 % des usagers attendus"
-        elif ratio < 1.2:
-            fill, classe = "#cacafb", "proche du taux moyen"
+            index = len(MAP_CLASSES)
         else:
-            fill, classe = "#6a6af4", "plus de 120 % des usagers attendus"
+            index = _map_class(ratio)
+        counts[index] += 1
+        _, fill, classe = classes[index]
         flagged = bool(s and s["sous_frequente"])
+        nom = s["nom"] if s else code
         shapes.append(
             {
                 "code": code,
@@ -212,16 +240,51 @@ def map_chart(paths: Mapping[str, str], height: float, secteurs: Sequence[Mappin
                 "fill": fill,
                 "stroke": COULEUR_ALERTE if flagged else "#ffffff",
                 "stroke_width": "2.5" if flagged else "0.8",
-                "titre": f"{s['nom'] if s else code} : {classe}"
-                + (f" (ratio lissé {sig3(ratio)})" if ratio is not None else ""),
-                "ratio_lisse": ratio,
-                "grise": grise,
                 "flagged": flagged,
+                "grise": grise,
+                "ratio_lisse": ratio,
+                "titre": f"{nom} : {classe}"
+                + (f" (ratio lissé {sig3(ratio)})" if ratio is not None else "")
+                + (" ; sous-fréquenté" if flagged else ""),
+            }
+        )
+        rows.append(
+            {
+                "code": code,
+                "nom": nom,
+                "usagers": _fr(s["usagers"]) if s else "—",
+                "population": _fr(s.get("population")) if s else "—",
+                "rapport": "—" if raw is None else f"{_fr(100 * raw)} %",
+                "rapport_lisse": "—" if ratio is None else f"{_fr(100 * ratio)} %",
+                "classe": classe,
+                "fill": fill,
+                "sous_frequente": flagged,
+                "ordre": (ratio is None, ratio or 0, nom),
             }
         )
     # Flagged sectors last, so that their red outline is drawn above their neighbours'.
     shapes.sort(key=lambda x: x["flagged"])
-    return {"width": 600, "height": svg_num(height), "shapes": shapes}
+    rows.sort(key=lambda r: r["ordre"])
+    legende = [
+        {"fill": fill, "label": label, "nombre": counts[i]}
+        for i, (_, fill, label) in enumerate(classes)
+        if counts[i] or i < len(MAP_CLASSES)
+    ]
+    # Printed (A4, 180 mm of text width): as large as fits in 180 × 150 mm, its shape kept.
+    width, height = float(drawing["width"]), float(drawing["height"])
+    mm = min(PRINT_MAX_MM[0] / width, PRINT_MAX_MM[1] / height)
+    return {
+        "width": drawing["width"],
+        "height": drawing["height"],
+        "view_box": drawing["view_box"],
+        "print_width": f"{width * mm:.1f}mm",
+        "print_height": f"{height * mm:.1f}mm",
+        "shapes": shapes,
+        "legende": legende,
+        "nb_sous_frequentes": sum(1 for x in shapes if x["flagged"]),
+        "rows": rows,
+        "couleur_alerte": COULEUR_ALERTE,
+    }
 
 
 FUNNEL_WIDTH, FUNNEL_HEIGHT = 560, 340

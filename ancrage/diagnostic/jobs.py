@@ -51,7 +51,9 @@ APERCU_LIGNES = 10
 ACCEPTED_KINDS = {
     Kind.POPULATION: {"csv", "xls", "xlsx"},
     Kind.PRIORITES: {"csv"},
-    Kind.CONTOURS: {"json"},
+    # GeoJSON, a shapefile's files in a .zip, a GeoPackage; a lone .shp or IGN's .7z is refused
+    # by the reader with what to do.
+    Kind.CONTOURS: {"json", "zip", "gpkg", "shp", "7z"},
     Kind.QUARTIERS: {"csv"},
 }
 ACCEPTED_FORMATS = {"ancrage": {"csv"}, "agrege": {"csv"}, "coop": {"xlsx"}}
@@ -338,7 +340,7 @@ def _read(job: ImportJob, path: Path, budget: CpuBudget):
         return pure_priorites.read_priorites(contenu, job.fichier)
     if job.kind == Kind.CONTOURS:
         known = territoire_services.known_sector_codes(structure)
-        return geo.read_contours(contenu, job.fichier, codes_connus=known)
+        return geo.read_contours(contenu, job.fichier, codes_connus=known, tick=budget.check)
     if job.kind == Kind.QUARTIERS:
         mapping = insee.read_quartiers(contenu, job.fichier)
         known = territoire_services.known_sector_codes(structure)
@@ -443,7 +445,7 @@ def _store(job, parsed, user, structure):
         return None
     if job.kind == Kind.CONTOURS:
         territoire_services.contours_import(
-            acting_user=user, structure=structure, contours=parsed, fichier=job.fichier
+            acting_user=user, structure=structure, contours=parsed, fichier=job.fichier, noms=parsed.noms
         )
         return None
     if job.kind == Kind.QUARTIERS:
@@ -626,10 +628,17 @@ def _apercu(job: ImportJob, parsed) -> dict:
             ],
         }
     if job.kind == Kind.CONTOURS:
+        resume = [("Contours", str(len(parsed))), ("Projection du fichier", parsed.projection)]
+        if parsed.ignores:
+            resume.append(("Contours hors du territoire, ignorés", str(parsed.ignores)))
+        resume.append(("Points (lus → simplifiés)", f"{parsed.points_lus} → {parsed.points}"))
         return {
-            "resume": [("Contours", str(len(parsed)))],
-            "colonnes": ["Code", "Géométrie"],
-            "lignes": [[code, g["type"]] for code, g in list(parsed.items())[:APERCU_LIGNES]],
+            "resume": resume,
+            "colonnes": ["Code", "Nom dans le fichier", "Géométrie"],
+            "lignes": [
+                [code, parsed.noms.get(code, ""), "polygone" if g["type"] == "Polygon" else "multipolygone"]
+                for code, g in list(parsed.items())[:APERCU_LIGNES]
+            ],
         }
     groups: dict[str, list[str]] = {}
     for code, nom in parsed.items():

@@ -182,10 +182,7 @@ def export_xlsx(resultat: dict) -> bytes:
 def chart_context(resultat: dict, contours_svg=None) -> dict:
     categories = resultat.get("categories", [])
     dimensions = [d for d in charts.DIMENSION_LABELS if any(c["dimension"] == d for c in categories)]
-    carte = None
-    if contours_svg:
-        paths, height = contours_svg
-        carte = charts.map_chart(paths, height, resultat.get("secteurs", []))
+    carte = charts.map_chart(contours_svg, resultat.get("secteurs", []))
     cibles = [
         {
             **c,
@@ -254,9 +251,10 @@ def _affiche_categorie(c: dict) -> dict:
     }
 
 
-def render_pdf(
+def render_pdf_html(
     resultat: dict, *, titre: str, structure: str = "", parametres=None, contours_svg=None
-) -> bytes:
+) -> str:
+    """The report's HTML, which WeasyPrint prints (``render_pdf``): the map and charts inline."""
     context = {
         "titre": titre,
         "structure": structure,
@@ -265,5 +263,13 @@ def render_pdf(
         "secteurs": affiche_secteurs(resultat.get("secteurs", [])),
         **chart_context(resultat, contours_svg),
     }
-    html = render_to_string("diagnostic/rapport_pdf.html", context)
+    return render_to_string("diagnostic/rapport_pdf.html", context)
+
+
+def render_pdf(
+    resultat: dict, *, titre: str, structure: str = "", parametres=None, contours_svg=None
+) -> bytes:
+    html = render_pdf_html(
+        resultat, titre=titre, structure=structure, parametres=parametres, contours_svg=contours_svg
+    )
     return html_to_pdf(html)  # fetches nothing: the report embeds all it shows (SVG inline)

@@ -460,22 +460,48 @@ def contours_version(structure_id: int) -> int:
     return cache.get(_contours_version_key(structure_id), 0)
 
 
+def _placeholder_name(secteur: Secteur) -> bool:
+    """A name the INSEE reader made up for want of LIBIRIS: the code, or "Commune (IRIS 0101)"."""
+    nom = secteur.nom.strip()
+    return not nom or nom == secteur.code or nom.endswith(f"(IRIS {secteur.code[5:]})")
+
+
 @transaction.atomic
-def contours_import(*, acting_user, structure, contours: Mapping[str, dict], fichier: str) -> int:
-    """Store the outline of each sector (GeoJSON geometry); sectors absent from the file keep theirs."""
+def contours_import(
+    *,
+    acting_user,
+    structure,
+    contours: Mapping[str, dict],
+    fichier: str,
+    noms: Mapping[str, str] | None = None,
+) -> int:
+    """Store the outline of each sector (GeoJSON geometry); sectors absent from the file keep theirs.
+
+    ``noms``: the IRIS names the outline file carries (IGN's NOM_IRIS); they replace the names an
+    INSEE base without LIBIRIS left ("Villeurbanne (IRIS 1101)"), never a real one.
+    """
     _check_known(structure, contours.keys(), "contours")
     secteurs = {s.code: s for s in Secteur.objects.filter(structure=structure, code__in=list(contours))}
+    renamed = 0
     for code, geometry in contours.items():
-        secteurs[code].contour = geometry
-    Secteur.objects.bulk_update(list(secteurs.values()), ["contour"], batch_size=500)
+        secteur = secteurs[code]
+        secteur.contour = geometry
+        nom = (noms or {}).get(code, "").strip()
+        if nom and _placeholder_name(secteur):
+            secteur.nom = nom[:200]
+            renamed += 1
+    Secteur.objects.bulk_update(list(secteurs.values()), ["contour", "nom"], batch_size=500)
     # Pages that keep a rendering with the map (the diagnostic page) see the new outlines.
     transaction.on_commit(lambda: cache.set(_contours_version_key(structure.pk), time.time_ns(), None))
+    changes = {"contours": len(secteurs), "fichier": fichier}
+    if renamed:
+        changes["noms_repris"] = renamed
     audit_record(
         acting_user=acting_user,
         action=AuditAction.IMPORT,
         obj=structure,
         structure=structure,
-        changes={"contours": len(secteurs), "fichier": fichier},
+        changes=changes,
     )
     return len(secteurs)
 

@@ -120,9 +120,9 @@ def test_geojson_reader_and_projection():
         b'"geometry":{"type":"Polygon","coordinates":[[[-1.68,48.11],[-1.67,48.11],[-1.67,48.12],[-1.68,48.11]]]}}]}'
     )
     contours = geo.read_contours(good, "c.geojson", codes_connus={"352380101"})
-    paths, height = geo.svg_paths(contours)
-    assert paths["352380101"].startswith("M") and height > 0
-    with pytest.raises(ImportRejected, match="inconnu"):
+    drawing = geo.svg_paths(contours)
+    assert drawing["paths"]["352380101"].startswith("M") and float(drawing["height"]) > 0
+    with pytest.raises(ImportRejected, match="Aucun des 1 contours"):
         geo.read_contours(good, "c.geojson", codes_connus={"352380102"})
     lambert = good.replace(b"-1.68", b"351000").replace(b"48.11", b"6789000")
     with pytest.raises(ImportRejected, match="Lambert-93"):
@@ -135,15 +135,22 @@ def test_the_map_colours_the_smoothed_ratio_and_greys_small_sectors():
     """An IRIS of 90 inhabitants with 3 users: its raw ratio says "more than 120 %", its smoothed
     ratio is near the territory's, and with fewer than 10 expected users it is greyed out."""
     secteurs = [
-        {"code": "a", "nom": "Petit", "ratio_standardise": 2.5, "ratio_lisse": 1.05,
-         "attendus_faibles": True, "sous_frequente": False},
-        {"code": "b", "nom": "Grand", "ratio_standardise": 0.45, "ratio_lisse": 0.47,
-         "attendus_faibles": False, "sous_frequente": True},
-        {"code": "c", "nom": "Ancien", "ratio_standardise": 1.3, "sous_frequente": False},
+        {"code": "a", "nom": "Petit", "usagers": 3, "population": 90, 
+         "ratio_standardise": 2.5, "ratio_lisse": 1.05, "attendus_faibles": True, "sous_frequente": False},
+        {"code": "b", "nom": "Grand", "usagers": 40, "population": 9000, 
+         "ratio_standardise": 0.45, "ratio_lisse": 0.47, "attendus_faibles": False, "sous_frequente": True},
+        {"code": "c", "nom": "Ancien", "usagers": 9, "population": 500,
+         "ratio_standardise": 1.3, "sous_frequente": False},
     ]  # fmt: skip
-    carte = charts.map_chart({"a": "M0 0", "b": "M1 1", "c": "M2 2"}, 412.5, secteurs)
+    drawing = {"paths": {"a": "M0 0", "b": "M1 1", "c": "M2 2"}, "width": "600", "height": "412.5",
+               "view_box": "0 0 600 412.5"}  # fmt: skip
+    carte = charts.map_chart(drawing, secteurs)
     shapes = {s["code"]: s for s in carte["shapes"]}
     assert shapes["a"]["grise"] and shapes["a"]["fill"] == "#dddddd" and shapes["a"]["ratio_lisse"] == 1.05
     assert shapes["b"]["fill"] == "#f4bfb1" and shapes["b"]["stroke_width"] == "2.5"
     assert shapes["c"]["fill"] == "#6a6af4"  # a result saved before smoothing: its raw ratio
     assert carte["height"] == "412.5" and [s["code"] for s in carte["shapes"]][-1] == "b"
+    rows = {r["code"]: r for r in carte["rows"]}
+    assert rows["a"]["rapport"] == "250 %" and rows["a"]["rapport_lisse"] == "105 %"  # the table: both
+    legende = {entry["label"]: entry["nombre"] for entry in carte["legende"]}
+    assert legende[charts.MAP_FAIBLE[1]] == 1

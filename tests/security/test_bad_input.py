@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import re
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -305,6 +306,29 @@ def geojson(draw):
 @given(data=st.one_of(geojson(), corrupted(CONTOURS.encode())))
 def test_geojson_outlines(epn, data):
     run_import(epn, "contours", data, "contours.json")
+
+
+def _shapefile_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted((FIXTURES / "geo" / "iris-ge-extrait").glob("IRIS_GE.*")):
+            archive.write(path, f"CONTOURS-IRIS/{path.name}")
+    return buffer.getvalue()
+
+
+SHAPEFILE_ZIP = _shapefile_zip()
+
+
+@examples(60)
+@given(
+    data=st.one_of(
+        corrupted(SHAPEFILE_ZIP),
+        corrupted((FIXTURES / "geo" / "iris-ge-extrait" / "IRIS_GE.shp").read_bytes()),
+    )
+)
+def test_ign_shapefile_outlines(epn, data):
+    # IGN's Lambert-93 shapefile (its IRIS are not this EPN's: a whole file is refused, by name).
+    run_import(epn, "contours", data, "contours.zip")
 
 
 # --- The partner directory (its own dry run, then one transaction) ------------------------------

@@ -26,6 +26,7 @@ EXPECTED_HOME = {
         "Espace numérique de Vitré",
     ),
     "animateur2@demo.ancrage.fr": ("Tableau de bord — Animateur·rice", "Espace numérique de Vitré (démo)"),
+    "animateur3@demo.ancrage.fr": ("Tableau de bord — Animateur·rice", "EPN de Villeurbanne (démo)"),
 }
 
 

@@ -22,10 +22,30 @@ KIND_HELP = {
     ImportJob.Kind.FREQUENTATION: "Vos usagers, l’export de La Coop ou des comptages agrégés.",
     ImportJob.Kind.PRIORITES: "CSV « theme;poids;dimension;categorie;secteurs » : "
     "remplace les priorités actuelles.",
-    ImportJob.Kind.CONTOURS: "GeoJSON (WGS 84) dont chaque objet porte le code IRIS "
-    "dans « code_iris » ou « code ».",
+    ImportJob.Kind.CONTOURS: "Les « Contours IRIS » de l’IGN tels qu’ils sont publiés : le shapefile "
+    "(.shp, .shx, .dbf, .prj, choisis ensemble ou dans une archive .zip) ou le GeoPackage (.gpkg), "
+    "en Lambert-93 ; ou un "
+    "GeoJSON en WGS 84 dont chaque objet porte le code IRIS dans « code_iris » ou « code ». Les "
+    "contours hors de votre territoire sont ignorés.",
     ImportJob.Kind.QUARTIERS: "CSV « code_iris;quartier » : remplace les quartiers actuels.",
 }
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files at once (a shapefile's .shp, .shx, .dbf, .prj): a list of uploads."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, list | tuple):
+            return [super(MultipleFileField, self).clean(d, initial) for d in data] or super().clean(None)
+        return [super().clean(data, initial)]
 
 
 class ImportForm(forms.Form):
@@ -39,16 +59,32 @@ class ImportForm(forms.Form):
         self.fields["fichier"].help_text = KIND_HELP[kind]
         if kind != ImportJob.Kind.FREQUENTATION:
             del self.fields["format"]
+        if kind == ImportJob.Kind.CONTOURS:  # a shapefile's files may be chosen together
+            self.fields["fichier"] = MultipleFileField(
+                label="Fichier(s)", allow_empty_file=True, help_text=KIND_HELP[kind]
+            )
 
     def clean_fichier(self):
-        upload = self.cleaned_data["fichier"]
+        uploads = self.cleaned_data["fichier"]
         limit = getattr(settings, "ANCRAGE_UPLOAD_MAX_SIZE", 20 * 1024 * 1024)
-        if upload.size > limit:
-            raise forms.ValidationError(
-                f"Fichier « {upload.name} » : trop volumineux ({upload.size // (1024 * 1024)} Mo, "
-                f"{limit // (1024 * 1024)} Mo au plus)."
-            )
-        return upload
+        for upload in uploads if isinstance(uploads, list) else [uploads]:
+            if upload.size > limit:
+                raise forms.ValidationError(
+                    f"Fichier « {upload.name} » : trop volumineux ({upload.size // (1024 * 1024)} Mo, "
+                    f"{limit // (1024 * 1024)} Mo au plus)."
+                )
+        if isinstance(uploads, list):
+            total = sum(u.size for u in uploads)
+            if total > limit:
+                raise forms.ValidationError(
+                    f"Les {len(uploads)} fichiers pèsent ensemble {total // (1024 * 1024)} Mo, "
+                    f"{limit // (1024 * 1024)} Mo au plus."
+                )
+            names = [u.name for u in uploads]
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise forms.ValidationError(f"Fichier « {twice[0]} » choisi deux fois.")
+        return uploads
 
 
 class DiagnosticForm(forms.Form):

@@ -119,13 +119,19 @@ def import_file(request, structure_id: int, kind: str):
     status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["fichier"]
+        fichier, contenu = (upload.name, upload) if not isinstance(upload, list) else (None, None)
+        if isinstance(upload, list) and len(upload) == 1:
+            fichier, contenu = upload[0].name, upload[0]
+        elif isinstance(upload, list):  # a shapefile's files: one archive, as IGN delivers them
+            fichier = " + ".join(u.name for u in upload)
+            contenu = geo.bundle_files([(u.name, u.read()) for u in upload])
         try:
             job = jobs.job_submit(
                 acting_user=request.user,
                 structure=structure,
                 kind=kind,
-                fichier=upload.name,
-                contenu=upload,  # read by slices: a large upload stays on disk (Django's temporary file)
+                fichier=fichier,
+                contenu=contenu,  # read by slices: a large upload stays on disk (Django's temporary file)
                 options={"format": form.cleaned_data.get("format") or "ancrage"},
             )
         except jobs.TooManyImports as refused:
@@ -137,7 +143,10 @@ def import_file(request, structure_id: int, kind: str):
         request,
         "diagnostic/import_form.html",
         {
-            "title": f"Importer : {ImportJob.Kind(kind).label}",
+            # The model's label of outlines still says GeoJSON (changing it is a migration).
+            "title": "Importer : contours des secteurs (IRIS de l’IGN ou GeoJSON)"
+            if kind == ImportJob.Kind.CONTOURS
+            else f"Importer : {ImportJob.Kind(kind).label}",
             "structure": structure,
             "form": form,
             "kind": kind,
@@ -223,7 +232,7 @@ def _contours_svg(diagnostic: Diagnostic):
             "code", "contour"
         )
     )
-    return geo.svg_paths(contours) if contours else None
+    return geo.svg_paths(contours) if contours else None  # paths and view box, numbers as strings
 
 
 SECTEURS_PAR_PAGE = 100
