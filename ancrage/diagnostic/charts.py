@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ancrage.diagnostic.cibles import category_label
+from ancrage.diagnostic.cibles import DIMENSION_LABELS, category_label
 
 LABEL_WIDTH = 230
 PLOT_WIDTH = 380
@@ -19,13 +19,6 @@ TOP = 28
 COULEUR_USAGERS = "#000091"
 COULEUR_POPULATION = "#929292"
 COULEUR_ALERTE = "#c9191e"
-DIMENSION_LABELS = {
-    "age": "Âge",
-    "sexe": "Sexe",
-    "csp": "Catégorie socioprofessionnelle",
-    "activite": "Situation d'activité (15-64 ans)",
-    "diplome": "Diplôme",
-}
 
 
 def _pct(x: float | None) -> str:

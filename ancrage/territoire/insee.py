@@ -28,6 +28,7 @@ from typing import BinaryIO
 import numpy as np
 
 from ancrage.core.importing import ImportRejected, IssueCollector
+from ancrage.territoire.libelles import commune_of_nom
 
 # --- Categories -----------------------------------------------------------------------------------
 
@@ -750,7 +751,7 @@ def aggregate_population(
         keys = list(population.communes)
         libelles = {}
         for code, nom, com in zip(population.codes, population.noms, population.communes, strict=True):
-            libelles.setdefault(com, nom.split(" - ")[0] if nom != code else com)
+            libelles.setdefault(com, commune_of_nom(nom) if nom != code else com)
     else:
         keys = [groupes.get(code, "") for code in population.codes]
         libelles = {}
