@@ -8,9 +8,11 @@ Pure module: no Django. Pages use it through the template filters of
   a word starts with a vowel sound when its first letter is a vowel, accented or not, in any case
   (the « h muet » is not guessed: « de Hautes-Rives » stays as it is).
 - :func:`de_nom`: « de » before an organisation's name. A name that starts with a common noun
-  written as an acronym (EPN, CCAS…) takes its article: « de l’EPN du Blosne », « du CCAS de
-  Rennes », « de la CAF »; any other name is a proper name, elided only: « d’Espace social commun »,
-  « de Ty-Blosne ».
+  (EPN, CCAS, centre, médiathèque, mission…: :data:`NAME_NOUNS`) takes its article: « de l’EPN du
+  Blosne », « du CCAS de Rennes », « du Centre social Ty-Blosne », « de la Médiathèque de
+  Cesson-Sévigné »; any other name is a proper name, elided only: « d’Espace social commun »,
+  « de Rennes Métropole ». « Espace » is left to the proper names, as the places call themselves
+  (« Espace social commun », not « l’Espace »).
 - :func:`accorde`: the agreement of a word with a noun's gender (« Votre visa est enregistré »,
   « Votre signature est enregistrée »). Words about persons keep the point médian of the
   interface (« connecté·e »): agreement with a thing's gender is never written inclusively.
@@ -22,7 +24,8 @@ import unicodedata
 APOSTROPHE = "’"
 #: Words that elide before a vowel, and their elided form.
 ELIDED = {"de": "d", "le": "l", "la": "l", "que": "qu", "je": "j", "me": "m", "te": "t", "se": "s", "ne": "n"}
-#: Common nouns written as acronyms that start organisations' names, with their gender.
+#: Common nouns that start organisations' names, with their gender: acronyms (matched as
+#: written) and words (matched in any case).
 ACRONYM_NOUNS = {
     "EPN": "m",
     "CCAS": "m",
@@ -35,6 +38,37 @@ ACRONYM_NOUNS = {
     "CCI": "f",
     "CMA": "f",
 }
+WORD_NOUNS = {
+    "centre": "m",
+    "conseil": "m",
+    "département": "m",
+    "service": "m",
+    "point": "m",
+    "foyer": "m",
+    "collège": "m",
+    "lycée": "m",
+    "club": "m",
+    "relais": "m",
+    "office": "m",
+    "institut": "m",
+    "syndicat": "m",
+    "médiathèque": "f",
+    "bibliothèque": "f",
+    "mission": "f",
+    "maison": "f",
+    "association": "f",
+    "mairie": "f",
+    "ville": "f",
+    "commune": "f",
+    "école": "f",
+    "fédération": "f",
+    "régie": "f",
+    "agence": "f",
+    "chambre": "f",
+    "communauté": "f",
+    "métropole": "f",
+}
+NAME_NOUNS = {**ACRONYM_NOUNS, **WORD_NOUNS}
 MASCULIN, FEMININ = "m", "f"
 _LEADING = re.compile(r"^[\s«“\"'(\[]*")
 
@@ -77,7 +111,7 @@ def de_nom(nom: str) -> str:
     """« de » before an organisation's name (see the module's docstring)."""
     nom = (nom or "").strip()
     first = nom.split(" ", 1)[0] if nom else ""
-    genre = ACRONYM_NOUNS.get(first)
+    genre = ACRONYM_NOUNS.get(first) or WORD_NOUNS.get(first.lower())
     if genre is None:
         return elide("de", nom)
     if starts_with_vowel(nom):
