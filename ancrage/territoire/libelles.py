@@ -81,7 +81,8 @@ class OptionLabel(str):
         return self
 
     def __html__(self) -> str:
-        return f'{_escape(self.nom)} <span class="ancrage-code fr-text--xs">({_escape(self.code)})</span>'
+        # One inline box: DSFR's checkbox label is a flex container, which would split the code off.
+        return f'<span>{_escape(self.nom)} <span class="ancrage-code">({_escape(self.code)})</span></span>'
 
 
 def _escape(text: str) -> str:

@@ -28,16 +28,16 @@ def test_levels_and_option_labels():
     assert libelles.niveau_label("commune") == "communes"
     option = libelles.OptionLabel("Rennes <Sud>", "352381103")
     assert str(option) == "Rennes <Sud> (352381103)"
-    assert option.__html__() == 'Rennes &lt;Sud&gt; <span class="ancrage-code fr-text--xs">(352381103)</span>'
+    assert (
+        option.__html__() == '<span>Rennes &lt;Sud&gt; <span class="ancrage-code">(352381103)</span></span>'
+    )
 
 
 def test_the_secteur_filter_writes_the_code_in_small_type():
     html = Template("{% load francais %}{{ code|secteur:noms }} / {{ other|secteur:noms }}").render(
         Context({"code": "352381103", "other": "999999999", "noms": {"352381103": "Rennes - Le Blosne Est"}})
     )
-    assert (
-        html == 'Rennes – Le Blosne Est <span class="ancrage-code fr-text--xs">(352381103)</span> / 999999999'
-    )
+    assert html == 'Rennes – Le Blosne Est <span class="ancrage-code">(352381103)</span> / 999999999'
 
 
 def test_wording_filters():

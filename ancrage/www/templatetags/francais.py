@@ -61,7 +61,14 @@ def secteur(code, noms=None):
     label = libelles.libelle_secteur(code, (noms or {}).get(code))
     if label == code:
         return code
-    return format_html('{} <span class="ancrage-code fr-text--xs">({})</span>', label, code)
+    return format_html('{} <span class="ancrage-code">({})</span>', label, code)
+
+
+@register.filter
+def secteur_ligne(row):
+    """A row of a result's ``secteurs`` (``{"code": …, "nom": …}``), as :func:`secteur` writes it."""
+    code = str(row.get("code") or "")
+    return secteur(code, {code: row.get("nom")})
 
 
 @register.filter
@@ -74,7 +81,7 @@ def secteur_nom(code, noms=None) -> str:
 @register.filter
 def code_secteur(code):
     """A code written after a name that is already shown: small type, not read as a name."""
-    return format_html('<span class="ancrage-code fr-text--xs">({})</span>', code)
+    return format_html('<span class="ancrage-code">({})</span>', code)
 
 
 @register.filter
