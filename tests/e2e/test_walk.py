@@ -369,7 +369,7 @@ def step_7_session_with_participants_sent_by_a_partner(walk, animateur, action_u
         page.locator(f"#id_ligne-{line}-annee_naissance").fill(born)
         page.locator(f"#id_ligne-{line}-premiere_visite").fill(day.isoformat())
     page.get_by_role("button", name="Enregistrer la feuille").click()
-    _success(page, "Feuille enregistrée : 3 ajoutée(s)")
+    _success(page, "Feuille enregistrée : 3 ajoutées")
     walk.check(animateur)
 
 

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
+from ancrage.core.wording import nombre
 from ancrage.diagnostic import charts, jobs, rapport, services
 from ancrage.diagnostic.engine import DiagnosticImpossible
 from ancrage.diagnostic.models import Diagnostic, ImportJob, Priorite
@@ -424,7 +425,10 @@ def secteurs(request, structure_id: int):
                 territoire_services.secteurs_set_qpv(
                     acting_user=request.user, structure=structure, codes=codes, source=Secteur.QpvSource.LISTE
                 )
-                messages.success(request, f"{len(codes)} IRIS repérés comme quartiers prioritaires.")
+                messages.success(
+                    request,
+                    f"{nombre(len(codes), 'IRIS repéré', 'IRIS repérés')} comme quartiers prioritaires.",
+                )
                 return redirect("diagnostic:secteurs", structure_id=structure.pk)
             if action == "qpv_coches":
                 codes = request.POST.getlist("qpv")
