@@ -13,6 +13,7 @@ left out), the test looks for
 """
 
 import re
+import unicodedata
 from collections import Counter, deque
 from html import unescape
 from html.parser import HTMLParser
@@ -42,6 +43,10 @@ LINK = re.compile(r"""<a\b[^>]*?\bhref=["']([^"'#]+)""", re.IGNORECASE)
 CODE_CLASS = "ancrage-code"
 #: English field names a French page never has a reason to show.
 ENGLISH_FIELD_NAMES = {"kind", "state", "status", "created_at", "updated_at", "payload", "changes"}
+#: The audit trail's English values (its French labels are « Création »…).
+ENGLISH_VALUES = {"create", "update", "delete", "download", "login", "logout", "login_failed"}
+#: Values without their accents that are French words too (« il refuse », « la retraite »).
+FRENCH_WORDS = {"refuse", "retraite", "accepte", "annule", "applique", "termine", "valide", "evaluation"}
 
 
 class VisibleText(HTMLParser):
@@ -94,9 +99,21 @@ def internal_words() -> set[str]:
             if "_" in field.name.strip("_") or field.name in ENGLISH_FIELD_NAMES:
                 words.add(field.name)
             for value, label in field.flatchoices or ():
-                if isinstance(value, str) and "_" in value and value != label:
+                if (
+                    isinstance(value, str)
+                    and value
+                    and value != label
+                    and ("_" in value or _unaccented(value, label))
+                ):
                     words.add(value)
-    return words - columns
+    return (words | ENGLISH_VALUES) - columns - FRENCH_WORDS
+
+
+def _unaccented(value: str, label) -> bool:
+    """« signee » for « Signée », « elu » for « Élu·e »: a value spelt without the label's accents."""
+    first = str(label).split(" ")[0].split("·")[0].casefold()
+    plain = unicodedata.normalize("NFKD", first).encode("ascii", "ignore").decode()
+    return first != plain and value == plain
 
 
 def crawl(client, role):
@@ -136,7 +153,9 @@ def offences(text: str, codes: set[str], words: re.Pattern) -> list[str]:
 
 
 def _words_pattern() -> re.Pattern:
-    return re.compile(r"(?<![\w-])(" + "|".join(sorted(map(re.escape, internal_words()))) + r")(?![\w-])")
+    # Not a part of a word, a compound, an address (« elu@demo.ancrage.fr ») or a path.
+    words = "|".join(sorted(map(re.escape, internal_words())))
+    return re.compile(r"(?<![\w@./-])(" + words + r")(?![\w@/-])")
 
 
 def _named_codes() -> set[str]:
@@ -187,6 +206,8 @@ def test_the_checks_see_a_code_and_an_internal_word(demo):
     )
     assert offences(VisibleText.of("<p>brouillon → en_validation</p>"), codes, words) == ["en_validation"]
     assert offences(VisibleText.of("<p>Champs : referencee_par</p>"), codes, words) == ["referencee_par"]
+    assert offences(VisibleText.of("<p>État : signee (create)</p>"), codes, words) == ["signee", "create"]
+    assert offences(VisibleText.of("<p>Par elu@demo.ancrage.fr, élu</p>"), codes, words) == []
     assert offences(VisibleText.of("<p>La colonne <code>code_secteur</code></p>"), codes, words) == []
 
 
