@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from ancrage.diagnostic.cibles import DIMENSION_LABELS, category_label
+from ancrage.territoire.libelles import libelle_secteur
 
 LABEL_WIDTH = 230
 PLOT_WIDTH = 380
@@ -90,9 +91,10 @@ def secteurs_chart(secteurs: Sequence[Mapping], limit: int = 60) -> dict | None:
     for i, s in enumerate(rows):
         y = TOP + i * ROW
         lo, hi = s["ic95"] or (0, 0)
+        nom = libelle_secteur(s["code"], s["nom"])
         bars.append(
             {
-                "label": s["nom"] if len(s["nom"]) <= 34 else s["nom"][:33] + "…",
+                "label": nom if len(nom) <= 34 else nom[:33] + "…",
                 "code": s["code"],
                 "y": y,
                 "text_y": y + 16,
@@ -176,7 +178,7 @@ def comparaison(avant: Mapping, apres: Mapping) -> dict:
         secteurs.append(
             {
                 "code": s["code"],
-                "nom": s["nom"],
+                "nom": libelle_secteur(s["code"], s["nom"]),
                 "taux_avant": a["taux_pour_mille"] if a else None,
                 "taux_apres": s["taux_pour_mille"],
                 "ratio_avant": a["ratio_standardise"] if a else None,
