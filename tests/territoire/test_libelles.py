@@ -2,10 +2,13 @@
 
 import pytest
 from django.template import Context, Template
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ancrage.territoire import libelles
 from ancrage.territoire import services as territoire_services
 from tests.demo_accounts import blosne
+from tests.properties import examples
 
 pytestmark = pytest.mark.demo(conventions=False)
 
@@ -84,3 +87,24 @@ def test_a_form_offers_the_sectors_by_name_and_keeps_codes(demo):
     assert typed.is_valid(), typed.errors
     assert typed.cleaned_data["secteurs"] == ["352381101", "75056"]
     assert 'class="ancrage-code' in str(form["secteurs"])
+
+
+iris_codes = st.from_regex(r"\A(?:\d{2}|2[AB])\d{7}\Z")
+names = st.text(min_size=1, max_size=40).filter(lambda s: s.strip())
+
+
+@given(iris_codes, names)
+@examples(100)
+def test_a_named_sector_never_reads_as_its_code(code, nom):
+    label = libelles.libelle_secteur(code, nom)
+    assert label == code or libelles.has_name(code, nom)
+    if nom.strip() != code:
+        assert label == nom.strip().replace(" - ", " – ")
+
+
+@given(names, iris_codes)
+@examples(100)
+def test_an_option_label_escapes_its_name(nom, code):
+    html = libelles.OptionLabel(nom, code).__html__()
+    assert html.endswith(f'<span class="ancrage-code">({code})</span></span>')
+    assert "<" not in html.removeprefix("<span>").split(" <span", 1)[0].replace("&lt;", "")
