@@ -7,6 +7,7 @@ from ancrage.actions.enums import TRANSITIONS, RoleTache, Statut, Tache, TypeAct
 from ancrage.core.models import Comment
 from ancrage.organisations.scoping import ScopedQuerySet, Scoping
 from ancrage.partenaires.publics import public_label
+from ancrage.territoire.libelles import libelle_secteur
 
 # Records of an action are seen by the EPN's readers and by the partners party to the action.
 ACTION_CHILD_SCOPING = Scoping(epn="action__structure", partner="action__partenaires")
@@ -82,7 +83,7 @@ class Action(models.Model):
 
     @property
     def secteurs_labels(self) -> list[str]:
-        return [self.secteurs_noms.get(code) or code for code in self.secteurs]
+        return [libelle_secteur(code, self.secteurs_noms.get(code)) for code in self.secteurs]
 
 
 class ActionPartenaire(models.Model):
@@ -140,7 +141,8 @@ class Objectif(models.Model):
         if self.critere_public:
             parts.append(public_label(self.critere_public))
         if self.critere_secteur:
-            parts.append(f"du secteur {self.critere_secteur}")
+            nom = self.action.secteurs_noms.get(self.critere_secteur) or self.critere_secteur
+            parts.append(f"du secteur « {libelle_secteur(self.critere_secteur, nom)} »")
         return ", ".join(parts)
 
 

@@ -102,6 +102,27 @@ class AuditEntry(models.Model):
     def payload(self) -> dict:
         return payload_of(self)
 
+    @property
+    def changed_fields(self) -> list[str]:
+        """The French names of the fields the entry changed (``audit.labels``)."""
+        from ancrage.audit.labels import field_labels
+
+        return (
+            field_labels(self.object_type, (self.changes or {}).keys())
+            if isinstance(self.changes, dict)
+            else []
+        )
+
+    @property
+    def etat_change(self) -> str:
+        """« Brouillon → En validation » for an entry whose changes hold ``etat: [before, after]``."""
+        from ancrage.audit.labels import transition_label
+
+        etat = self.changes.get("etat") if isinstance(self.changes, dict) else None
+        if not isinstance(etat, list | tuple):
+            return ""
+        return transition_label(self.object_type, "etat", etat)
+
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise AppendOnlyError("Le journal d’audit ne peut pas être modifié.")

@@ -33,6 +33,7 @@ from ancrage.conventions.models import (
 )
 from ancrage.conventions.platform import platform_certificate
 from ancrage.conventions.signature import Signatory, SignatureError, sign_pdf
+from ancrage.core.wording import de_nom
 from ancrage.organisations import permissions
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Membership, Structure
@@ -298,9 +299,9 @@ def _circuit_definition(convention: Convention) -> dict:
             role=permissions.CONVENTION_SIGNER_FOR_COLLECTIVITE, collectivite_id=convention.collectivite_id
         )
         organisation, qualite = convention.collectivite.nom, "Élu·e signataire"
-        label = f"Signature de {organisation}"
+        label = f"Signature {de_nom(organisation)}"
         nobody = (
-            f"Aucun·e élu·e de {organisation} n’a de compte signataire dans Ancrage : "
+            f"Aucun·e élu·e {de_nom(organisation)} n’a de compte signataire dans Ancrage : "
             "la convention ne peut pas être signée."
         )
     else:
@@ -308,7 +309,7 @@ def _circuit_definition(convention: Convention) -> dict:
             role=permissions.CONVENTION_SIGNER_FOR_EPN, structure_id=convention.structure_id
         )
         organisation, qualite = convention.structure.nom, "Responsable de l’EPN"
-        label = f"Signature de {organisation}"
+        label = f"Signature {de_nom(organisation)}"
         nobody = "L’EPN n’a pas de responsable avec un compte : personne ne peut signer la convention."
     signer_ids = sorted({m.user_id for m in signers})
     if not signer_ids:

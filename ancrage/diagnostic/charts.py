@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ancrage.diagnostic import stats
-from ancrage.diagnostic.cibles import category_label
+from ancrage.diagnostic.cibles import DIMENSION_LABELS, category_label
+from ancrage.territoire.libelles import libelle_secteur
 
 LABEL_WIDTH = 230
 PLOT_WIDTH = 380
@@ -23,13 +24,6 @@ TOP = 28
 COULEUR_USAGERS = "#000091"
 COULEUR_POPULATION = "#929292"
 COULEUR_ALERTE = "#c9191e"
-DIMENSION_LABELS = {
-    "age": "Âge",
-    "sexe": "Sexe",
-    "csp": "Catégorie socioprofessionnelle",
-    "activite": "Situation d'activité (15-64 ans)",
-    "diplome": "Diplôme",
-}
 
 
 def svg_num(x: float, digits: int = 1) -> str:
@@ -131,9 +125,10 @@ def secteurs_chart(secteurs: Sequence[Mapping], limit: int = 60) -> dict | None:
     for i, s in enumerate(rows):
         y = TOP + i * ROW
         lo, hi = s["ic95"] or (0, 0)
+        nom = libelle_secteur(s["code"], s["nom"])
         bars.append(
             {
-                "label": s["nom"] if len(s["nom"]) <= 34 else s["nom"][:33] + "…",
+                "label": nom if len(nom) <= 34 else nom[:33] + "…",
                 "code": s["code"],
                 "y": y,
                 "text_y": y + 16,
@@ -380,7 +375,7 @@ def comparaison(avant: Mapping, apres: Mapping) -> dict:
         secteurs.append(
             {
                 "code": s["code"],
-                "nom": s["nom"],
+                "nom": libelle_secteur(s["code"], s["nom"]),
                 "taux_avant": a["taux_pour_mille"] if a else None,
                 "taux_apres": s["taux_pour_mille"],
                 "ratio_avant": a["ratio_standardise"] if a else None,

@@ -16,10 +16,22 @@ from pathlib import Path
 
 import numpy as np
 
+from ancrage.core.wording import nombre
 from ancrage.diagnostic.priorites import Priorite
 from ancrage.frequentation.readers import fold_label, parse_age_band
+from ancrage.territoire.libelles import libelle_secteur
 
 DATA = Path(__file__).parent / "data"
+
+#: The French label of each dimension, and of each category code below: the one table the pages,
+#: PDFs and exports read (a code never shows as « activite chomeur »).
+DIMENSION_LABELS = {
+    "age": "Âge",
+    "sexe": "Sexe",
+    "csp": "Catégorie socioprofessionnelle",
+    "activite": "Situation d'activité (15-64 ans)",
+    "diplome": "Diplôme",
+}
 
 CATEGORY_LABELS = {
     "sexe": {"F": "femmes", "H": "hommes"},
@@ -47,6 +59,12 @@ CATEGORY_LABELS = {
         "superieur": "diplômés du supérieur",
     },
 }
+
+
+def dimension_label(dimension: str | None) -> str:
+    if not dimension:
+        return "Tous les habitants"
+    return DIMENSION_LABELS.get(dimension, dimension)
 
 
 def category_label(dimension: str | None, categorie: str | None) -> str:
@@ -263,17 +281,27 @@ class Ecarts:
 
 
 def _explication(c: Candidat, unite: str) -> str:
-    unit = "usagers" if unite == "personnes" else "accompagnements"
+    unit = "usager" if unite == "personnes" else "accompagnement"
+
+    def count(x: float, written: str | None = None) -> str:
+        return nombre(round(x), unit, chiffre=written if written is not None else fmt_int(x))
+
+    def habitants(x: float) -> str:
+        return nombre(round(x), "habitant", chiffre=fmt_int(x))
+
     label = category_label(c.dimension, c.categorie)
     manquants = c.missing
-    where = f" du secteur « {c.nom_secteur or c.secteur} »" if c.secteur else " du territoire"
+    nom = libelle_secteur(c.secteur, c.nom_secteur)
+    where = f" du secteur « {nom} »" if c.secteur else " du territoire"
     plage = f" (intervalle à 95 % : {fmt_range(*c.manquants_ic)})" if c.manquants_ic else ""
+    attendus = "attendu" if round(c.attendus) < 2 else "attendus"
+    plus = f"Environ {count(manquants, environ(manquants))} de plus parmi les {label}{where}{plage}"
     if c.kind == "secteur":
         text = (
-            f"Le secteur « {c.nom_secteur or c.secteur} » compte {fmt_int(c.usagers)} {unit} pour "
-            f"{fmt_int(c.population)} habitants, alors qu'environ {fmt_int(c.attendus)} étaient attendus "
+            f"Le secteur « {nom} » compte {count(c.usagers)} pour "
+            f"{habitants(c.population)}, alors qu'environ {fmt_int(c.attendus)} étaient attendus "
             f"au taux moyen du territoire, compte tenu de l'âge de ses habitants : "
-            f"il manque environ {environ(manquants)} {unit}{plage}."
+            f"il manque environ {count(manquants, environ(manquants))}{plage}."
         )
     elif c.kind == "categorie":
         standard = (
@@ -283,18 +311,18 @@ def _explication(c: Candidat, unite: str) -> str:
             else ""
         )
         text = (
-            f"Environ {environ(manquants)} {unit} de plus parmi les {label}{where}{plage} donneraient "
-            f"à la fréquentation la même composition que la population. "
-            f"Aujourd'hui : {fmt_int(c.usagers)} {unit}, "
-            f"contre {fmt_int(c.attendus)} attendus.{standard}"
+            f"{plus} donneraient à la "
+            f"fréquentation la même composition que la population. "
+            f"Aujourd'hui : {count(c.usagers)}, "
+            f"contre {fmt_int(c.attendus)} {attendus}.{standard}"
         )
     else:
         text = (
-            f"Environ {environ(manquants)} {unit} de plus parmi les {label}{where}{plage} permettraient "
-            f"d'atteindre le taux moyen du territoire ({fmt_dec(1000 * c.taux_reference)} pour "
-            f"1 000 habitants). Aujourd'hui : {fmt_int(c.usagers)} {unit} pour {fmt_int(c.population)} "
-            f"habitants ({fmt_dec(1000 * c.usagers / c.population) if c.population else '0'} pour 1 000), "
-            f"contre {fmt_int(c.attendus)} attendus."
+            f"{plus} permettraient d'atteindre "
+            f"le taux moyen du territoire ({fmt_dec(1000 * c.taux_reference)} pour 1 000 habitants). "
+            f"Aujourd'hui : {count(c.usagers)} pour {habitants(c.population)} "
+            f"({fmt_dec(1000 * c.usagers / c.population) if c.population else '0'} pour 1 000), "
+            f"contre {fmt_int(c.attendus)} {attendus}."
         )
     text += f" {SIGNIFICATIF[0].upper()}{SIGNIFICATIF[1:]}."
     if c.priorites:

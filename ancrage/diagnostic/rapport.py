@@ -11,7 +11,8 @@ from django.template.loader import render_to_string
 from ancrage.core.csv_safe import SafeWriter, xlsx_row
 from ancrage.core.pdf import html_to_pdf
 from ancrage.diagnostic import charts, placement
-from ancrage.diagnostic.cibles import category_label
+from ancrage.diagnostic.cibles import category_label, dimension_label
+from ancrage.territoire import libelles
 
 # WeasyPrint logs each layout step at INFO: noise in the server's and the command's output.
 
@@ -66,7 +67,9 @@ CIBLE_COLUMNS = [
     "rang",
     "dimension",
     "categorie",
+    "public",
     "secteur",
+    "nom_secteur",
     "priorites",
     "score",
     "explication",
@@ -93,7 +96,7 @@ def table_rows(resultat: dict) -> dict[str, list[list]]:
     secteurs = [SECTEUR_COLUMNS] + [
         [
             s["code"],
-            s["nom"],
+            libelles.libelle_secteur(s["code"], s["nom"]),
             s["population"],
             s["usagers"],
             s["taux_pour_mille"],
@@ -113,7 +116,8 @@ def table_rows(resultat: dict) -> dict[str, list[list]]:
         ]
         for s in resultat.get("secteurs", [])
     ]
-    categories = [CATEGORIE_COLUMNS] + [
+    noms = libelles.noms_secteurs(resultat.get("secteurs", []))
+    categories = [CATEGORIE_COLUMNS + ["libelle_dimension", "libelle_categorie"]] + [
         [
             c["dimension"],
             c["categorie"],
@@ -133,6 +137,8 @@ def table_rows(resultat: dict) -> dict[str, list[list]]:
             _yes(c.get("standardise_age")),
             _yes(c.get("estimation_recensement")),
             c.get("qvalue"),
+            dimension_label(c["dimension"]),
+            category_label(c["dimension"], c["categorie"]),
         ]
         for c in resultat.get("categories", [])
     ]
@@ -141,7 +147,9 @@ def table_rows(resultat: dict) -> dict[str, list[list]]:
             c["rang"],
             c["dimension"] or "",
             c["categorie"] or "",
+            category_label(c["dimension"], c["categorie"]) if c["dimension"] else "tous les habitants",
             c["secteur"] or "",
+            libelles.libelle_secteur(c["secteur"], noms.get(c["secteur"] or "")) if c["secteur"] else "",
             ", ".join(c["priorites"]),
             c["score"],
             c["explication"],
@@ -183,6 +191,7 @@ def chart_context(resultat: dict, contours_svg=None) -> dict:
     categories = resultat.get("categories", [])
     dimensions = [d for d in charts.DIMENSION_LABELS if any(c["dimension"] == d for c in categories)]
     carte = charts.map_chart(contours_svg, resultat.get("secteurs", []))
+    noms = libelles.noms_secteurs(resultat.get("secteurs", []))
     cibles = [
         {
             **c,
@@ -201,6 +210,7 @@ def chart_context(resultat: dict, contours_svg=None) -> dict:
         "charts_categories": [charts.categories_chart(categories, d) for d in dimensions],
         "carte": carte,
         "cibles": cibles,
+        "noms_secteurs": noms,
         "nb_sous_frequentes": sum(1 for s in resultat.get("secteurs", []) if s["sous_frequente"]),
         "nb_sous_representes": sum(1 for c in categories if c["sous_represente"]),
         "unite": resultat.get("unite", "personnes"),

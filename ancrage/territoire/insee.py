@@ -28,6 +28,7 @@ from typing import BinaryIO
 import numpy as np
 
 from ancrage.core.importing import ImportRejected, IssueCollector
+from ancrage.territoire.libelles import commune_of_nom
 
 # --- Categories -----------------------------------------------------------------------------------
 
@@ -839,16 +840,11 @@ def aggregate_population(
     )
 
 
-_IRIS_SUFFIX_RE = re.compile(r"\s*\(IRIS [0-9A-Z]{4}\)$")
-
-
 def commune_name(nom: str, code: str) -> str:
     """The commune's name read off the name of one of its IRIS (see ``_read_rows``):
     « Saint-Malo - Intra-Muros » and « Saint-Malo (IRIS 0101) » give « Saint-Malo »; ``""`` when
     the name is only the code."""
-    if nom == code:
-        return ""
-    return _IRIS_SUFFIX_RE.sub("", nom.split(" - ")[0]).strip()
+    return "" if nom == code else commune_of_nom(nom)
 
 
 def restrict_to_communes(

@@ -20,7 +20,7 @@ from django.utils import timezone
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
 from ancrage.organisations import cog
-from ancrage.territoire import insee, packed
+from ancrage.territoire import insee, libelles, packed
 from ancrage.territoire.models import PassageIris, PopulationImport, PopulationValeurs, Quartier, Secteur
 
 BATCH_SIZE = 5000
@@ -281,6 +281,65 @@ def population_of(structure) -> insee.Population | None:
     # No ORDER BY (the model orders by code): a dict needs none, and sorting 50,000 rows is not free.
     noms = dict(Secteur.objects.filter(structure=structure).order_by().values_list("code", "nom"))
     return insee.merge_populations([_dataset_population(d, noms, stored.get(d.pk)) for d in datasets])
+
+
+def secteur_noms(structure, codes: Iterable[str] | None = None) -> dict[str, str]:
+    """Code → label of the sectors an EPN's pages may name: its IRIS (``Secteur.nom``), its
+    communes (the COG's name, else the commune's part of an IRIS name) and its quartiers (whose
+    code is their name). ``codes``: only these (one query on the IRIS asked for). See
+    ``territoire.libelles``."""
+    rows = Secteur.objects.filter(structure=structure).order_by()
+    wanted = None if codes is None else {c for c in codes if c}
+    if wanted is not None:
+        if not wanted:
+            return {}
+        rows = rows.filter(code__in=[c for c in wanted if libelles.IRIS_CODE.match(c)])
+    noms: dict[str, str] = {}
+    for code, nom in rows.values_list("code", "nom"):
+        noms[code] = libelles.libelle_secteur(code, nom)
+        commune = code[:5]
+        if commune not in noms:
+            noms[commune] = _commune_name(commune, nom if nom != code else "")
+    if wanted is None:
+        for nom in Quartier.objects.filter(structure=structure).values_list("nom", flat=True):
+            noms[nom] = nom
+        return noms
+    for code in wanted - noms.keys():
+        if libelles.COMMUNE_CODE.match(code):
+            noms[code] = _commune_name(code, "")
+    return {c: n for c, n in noms.items() if c in wanted}
+
+
+def _commune_name(code: str, iris_nom: str) -> str:
+    try:
+        return cog.commune(code).nom
+    except cog.UnknownCode:
+        return libelles.commune_of_nom(iris_nom) if iris_nom else code
+
+
+def secteur_choices(structure, extra: Iterable[str] = (), noms: Mapping[str, str] | None = None):
+    """The sectors a form offers for an EPN, named: its quartiers, then its communes, then its
+    IRIS (each « name (code) »), plus the codes already chosen that the territory no longer has."""
+    names = dict(noms or {})
+    names.update(secteur_noms(structure))
+    quartiers = set(Quartier.objects.filter(structure=structure).values_list("nom", flat=True))
+    iris = [c for c in names if libelles.IRIS_CODE.match(c) and c not in quartiers]
+    communes = [c for c in names if libelles.COMMUNE_CODE.match(c) and c not in quartiers]
+    # A territory of one commune has nothing to choose between its communes.
+    groups = [("Quartiers", sorted(quartiers))]
+    if len(communes) > 1 or not iris:
+        groups.append(("Communes", sorted(communes, key=lambda c: names[c])))
+    groups.append(("IRIS", sorted(iris, key=lambda c: (names[c], c))))
+    choices, offered = [], set()
+    for title, codes in groups:
+        options = [(c, names[c] if c in quartiers else libelles.OptionLabel(names[c], c)) for c in codes]
+        if options:
+            choices.append((title, options))
+            offered.update(codes)
+    others = [(c, libelles.libelle_secteur(c, names.get(c))) for c in extra if c not in offered]
+    if others:
+        choices.append(("Autres secteurs déjà choisis", others))
+    return choices
 
 
 def known_sector_codes(structure) -> set[str]:

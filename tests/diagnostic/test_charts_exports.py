@@ -135,9 +135,9 @@ def test_the_map_colours_the_smoothed_ratio_and_greys_small_sectors():
     """An IRIS of 90 inhabitants with 3 users: its raw ratio says "more than 120 %", its smoothed
     ratio is near the territory's, and with fewer than 10 expected users it is greyed out."""
     secteurs = [
-        {"code": "a", "nom": "Petit", "usagers": 3, "population": 90, 
+        {"code": "a", "nom": "Petit", "usagers": 3, "population": 90,
          "ratio_standardise": 2.5, "ratio_lisse": 1.05, "attendus_faibles": True, "sous_frequente": False},
-        {"code": "b", "nom": "Grand", "usagers": 40, "population": 9000, 
+        {"code": "b", "nom": "Grand", "usagers": 40, "population": 9000,
          "ratio_standardise": 0.45, "ratio_lisse": 0.47, "attendus_faibles": False, "sous_frequente": True},
         {"code": "c", "nom": "Ancien", "usagers": 9, "population": 500,
          "ratio_standardise": 1.3, "sous_frequente": False},

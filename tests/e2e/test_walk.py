@@ -12,6 +12,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
+from ancrage.core.wording import de_nom
 from ancrage.demo.diagnostic import usagers_csv
 from ancrage.territoire import insee
 from tests.e2e.helpers import AxeLog, screenshot
@@ -251,7 +252,7 @@ def step_5_convention_circuit(walk, animateur, action_url, partners):
     walk.check(animateur)
     page.get_by_role("link", name="Modifier le brouillon").click()
     walk.check(animateur)
-    engagements = page.get_by_label(f"Engagements de {TY_BLOSNE}")
+    engagements = page.get_by_label(f"Engagements {de_nom(TY_BLOSNE)}")
     engagements.fill(engagements.input_value() + "\nprêter sa salle le mardi")
     page.get_by_role("button", name="Enregistrer le brouillon").click()
     _success(page, "Le brouillon est enregistré.")
@@ -369,7 +370,7 @@ def step_7_session_with_participants_sent_by_a_partner(walk, animateur, action_u
         page.locator(f"#id_ligne-{line}-annee_naissance").fill(born)
         page.locator(f"#id_ligne-{line}-premiere_visite").fill(day.isoformat())
     page.get_by_role("button", name="Enregistrer la feuille").click()
-    _success(page, "Feuille enregistrée : 3 ajoutée(s)")
+    _success(page, "Feuille enregistrée : 3 ajoutées")
     walk.check(animateur)
 
 

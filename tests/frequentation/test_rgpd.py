@@ -179,7 +179,7 @@ def test_usager_page_search_export_erase(client, responsable):
     url = reverse("frequentation:usager", args=[epn.pk])
     assert client.get(url).status_code == 200
     page = client.post(url, {"identifiant": "secret-77", "action": "rechercher"}).content.decode()
-    assert "1 enregistrement(s)" in page and "Effacer définitivement" in page
+    assert "1 enregistrement pour" in page and "Effacer définitivement" in page
     response = client.post(url, {"identifiant": "secret-77", "action": "exporter"})
     assert response["Content-Type"].startswith("text/csv") and b"secret-77" in response.content
     assert AuditEntry.objects.filter(action=AuditAction.EXPORT, structure=epn).count() == 1

@@ -20,6 +20,7 @@ from ancrage.conventions.content import (
     format_date,
     format_months,
 )
+from ancrage.core.wording import de_nom
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,7 @@ def commitments_article(content: ConventionContent, intro: str = "") -> Article:
         blocks.append(Paragraph(intro))
     for party in content.parties:
         commitments = content.commitments_of(party.key)
-        blocks.append(SubHeading(f"Engagements de {party.designation}"))
+        blocks.append(SubHeading(f"Engagements {de_nom(party.designation)}"))
         if commitments:
             blocks.append(Paragraph(f"{_capitalize(party.designation)} s'engage à :"))
             blocks.append(BulletList(list_items([c.text for c in commitments])))

@@ -4,8 +4,8 @@ from ancrage.actions.enums import Tache, TypeAction
 from ancrage.organisations.models import Structure
 from ancrage.partenaires import enums_standard
 from ancrage.partenaires.enums import FAMILLE_CHOICES
-from ancrage.partenaires.publics import PUBLIC_CHOICES, parse_codes
-from ancrage.www.forms import AncrageForm
+from ancrage.partenaires.publics import PUBLIC_CHOICES
+from ancrage.www.forms import AncrageForm, SecteursField
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -26,23 +26,21 @@ class ActionForm(AncrageForm):
     publics = forms.MultipleChoiceField(
         label="Publics visés", choices=PUBLIC_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
     )
-    secteurs = forms.CharField(
+    secteurs = SecteursField(
         label="Secteurs visés",
-        required=False,
-        help_text="Codes IRIS ou de commune, séparés par des virgules.",
+        help_text="Les quartiers, communes et IRIS du territoire de l’EPN, par leur nom.",
     )
     contenu = forms.CharField(label="Contenu", required=False, widget=forms.Textarea(attrs={"rows": 5}))
     lieu = forms.CharField(label="Lieu", required=False, max_length=255)
 
-    def __init__(self, *args, epns, **kwargs):
+    def __init__(self, *args, epns, secteurs_noms=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["epn"].queryset = Structure.objects.filter(pk__in=[epn.pk for epn in epns])
         if len(epns) == 1:
             self.fields["epn"].initial = epns[0]
             self.fields["epn"].widget = forms.HiddenInput()
-
-    def clean_secteurs(self):
-        return parse_codes(self.cleaned_data["secteurs"])
+        chosen = self["secteurs"].value() or []
+        self.fields["secteurs"].offer(epns, self.fields["secteurs"].to_python(chosen), secteurs_noms)
 
 
 class ObjectifForm(AncrageForm):
@@ -53,7 +51,20 @@ class ObjectifForm(AncrageForm):
     critere_public = forms.ChoiceField(
         label="Dont : public (facultatif)", choices=(("", "—"), *PUBLIC_CHOICES), required=False
     )
-    critere_secteur = forms.CharField(label="Dont : secteur (facultatif)", max_length=100, required=False)
+    critere_secteur = forms.CharField(
+        label="Dont : secteur (facultatif)",
+        max_length=100,
+        required=False,
+        widget=forms.Select(choices=[("", "—")]),
+    )
+
+    def __init__(self, *args, action=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if action is not None:
+            # The action's own sectors, by name; the stored value stays the code.
+            self.fields["critere_secteur"].widget.choices = [("", "—")] + [
+                (code, label) for code, label in zip(action.secteurs, action.secteurs_labels, strict=True)
+            ]
 
 
 class SeanceForm(AncrageForm):

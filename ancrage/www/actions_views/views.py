@@ -17,6 +17,7 @@ from ancrage.organisations.models import Structure
 from ancrage.organisations.permissions import Permission
 from ancrage.organisations.scoping import scope_for
 from ancrage.suivi.recommendations import recommendations
+from ancrage.territoire.services import secteur_noms
 from ancrage.www.actions_views.forms import (
     ActionForm,
     AddPartnerForm,
@@ -89,6 +90,12 @@ def action_list(request):
     )
 
 
+def _secteurs_noms(epn, codes, known) -> dict[str, str]:
+    """The names kept with an action's sectors: the ones it had, else the territory's."""
+    names = secteur_noms(epn, [c for c in codes if not known.get(c)])
+    return {c: known.get(c) or names.get(c, c) for c in codes}
+
+
 @login_required
 def action_create(request):
     """From scratch, or from a target of a saved diagnostic (?diagnostic=<id>&cible=<rang>)."""
@@ -115,15 +122,17 @@ def action_create(request):
         for key, value in prefill.items()
         if key in ("titre", "thematique", "services", "publics", "contenu")
     }
-    initial["secteurs"] = ", ".join(prefill.get("secteurs", []))
-    form = ActionForm(request.POST or None, initial=initial, epns=epns)
+    initial["secteurs"] = list(prefill.get("secteurs", []))
+    form = ActionForm(
+        request.POST or None, initial=initial, epns=epns, secteurs_noms=prefill.get("secteurs_noms")
+    )
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         epn = data.pop("epn")
         extra = {}
         if diagnostic is not None:
             extra = {k: prefill[k] for k in ("diagnostic", "cible_rang", "cible")}
-            extra["secteurs_noms"] = {c: prefill["secteurs_noms"].get(c, c) for c in data["secteurs"]}
+        extra["secteurs_noms"] = _secteurs_noms(epn, data["secteurs"], prefill.get("secteurs_noms", {}))
         try:
             action = services.action_create(acting_user=request.user, epn=epn, **data, **extra)
         except ValidationError as error:
@@ -155,15 +164,17 @@ def action_update(request, pk):
         "services": action.services,
         "type": action.type,
         "publics": action.publics,
-        "secteurs": ", ".join(action.secteurs),
+        "secteurs": list(action.secteurs),
         "contenu": action.contenu,
         "lieu": action.lieu,
     }
-    form = ActionForm(request.POST or None, initial=initial, epns=[action.structure])
+    form = ActionForm(
+        request.POST or None, initial=initial, epns=[action.structure], secteurs_noms=action.secteurs_noms
+    )
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         data.pop("epn")
-        data["secteurs_noms"] = {c: action.secteurs_noms.get(c, c) for c in data["secteurs"]}
+        data["secteurs_noms"] = _secteurs_noms(action.structure, data["secteurs"], action.secteurs_noms)
         try:
             services.action_update(acting_user=request.user, action=action, **data)
         except ValidationError as error:
@@ -205,7 +216,7 @@ def action_detail(request, pk):
         "matrix_rows": [(task, [cells[p.id] for p in matrix.parties]) for task, cells in matrix.rows()],
         "warnings": selectors.check_matrix(matrix),
         "commentaires": action.commentaires.filter(reunion__isnull=True).select_related("auteur"),
-        "objectif_form": ObjectifForm(),
+        "objectif_form": ObjectifForm(action=action),
         "seance_form": SeanceForm(),
         "commentaire_form": CommentaireForm(),
         "parties": parties,

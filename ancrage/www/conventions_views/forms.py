@@ -2,6 +2,7 @@ from django import forms
 
 from ancrage.conventions.enums import MODELE_CHOICES
 from ancrage.conventions.models import ModelePersonnalise
+from ancrage.core.wording import de_nom
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
 from ancrage.www.forms import AncrageForm
@@ -124,7 +125,7 @@ class ConventionForm(AncrageForm):
         for key, name in parties.items():
             field_name = f"engagements__{key}"
             self.fields[field_name] = forms.CharField(
-                label=f"Engagements de {name}",
+                label=f"Engagements {de_nom(name)}",
                 required=False,
                 widget=forms.Textarea(attrs={"rows": 3}),
                 help_text="Un engagement par ligne, qui complète « s’engage à : ».",

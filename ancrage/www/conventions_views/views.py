@@ -14,6 +14,7 @@ from ancrage.conventions.custom_models import documented_variables
 from ancrage.conventions.enums import ETAT_BADGES, ETAT_LABELS, Etat
 from ancrage.conventions.models import Convention, ConventionVersion, GenerationJob, ModelePersonnalise
 from ancrage.conventions.platform import platform_certificate
+from ancrage.core.wording import FEMININ, accorde
 from ancrage.organisations import permissions
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
@@ -385,9 +386,11 @@ def convention_decide(request, pk):
     elif convention.etat == Etat.SIGNEE:
         messages.success(request, "La convention est signée : le PDF scellé est disponible.")
     else:
-        messages.success(
-            request, f"Votre {'visa' if decision.nature == 'visa' else 'signature'} est enregistré·e."
-        )
+        # Agreement with the noun (« visa » is masculine), never the persons' point médian.
+        if decision.nature == "visa":
+            messages.success(request, "Votre visa est enregistré.")
+        else:
+            messages.success(request, f"Votre signature est {accorde('enregistré', FEMININ)}.")
     return redirect(convention)
 
 

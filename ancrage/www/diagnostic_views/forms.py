@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 
+from ancrage.diagnostic.cibles import dimension_label
 from ancrage.diagnostic.engine import DiagnosticImpossible, parse_ages
 from ancrage.diagnostic.models import ImportJob
 from ancrage.frequentation.readers import parse_age_band
@@ -115,13 +116,13 @@ class PrioriteForm(forms.Form):
     poids = forms.FloatField(label="Poids", min_value=0.1, max_value=100, initial=1)
     dimension = forms.ChoiceField(
         label="Public visé : dimension",
-        choices=[("", "tout public")] + [(d, d) for d in DIMENSIONS],
+        choices=[("", "tout public")] + [(d, dimension_label(d)) for d in DIMENSIONS],
         required=False,
     )
     categorie = forms.CharField(
         label="Public visé : catégorie",
         required=False,
-        help_text="Ex. « 15-29 », « 60+ », « chomeur », « CS6 », « F ».",
+        help_text="Ex. « 15-29 », « 60+ », « chômeur », « CS6 » (ouvriers), « F » (femmes).",
     )
     qpv = forms.BooleanField(label="Vise les quartiers prioritaires (QPV)", required=False)
 

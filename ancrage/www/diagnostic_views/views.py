@@ -22,6 +22,7 @@ from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
 from ancrage.core import safe_files
 from ancrage.core.importing import ImportRejected
+from ancrage.core.wording import nombre
 from ancrage.diagnostic import charts, jobs, rapport, services
 from ancrage.diagnostic.engine import DiagnosticImpossible
 from ancrage.diagnostic.models import Diagnostic, ImportJob, Priorite
@@ -34,6 +35,7 @@ from ancrage.organisations.permissions import Permission
 from ancrage.organisations.scoping import scope_for
 from ancrage.territoire import geo, insee
 from ancrage.territoire import services as territoire_services
+from ancrage.territoire.libelles import libelle_secteur
 from ancrage.territoire.models import PassageIris, PopulationImport, Quartier, Secteur
 from ancrage.www.diagnostic_views.forms import DiagnosticForm, ImportForm, PrioriteForm, QpvForm, QuartierForm
 from ancrage.www.forms import add_validation_error
@@ -414,7 +416,8 @@ def priorites(request, structure_id: int):
             else:
                 messages.success(request, f"Priorité « {data['theme']} » enregistrée.")
                 return redirect("diagnostic:priorites", structure_id=structure.pk)
-    stored = Priorite.objects.filter(structure=structure)
+    stored = list(Priorite.objects.filter(structure=structure))
+    codes = {code for p in stored for code in p.secteurs}
     return render(
         request,
         "diagnostic/priorites.html",
@@ -423,6 +426,7 @@ def priorites(request, structure_id: int):
             "structure": structure,
             "can_write": can_write,
             "stored": stored,
+            "noms_secteurs": territoire_services.secteur_noms(structure, codes) if codes else {},
             "priorites": services.priorites_of(structure),
             "form": form,
         },
@@ -447,7 +451,10 @@ def secteurs(request, structure_id: int):
                 territoire_services.secteurs_set_qpv(
                     acting_user=request.user, structure=structure, codes=codes, source=Secteur.QpvSource.LISTE
                 )
-                messages.success(request, f"{len(codes)} IRIS repérés comme quartiers prioritaires.")
+                messages.success(
+                    request,
+                    f"{nombre(len(codes), 'IRIS repéré', 'IRIS repérés')} comme quartiers prioritaires.",
+                )
                 return redirect("diagnostic:secteurs", structure_id=structure.pk)
             if action == "qpv_coches":
                 codes = request.POST.getlist("qpv")
@@ -501,6 +508,7 @@ def secteurs(request, structure_id: int):
                 form = qpv_form if action in ("qpv", "qpv_coches") else quartier_form
                 for errors in exc.message_dict.values():
                     form.add_error(None, errors)
+    secteurs = list(Secteur.objects.filter(structure=structure).defer("contour"))
     return render(
         request,
         "diagnostic/secteurs.html",
@@ -508,7 +516,8 @@ def secteurs(request, structure_id: int):
             "title": "Secteurs, quartiers prioritaires et quartiers",
             "structure": structure,
             "can_write": can_write,
-            "secteurs": Secteur.objects.filter(structure=structure).defer("contour"),
+            "secteurs": secteurs,
+            "noms_secteurs": {s.code: libelle_secteur(s.code, s.nom) for s in secteurs},
             "quartiers": Quartier.objects.filter(structure=structure),
             "qpv_form": qpv_form,
             "quartier_form": quartier_form,

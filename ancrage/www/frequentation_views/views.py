@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
+from ancrage.core.wording import nombre
 from ancrage.diagnostic import rapport
 from ancrage.frequentation import services
 from ancrage.organisations.enums import StructureKind
@@ -55,7 +56,7 @@ def usager(request, structure_id: int):
             n = services.usager_erase(acting_user=request.user, structure=structure, identifiant=identifiant)
             messages.success(
                 request,
-                f"Les données de l’usager sont effacées ({n} enregistrement(s)) ; "
+                f"Les données de l’usager sont effacées ({nombre(n, 'enregistrement')}) ; "
                 "les comptages du diagnostic sont recalculés.",
             )
             return redirect("frequentation:usager", structure_id=structure.pk)

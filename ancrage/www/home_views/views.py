@@ -17,6 +17,7 @@ from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Collectivite, Reseau, Structure
 from ancrage.organisations.permissions import Target
 from ancrage.organisations.scoping import scope_for
+from ancrage.territoire.services import secteur_noms
 
 ACTIONS_OPEN = [Statut.IDEE, Statut.EN_CONSTRUCTION, Statut.VALIDEE, Statut.EN_COURS]
 DOSSIERS_TO_EXAMINE = [DossierState.EN_CONSTRUCTION, DossierState.EN_INSTRUCTION]
@@ -28,6 +29,7 @@ def _epn_next_steps(scope) -> dict:
     """For an EPN's staff: import attendance, act on the latest targets, follow actions and dossiers."""
     epn_ids = scope.staff_epn_ids
     diagnostic = Diagnostic.objects.filter(structure_id__in=epn_ids).order_by("-created_at", "-id").first()
+    cibles = diagnostic.cibles[:3] if diagnostic else []
     corrections = Dossier.objects.filter(
         structure_id__in=epn_ids, etat=DossierState.EN_CONSTRUCTION, pk__in=_open_corrections()
     )
@@ -43,8 +45,11 @@ def _epn_next_steps(scope) -> dict:
                 if c["dimension"]
                 else "tous les habitants",
             }
-            for c in (diagnostic.cibles[:3] if diagnostic else [])
+            for c in cibles
         ],
+        "noms_secteurs": secteur_noms(diagnostic.structure_id, [c["secteur"] for c in cibles])
+        if cibles
+        else {},
         "open_actions": Action.objects.filter(structure_id__in=epn_ids, statut__in=ACTIONS_OPEN).order_by(
             "-updated_at", "-id"
         )[:SHOWN],

@@ -4,7 +4,7 @@ from ancrage.actions.tasks import TASK_CHOICES
 from ancrage.partenaires import enums_standard
 from ancrage.partenaires.enums import FAMILLE_CHOICES, PUBLICS_TOUCHES_CHOICES
 from ancrage.partenaires.publics import parse_codes
-from ancrage.www.forms import AncrageForm
+from ancrage.www.forms import AncrageForm, SecteursField
 
 
 def _checkboxes(choices, label, help_text=""):
@@ -39,11 +39,9 @@ class PartenaireForm(AncrageForm):
     familles = _checkboxes(FAMILLE_CHOICES, "Compétences : familles thématiques")
     services = _checkboxes(enums_standard.SERVICES, "Compétences : services du standard")
     publics_touches = _checkboxes(PUBLICS_TOUCHES_CHOICES, "Publics touchés")
-    secteurs = forms.CharField(
+    secteurs = SecteursField(
         label="Secteurs couverts",
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Codes IRIS (9 caractères) ou codes de commune (5), séparés par des virgules.",
+        help_text="Les quartiers, communes et IRIS du territoire de l’EPN, par leur nom.",
     )
     # The tasks of an action's task matrix: it warns when the EPN does alone a task that a
     # partner of the action has the trade for (substitution).
@@ -73,12 +71,11 @@ class PartenaireForm(AncrageForm):
         if epns.count() == 1:
             self.fields["epn"].initial = epns.first()
             self.fields["epn"].widget = forms.HiddenInput()
+        chosen = self.fields["secteurs"].to_python(self["secteurs"].value() or [])
+        self.fields["secteurs"].offer(epns, chosen)
 
     def clean_courriels(self):
         return split_list(self.cleaned_data["courriels"])
-
-    def clean_secteurs(self):
-        return split_list(self.cleaned_data["secteurs"])
 
 
 class ContactForm(AncrageForm):

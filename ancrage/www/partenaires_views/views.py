@@ -12,6 +12,7 @@ from ancrage.audit.enums import AuditAction
 from ancrage.audit.models import AuditEntry
 from ancrage.audit.services import audit_record
 from ancrage.core.importing import ImportRejected
+from ancrage.core.wording import de_nom, nombre
 from ancrage.organisations import permissions
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
@@ -20,6 +21,7 @@ from ancrage.organisations.scoping import scope_for
 from ancrage.partenaires import services, standard
 from ancrage.partenaires.models import Contact, ImportAnnuaire, Partenaire
 from ancrage.partenaires.publics import public_label
+from ancrage.territoire.services import secteur_noms
 from ancrage.www.forms import add_validation_error
 from ancrage.www.messages import flash_errors
 from ancrage.www.partenaires_views.forms import ContactForm, ImportForm, PartenaireForm
@@ -123,6 +125,9 @@ def partenaire_detail(request, pk):
             "history": history,
             "actions": actions,
             "publics": [public_label(key) for key in partenaire.publics_touches],
+            "noms_secteurs": secteur_noms(partenaire.structure.referencee_par_id, partenaire.secteurs)
+            if partenaire.secteurs and partenaire.structure.referencee_par_id
+            else {},
             "can_write": scope_for(request.user).may(
                 Permission.ANNUAIRE_WRITE, partenaire.structure.referencee_par_id
             ),
@@ -170,7 +175,7 @@ def partenaire_update(request, pk):
         nom=partenaire.nom,
         epn=epns.first(),
         courriels=", ".join(partenaire.courriels),
-        secteurs=", ".join(partenaire.secteurs),
+        secteurs=list(partenaire.secteurs),
     )
     form = PartenaireForm(request.POST or None, initial=initial, epns=epns)
     if request.method == "POST" and form.is_valid():
@@ -255,7 +260,9 @@ def import_preview(request, pk):
             flash_errors(request, error)
         else:
             messages.success(
-                request, f"{len(created)} partenaire(s) importé(s) dans l’annuaire de {batch.structure.nom}."
+                request,
+                f"{nombre(len(created), 'partenaire importé', 'partenaires importés')} "
+                f"dans l’annuaire {de_nom(batch.structure.nom)}.",
             )
             return redirect("partenaires:list")
     return render(

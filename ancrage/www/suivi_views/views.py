@@ -17,6 +17,7 @@ from ancrage.actions.models import Action, Seance
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
 from ancrage.core.importing import ImportRejected
+from ancrage.core.wording import nombre
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
 from ancrage.organisations.permissions import Permission
@@ -385,9 +386,9 @@ def feuille(request, pk: int):
         else:
             messages.success(
                 request,
-                f"Feuille enregistrée : {counts['ajoutees']} ajoutée(s), "
-                f"{counts['modifiees']} mise(s) à jour, "
-                f"{counts['retirees']} retirée(s).",
+                f"Feuille enregistrée : {nombre(counts['ajoutees'], 'ajoutée')}, "
+                f"{nombre(counts['modifiees'], 'mise à jour', 'mises à jour')}, "
+                f"{nombre(counts['retirees'], 'retirée', 'retirées')}.",
             )
             return redirect("suivi:feuille", pk=seance.pk)
     return render(
@@ -421,10 +422,10 @@ def participation_import(request, pk: int):
             except ValidationError as error:
                 issues = error.messages
             else:
+                added = nombre(counts["ajoutees"], "personne ajoutée", "personnes ajoutées")
                 messages.success(
                     request,
-                    f"Import réussi : {counts['ajoutees']} personne(s) ajoutée(s), "
-                    f"{counts['modifiees']} mise(s) à jour.",
+                    f"Import réussi : {added}, {nombre(counts['modifiees'], 'mise à jour', 'mises à jour')}.",
                 )
                 return redirect("suivi:feuille", pk=seance.pk)
     return render(
