@@ -437,7 +437,11 @@ def _finish(
     for duplicate in find_duplicates(result.lieux):
         names = ", ".join(f"« {result.lieux[i].nom} » (id {result.lieux[i].id})" for i in duplicate.indexes)
         result.warnings.append(
-            ImportIssue(f"doublon probable ({duplicate.reason}) : {names}. Tous sont importés.", file=file)
+            ImportIssue(
+                f"doublon probable ({duplicate.reason}) : {names}. L’analyse de l’import dit "
+                "lesquels sont fusionnés et lesquels sont à vérifier.",
+                file=file,
+            )
         )
     return result
 
