@@ -316,6 +316,45 @@ def export_lieux(partenaires) -> list[standard.Lieu]:
     return [lieu_of(partenaire) for partenaire in partenaires]
 
 
+#: The downloads of a directory: the standard's CSV and JSON (to the letter: no BOM, no formula
+#: escape, so that ``+33492913860`` and ``-0.239218`` stay what the schema expects), and the
+#: "tableur" CSV for spreadsheets (BOM, formulas escaped: ``'+33…``), which is not the standard.
+EXPORT_FORMATS = {
+    "csv": ("text/csv; charset=utf-8", ".csv"),
+    "json": ("application/json; charset=utf-8", ".json"),
+    "tableur": ("text/csv; charset=utf-8", "-tableur.csv"),
+}
+
+
+def export_bytes(lieux: list[standard.Lieu], fmt: str) -> bytes:
+    """The places as a download in ``fmt`` (``EXPORT_FORMATS``); raises ``StandardExportError``
+    if the standard's CSV would not validate."""
+    if fmt == "csv":
+        return standard.write_csv_bytes(lieux)
+    if fmt == "json":
+        return standard.write_cartographie_json(lieux).encode("utf-8")
+    if fmt == "tableur":
+        return standard.write_csv_bytes(lieux, bom=True, escape_formulas=True)
+    raise ValueError(f"Unknown export format {fmt!r}")
+
+
+def annuaire_export(*, acting_user, epn: Structure, fmt: str, entries=None) -> bytes:
+    """The EPN's directory as a download, logged: it holds contact details that may be a
+    person's. ``entries``: the entries the caller may see (all of the EPN's by default)."""
+    if entries is None:
+        entries = Partenaire.objects.of_epn(epn)
+    lieux = export_lieux(entries.select_related("structure").order_by("structure__nom", "pk"))
+    body = export_bytes(lieux, fmt)
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.EXPORT,
+        obj=epn,
+        structure=epn,
+        changes={"objet": "annuaire des partenaires", "format": fmt, "lieux": len(lieux)},
+    )
+    return body
+
+
 # --------------------------------------------------------------------------------------------
 # Import: read, match every place by indexed keys, show the analysis, then apply in one transaction
 # --------------------------------------------------------------------------------------------

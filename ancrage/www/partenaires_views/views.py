@@ -8,15 +8,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from ancrage.actions.models import Action
-from ancrage.audit.enums import AuditAction
 from ancrage.audit.models import AuditEntry
-from ancrage.audit.services import audit_record
 from ancrage.organisations import permissions
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
 from ancrage.organisations.permissions import Permission
 from ancrage.organisations.scoping import scope_for
-from ancrage.partenaires import jobs, services, standard
+from ancrage.partenaires import jobs, services
 from ancrage.partenaires.models import Contact, ImportAnnuaire, Partenaire
 from ancrage.partenaires.publics import public_label
 from ancrage.www.forms import add_validation_error
@@ -289,44 +287,29 @@ def _epn_for_export(request, epn_pk):
     )
 
 
-def _export_lieux(request, epn, fmt: str):
-    entries = _visible(request).of_epn(epn).select_related("structure").order_by("structure__nom")
-    lieux = services.export_lieux(entries)
-    # The directory holds contact details (e-mail, telephone) that may be a person's: logged.
-    audit_record(
-        acting_user=request.user,
-        action=AuditAction.EXPORT,
-        obj=epn,
-        structure=epn,
-        changes={"objet": "annuaire des partenaires", "format": fmt, "lieux": len(lieux)},
+def _export(request, epn_pk, fmt: str) -> HttpResponse:
+    epn = _epn_for_export(request, epn_pk)
+    body = services.annuaire_export(
+        acting_user=request.user, epn=epn, fmt=fmt, entries=_visible(request).of_epn(epn)
     )
-    return lieux
-
-
-def _download(body: bytes, content_type: str, filename: str) -> HttpResponse:
+    content_type, suffix = services.EXPORT_FORMATS[fmt]
     response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = f'attachment; filename="annuaire-{epn.pk}{suffix}"'
     return response
 
 
 @login_required
 def export_csv(request, epn_pk):
     """The standard's CSV, to the letter: no BOM, no formula escape (``+33…`` stays ``+33…``)."""
-    epn = _epn_for_export(request, epn_pk)
-    body = standard.write_csv_bytes(_export_lieux(request, epn, "csv"))
-    return _download(body, "text/csv; charset=utf-8", f"annuaire-{epn.pk}.csv")
+    return _export(request, epn_pk, "csv")
 
 
 @login_required
 def export_tableur(request, epn_pk):
     """The same places for a spreadsheet: BOM, and formulas escaped (``'+33…``). Not the standard."""
-    epn = _epn_for_export(request, epn_pk)
-    body = standard.write_csv_bytes(_export_lieux(request, epn, "tableur"), bom=True, escape_formulas=True)
-    return _download(body, "text/csv; charset=utf-8", f"annuaire-{epn.pk}-tableur.csv")
+    return _export(request, epn_pk, "tableur")
 
 
 @login_required
 def export_json(request, epn_pk):
-    epn = _epn_for_export(request, epn_pk)
-    body = standard.write_cartographie_json(_export_lieux(request, epn, "json")).encode("utf-8")
-    return _download(body, "application/json; charset=utf-8", f"annuaire-{epn.pk}.json")
+    return _export(request, epn_pk, "json")
