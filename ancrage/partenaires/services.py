@@ -75,15 +75,26 @@ def _clean_identifiers(fields: dict) -> None:
         raise ValidationError(errors)
 
 
-def find_duplicate(*, epn: Structure, nom: str, commune: str, siret: str = "", exclude_pk=None):
-    """The entry of the EPN's directory this one would duplicate, with the reason, or None."""
+def find_duplicate(
+    *, epn: Structure, nom: str, commune: str, siret: str = "", adresse: str = "", exclude_pk=None
+):
+    """The entry of the EPN's directory this one would duplicate, with the reason, or None.
+
+    Same SIRET *at the same address of the same commune* (the standard lets one SIRET have places
+    in several communes), or same name in the same commune.
+    """
     entries = Partenaire.objects.of_epn(epn).select_related("structure")
     if exclude_pk is not None:
         entries = entries.exclude(pk=exclude_pk)
     if siret:
-        existing = entries.filter(siret=siret).first()
-        if existing:
-            return existing, "siret"
+        here = (standard.commune_key(commune), standard.address_key(adresse, "", commune))
+        for existing in entries.filter(siret=siret):
+            there = (
+                standard.commune_key(existing.commune),
+                standard.address_key(existing.adresse, existing.code_postal, existing.commune),
+            )
+            if there == here:
+                return existing, "siret"
     key = standard.name_commune_key(nom, commune)
     if key.split("@")[0]:
         for existing in entries:
@@ -95,7 +106,7 @@ def find_duplicate(*, epn: Structure, nom: str, commune: str, siret: str = "", e
 def duplicate_message(existing: Partenaire, reason: str) -> str:
     if reason == "siret":
         return (
-            f"Ce SIRET est déjà celui de « {existing.nom} » dans l’annuaire "
+            f"Ce SIRET, à cette adresse, est déjà celui de « {existing.nom} » dans l’annuaire "
             f"(fiche n° {existing.pk}) : complétez cette fiche plutôt que d’en créer une autre."
         )
     return (
@@ -132,7 +143,13 @@ def partenaire_create(*, acting_user, epn: Structure, nom: str, **fields) -> Par
     _clean_identifiers(fields)
     # An entry typed in Ancrage is up to date today; an imported one keeps its file's date.
     fields.setdefault("date_maj", timezone.localdate())
-    duplicate = find_duplicate(epn=epn, nom=nom, commune=fields.get("commune", ""), siret=fields["siret"])
+    duplicate = find_duplicate(
+        epn=epn,
+        nom=nom,
+        commune=fields.get("commune", ""),
+        siret=fields["siret"],
+        adresse=fields.get("adresse", ""),
+    )
     if duplicate:
         raise ValidationError({"nom" if duplicate[1] == "nom" else "siret": duplicate_message(*duplicate)})
     structure = structure_create(
@@ -180,6 +197,7 @@ def partenaire_fiche_create(*, acting_user, structure: Structure, **fields) -> P
         nom=structure.nom,
         commune=fields.get("commune", ""),
         siret=fields["siret"],
+        adresse=fields.get("adresse", ""),
     )
     if duplicate:
         raise ValidationError(duplicate_message(*duplicate))
@@ -205,6 +223,7 @@ def partenaire_update(*, acting_user, partenaire: Partenaire, nom: str | None = 
         nom=new_nom,
         commune=fields.get("commune", partenaire.commune),
         siret=fields["siret"],
+        adresse=fields.get("adresse", partenaire.adresse),
         exclude_pk=partenaire.pk,
     )
     if duplicate:

@@ -38,11 +38,24 @@ def test_create_makes_the_partner_structure_and_an_audited_entry():
 
 def test_duplicate_siret_is_refused_with_a_message_naming_the_existing_entry():
     epn, animateur = epn_with_animateur()
-    first = partenaire(epn, "Mission locale", siret=SIRET)
+    first = partenaire(epn, "Mission locale", siret=SIRET, adresse="1 rue du Port")
     with pytest.raises(ValidationError) as caught:
-        services.partenaire_create(acting_user=animateur, epn=epn, nom="ML bis", siret=SIRET, commune="Vitré")
+        services.partenaire_create(
+            acting_user=animateur, epn=epn, nom="ML bis", siret=SIRET, commune="RENNES", adresse="1 r du port"
+        )
     message = caught.value.message_dict["siret"][0]
     assert "Mission locale" in message and f"fiche n° {first.pk}" in message
+    # The same SIRET in another commune, or at another address, is another place of the standard.
+    services.partenaire_create(acting_user=animateur, epn=epn, nom="ML antenne", siret=SIRET, commune="Vitré")
+    services.partenaire_create(
+        acting_user=animateur,
+        epn=epn,
+        nom="ML Blosne",
+        siret=SIRET,
+        commune="Rennes",
+        adresse="3 bd Villebois",
+    )
+    assert Partenaire.objects.of_epn(epn).filter(siret=SIRET).count() == 3
 
 
 def test_duplicate_name_in_the_same_commune_is_refused_whatever_the_accents_and_case():

@@ -210,7 +210,7 @@ class TestRealDataQuirks:
         assert result.rejected == []
         warnings = messages(result.warnings)
         assert any("« 20006801400015 »" in m and "clé de contrôle" in m for m in warnings)
-        # La Poste's head office keeps its SIRET (issue 21: it got 00000000000000 before).
+        # La Poste's head office keeps its SIRET (it used to get 00000000000000).
         assert not any("« 35600000000048 »" in m for m in warnings)
         la_poste = [lieu for lieu in result.lieux if lieu.pivot.startswith("356000000")]
         assert "35600000000048" in {lieu.pivot for lieu in la_poste}
@@ -652,3 +652,73 @@ def test_pure_modules_do_not_import_django():
     code = f"import sys, {modules}; print('django' in sys.modules)"
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "False"
+
+
+# data·inclusion's structures, as it publishes them: its own key names for the pivot, the
+# opening hours, the description. (Made-up places, in the shape of the schema's examples.)
+DATA_INCLUSION = [
+    {
+        "id": "di-1",
+        "siret": "24160054300128",
+        "rna": "",
+        "nom": "Espace social du Port",
+        "commune": "Jarnac",
+        "code_postal": "16200",
+        "code_insee": "16167",
+        "adresse": "1 rue du Port",
+        "date_maj": "2024-04-28T16:53:11Z",
+        "typologie": "CCAS",
+        "telephone": "0545000000",
+        "courriel": "accueil@example.org",
+        "site_web": "https://example.org/",
+        "horaires_accueil": "Mo-Fr 08:30-12:30",
+        "accessibilite_lieu": "https://acceslibre.beta.gouv.fr/app/erp/x/",
+        "description": "Un accueil social et numérique, sur rendez-vous ou sans.",
+        "source": "dora",
+        "lien_source": "https://dora.example.org/structures/di-1",
+        "thematiques": ["numerique", "acces-aux-droits"],
+    },
+    {
+        "id": "di-2",
+        "rna": "W161234567",
+        "nom": "Association Clic",
+        "commune": "Cognac",
+        "code_postal": "16100",
+        "adresse": "3 place du Marché",
+        "date_maj": "2024-05-02",
+        "source": "dora",
+        "horaires_ouverture": "Tu 14:00-18:00",
+    },
+]
+
+
+def test_data_inclusion_structures_read_in_json_and_in_csv():
+    for result in (
+        standard.read_cartographie_json(json.dumps(DATA_INCLUSION), file="structures.json"),
+        standard.read_csv(
+            csv_text(
+                [
+                    {
+                        key: "|".join(value) if isinstance(value, list) else value
+                        for key, value in item.items()
+                    }
+                    for item in DATA_INCLUSION
+                ],
+                header=list(dict.fromkeys(key for item in DATA_INCLUSION for key in item)),
+            ),
+            file="structures.csv",
+        ),
+    ):
+        assert result.rejected == [], result.rejected
+        port, clic = result.lieux
+        assert port.pivot == "24160054300128" and clic.pivot == "W161234567"
+        assert port.horaires == "Mo-Fr 08:30-12:30" and clic.horaires == "Tu 14:00-18:00"
+        assert port.fiche_acces_libre.startswith("https://acceslibre")
+        assert port.presentation_detail.startswith("Un accueil social")
+        assert port.telephone == "+33545000000" and port.courriels == ("accueil@example.org",)
+        assert port.typologie == ("CCAS",) and port.date_maj == date(2024, 4, 28)
+        assert ("lien_source", "https://dora.example.org/structures/di-1") in port.legacy
+        notes = messages(result.warnings)
+        assert any("data·inclusion" in m and "lien_source" in m for m in notes)
+        assert not any("inconnue du standard" in m for m in notes)
+        assert validate_csv(write_csv(result.lieux)) == []

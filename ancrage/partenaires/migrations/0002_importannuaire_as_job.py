@@ -1,4 +1,4 @@
-"""Directory imports become background jobs (issue 21): a state, an attempt, a heartbeat, progress.
+"""Directory imports become background jobs: a state, an attempt, a heartbeat, progress.
 
 Imports applied before keep their result and become "termine"; previews become "pret".
 """
