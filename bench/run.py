@@ -552,11 +552,15 @@ def print_table(entries: list[dict]) -> None:
         )
         for f in e.get("files", []):
             print(
-                f"    {f['file']:<40} {f['rows']:>4} rows, directory {f['directory_before']:>4}: "
-                f"{f['ms_per_row']} ms/row"
+                f"    {f['file']:<34} {f['rows']:>4} rows, directory {f['directory_before']:>4}: "
+                f"{f['ms_per_row']} ms/row (min {f['ms_per_row_min']}), matching {f['matching_ms_per_row']}"
             )
         if "per_row_ratio_last_first" in e:
-            print(f"    per-row time, last file / first: {e['per_row_ratio_last_first']} (target ≤ 1.5)")
+            print(
+                f"    per-row time, last file / first: {e['per_row_ratio_last_first']} (of the minima "
+                f"{e['per_row_ratio_last_first_min']}, of the matching {e['matching_ratio_last_first']}; "
+                "target ≤ 1.5)"
+            )
 
 
 def write_summary(args, ctx: Context, tier: generator.Tier, entries: list[dict]) -> None:

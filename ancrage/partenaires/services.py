@@ -494,16 +494,37 @@ def _read(data: bytes, filename: str, fmt: str) -> standard.ImportResult:
     return reader(data, file=filename)
 
 
-def _known_of(partenaire: Partenaire) -> standard.Known:
-    return standard.Known(
-        nom=partenaire.nom,
-        commune=partenaire.commune,
-        adresse=partenaire.adresse,
-        code_postal=partenaire.code_postal,
-        pivot=partenaire.pivot,
-        identifiant=partenaire.identifiant,
-        ref=partenaire.pk,
-    )
+#: What the index of a directory reads of each entry: a few text columns, none of the JSON lists.
+_INDEX_COLUMNS = (
+    "pk",
+    "structure__nom",
+    "commune",
+    "adresse",
+    "code_postal",
+    "siret",
+    "rna",
+    "autre_identifiant",
+    "identifiant",
+)
+
+
+def _directory_index(epn: Structure) -> standard.DirectoryIndex:
+    """The index of the EPN's directory, from one query over a few text columns."""
+    index = standard.DirectoryIndex()
+    rows = Partenaire.objects.of_epn(epn).order_by("pk").values_list(*_INDEX_COLUMNS)
+    for pk, nom, commune, adresse, code_postal, siret, rna, autre, identifiant in rows.iterator(2000):
+        index.add(
+            standard.Known(
+                nom=nom,
+                commune=commune,
+                adresse=adresse,
+                code_postal=code_postal,
+                pivot=siret or rna or autre,
+                identifiant=identifiant,
+                ref=pk,
+            )
+        )
+    return index
 
 
 def _known_in_file(lieu: standard.Lieu) -> standard.Known:
@@ -575,10 +596,7 @@ def plan_import(
     result = _read(data, filename, fmt)
     plan = ImportPlan(rejected=list(result.rejected), warnings=list(result.warnings))
     plan.records_read = result.records_read
-    existing = {p.pk: p for p in Partenaire.objects.of_epn(epn).select_related("structure")}
-    directory = standard.DirectoryIndex()
-    for partenaire in existing.values():
-        directory.add(_known_of(partenaire))
+    directory = _directory_index(epn)
     in_file = standard.DirectoryIndex()
     by_entry: dict[int, _Target] = {}  # the update of each entry, so that two places merge into one
     by_source: dict[str, _Target] = {}  # the target of each place of the file, by its id
@@ -660,6 +678,8 @@ def plan_import(
         plan.targets.append(target)
         by_source[lieu.id] = target
         in_file.add(_known_in_file(lieu))
+    # Only the entries the file updates are read whole, to say which of their fields change.
+    existing = Partenaire.objects.select_related("structure").in_bulk([t.pk for t in plan.to_update])
     for target in plan.to_update:
         plan.changes[target.pk] = sorted(_updated_values(existing[target.pk], target.lieu))
     return plan
@@ -708,7 +728,11 @@ def annuaire_import_confirm(*, acting_user, batch: ImportAnnuaire, decisions: di
 
     clean = {str(key): value for key, value in decisions.items() if value in DECISIONS}
     updated = ImportAnnuaire.objects.filter(pk=batch.pk, state=ImportAnnuaire.State.PRET).update(
-        state=ImportAnnuaire.State.IMPORT_DEMANDE, decisions=clean, updated_at=timezone.now()
+        state=ImportAnnuaire.State.IMPORT_DEMANDE,
+        decisions=clean,
+        progress_done=0,
+        progress_total=0,
+        updated_at=timezone.now(),
     )
     if updated:
         jobs.QUEUE.schedule(batch.pk)

@@ -1,11 +1,15 @@
 """The partner directory through the Django layer: duplicates, identifiers, import and export."""
 
 import json
+from datetime import timedelta
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
 from django.db import models
+from django.utils import timezone
 
 from ancrage.audit.models import AuditEntry
 from ancrage.core.importing import ImportRejected
@@ -263,3 +267,24 @@ def test_the_directory_keeps_each_multi_valued_column_of_the_standard_as_a_list(
     stored = {"typologies" if name == "typologie" else name for name in standard.MULTI_VALUED}
     assert stored <= lists
     assert set(STANDARD_LIST_FIELDS) == stored - {"typologies"}
+
+
+def test_a_restart_loses_no_import_the_worker_picks_up_the_stale_job(settings):
+    """A job whose thread died with the server (its heartbeat stopped) is still in its row, file
+    included: ``ancrage worker-partenaires`` requeues it and runs it."""
+    epn, animateur = epn_with_animateur()
+    settings.ANCRAGE_JOBS_SYNC = False  # no thread will run it: the "server" died at once
+    batch = services.annuaire_import_submit(acting_user=animateur, epn=epn, data=NC, filename="nc.json")
+    ImportAnnuaire.objects.filter(pk=batch.pk).update(state=ImportAnnuaire.State.ANALYSE)  # it had started
+    ImportAnnuaire.objects.filter(pk=batch.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+    out = StringIO()
+    call_command("worker-partenaires", "--once", stdout=out)
+    batch.refresh_from_db()
+    assert batch.state == ImportAnnuaire.State.PRET and len(batch.resultat["a_creer"]) == 90
+    assert "1 import(s) d’annuaire interrompu(s) relancé(s)." in out.getvalue()
+    # Confirmed, then the server dies again before the worker's next pass: nothing half-written.
+    assert services.annuaire_import_confirm(acting_user=animateur, batch=batch, decisions={})
+    assert not Partenaire.objects.exists()
+    call_command("worker-partenaires", "--once", stdout=StringIO())
+    batch.refresh_from_db()
+    assert batch.state == ImportAnnuaire.State.TERMINE and Partenaire.objects.of_epn(epn).count() == 90
