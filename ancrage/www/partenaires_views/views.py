@@ -246,10 +246,10 @@ def import_preview(request, pk):
     batch = get_object_or_404(
         ImportAnnuaire.objects.visible_to(request.user).select_related("structure").defer("contenu"), pk=pk
     )
-    can_write = scope_for(request.user).may(Permission.ANNUAIRE_WRITE, batch.structure_id)
+    # The file and its analysis are the EPN's staff's business, as the import itself.
+    if not scope_for(request.user).may(Permission.ANNUAIRE_WRITE, batch.structure_id):
+        raise PermissionDenied
     if request.method == "POST":
-        if not can_write:
-            raise PermissionDenied
         action = request.POST.get("action", "confirmer")
         if action == "confirmer":
             if not services.annuaire_import_confirm(
@@ -275,7 +275,7 @@ def import_preview(request, pk):
             "batch": batch,
             "plan": plan,
             "stale": jobs.is_stale(batch),
-            "can_write": can_write,
+            "can_write": True,
             "decision_choices": list(services.DECISIONS.items()),
         },
     )
