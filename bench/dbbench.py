@@ -46,7 +46,11 @@ if str(REPO) not in sys.path:
 ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 DEMO_EPN = "EPN du Blosne (démo)"
 REFERENCE_YEAR = 2024  # generator.REFERENCE_YEAR (kept here: this module imports no numpy early)
-KEYS = ("import", "diagnostic", "documents", "web")
+KEYS = ("import", "diagnostic", "documents", "web", "annuaire")
+# The three real files of the Cartographie nationale (tests/fixtures/partenaires/SOURCE.md), in the
+# order they are loaded into one EPN's directory: the directory grows from 0 to about 900 entries.
+CARTOGRAPHIE = ("charente-188-lieux.json", "paca-646-lieux.json", "nouvelle-caledonie-90-lieux.json")
+CARTOGRAPHIE_DIR = REPO / "tests" / "fixtures" / "partenaires"
 
 
 def log(message: str) -> None:
@@ -557,6 +561,86 @@ def measure_web(
     }
 
 
+# --- annuaire: the Cartographie's three files into one directory ------------------------------------
+
+
+def measure_annuaire(runs: int) -> dict:
+    """Each run: a new EPN, and the three files loaded one after the other into its directory
+    through ``services.import_directly`` (what ``ancrage annuaire-importer`` runs). The figure
+    that matters is the time per row of each file, as the directory grows: with indexed keys,
+    the last file's must stay within 1.5× of the first's. Baseline: the reader alone on the same
+    three files (``standard.read_cartographie_json``), the part of the work that does not depend
+    on the directory."""
+    from ancrage.organisations.enums import StructureKind
+    from ancrage.organisations.models import Structure
+    from ancrage.partenaires import services, standard
+    from ancrage.partenaires.models import Partenaire
+
+    files = [(name, (CARTOGRAPHIE_DIR / name).read_bytes()) for name in CARTOGRAPHIE]
+    demo = Structure.objects.get(nom=DEMO_EPN)
+    per_row: dict[str, list[float]] = {name: [] for name in CARTOGRAPHIE}
+    matching: dict[str, list[float]] = {name: [] for name in CARTOGRAPHIE}
+    sizes: dict[str, int] = {}
+    rows: dict[str, int] = {}
+
+    def load_three():
+        epn = Structure.objects.create(
+            reseau=demo.reseau, nom=f"EPN du banc {time.perf_counter_ns()}", kind=StructureKind.EPN
+        )
+        for name, data in files:
+            sizes[name] = Partenaire.objects.of_epn(epn).count()
+            # The matching alone (the analysis, what reads the directory), timed apart.
+            start = time.perf_counter()
+            services.plan_import(epn=epn, data=data, filename=name)
+            matching[name].append((time.perf_counter() - start) / max(rows.get(name, 1), 1))
+            start = time.perf_counter()
+            outcome = services.import_directly(acting_user=None, epn=epn, data=data, filename=name)
+            elapsed = time.perf_counter() - start
+            rows[name] = outcome.plan.records_read
+            per_row[name].append(elapsed / rows[name])
+
+    def read_three():
+        for name, data in files:
+            standard.read_cartographie_json(data, file=name)
+
+    times, base = alternate(load_three, read_three, runs)
+    # The warm-up's matching was divided by a row count not known yet: left out.
+    for values in (*per_row.values(), *matching.values()):
+        del values[0]
+
+    def median(values):
+        return sorted(values)[len(values) // 2]
+
+    first, last = CARTOGRAPHIE[0], CARTOGRAPHIE[-1]
+    extra = {
+        "files": [
+            {
+                "file": name,
+                "rows": rows[name],
+                "directory_before": sizes[name],
+                "ms_per_row": round(1000 * median(per_row[name]), 3),
+                "ms_per_row_min": round(1000 * min(per_row[name]), 3),
+                "matching_ms_per_row": round(1000 * median(matching[name]), 3),
+            }
+            for name in CARTOGRAPHIE
+        ],
+        "per_row_ratio_last_first": round(median(per_row[last]) / median(per_row[first]), 3),
+        "per_row_ratio_last_first_min": round(min(per_row[last]) / min(per_row[first]), 3),
+        "matching_ratio_last_first": round(median(matching[last]) / median(matching[first]), 3),
+        "per_row_ratio_target": 1.5,
+    }
+    log(
+        "  annuaire: "
+        + ", ".join(
+            f"{f['file'][:12]} {f['ms_per_row']} ms/row, min {f['ms_per_row_min']}, matching "
+            f"{f['matching_ms_per_row']} (directory {f['directory_before']})"
+            for f in extra["files"]
+        )
+        + f"; last/first {extra['per_row_ratio_last_first']} (min {extra['per_row_ratio_last_first_min']})"
+    )
+    return {"times": times, "baseline_times": base, "extra": extra}
+
+
 # --- Driver ----------------------------------------------------------------------------------------
 
 
@@ -592,6 +676,9 @@ def main(argv=None) -> int:
         if "documents" in args.keys:
             log(f"  documents ({args.db})")
             results.update(measure_documents(args.runs))
+        if "annuaire" in args.keys:
+            log(f"  annuaire ({args.db})")
+            results["annuaire"] = measure_annuaire(args.runs)
         if "web" in args.keys:
             results["web"] = measure_web(
                 structure, dataset_id, url, var_dir, args.web_users, args.web_duration, args.web_workers

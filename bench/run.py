@@ -336,6 +336,7 @@ DB_KEYS = {  # registered name -> what bench/dbbench.py measures for it
     "convention_signed_pdf": "documents",
     "dossier_pdf": "documents",
     "web_{tier}": "web",
+    "annuaire_cartographie": "annuaire",
 }
 
 
@@ -378,6 +379,15 @@ for _db, _copy in (
             rows=ctx.manifest["usagers"],
         )
 
+    def _annuaire(ctx: Context, _db=_db) -> Result:
+        return _from_child(
+            ctx,
+            _db,
+            "annuaire",
+            "the reader alone (standard.read_cartographie_json) on the same three files",
+            rows=188 + 646 + 90,
+        )
+
     def _web(ctx: Context, _db=_db) -> Result:
         return _from_child(ctx, _db, "web", "a static file (CSS, WhiteNoise) served by the same gunicorn")
 
@@ -396,6 +406,15 @@ for _db, _copy in (
         "to the full JSON result, warm (after an untimed first call)",
         target="national: < 1 s warm, ratio to DuckDB < 1",
     )(_diagnostic)
+    measure(
+        "annuaire_cartographie",
+        database=_db,
+        description="partner directory: the Cartographie nationale's three real files (Charente 188, "
+        "PACA 646, Nouvelle-Calédonie 90 places) loaded one after the other into one new EPN's "
+        "directory through services.import_directly (ancrage annuaire-importer); per-row time of each "
+        "file in 'files', and the ratio of the last file's to the first's",
+        target="per-row time of the last file within 1.5× of the first's (linear cost)",
+    )(_annuaire)
     measure(
         "web_{tier}",
         database=_db,
@@ -525,6 +544,17 @@ def print_table(entries: list[dict]) -> None:
             f"{e['name']:<28} {e['database']:<10} {e['median']:>9.3f} {e['min']:>9.3f} {e['max']:>9.3f} "
             f"{e['baseline_median']:>9.3f} {e['ratio']:>7.2f} {rate:>11}"
         )
+        for f in e.get("files", []):
+            print(
+                f"    {f['file']:<34} {f['rows']:>4} rows, directory {f['directory_before']:>4}: "
+                f"{f['ms_per_row']} ms/row (min {f['ms_per_row_min']}), matching {f['matching_ms_per_row']}"
+            )
+        if "per_row_ratio_last_first" in e:
+            print(
+                f"    per-row time, last file / first: {e['per_row_ratio_last_first']} (of the minima "
+                f"{e['per_row_ratio_last_first_min']}, of the matching {e['matching_ratio_last_first']}; "
+                "target ≤ 1.5)"
+            )
 
 
 def write_summary(args, ctx: Context, tier: generator.Tier, entries: list[dict]) -> None:

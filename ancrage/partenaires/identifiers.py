@@ -3,15 +3,24 @@
 Pure module: no Django. Every ``validate_*`` function takes what a user typed or what a file
 held, returns the normalised identifier, or raises ``InvalidIdentifier`` with a French message
 that can be shown as is.
+
+SIREN and SIRET are checked by python-stdnum (``stdnum.fr.siren``, ``stdnum.fr.siret``): the Luhn
+key, and La Poste's own rule. RNA numbers and INSEE codes have no check key in stdnum; they stay
+checked here, by the patterns of the standard.
 """
 
 from __future__ import annotations
 
 import re
 
+from stdnum.exceptions import InvalidChecksum, ValidationError
+from stdnum.fr import siren as stdnum_siren
+from stdnum.fr import siret as stdnum_siret
+
 # SIRENE gives La Poste's establishments SIRETs that cannot all pass Luhn: there are more of
 # them than Luhn keys leave room for under one SIREN. INSEE's rule for this SIREN is that the
-# digits of the SIRET add up to a multiple of 5.
+# digits of the SIRET add up to a multiple of 5, except for the head office, 356 000 000 00048,
+# whose SIRET passes Luhn. stdnum knows both.
 LA_POSTE_SIREN = "356000000"
 
 _SPACES = re.compile(r"[\s\u00a0\u202f]+")
@@ -63,9 +72,12 @@ def validate_siren(value: object) -> str:
         raise InvalidIdentifier("Le SIREN est vide.")
     if not (siren.isascii() and siren.isdigit()) or len(siren) != 9:
         raise InvalidIdentifier(f"Le SIREN « {siren} » doit compter exactement 9 chiffres.")
-    if not luhn_is_valid(siren):
-        raise InvalidIdentifier(f"Le SIREN « {siren} » n'est pas valide : sa clé de contrôle est fausse.")
-    return siren
+    try:
+        return stdnum_siren.validate(siren)
+    except ValidationError:
+        raise InvalidIdentifier(
+            f"Le SIREN « {siren} » n'est pas valide : sa clé de contrôle est fausse."
+        ) from None
 
 
 def validate_siret(value: object) -> str:
@@ -78,16 +90,24 @@ def validate_siret(value: object) -> str:
         # The Cartographie nationale writes 14 zeros when it does not know the SIRET; it would
         # pass Luhn, but it identifies nobody.
         raise InvalidIdentifier("Le SIRET « 00000000000000 » est un bouche-trou, pas un SIRET.")
-    if siret.startswith(LA_POSTE_SIREN):
-        if sum(int(char) for char in siret) % 5 != 0:
+    try:
+        return stdnum_siret.validate(siret)
+    except InvalidChecksum:
+        if siret.startswith(LA_POSTE_SIREN):
             raise InvalidIdentifier(
                 f"Le SIRET « {siret} » (La Poste) n'est pas valide : la somme de ses chiffres "
                 "doit être un multiple de 5."
-            )
-        return siret
-    if not luhn_is_valid(siret):
-        raise InvalidIdentifier(f"Le SIRET « {siret} » n'est pas valide : sa clé de contrôle est fausse.")
-    return siret
+            ) from None
+        if not stdnum_siren.is_valid(siret[:9]):
+            raise InvalidIdentifier(
+                f"Le SIRET « {siret} » n'est pas valide : la clé de contrôle de son SIREN "
+                f"({siret[:9]}, ses 9 premiers chiffres) est fausse."
+            ) from None
+        raise InvalidIdentifier(
+            f"Le SIRET « {siret} » n'est pas valide : sa clé de contrôle est fausse."
+        ) from None
+    except ValidationError:
+        raise InvalidIdentifier(f"Le SIRET « {siret} » n'est pas valide.") from None
 
 
 def validate_rna(value: object) -> str:

@@ -152,15 +152,24 @@ class Contact(models.Model):
 
 
 class ImportAnnuaire(models.Model):
-    """An uploaded directory file, between its dry run and its application.
+    """A directory import run in the background (a job of ``ancrage.core.jobs``): analysed (dry
+    run), shown, then applied on confirmation.
 
-    Keeping the file here (not in the session) lets the preview and the application read the
-    very same bytes, and leaves a record of what was imported.
+    Keeping the file here (not in the session) lets the analysis and the application read the
+    very same bytes, and leaves a record of what was imported. ``resultat`` holds the analysis
+    (what will be added, updated, merged, what is doubtful or refused), then what was done;
+    ``decisions`` the user's choice for each doubtful place (by its ``id`` in the file).
     """
 
-    class Statut(models.TextChoices):
-        APERCU = "apercu", "Aperçu (rien n’est importé)"
-        APPLIQUE = "applique", "Importé"
+    class State(models.TextChoices):
+        ANALYSE_DEMANDEE = "analyse_demandee", "En attente d’analyse"
+        ANALYSE = "analyse", "Analyse en cours"
+        PRET = "pret", "Prêt à importer"
+        REFUSE = "refuse", "Refusé"
+        IMPORT_DEMANDE = "import_demande", "En attente d’import"
+        IMPORT = "import", "Import en cours"
+        TERMINE = "termine", "Importé"
+        ANNULE = "annule", "Annulé"
 
     structure = models.ForeignKey(
         "organisations.Structure",
@@ -169,11 +178,19 @@ class ImportAnnuaire(models.Model):
         related_name="imports_annuaire",
     )
     nom_fichier = models.CharField("fichier", max_length=255)
-    format = models.CharField("format", max_length=10)
+    format = models.CharField("format", max_length=20)
     contenu = models.BinaryField("contenu")
-    statut = models.CharField("statut", max_length=10, choices=Statut.choices, default=Statut.APERCU)
+    state = models.CharField("état", max_length=20, choices=State.choices, default=State.ANALYSE_DEMANDEE)
     resultat = models.JSONField("résultat", default=dict, blank=True)
+    decisions = models.JSONField("décisions sur les lieux douteux", default=dict, blank=True)
+    erreurs = models.JSONField("erreurs", default=list, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    # Bumped by each claim: a worker whose attempt was superseded (requeued after a timeout) writes nothing.
+    attempt = models.PositiveIntegerField("tentative", default=0)
     created_at = models.DateTimeField("déposé le", auto_now_add=True)
+    # The heartbeat: set by each claim and progress report (see partenaires/jobs.py).
+    updated_at = models.DateTimeField("mis à jour le", auto_now=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name="déposé par",
@@ -189,6 +206,23 @@ class ImportAnnuaire(models.Model):
         verbose_name = "import d’annuaire"
         verbose_name_plural = "imports d’annuaire"
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state"], name="importannuaire_state")]
 
     def __str__(self):
         return self.nom_fichier
+
+    def get_absolute_url(self):
+        return reverse("partenaires:import_preview", kwargs={"pk": self.pk})
+
+    @property
+    def running(self) -> bool:
+        return self.state in (
+            self.State.ANALYSE_DEMANDEE,
+            self.State.ANALYSE,
+            self.State.IMPORT_DEMANDE,
+            self.State.IMPORT,
+        )
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.progress_done / self.progress_total) if self.progress_total else 0

@@ -9,6 +9,7 @@ from ancrage.conventions import jobs as conventions_jobs
 from ancrage.core import jobs as core_jobs
 from ancrage.core.jobs import WorkerCommand
 from ancrage.diagnostic import jobs as diagnostic_jobs
+from ancrage.partenaires import jobs as partenaires_jobs
 
 
 class FakeJobs:
@@ -66,6 +67,7 @@ def test_without_once_it_passes_again_after_each_interval(monkeypatch):
     [
         ("ancrage.diagnostic", "worker-diagnostic", diagnostic_jobs),
         ("ancrage.conventions", "worker-conventions", conventions_jobs),
+        ("ancrage.partenaires", "worker-partenaires", partenaires_jobs),
     ],
 )
 def test_each_worker_command_runs_its_own_queue(app, name, queue):

@@ -27,7 +27,7 @@ class TestSiret:
 
     def test_wrong_key_is_refused_in_french(self):
         # 20006801400015 is published in the Charente file, with a wrong key.
-        with pytest.raises(InvalidIdentifier, match="clé de contrôle est fausse"):
+        with pytest.raises(InvalidIdentifier, match="clé de contrôle .*est fausse"):
             validate_siret("20006801400015")
 
     @pytest.mark.parametrize("value", ["1234567890123", "123456789012345", "2416005430012A", ""])
@@ -44,15 +44,28 @@ class TestSiret:
         # Published in the Charente file: valid by La Poste's rule, not by Luhn.
         assert not luhn_is_valid("35600000062292")
         assert validate_siret("35600000062292") == "35600000062292"
-        # Also published there, but its digits add up to 26: not a multiple of 5.
+        # Digits that add up to 36: not a multiple of 5.
         with pytest.raises(InvalidIdentifier, match="multiple de 5"):
-            validate_siret("35600000000048")
+            validate_siret("35600000062293")
+
+    def test_la_poste_head_office_passes_luhn_and_is_valid(self):
+        # Published in the Charente file; its digits add up to 26, but the head office's SIRET
+        # follows Luhn (python-stdnum's rule, as INSEE's).
+        assert luhn_is_valid("35600000000048")
+        assert validate_siret("35600000000048") == "35600000000048"
+        assert pivot_kind("35600000000048") == "siret"
 
     def test_siren_of_siret(self):
         assert siren_of_siret("24160054300128") == "241600543"
 
-    @given(st.text(alphabet="0123456789", min_size=13, max_size=13))
-    def test_luhn_generator_round_trips(self, body):
+    @given(
+        st.text(alphabet="0123456789", min_size=8, max_size=8),
+        st.text(alphabet="0123456789", min_size=4, max_size=4),
+    )
+    def test_luhn_generator_round_trips(self, siren_body, nic_body):
+        # python-stdnum checks both keys, as INSEE does: the SIREN's and the SIRET's.
+        siren = siren_body + luhn_check_digit(siren_body)
+        body = siren + nic_body
         siret = body + luhn_check_digit(body)
         assert luhn_is_valid(siret)
         if set(siret) != {"0"} and not siret.startswith(LA_POSTE_SIREN):
@@ -61,6 +74,12 @@ class TestSiret:
             # Changing one digit always breaks the key: that is what Luhn is for.
             wrong = siret[:-1] + str((int(siret[-1]) + 1) % 10)
             assert not is_valid_siret(wrong)
+
+    def test_a_siret_whose_siren_key_is_wrong_says_so(self):
+        # 000000001 0000 8 passes Luhn as a whole, but its SIREN does not.
+        assert luhn_is_valid("00000000100008")
+        with pytest.raises(InvalidIdentifier, match="SIREN"):
+            validate_siret("00000000100008")
 
     @given(st.text(max_size=30))
     def test_never_raises_anything_but_invalid_identifier(self, value):

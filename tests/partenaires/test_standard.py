@@ -210,11 +210,13 @@ class TestRealDataQuirks:
         assert result.rejected == []
         warnings = messages(result.warnings)
         assert any("« 20006801400015 »" in m and "clé de contrôle" in m for m in warnings)
-        assert any("« 35600000000048 »" in m and "multiple de 5" in m for m in warnings)
+        # La Poste's head office keeps its SIRET (it used to get 00000000000000).
+        assert not any("« 35600000000048 »" in m for m in warnings)
         la_poste = [lieu for lieu in result.lieux if lieu.pivot.startswith("356000000")]
+        assert "35600000000048" in {lieu.pivot for lieu in la_poste}
         assert la_poste and all(lieu.siret == lieu.pivot for lieu in la_poste)
         assert any(lieu.fiche_acces_libre.startswith("https://acceslibre") for lieu in result.lieux)
-        assert any("même SIRET" in m for m in warnings)
+        assert any("même SIRET à la même adresse" in m for m in warnings)
         assert validate_csv(write_csv(result.lieux)) == []
 
     def test_invalid_siret_is_not_lost(self):
@@ -541,7 +543,98 @@ def test_duplicates_by_siret_and_by_name_and_commune():
         Lieu(**minimal(id="3", nom="ESPACE  NUMÉRIQUE", commune="RENNES")),
     ]
     groups = {(group.reason, group.indexes) for group in find_duplicates(lieux)}
-    assert groups == {("même SIRET", (0, 1)), ("même nom dans la même commune", (0, 2))}
+    assert groups == {("même SIRET à la même adresse", (0, 1)), ("même nom dans la même commune", (0, 2))}
+
+
+def test_one_siret_in_another_commune_is_another_place():
+    lieux = [
+        Lieu(**minimal(id="1", pivot="24160054300128")),
+        Lieu(**minimal(id="2", pivot="24160054300128", commune="Vitré", code_postal="35500")),
+    ]
+    assert find_duplicates(lieux) == []
+
+
+def _known(lieu, in_file=True):
+    return standard.Known(
+        nom=lieu.nom,
+        commune=lieu.commune,
+        adresse=lieu.adresse,
+        code_postal=lieu.code_postal,
+        pivot=lieu.pivot,
+        identifiant=lieu.id,
+        lieu=lieu if in_file else None,
+        ref=None if in_file else 7,
+    )
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "kind"),
+    [
+        # Same pivot, same address typed otherwise: the same place.
+        (
+            {"adresse": "235 Avenue du General de Gaulle"},
+            {"adresse": "235 AV DU GÉNÉRAL DE GAULLE"},
+            "fusion",
+        ),
+        ({"adresse": "9 bd Léon Blum"}, {"adresse": "9 boulevard Leon Blum 35000 Rennes"}, "fusion"),
+        # Same pivot, close address: doubtful, for the user to review.
+        ({"adresse": "73 Impasse Joseph Niepce"}, {"adresse": "73 RUE JOSEPH NIEPCE"}, "douteux"),
+        ({"adresse": "5 rue du Halage"}, {"adresse": "5 Chemin du Halage"}, "douteux"),
+        # Same pivot, another address of the same commune, another name: another office.
+        (
+            {"adresse": "2 boulevard de l'Artillerie"},
+            {"nom": "Antenne", "adresse": "167 rue de Périgueux"},
+            "nouveau",
+        ),
+        # Same pivot, another commune: another place, whatever the address.
+        ({}, {"commune": "Confolens", "code_postal": "16500"}, "nouveau"),
+        # Same name and commune, another pivot: doubtful.
+        ({}, {"pivot": "20007051400324", "adresse": "Rue Burgaud"}, "douteux"),
+        # Same name and address, one without a pivot: the same place.
+        ({}, {"pivot": ""}, "fusion"),
+    ],
+)
+def test_what_a_place_matches_in_the_index(first, second, kind):
+    a = Lieu(**minimal(id="1", pivot="24160054300128", **first))
+    b = Lieu(**minimal(id="2", pivot=second.pop("pivot", "24160054300128"), **second))
+    index = standard.DirectoryIndex()
+    index.add(_known(a))
+    assert index.match(b).kind == kind
+    # The same pair against an entry of the directory: an update where the file would merge.
+    directory = standard.DirectoryIndex()
+    directory.add(_known(a, in_file=False))
+    assert directory.match(b).kind == {"fusion": "maj"}.get(kind, kind)
+
+
+def test_the_same_id_is_the_same_place_even_moved():
+    a = Lieu(**minimal(id="1"))
+    directory = standard.DirectoryIndex()
+    directory.add(_known(a, in_file=False))
+    moved = Lieu(**minimal(id="1", commune="Vitré", adresse="3 place du Marchix"))
+    assert directory.match(moved).kind == "maj"
+
+
+place_text = st.text(alphabet="abcdeÉé '-,.0123456789", max_size=30)
+
+
+@examples(200)
+@given(nom=place_text, commune=place_text, adresse=place_text, spaces=st.sampled_from(["", " ", "  "]))
+def test_a_key_ignores_case_accents_and_spaces(nom, commune, adresse, spaces):
+    key = standard.place_key(pivot="", nom=nom, commune=commune, adresse=adresse)
+    other = standard.place_key(
+        pivot="", nom=spaces + nom.upper(), commune=commune.upper() + spaces, adresse=adresse.upper() + spaces
+    )
+    assert key == other
+    # Close is symmetric, and an address is close to itself.
+    address = standard.address_key(adresse)
+    assert standard.addresses_close(address, address)
+
+
+@examples(100)
+@given(first=place_text, second=place_text)
+def test_closeness_is_symmetric(first, second):
+    a, b = standard.address_key(first), standard.address_key(second)
+    assert standard.addresses_close(a, b) == standard.addresses_close(b, a)
 
 
 def test_pure_modules_do_not_import_django():
@@ -559,3 +652,73 @@ def test_pure_modules_do_not_import_django():
     code = f"import sys, {modules}; print('django' in sys.modules)"
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "False"
+
+
+# data·inclusion's structures, as it publishes them: its own key names for the pivot, the
+# opening hours, the description. (Made-up places, in the shape of the schema's examples.)
+DATA_INCLUSION = [
+    {
+        "id": "di-1",
+        "siret": "24160054300128",
+        "rna": "",
+        "nom": "Espace social du Port",
+        "commune": "Jarnac",
+        "code_postal": "16200",
+        "code_insee": "16167",
+        "adresse": "1 rue du Port",
+        "date_maj": "2024-04-28T16:53:11Z",
+        "typologie": "CCAS",
+        "telephone": "0545000000",
+        "courriel": "accueil@example.org",
+        "site_web": "https://example.org/",
+        "horaires_accueil": "Mo-Fr 08:30-12:30",
+        "accessibilite_lieu": "https://acceslibre.beta.gouv.fr/app/erp/x/",
+        "description": "Un accueil social et numérique, sur rendez-vous ou sans.",
+        "source": "dora",
+        "lien_source": "https://dora.example.org/structures/di-1",
+        "thematiques": ["numerique", "acces-aux-droits"],
+    },
+    {
+        "id": "di-2",
+        "rna": "W161234567",
+        "nom": "Association Clic",
+        "commune": "Cognac",
+        "code_postal": "16100",
+        "adresse": "3 place du Marché",
+        "date_maj": "2024-05-02",
+        "source": "dora",
+        "horaires_ouverture": "Tu 14:00-18:00",
+    },
+]
+
+
+def test_data_inclusion_structures_read_in_json_and_in_csv():
+    for result in (
+        standard.read_cartographie_json(json.dumps(DATA_INCLUSION), file="structures.json"),
+        standard.read_csv(
+            csv_text(
+                [
+                    {
+                        key: "|".join(value) if isinstance(value, list) else value
+                        for key, value in item.items()
+                    }
+                    for item in DATA_INCLUSION
+                ],
+                header=list(dict.fromkeys(key for item in DATA_INCLUSION for key in item)),
+            ),
+            file="structures.csv",
+        ),
+    ):
+        assert result.rejected == [], result.rejected
+        port, clic = result.lieux
+        assert port.pivot == "24160054300128" and clic.pivot == "W161234567"
+        assert port.horaires == "Mo-Fr 08:30-12:30" and clic.horaires == "Tu 14:00-18:00"
+        assert port.fiche_acces_libre.startswith("https://acceslibre")
+        assert port.presentation_detail.startswith("Un accueil social")
+        assert port.telephone == "+33545000000" and port.courriels == ("accueil@example.org",)
+        assert port.typologie == ("CCAS",) and port.date_maj == date(2024, 4, 28)
+        assert ("lien_source", "https://dora.example.org/structures/di-1") in port.legacy
+        notes = messages(result.warnings)
+        assert any("data·inclusion" in m and "lien_source" in m for m in notes)
+        assert not any("inconnue du standard" in m for m in notes)
+        assert validate_csv(write_csv(result.lieux)) == []

@@ -282,6 +282,9 @@ MATRIX: dict[str, Entry] = {
     "partenaires:export_json": Entry(
         kwargs=lambda world, structure: {"epn_pk": world.epn_of(structure).pk}, expected=_reads()
     ),
+    "partenaires:export_tableur": Entry(
+        kwargs=lambda world, structure: {"epn_pk": world.epn_of(structure).pk}, expected=_reads()
+    ),
     # Actions --------------------------------------------------------------------------------
     # A partner reads the actions its organisation is party to (their meetings, tasks and
     # calendars) and comments on them; the EPN's team alone writes them.

@@ -358,7 +358,7 @@ def run_directory_import(epn, data: bytes, name: str):
         assert counts() == before, "a refused directory left rows behind"
         assert_french_and_located([str(i) for i in rejected.issues], name)
         return
-    assert counts()["Partenaire"] == before["Partenaire"] + len(created)
+    assert counts()["Partenaire"] == before["Partenaire"] + len(created.created)
 
 
 @examples(120)

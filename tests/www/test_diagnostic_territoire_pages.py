@@ -46,7 +46,7 @@ def test_the_preview_lists_the_communes_outside_and_what_the_replacement_changes
     job = _analyse(client, blosne, "population", ILLE_ET_VILAINE.read_bytes(), ILLE_ET_VILAINE.name)
     assert job.state == ImportJob.State.PRET, job.erreurs
     page = client.get(job.get_absolute_url()).content.decode()
-    assert "3 communes hors de la collectivité, ignorées" in page
+    assert "3 communes hors de la collectivité ignorées" in page
     for commune in ("Saint-Malo", "Janzé", "Dinard"):
         assert commune in page
     assert "La base actuelle sera remplacée" in page and "rennes-iris-2016.csv" in page

@@ -1,10 +1,12 @@
 """Partner directory pages: listing, entry, duplicates, import with dry run, exports, scoping."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
 
@@ -48,18 +50,45 @@ def test_create_then_duplicate_is_refused_with_a_pointer(client, demo):
     assert "SIRET" in response.content.decode()
 
 
-def test_import_shows_a_dry_run_then_applies(client, demo):
+def test_import_is_a_job_the_post_redirects_to_its_page_which_shows_the_analysis(client, demo):
     login(client, "animateur")
     before = Partenaire.objects.count()
     upload = SimpleUploadedFile("nc.json", NC, content_type="application/json")
     response = client.post(reverse("partenaires:import"), {"epn": blosne().pk, "fichier": upload})
     batch = ImportAnnuaire.objects.get()
+    # The request only created the job: it answers with a redirect to the job's page.
+    assert response.status_code == 302
     assert response["Location"] == reverse("partenaires:import_preview", kwargs={"pk": batch.pk})
     html = client.get(response["Location"]).content.decode()
-    assert "90 à importer" in html
+    assert "90 à ajouter" in html and "Confirmer l’import" in html
     assert Partenaire.objects.count() == before
-    client.post(response["Location"])
+    client.post(response["Location"], {"action": "confirmer"})
     assert Partenaire.objects.count() == before + 90
+    html = client.get(response["Location"]).content.decode()
+    assert "90 partenaires créés" in html
+
+
+def test_the_job_page_shows_progress_while_the_job_runs(client, demo):
+    login(client, "animateur")
+    batch = ImportAnnuaire.objects.create(
+        structure=blosne(),
+        nom_fichier="paca.json",
+        format="json",
+        contenu=NC,
+        state=ImportAnnuaire.State.ANALYSE,
+        progress_done=320,
+        progress_total=641,
+    )
+    html = client.get(batch.get_absolute_url()).content.decode()
+    assert 'http-equiv="refresh"' in html
+    assert "Progression : 49 % (320 lieux sur 641)" in html and "<progress" in html
+    # Its worker died (no heartbeat for longer than ANCRAGE_JOBS_TIMEOUT): the page offers to retry.
+    ImportAnnuaire.objects.filter(pk=batch.pk).update(updated_at=timezone.now() - timedelta(days=1))
+    html = client.get(batch.get_absolute_url()).content.decode()
+    assert "Relancer l’import" in html and 'http-equiv="refresh"' not in html
+    client.post(batch.get_absolute_url(), {"action": "relancer"})
+    batch.refresh_from_db()
+    assert batch.state == ImportAnnuaire.State.PRET and len(batch.resultat["a_creer"]) == 90
 
 
 def test_exports_validate_and_are_scoped(client, demo):
@@ -130,4 +159,7 @@ def test_random_bytes_get_a_french_located_message_never_a_500(client, demo, dat
     else:
         preview = client.get(response["Location"])
         assert preview.status_code == 200
+        html = preview.content.decode()
+        if "ne peut pas être importé" in html:
+            assert f"Fichier « {name} »" in html
     assert Partenaire.objects.count() == before

@@ -18,13 +18,26 @@ after a correction in ``ImportResult.warnings``, each issue located and written 
 on its own output, so an export that would not validate is never produced.
 
 One module per part: :mod:`.schema` (the columns, :class:`Lieu`), :mod:`.reading`,
-:mod:`.duplicates`, :mod:`.writing` and :mod:`.validation`. This package's namespace is their
+:mod:`.duplicates` (the keys of a place, the index a directory import matches against),
+:mod:`.writing` and :mod:`.validation`. This package's namespace is their
 public interface (``standard.read_csv``, ``standard.Lieu``…).
 """
 
 from __future__ import annotations
 
-from ancrage.partenaires.standard.duplicates import Duplicate, find_duplicates, name_commune_key
+from ancrage.partenaires.standard.duplicates import (
+    DirectoryIndex,
+    Duplicate,
+    Known,
+    Match,
+    address_key,
+    addresses_close,
+    commune_key,
+    find_duplicates,
+    merge_lieux,
+    name_commune_key,
+    place_key,
+)
 from ancrage.partenaires.standard.reading import (
     LEGACY_NATIONAL_LABELS,
     LEGACY_RENAMES,
@@ -75,15 +88,23 @@ __all__ = [
     "SEPARATOR",
     "STANDARD_VERSION",
     "UNKNOWN_PIVOT",
+    "DirectoryIndex",
     "Duplicate",
+    "Known",
+    "Match",
+    "address_key",
+    "addresses_close",
+    "commune_key",
     "ImportResult",
     "Lieu",
     "StandardExportError",
     "find_duplicates",
     "lieu_from_values",
     "lieu_to_row",
+    "merge_lieux",
     "name_commune_key",
     "normalise_telephone",
+    "place_key",
     "read_cartographie_json",
     "read_csv",
     "validate_csv",

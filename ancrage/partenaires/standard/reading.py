@@ -60,7 +60,29 @@ LEGACY_NATIONAL_LABELS = {
 # place is *restricted to*. Mapping one onto the other would turn open places into closed ones,
 # so the old value is kept aside (Lieu.legacy) and reported.
 NOT_CARRIED_LEGACY_KEYS = frozenset({"publics_accueillis"})
-_KNOWN_KEYS = frozenset(FIELDS) | set(LEGACY_RENAMES) | {"labels_nationaux"} | NOT_CARRIED_LEGACY_KEYS
+# data·inclusion's structures (gip-inclusion/data-inclusion-schema, versions 0.x and 1.x), as it
+# publishes them in JSON and CSV: the same names as the standard for most keys (the standard
+# grew from it), and these for the others. ``siret`` then ``rna`` give the pivot (the first one
+# not empty wins, as for the older names above).
+DATA_INCLUSION_RENAMES = {
+    "siret": "pivot",
+    "rna": "pivot",
+    "description": "presentation_detail",
+    "horaires_ouverture": "horaires",
+    "horaires_accueil": "horaires",
+    "accessibilite_lieu": "fiche_acces_libre",
+}
+# data·inclusion keys the standard has no column for: kept aside with the place (Lieu.legacy),
+# reported once per file.
+DATA_INCLUSION_ASIDE = frozenset({"lien_source", "antenne", "thematiques", "reseaux_porteurs"})
+_KNOWN_KEYS = (
+    frozenset(FIELDS)
+    | set(LEGACY_RENAMES)
+    | {"labels_nationaux"}
+    | NOT_CARRIED_LEGACY_KEYS
+    | set(DATA_INCLUSION_RENAMES)
+    | DATA_INCLUSION_ASIDE
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -207,6 +229,11 @@ def _dispatch(
                 column=key,
             )
         return
+    if key in DATA_INCLUSION_ASIDE:
+        text = "|".join(_split(value))
+        if text:
+            rec.legacy.append((key, text))
+        return
     if key == "labels_nationaux":
         for label in _split(value):
             target = LEGACY_NATIONAL_LABELS.get(enums_standard.match_key(label))
@@ -215,7 +242,7 @@ def _dispatch(
             else:
                 multi["autres_formations_labels"].append(label)
         return
-    column = LEGACY_RENAMES.get(key, key)
+    column = LEGACY_RENAMES.get(key) or DATA_INCLUSION_RENAMES.get(key, key)
     if column in MULTI_VALUED:
         multi[column].extend(_split(value))
     elif column in FIELDS and (column not in values or values[column] in ("", None)):
@@ -419,8 +446,10 @@ def _finish(
     result: ImportResult, rows: Iterator[tuple[Mapping[str, Any], _Record]], file: str | None
 ) -> ImportResult:
     seen_ids: dict[str, str] = {}
+    aside: set[str] = set()
     for raw, rec in rows:
         result.records_read += 1
+        aside.update(key for key in raw if key in DATA_INCLUSION_ASIDE and raw[key] not in ("", None, []))
         # A record already rejected for its shape is not also reported for its empty columns.
         lieu = None if rec.rejections else _parse_record(raw, rec)
         where = f"ligne {rec.line}" if rec.line is not None else f"lieu n° {rec.number}"
@@ -434,10 +463,22 @@ def _finish(
         if lieu is not None:
             seen_ids[lieu.id] = where if rec.line is not None else f"fiche du {where}"
             result.lieux.append(lieu)
+    if aside:
+        result.warnings.append(
+            ImportIssue(
+                f"colonnes de data·inclusion sans équivalent dans le standard ({', '.join(sorted(aside))}) : "
+                "gardées en note avec chaque lieu, pas importées.",
+                file=file,
+            )
+        )
     for duplicate in find_duplicates(result.lieux):
         names = ", ".join(f"« {result.lieux[i].nom} » (id {result.lieux[i].id})" for i in duplicate.indexes)
         result.warnings.append(
-            ImportIssue(f"doublon probable ({duplicate.reason}) : {names}. Tous sont importés.", file=file)
+            ImportIssue(
+                f"doublon probable ({duplicate.reason}) : {names}. L’analyse de l’import dit "
+                "lesquels sont fusionnés et lesquels sont à vérifier.",
+                file=file,
+            )
         )
     return result
 

@@ -89,7 +89,8 @@ class ImportForm(AncrageForm):
     epn = forms.ModelChoiceField(label="Annuaire de l’EPN", queryset=None, empty_label=None)
     fichier = forms.FileField(
         label="Fichier au standard des lieux de médiation numérique",
-        help_text="CSV du standard 1.0.2 (valeurs séparées par | ou ;) ou JSON de la Cartographie nationale.",
+        help_text="CSV du standard 1.0.2 (valeurs séparées par | ou ;), JSON de la Cartographie nationale, "
+        "ou structures de data·inclusion (JSON ou CSV).",
     )
 
     def __init__(self, *args, epns, **kwargs):

@@ -14,5 +14,6 @@ urlpatterns = [
     path("import/", views.import_upload, name="import"),
     path("import/<int:pk>/", views.import_preview, name="import_preview"),
     path("export/<int:epn_pk>.csv", views.export_csv, name="export_csv"),
+    path("export/<int:epn_pk>-tableur.csv", views.export_tableur, name="export_tableur"),
     path("export/<int:epn_pk>.json", views.export_json, name="export_json"),
 ]

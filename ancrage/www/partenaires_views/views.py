@@ -8,22 +8,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from ancrage.actions.models import Action
-from ancrage.audit.enums import AuditAction
 from ancrage.audit.models import AuditEntry
-from ancrage.audit.services import audit_record
-from ancrage.core.importing import ImportRejected
-from ancrage.core.wording import de_nom, nombre
 from ancrage.organisations import permissions
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
 from ancrage.organisations.permissions import Permission
 from ancrage.organisations.scoping import scope_for
-from ancrage.partenaires import services, standard
+from ancrage.partenaires import jobs, services
 from ancrage.partenaires.models import Contact, ImportAnnuaire, Partenaire
 from ancrage.partenaires.publics import public_label
 from ancrage.territoire.services import secteur_noms
 from ancrage.www.forms import add_validation_error
-from ancrage.www.messages import flash_errors
 from ancrage.www.partenaires_views.forms import ContactForm, ImportForm, PartenaireForm
 
 PAGE_SIZE = 25
@@ -225,50 +220,68 @@ def import_upload(request):
     if not epns.exists():
         raise PermissionDenied
     form = ImportForm(request.POST or None, request.FILES or None, epns=epns)
-    issues = []
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["fichier"]
-        try:
-            batch = services.annuaire_import_prepare(
-                acting_user=request.user,
-                epn=form.cleaned_data["epn"],
-                data=upload.read(),
-                filename=upload.name,
-            )
-        except ImportRejected as error:
-            issues = [str(issue) for issue in error.issues]
-        else:
-            return redirect("partenaires:import_preview", pk=batch.pk)
-    return render(
-        request,
-        "partenaires/import.html",
-        {"title": "Importer des partenaires", "form": form, "issues": issues},
-    )
+        # The request only keeps the file and queues its analysis: a regional file of 650 places
+        # is read and matched in the background, with its progress on the job's page.
+        batch = services.annuaire_import_submit(
+            acting_user=request.user,
+            epn=form.cleaned_data["epn"],
+            data=upload.read(),
+            filename=upload.name,
+        )
+        return redirect(batch)
+    return render(request, "partenaires/import.html", {"title": "Importer des partenaires", "form": form})
+
+
+def _decisions(request, batch: ImportAnnuaire) -> dict[str, str]:
+    """The user's choice for each doubtful place of the analysis (radio buttons ``douteux-<n>``)."""
+    decisions = {}
+    for number, item in enumerate(batch.resultat.get("douteux", []), start=1):
+        choice = request.POST.get(f"douteux-{number}", services.DECISION_IGNORER)
+        if choice in services.DECISIONS:
+            decisions[item["id"]] = choice
+    return decisions
 
 
 @login_required
 def import_preview(request, pk):
+    """The job's page: its progress, then its analysis to confirm, then what was done."""
     batch = get_object_or_404(
-        ImportAnnuaire.objects.visible_to(request.user).select_related("structure"), pk=pk
+        ImportAnnuaire.objects.visible_to(request.user).select_related("structure").defer("contenu"), pk=pk
     )
+    # The file and its analysis are the EPN's staff's business, as the import itself.
     if not scope_for(request.user).may(Permission.ANNUAIRE_WRITE, batch.structure_id):
         raise PermissionDenied
     if request.method == "POST":
-        try:
-            created = services.annuaire_import_apply(acting_user=request.user, batch=batch)
-        except ValidationError as error:
-            flash_errors(request, error)
-        else:
-            messages.success(
-                request,
-                f"{nombre(len(created), 'partenaire importé', 'partenaires importés')} "
-                f"dans l’annuaire {de_nom(batch.structure.nom)}.",
-            )
+        action = request.POST.get("action", "confirmer")
+        if action == "confirmer":
+            if not services.annuaire_import_confirm(
+                acting_user=request.user, batch=batch, decisions=_decisions(request, batch)
+            ):
+                messages.warning(request, "Cet import n’attend plus de confirmation.")
+        elif action == "annuler":
+            services.annuaire_import_cancel(acting_user=request.user, batch=batch)
+            messages.info(request, "Import annulé : rien n’a été enregistré.")
             return redirect("partenaires:list")
+        elif action == "relancer":
+            if jobs.job_retry(acting_user=request.user, job=batch):
+                messages.info(request, "Import relancé.")
+            else:
+                messages.warning(request, "Cet import est toujours en cours : il ne peut pas être relancé.")
+        return redirect(batch)
+    plan = batch.resultat
     return render(
         request,
         "partenaires/import_preview.html",
-        {"title": f"Aperçu de l’import « {batch.nom_fichier} »", "batch": batch, "plan": batch.resultat},
+        {
+            "title": f"Import de « {batch.nom_fichier} »",
+            "batch": batch,
+            "plan": plan,
+            "stale": jobs.is_stale(batch),
+            "can_write": True,
+            "decision_choices": list(services.DECISIONS.items()),
+        },
     )
 
 
@@ -278,33 +291,29 @@ def _epn_for_export(request, epn_pk):
     )
 
 
-def _export_lieux(request, epn, fmt: str):
-    entries = _visible(request).of_epn(epn).select_related("structure").order_by("structure__nom")
-    lieux = services.export_lieux(entries)
-    # The directory holds contact details (e-mail, telephone) that may be a person's: logged.
-    audit_record(
-        acting_user=request.user,
-        action=AuditAction.EXPORT,
-        obj=epn,
-        structure=epn,
-        changes={"objet": "annuaire des partenaires", "format": fmt, "lieux": len(lieux)},
+def _export(request, epn_pk, fmt: str) -> HttpResponse:
+    epn = _epn_for_export(request, epn_pk)
+    body = services.annuaire_export(
+        acting_user=request.user, epn=epn, fmt=fmt, entries=_visible(request).of_epn(epn)
     )
-    return lieux
+    content_type, suffix = services.EXPORT_FORMATS[fmt]
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="annuaire-{epn.pk}{suffix}"'
+    return response
 
 
 @login_required
 def export_csv(request, epn_pk):
-    epn = _epn_for_export(request, epn_pk)
-    body = standard.write_csv_bytes(_export_lieux(request, epn, "csv"), bom=True, escape_formulas=True)
-    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="annuaire-{epn.pk}.csv"'
-    return response
+    """The standard's CSV, to the letter: no BOM, no formula escape (``+33…`` stays ``+33…``)."""
+    return _export(request, epn_pk, "csv")
+
+
+@login_required
+def export_tableur(request, epn_pk):
+    """The same places for a spreadsheet: BOM, and formulas escaped (``'+33…``). Not the standard."""
+    return _export(request, epn_pk, "tableur")
 
 
 @login_required
 def export_json(request, epn_pk):
-    epn = _epn_for_export(request, epn_pk)
-    body = standard.write_cartographie_json(_export_lieux(request, epn, "json")).encode("utf-8")
-    response = HttpResponse(body, content_type="application/json; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="annuaire-{epn.pk}.json"'
-    return response
+    return _export(request, epn_pk, "json")
