@@ -7,8 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ancrage.core.svg import svg_number
-from tests.svg_numbers import NUMBER
+from ancrage.core.svg import NUMBER, svg_number
 
 
 @pytest.mark.parametrize(

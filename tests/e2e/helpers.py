@@ -155,3 +155,18 @@ SVG_ATTRIBUTES_JS = "() => Array.from(document.querySelectorAll('svg')).map(s =>
 def svg_markup(page) -> str:
     """The SVG of the page as the browser holds it now (scripts may have added some)."""
     return page.evaluate(SVG_ATTRIBUTES_JS)
+
+
+def element_screenshot(page, selector: str, name: str, height: int = 900) -> Path:
+    """A PNG of the element ``selector`` names, at most ``height`` pixels of its top."""
+    folder = Path(os.environ[SCREENSHOTS_ENV])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    box = page.evaluate(
+        "(selector) => { const b = document.querySelector(selector).getBoundingClientRect();"
+        " return {x: b.left + scrollX, y: b.top + scrollY, width: b.width, height: b.height}; }",
+        selector,
+    )
+    clip = {**box, "height": min(box["height"], height)}
+    page.screenshot(path=str(path), full_page=True, clip=clip, animations="disabled")
+    return path

@@ -3,7 +3,7 @@
 At 1280 px and at 390 px (a phone), the chart pages are photographed (into the screenshots folder
 of tests/e2e/conftest.py, a temporary one unless a developer names docs/screenshots) and
 checked: every bar Chromium drew has a size, the map fills its frame, no request fails, no
-script or console error, no CSP violation, and every SVG number parses (tests/svg_numbers.py).
+script or console error, no CSP violation, and every SVG number parses (ancrage.core.svg).
 The crawl walks every page of every demo account the same way: its full sweep is ``slow``;
 ``make test`` keeps the dashboard and one chart page per role.
 """
@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 import pytest
 from django.core.cache import cache
 
+from ancrage.core.svg import svg_number_errors
 from ancrage.demo.loader import DEMO_ACCOUNTS
-from tests.e2e.helpers import PageWatch, drawn_rects, screenshot, svg_markup
-from tests.svg_numbers import svg_number_errors
+from tests.e2e.helpers import PageWatch, drawn_rects, element_screenshot, screenshot, svg_markup
 
 # The map's drawing against its frame (the figure), and the span of its sectors inside it.
 MAP_FRAME_JS = """
@@ -105,6 +105,11 @@ def test_chart_pages_draw_their_bars_and_map_at_both_widths(demo_data, visitor_f
         assert frame["drawn"] >= 0.9 * frame["svg"], f"{viewport['width']} px: map cropped {frame}"
         assert frame["svgh"] > 0.2 * frame["svg"], frame
         carte.screenshot(path=str(shot.with_name(f"rendu-carte-{width_name}.png")))
+        if width_name == "large":
+            # The docs' captures of the charts (docs/captures.md).
+            for chart in ("graphe-secteurs", "graphe-age"):
+                selector = f"figure:has(svg[aria-labelledby^='{chart}-titre'])"
+                assert element_screenshot(page, selector, chart.replace("graphe", "graphique"), 760).exists()
     assert not problems, "\n".join(problems)
 
 

@@ -1,7 +1,7 @@
 """Every chart-bearing page and PDF of the demo writes its SVG numbers as numbers, in French too.
 
 Django localises numbers in French ("13,1"); SVG then drops the bars or spreads a text's digits.
-The pages are read as the demo's people see them (tests/svg_numbers.py parses each numeric SVG
+The pages are read as the demo's people see them (ancrage.core.svg parses each numeric SVG
 attribute). The PDFs are drawn by WeasyPrint from HTML: that HTML is checked the same way, and
 the PDF's pages are rendered with pdftoppm to see that the charts' bars are drawn and no page
 is blank.
@@ -15,10 +15,10 @@ import pytest
 from django.template import Context, Template
 from django.utils import translation
 
+from ancrage.core.svg import svg_count, svg_number_errors
 from ancrage.diagnostic.models import Diagnostic
 from ancrage.dossiers.models import Dossier
 from tests.demo_accounts import blosne, login
-from tests.svg_numbers import svg_count, svg_number_errors
 
 # The bars' colours (ancrage.diagnostic.charts, ancrage.suivi.charts): blue France, red marianne.
 BAR_COLOURS = {(0, 0, 145), (201, 25, 30)}
@@ -170,3 +170,11 @@ def test_every_pdf_with_charts_gets_numbers_svg_reads_and_draws_its_bars(demo, c
         # A bar 10 units high and 40 wide is some 30 pixels at 40 dpi: a drawn chart has many.
         assert sum(bars for _inked, bars in pages) > 300, f"{path}: no bars drawn ({pages})"
         client.logout()
+        if path.endswith("bilan.pdf") and os.environ.get("ANCRAGE_SCREENSHOTS_DIR"):
+            # docs/captures.md shows the bilan's first page: refreshed on purpose only.
+            target = os.path.join(os.environ["ANCRAGE_SCREENSHOTS_DIR"], "bilan-annuel")
+            source = folder / "document.pdf"
+            subprocess.run(
+                [pdftoppm, "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", source, target],
+                check=True,
+            )
