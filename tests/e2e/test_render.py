@@ -1,9 +1,10 @@
 """What a person sees, in Chromium: charts drawn, the map in its frame, a header that works on a phone.
 
-At 1280 px and at 390 px (a phone), the chart pages are photographed (into the screenshots folder
-of tests/e2e/conftest.py, a temporary one unless a developer names docs/screenshots) and
-checked: every bar Chromium drew has a size, the map fills its frame, no request fails, no
-script or console error, no CSP violation, and every SVG number parses (ancrage.core.svg).
+At 1280 px and at 390 px (a phone), the chart pages are photographed whole into tmp_path (the
+charts and the phone menu also into the screenshots folder of tests/e2e/conftest.py, for
+docs/captures.md) and checked: every bar Chromium drew has a size, the map fills its frame, no
+request fails, no script or console error, no CSP violation, and every SVG number parses
+(ancrage.core.svg).
 The crawl walks every page of every demo account the same way: its full sweep is ``slow``;
 ``make test`` keeps the dashboard and one chart page per role.
 """
@@ -70,7 +71,7 @@ def _check_page(visitor, watch, label: str) -> list[str]:
     return problems
 
 
-def test_chart_pages_draw_their_bars_and_map_at_both_widths(demo_data, visitor_factory):
+def test_chart_pages_draw_their_bars_and_map_at_both_widths(demo_data, visitor_factory, tmp_path):
     blosne, diagnostic = _ids()
     assert _give_the_sectors_outlines(blosne) >= 20
     visitor = visitor_factory("animateur@demo.ancrage.fr")
@@ -87,7 +88,9 @@ def test_chart_pages_draw_their_bars_and_map_at_both_widths(demo_data, visitor_f
         for name, path in pages.items():
             visitor.go(path)
             problems += _check_page(visitor, watch, f"{path} at {viewport['width']} px")
-            shot = screenshot(page, f"rendu-{name}-{width_name}", height=20_000)
+            # The whole page, to look at when a check fails: into tmp_path, never the docs.
+            shot = tmp_path / f"rendu-{name}-{width_name}.png"
+            page.screenshot(path=str(shot), full_page=True, animations="disabled")
             assert shot.stat().st_size > 0
         visitor.go(pages["diagnostic"])
         page.wait_for_load_state("networkidle")
@@ -104,7 +107,7 @@ def test_chart_pages_draw_their_bars_and_map_at_both_widths(demo_data, visitor_f
         # The sectors span the drawing, margins aside: not cropped into a corner.
         assert frame["drawn"] >= 0.9 * frame["svg"], f"{viewport['width']} px: map cropped {frame}"
         assert frame["svgh"] > 0.2 * frame["svg"], frame
-        carte.screenshot(path=str(shot.with_name(f"rendu-carte-{width_name}.png")))
+        carte.screenshot(path=str(tmp_path / f"rendu-carte-{width_name}.png"))
         if width_name == "large":
             # The docs' captures of the charts (docs/captures.md).
             for chart in ("graphe-secteurs", "graphe-age"):

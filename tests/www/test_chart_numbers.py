@@ -172,9 +172,23 @@ def test_every_pdf_with_charts_gets_numbers_svg_reads_and_draws_its_bars(demo, c
         client.logout()
         if path.endswith("bilan.pdf") and os.environ.get("ANCRAGE_SCREENSHOTS_DIR"):
             # docs/captures.md shows the bilan's first page: refreshed on purpose only.
-            target = os.path.join(os.environ["ANCRAGE_SCREENSHOTS_DIR"], "bilan-annuel")
-            source = folder / "document.pdf"
-            subprocess.run(
-                [pdftoppm, "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", source, target],
-                check=True,
+            target = os.path.join(os.environ["ANCRAGE_SCREENSHOTS_DIR"], "bilan-annuel.png")
+            done = subprocess.run(
+                [
+                    pdftoppm,
+                    "-png",
+                    "-r",
+                    "60",
+                    "-f",
+                    "1",
+                    "-l",
+                    "1",
+                    "-singlefile",
+                    str(folder / "document.pdf"),
+                ],
+                capture_output=True,
+                timeout=120,
             )
+            assert done.returncode == 0, done.stderr
+            with open(target, "wb") as png:
+                png.write(done.stdout)
