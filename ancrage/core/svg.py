@@ -25,9 +25,14 @@ DECIMALS = 2
 def svg_number(value) -> str:
     """``value`` with a dot for decimals, no thousands separator, no exponent: ``13.1``, ``-6``.
 
-    Anything but a finite number (None, text, NaN, a boolean) is a mistake in the chart's code:
-    it raises ``TypeError`` or ``ValueError`` rather than write an attribute no browser reads.
+    Text already written as an SVG number ("13.1", from a chart module that formats its own) is
+    kept. Anything else (None, "13,1", NaN, a boolean) is a mistake in the chart's code: it raises
+    ``TypeError`` or ``ValueError`` rather than write an attribute no browser reads.
     """
+    if isinstance(value, str):
+        if _NUMBER.match(value.strip()):
+            return value.strip()
+        raise ValueError(f"not an SVG number: {value!r}")
     if isinstance(value, bool) or not isinstance(value, Real | Decimal):
         raise TypeError(f"not a number for an SVG attribute: {value!r}")
     if not math.isfinite(value):
