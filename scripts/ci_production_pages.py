@@ -1,9 +1,10 @@
-"""Every page of the demo world, as each role, against gunicorn: no 500, no missing static file.
+"""Every page of the demo world, as each role, against gunicorn: no 500, no missing static file,
+no SVG number a browser cannot read (ancrage.core.svg, standard library only itself).
 
 Called by scripts/ci-production with gunicorn's port; the demo accounts' password is in
 ``DEMO_PASSWORD_PROD``. Each request goes as the reverse proxy of docs/exploitation.md sends it
 (``X-Forwarded-Proto: https``, ``X-Forwarded-For``), so the production settings' HTTPS redirect,
-secure cookies and CSRF origin checks all apply. Standard library only.
+secure cookies and CSRF origin checks all apply. Standard library and ancrage.core.svg only.
 """
 
 import base64
@@ -19,6 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 from html import unescape
 from http.client import HTTPConnection
 from urllib.parse import urlencode, urljoin, urlsplit
+
+from ancrage.core.svg import svg_number_errors
 
 # The public demo key of the README (référent, élu, coordinateur).
 DEMO_TOTP_KEY_BASE32 = "MFXGG4TBM5SS2ZDFNVXS2YLOMNZGCZ3F"
@@ -152,6 +155,8 @@ def crawl(browser: Browser, role: str, assets: dict[str, int]) -> tuple[int, lis
         if "text/html" not in headers.get("Content-Type", "") or status != 200:
             continue
         page = content.decode("utf-8", "replace")
+        for error in svg_number_errors(page):
+            failures.append(f"{role}: {path} writes an SVG number no browser reads: {error}")
         for asset in ASSET.findall(page):
             asset = unescape(asset)
             if asset not in assets:

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ancrage.core.svg import svg_number
 from ancrage.diagnostic import stats
 from ancrage.diagnostic.cibles import DIMENSION_LABELS, category_label
 from ancrage.territoire.libelles import libelle_secteur
@@ -29,8 +30,7 @@ COULEUR_ALERTE = "#c9191e"
 def svg_num(x: float, digits: int = 1) -> str:
     """A coordinate for an SVG attribute: a plain dot decimal, whatever the page's locale (Django's
     French localisation would write a float as "13,1", which SVG reads as two numbers)."""
-    text = f"{x:.{digits}f}"
-    return "0" if text in ("-0", "-0.0") else text
+    return svg_number(round(float(x), digits))
 
 
 def sig3(x: float | None, max_decimals: int | None = None) -> str:

@@ -20,6 +20,11 @@ SITE_CONFIG = SimpleNamespace(
 
 def ancrage(request):
     user = getattr(request, "user", None)
+    # django-csp's nonce is lazy, and reads as false until something reads its value; DSFR's
+    # {% dsfr_js nonce=request.csp_nonce %} tests it with {% if %} first, and would leave DSFR's
+    # scripts without it. Reading it here puts 'nonce-…' in the header and on the scripts.
+    if hasattr(request, "csp_nonce"):
+        str(request.csp_nonce)
     return {
         "SITE_CONFIG": SITE_CONFIG,
         "ANCRAGE_DEMO": settings.ANCRAGE_DEMO,

@@ -91,3 +91,82 @@ def screenshot(page, name: str, height: int = 1600) -> Path:
     clip = {"x": 0, "y": 0, "width": width, "height": min(full, height)}
     page.screenshot(path=str(path), full_page=True, clip=clip, animations="disabled")
     return path
+
+
+# Each securitypolicyviolation of the page, kept where page_problems() reads it. An init script
+# runs before the page's own scripts, and the CSP does not apply to it.
+CSP_LISTENER_JS = """
+window.__cspViolations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
+});
+"""
+
+
+class PageWatch:
+    """What went wrong on a page: console errors, script errors, failed or refused requests, CSP.
+
+    ``watch = PageWatch(page)`` before the first ``goto``; ``watch.problems()`` after each page
+    (it empties the lists).
+    """
+
+    def __init__(self, page):
+        self.page = page
+        self.logged: list[str] = []
+        page.add_init_script(CSP_LISTENER_JS)
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.logged.append(f"script error: {error}"))
+        page.on("requestfailed", lambda request: self.logged.append(f"failed request: {request.url}"))
+        page.on("response", self._response)
+
+    def _console(self, message):
+        if message.type == "error" or "Content Security Policy" in message.text:
+            self.logged.append(f"console {message.type}: {message.text}")
+
+    def _response(self, response):
+        if response.status >= 400:
+            self.logged.append(f"{response.status}: {response.url}")
+
+    def problems(self) -> list[str]:
+        violations = self.page.evaluate("window.__cspViolations || []")
+        found = self.logged + [f"CSP violation: {v}" for v in violations]
+        self.logged = []
+        self.page.evaluate("window.__cspViolations = []")
+        return found
+
+
+# Every <rect> that says it has a size, and the size Chromium gave it.
+RECTS_JS = """
+() => Array.from(document.querySelectorAll('svg rect'))
+  .filter(r => parseFloat(r.getAttribute('width')) > 0 && parseFloat(r.getAttribute('height')) > 0)
+  .map(r => { const b = r.getBoundingClientRect(); return [r.outerHTML.slice(0, 120), b.width, b.height]; })
+"""
+
+
+def drawn_rects(page) -> tuple[int, list[str]]:
+    """How many SVG rects with a size the page has, and those Chromium drew without one."""
+    rects = page.evaluate(RECTS_JS)
+    return len(rects), [html for html, width, height in rects if not (width > 0 and height > 0)]
+
+
+SVG_ATTRIBUTES_JS = "() => Array.from(document.querySelectorAll('svg')).map(s => s.outerHTML).join('')"
+
+
+def svg_markup(page) -> str:
+    """The SVG of the page as the browser holds it now (scripts may have added some)."""
+    return page.evaluate(SVG_ATTRIBUTES_JS)
+
+
+def element_screenshot(page, selector: str, name: str, height: int = 900) -> Path:
+    """A PNG of the element ``selector`` names, at most ``height`` pixels of its top."""
+    folder = Path(os.environ[SCREENSHOTS_ENV])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    box = page.evaluate(
+        "(selector) => { const b = document.querySelector(selector).getBoundingClientRect();"
+        " return {x: b.left + scrollX, y: b.top + scrollY, width: b.width, height: b.height}; }",
+        selector,
+    )
+    clip = {**box, "height": min(box["height"], height)}
+    page.screenshot(path=str(path), full_page=True, clip=clip, animations="disabled")
+    return path

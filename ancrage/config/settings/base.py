@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent  # the ``ancrage`` package
 # Runtime files (SQLite database, uploads, generated documents) live outside the package.
@@ -16,7 +17,9 @@ VAR_DIR = Path(environ.Env().str("ANCRAGE_VAR_DIR", default=str(Path.cwd() / "va
 env = environ.Env()
 
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me-in-production-0123456789")
-DEBUG = env.bool("DEBUG", default=False)
+# Off everywhere unless a developer asks for it: ANCRAGE_DEBUG=1 (never in production, prod.py).
+# A plain DEBUG variable left in a shell does not turn it on.
+DEBUG = env.bool("ANCRAGE_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -193,25 +196,29 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-# No page uses these browser features (ancrage.core.headers).
+# No page uses these browser features (ancrage.core.headers). Only features Chromium knows: an
+# unknown one ("bluetooth") logs a warning on every page.
 ANCRAGE_PERMISSIONS_POLICY = (
-    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), "
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), "
     "hid=(), midi=(), magnetometer=(), gyroscope=(), accelerometer=(), display-capture=()"
 )
 
-# Everything is served by Ancrage itself: no CDN, no external font or script.
+# Everything is served by Ancrage itself: no CDN, no external font or script. Scripts come from
+# 'self' or carry the request's nonce: django-csp writes 'nonce-<value>' in place of NONCE once a
+# template has read request.csp_nonce (dsfr/base.html does, for DSFR's scripts), and drops it
+# otherwise. The literal "'nonce'" is not a source: Chromium rejects it as invalid.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
-        "default-src": ["'self'"],
-        "script-src": ["'self'", "'nonce'"],
-        "style-src": ["'self'"],
-        "img-src": ["'self'", "data:"],
-        "font-src": ["'self'"],
-        "connect-src": ["'self'"],
-        "frame-ancestors": ["'none'"],
-        "form-action": ["'self'"],
-        "base-uri": ["'self'"],
-        "object-src": ["'none'"],
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+        "object-src": [NONE],
     },
 }
 

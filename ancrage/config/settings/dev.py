@@ -1,9 +1,11 @@
-"""Development and demo: debug on, e-mails printed to the console."""
+"""Development and demo: e-mails printed to the console, static files straight from the apps.
+
+Debug stays off, as in production: the demo shows the French error pages, never Django's debug
+page with the URL patterns. A developer turns it on on purpose: ``ANCRAGE_DEBUG=1 ancrage demo``.
+"""
 
 from ancrage.config.settings.base import *  # noqa: F403
-from ancrage.config.settings.base import env
-
-DEBUG = env.bool("DEBUG", default=True)
+from ancrage.config.settings.base import DEBUG, env
 
 # Static files straight from the apps, without collectstatic.
 WHITENOISE_USE_FINDERS = True
