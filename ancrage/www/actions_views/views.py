@@ -16,7 +16,8 @@ from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
 from ancrage.organisations.permissions import Permission
 from ancrage.organisations.scoping import scope_for
-from ancrage.suivi.recommendations import recommendations
+from ancrage.partenaires.scoring import RECOMMENDATION_LIMIT
+from ancrage.suivi.recommendations import recommendations, territory_of
 from ancrage.www.actions_views.forms import (
     ActionForm,
     AddPartnerForm,
@@ -311,6 +312,11 @@ def recommandations(request, pk):
             "title": f"Partenaires recommandés — {action.titre}",
             "action": action,
             "ranked": ranked,
+            "local": [item for item in ranked if item.local],
+            "local_count": sum(1 for item in ranked if item.local),
+            "outside": [item for item in ranked if not item.local],
+            "territory": territory_of(action.structure),
+            "limit": RECOMMENDATION_LIMIT,
             "diagnostic": diagnostic,
             "participations": participations,
             "can_write": can_write,
