@@ -94,7 +94,11 @@ class OutlineIndex:
     def __init__(self, contours: Mapping[str, Mapping]):
         self._items = []
         for code, geometry in sorted(contours.items()):
-            if geometry and geometry.get("type") in ("Polygon", "MultiPolygon") and geometry.get("coordinates"):
+            if (
+                geometry
+                and geometry.get("type") in ("Polygon", "MultiPolygon")
+                and geometry.get("coordinates")
+            ):
                 self._items.append((code, _bbox(geometry), geometry))
 
     def __bool__(self) -> bool:

@@ -7,9 +7,10 @@ Five components, each between 0 and 1, follow the seed's reasons to partner:
 
 - thematic fit: the share of the action's thematics the partner is competent in;
 - public fit: the share of the action's target publics (dimension, category) it reaches;
-- geographic complementarity: the share of the sectors where the EPN's attendance is low (those
-  the action targets, when it targets some) that the partner covers. This is the maillage
-  the seed asks for: partners reach where the EPN does not;
+- geographic complementarity: the share of the action's sectors that the partner covers, those
+  where the EPN's attendance is low first (when none of them is low, all of them: the action
+  chose them; when the action has none, every low sector of the diagnostic). This is the
+  maillage the seed asks for: partners reach where the EPN does not;
 - proximity: how near the place is to the EPN, ``5 / (5 + km)`` (1 next door, 1/2 at 5 km,
   1/5 at 20 km); neutral 1/2 when a distance is unknown;
 - past joint results: how well past actions with this partner met their objectives. A partner
@@ -231,18 +232,19 @@ def score_partner(
     low = frozenset(low_attendance_sectors)
     # The action's own sectors come first: covering a low sector the action does not target
     # helps the EPN in general, but not this action.
-    relevant = sorted((low & action.sectors) or low)
+    targeted_low = low & action.sectors
+    relevant = sorted(targeted_low or action.sectors or low)
+    where = "où l'EPN est peu fréquenté" if (targeted_low or not action.sectors) else "visés par l'action"
     geographic, hit_sectors = _share(relevant, partner.sectors)
     if not relevant:
         reasons.append("Maillage : aucun secteur de faible fréquentation n'est renseigné.")
     elif hit_sectors:
         reasons.append(
-            f"Maillage : intervient dans {_names(hit_sectors, labels, at_most=MAX_NAMED_SECTORS)}, "
-            "où l'EPN est peu fréquenté "
+            f"Maillage : intervient dans {_names(hit_sectors, labels, at_most=MAX_NAMED_SECTORS)}, {where} "
             f"({len(hit_sectors)} secteur{'s' if len(hit_sectors) > 1 else ''} sur {len(relevant)})."
         )
     else:
-        reasons.append("Maillage : ne couvre aucun des secteurs où l'EPN est peu fréquenté.")
+        reasons.append(f"Maillage : ne couvre aucun des secteurs {where}.")
 
     past = _past_results(partner.past_results)
     if not partner.past_results:
@@ -261,7 +263,9 @@ def score_partner(
     else:
         reasons.append(f"Distance : à {format_km(partner.distance_km)} de l'EPN{where}.")
     if not partner.local:
-        outside = f"hors du territoire de {territory}" if territory else "hors du territoire de la collectivité"
+        outside = (
+            f"hors du territoire de {territory}" if territory else "hors du territoire de la collectivité"
+        )
         reasons.append(f"Territoire : {outside}, classé après les partenaires du territoire.")
 
     components = Components(thematic, public, geographic, past, near)

@@ -127,7 +127,7 @@ def _place_label(location: Location, entry: Partenaire, labels) -> str:
     commune = location.commune_nom or entry.commune or ""
     if location.iris:
         iris = labels.get(location.iris) or location.iris
-        return f"{commune}, {iris}" if commune else iris
+        return iris if not commune or commune in iris else f"{commune}, {iris}"
     return commune or "commune inconnue"
 
 

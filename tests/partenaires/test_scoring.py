@@ -98,10 +98,18 @@ def test_explanation_when_nothing_fits():
     assert "pas encore d'action commune (valeur neutre)" in new.explanation
 
 
-def test_geography_falls_back_to_all_low_sectors_when_the_action_targets_none_of_them():
-    action = ActionNeeds(thematics=frozenset({"emploi"}), sectors=frozenset({"ouest"}))
+def test_geography_falls_back_to_all_low_sectors_when_the_action_has_no_sector():
+    action = ActionNeeds(thematics=frozenset({"emploi"}))
     partner = PartnerProfile("p", "P", sectors=frozenset({"est"}))
     assert score_partner(action, partner, LOW).components.geographic == Fraction(1, 2)
+
+
+def test_geography_reads_the_action_sectors_when_none_of_them_is_low():
+    action = ActionNeeds(sectors=frozenset({"ouest", "centre"}))
+    partner = PartnerProfile("p", "P", sectors=frozenset({"ouest", "est"}))
+    rec = score_partner(action, partner, LOW)
+    assert rec.components.geographic == Fraction(1, 2)
+    assert "intervient dans ouest, visés par l'action (1 secteur sur 2)" in rec.explanation
 
 
 def test_empty_action_is_explained():
