@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from ancrage.actions.enums import Statut
 from ancrage.actions.models import Action
 from ancrage.diagnostic.models import Diagnostic
-from ancrage.partenaires.enums import FAMILLE_CHOICES
-from ancrage.partenaires.models import Partenaire
 from ancrage.organisations import cog
+from ancrage.partenaires.enums import FAMILLE_CHOICES
 from ancrage.partenaires.location import Location, OutlineIndex, distance_km, locate
+from ancrage.partenaires.models import Partenaire
 from ancrage.partenaires.publics import covers, from_standard, public_label, reaches, split_public
 from ancrage.partenaires.scoring import (
     RECOMMENDATION_LIMIT,

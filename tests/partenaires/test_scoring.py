@@ -3,11 +3,11 @@ from fractions import Fraction
 import pytest
 
 from ancrage.partenaires.scoring import (
+    RECOMMENDATION_LIMIT,
     ActionNeeds,
     JointResult,
     PartnerProfile,
     PublicTarget,
-    RECOMMENDATION_LIMIT,
     Weights,
     format_km,
     proximity,
