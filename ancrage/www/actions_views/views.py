@@ -24,6 +24,7 @@ from ancrage.www.actions_views.forms import (
     CommentaireForm,
     DecisionForm,
     ObjectifForm,
+    PickPartnerForm,
     ReunionForm,
     SeanceForm,
     TransitionForm,
@@ -31,6 +32,7 @@ from ancrage.www.actions_views.forms import (
 )
 from ancrage.www.forms import add_validation_error
 from ancrage.www.messages import flash_errors
+from ancrage.www.pickers import organisation_groups
 
 PAGE_SIZE = 25
 
@@ -305,6 +307,13 @@ def recommandations(request, pk):
         raise Http404  # a partner sees the action, not the EPN's directory
     ranked, diagnostic = recommendations(action)
     participations = ActionPartenaire.objects.filter(action=action).select_related("partenaire")
+    pick_form = None
+    if can_write:
+        others = Structure.objects.filter(
+            kind=StructureKind.PARTENAIRE, referencee_par=action.structure
+        ).exclude(pk__in=participations.values("partenaire_id"))
+        groups = organisation_groups(others, epn=action.structure)
+        pick_form = PickPartnerForm(partners=others, groups=groups) if groups else None
     return render(
         request,
         "actions/recommandations.html",
@@ -317,6 +326,7 @@ def recommandations(request, pk):
             "outside": [item for item in ranked if not item.local],
             "territory": territory_of(action.structure),
             "limit": RECOMMENDATION_LIMIT,
+            "pick_form": pick_form,
             "diagnostic": diagnostic,
             "participations": participations,
             "can_write": can_write,
