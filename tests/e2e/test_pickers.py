@@ -93,6 +93,8 @@ def test_the_recommendations_page_with_its_picker(demo_data, visitor_factory):
     violations = axe_violations(page)
     assert not violations, describe(violations)
     page.get_by_role("button", name="Ajouter à l’action").last.click()
-    expect(page.locator(".fr-alert--success, .fr-notice, [role=alert]").first).to_contain_text("CCAS de Rennes")
+    expect(page.locator(".fr-alert--success, .fr-notice, [role=alert]").first).to_contain_text(
+        "CCAS de Rennes"
+    )
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "recommandations-390", height=3000)
