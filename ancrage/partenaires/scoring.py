@@ -257,9 +257,9 @@ def score_partner(
         )
 
     near = proximity(partner.distance_km)
-    where = f" ({partner.place})" if partner.place else ""
+    where = f" ; lieu situé à {partner.place}" if partner.place else ""
     if partner.distance_km is None:
-        reasons.append(f"Distance : inconnue{where}, faute de coordonnées (valeur neutre).")
+        reasons.append(f"Distance : inconnue, faute de coordonnées (valeur neutre){where}.")
     else:
         reasons.append(f"Distance : à {format_km(partner.distance_km)} de l'EPN{where}.")
     if not partner.local:

@@ -128,7 +128,7 @@ def _place_label(location: Location, entry: Partenaire, labels) -> str:
     if location.iris:
         iris = labels.get(location.iris) or location.iris
         return iris if not commune or commune in iris else f"{commune}, {iris}"
-    return commune or "commune inconnue"
+    return commune or "une commune inconnue"
 
 
 def _profile(entry, *, key, action, sectors_of_interest, outlines, territory, epn_point, labels, past):

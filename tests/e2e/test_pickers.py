@@ -98,3 +98,38 @@ def test_the_recommendations_page_with_its_picker(demo_data, visitor_factory):
     )
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "recommandations-390", height=3000)
+
+
+def test_the_recommendations_of_a_maurepas_action_show_the_charente_places_apart(demo_data, visitor_factory):
+    from pathlib import Path
+
+    from ancrage.actions import services as actions
+    from ancrage.partenaires import services as partenaires
+    from tests.demo_accounts import blosne
+
+    epn = blosne()
+    folder = Path(__file__).resolve().parents[1] / "fixtures" / "partenaires"
+    for name in ("charente-extrait-quirks.json", "rennes-fictifs.json"):
+        partenaires.import_directly(
+            acting_user=None, epn=epn, data=(folder / name).read_bytes(), filename=name
+        )
+    action = actions.action_create(
+        acting_user=None,
+        epn=epn,
+        titre="Jeunes de Maurepas vers l’emploi (test)",
+        thematique="insertion et emploi",
+        services=["Insertion professionnelle via le numérique"],
+        publics=["age:15-29", "activite:chomeur"],
+        secteurs=[f"3523805{n:02d}" for n in range(1, 10)],
+    )
+    visitor = visitor_factory("animateur@demo.ancrage.fr")
+    page = visitor.page
+    visitor.go(f"/actions/{action.pk}/partenaires/")
+    expect(page.get_by_role("heading", name="Hors du territoire de Rennes Métropole")).to_be_visible()
+    titles = page.locator(".fr-card__title").all_inner_texts()
+    assert any("Espace jeunes de Maurepas (fictif)" in title for title in titles[:3]), titles[:5]
+    screenshot(page, "recommandations-maurepas-1280", height=4000)
+    violations = axe_violations(page)
+    assert not violations, describe(violations)
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "recommandations-maurepas-390", height=4000)

@@ -191,7 +191,7 @@ def test_a_partner_outside_the_territory_never_ranks_above_a_local_one():
     ranking = recommend_partners(ACTION, [far_but_perfect, weak_local], LOW, territory="Rennes Métropole")
     assert ranking[0].score < ranking[1].score
     assert [rec.partner.id for rec in ranking] == ["near", "far"]
-    assert "Distance : à 312 km de l'EPN (Angoulême)." in ranking[1].explanation
+    assert "Distance : à 312 km de l'EPN ; lieu situé à Angoulême." in ranking[1].explanation
     assert "hors du territoire de Rennes Métropole" in ranking[1].explanation
     assert "Distance : à 500 m de l'EPN." in ranking[0].explanation
 
