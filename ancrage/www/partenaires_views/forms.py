@@ -148,5 +148,10 @@ class LieuEpnForm(AncrageForm):
     def clean_courriels(self):
         return split_list(self.cleaned_data["courriels"])
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["services"].label = "Services proposés (standard)"
+        self.fields["typologies"].label = "Typologie du lieu (codes data·inclusion)"
+
     def clean_site_web(self):
         return split_list(self.cleaned_data["site_web"])
