@@ -5,7 +5,8 @@ attendance sheet, a partner of an action) renders a plain ``<select>`` (or check
 works without JavaScript, marked for ``static/ancrage/picker.js``: the script turns a select into
 an ARIA combobox that filters its own options as one types, and puts a filter box above a group
 of checkboxes. The options are already in the page, so no search endpoint is needed: nothing can
-be asked for that the form does not already show to this user.
+be asked for that the form does not already show to this user. The script is a same-origin file
+(the CSP's ``script-src 'self'``), never inline.
 
 The order helps where the list is long: the action's own partners first, then the nearest to the
 EPN (from the coordinates of their places), then every other one alphabetically.

@@ -20,6 +20,8 @@ def test_the_staff_open_their_place_from_the_directory_and_download_it(demo_data
     assert download.value.suggested_filename.startswith("lieu-")
     page.get_by_label("Adresse").fill("3 square de Zagreb (démo)")
     page.get_by_role("button", name="Enregistrer").click()
-    expect(page.locator(".fr-alert--success, [role=alert]").first).to_contain_text("La fiche du lieu est enregistrée.")
+    expect(page.locator(".fr-alert--success, [role=alert]").first).to_contain_text(
+        "La fiche du lieu est enregistrée."
+    )
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "lieu-epn-390", height=2400)
