@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 
 from ancrage.actions.enums import Statut
 from ancrage.actions.models import Action
 from ancrage.diagnostic.models import Diagnostic
 from ancrage.organisations import cog
 from ancrage.partenaires.enums import FAMILLE_CHOICES
+from ancrage.partenaires.enums_standard import match_key
 from ancrage.partenaires.location import Location, OutlineIndex, distance_km, locate
 from ancrage.partenaires.models import Partenaire
 from ancrage.partenaires.publics import covers, from_standard, public_label, reaches, split_public
@@ -96,6 +98,22 @@ class Territory:
             return True  # nothing to compare with: every partner counts as local
         return bool(commune_code) and cog.covers(self.type, self.code, commune_code)
 
+    def commune_named(self, name: str) -> str:
+        """The territory's commune of that name ("Rennes", "RENNES"), for an entry typed with
+        neither code INSEE nor postal code; "" when none (or no territory)."""
+        if not self.code or not name:
+            return ""
+        return _communes_by_name(self.type, self.code).get(match_key(name), "")
+
+
+@cache
+def _communes_by_name(type_: str, code: str) -> dict[str, str]:
+    try:
+        communes = cog.communes_of(type_, code)
+    except cog.UnknownCode:
+        return {}
+    return {match_key(c.nom): c.code for c in communes}
+
 
 def territory_of(epn) -> Territory:
     collectivite = epn.collectivite
@@ -133,6 +151,8 @@ def _place_label(location: Location, entry: Partenaire, labels) -> str:
 
 def _profile(entry, *, key, action, sectors_of_interest, outlines, territory, epn_point, labels, past):
     location = locate_entry(entry, outlines)
+    if not location.commune and (found := territory.commune_named(entry.commune)):
+        location = Location(commune=found, how="nom de la commune, dans le territoire")
     std_publics, std_familles, origin = from_standard(
         publics_specifiquement_adresses=entry.publics_specifiquement_adresses,
         prise_en_charge_specifique=entry.prise_en_charge_specifique,
