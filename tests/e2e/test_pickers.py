@@ -133,3 +133,42 @@ def test_the_recommendations_of_a_maurepas_action_show_the_charente_places_apart
     assert not violations, describe(violations)
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "recommandations-maurepas-390", height=4000)
+
+
+def test_the_signatories_filter_and_the_invitation_picker(demo_data, visitor_factory):
+    from pathlib import Path
+
+    from ancrage.actions.models import Action
+    from ancrage.conventions import services as convention_services
+    from ancrage.demo.actions import EMPLOI
+    from ancrage.partenaires import services as partenaires
+
+    action = Action.objects.get(titre=EMPLOI)
+    name = "charente-extrait-quirks.json"
+    data = (Path(__file__).resolve().parents[1] / "fixtures" / "partenaires" / name).read_bytes()
+    partenaires.import_directly(acting_user=None, epn=action.structure, data=data, filename=name)
+    convention = convention_services.convention_create_from_action(
+        acting_user=None, action=action, titre="Convention emploi (test)", partenaires=[]
+    )
+    visitor = visitor_factory("responsable@demo.ancrage.fr")
+    page = visitor.page
+    visitor.go(f"/conventions/{convention.pk}/modifier/")
+    assert page.locator('input[name="partenaires"]').count() > 20
+    page.get_by_label("Filtrer la liste").fill("ccas")
+    expect(page.locator('input[name="partenaires"]:visible')).to_have_count(1)
+    screenshot(page, "picker-signataires-1280", height=2400)
+    violations = axe_violations(page)
+    assert not violations, describe(violations)
+    visitor.go("/compte/invitations/")
+    combo = page.get_by_role("combobox", name="Rôle et organisation")
+    combo.fill("anim")
+    combo.press("ArrowDown")
+    combo.press("Enter")
+    expect(combo).not_to_have_value("")
+    screenshot(page, "picker-invitations-1280")
+    violations = axe_violations(page)
+    assert not violations, describe(violations)
+    page.set_viewport_size({"width": 390, "height": 844})
+    combo.fill("")
+    combo.type("part")
+    screenshot(page, "picker-invitations-390")

@@ -227,15 +227,15 @@
     wrapper.appendChild(select);
   }
 
-  function enhanceCheckboxes(container, boxes) {
-    if (container.dataset.pickerReady || boxes.length < 8) {
+  function enhanceCheckboxes(boxes) {
+    if (boxes.length < 8 || boxes[0].dataset.pickerReady) {
       return;
     }
-    container.dataset.pickerReady = "1";
     counter += 1;
     var items = boxes.map(function (box) {
+      box.dataset.pickerReady = "1";
       var row = box.closest(".fr-fieldset__element") || box.closest(".fr-checkbox-group") || box.parentElement;
-      var label = container.querySelector('label[for="' + box.id + '"]');
+      var label = box.id ? document.querySelector('label[for="' + box.id + '"]') : null;
       return { row: row, key: fold(label ? label.textContent : box.value) };
     });
     var group = document.createElement("div");
@@ -264,27 +264,22 @@
     group.appendChild(label);
     group.appendChild(input);
     group.appendChild(status);
-    var legend = container.querySelector("legend");
-    if (legend && legend.nextSibling) {
-      container.insertBefore(group, legend.nextSibling);
-    } else {
-      container.insertBefore(group, container.firstChild);
-    }
+    var first = items[0].row;
+    first.parentNode.insertBefore(group, first);
   }
 
   function init() {
     Array.prototype.forEach.call(document.querySelectorAll('select[data-picker="organisation"]'), enhanceSelect);
-    var byContainer = new Map();
+    // The checkboxes of one field share its name.
+    var byName = new Map();
     Array.prototype.forEach.call(document.querySelectorAll('input[data-picker="filtre"]'), function (box) {
-      var container = box.closest("fieldset") || box.parentElement;
-      if (!byContainer.has(container)) {
-        byContainer.set(container, []);
+      var key = (box.form ? box.form.id || "form" : "") + "|" + box.name;
+      if (!byName.has(key)) {
+        byName.set(key, []);
       }
-      byContainer.get(container).push(box);
+      byName.get(key).push(box);
     });
-    byContainer.forEach(function (boxes, container) {
-      enhanceCheckboxes(container, boxes);
-    });
+    byName.forEach(enhanceCheckboxes);
   }
 
   if (document.readyState === "loading") {
