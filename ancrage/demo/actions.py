@@ -313,9 +313,34 @@ def _vitre(world) -> Action:
     return action
 
 
+# The EPN's own place, as the standard describes it: the recommendations measure distances from
+# its coordinates (in the Blosne quartier; the address is made up).
+LIEU_BLOSNE = {
+    "typologies": ["EPN"],
+    "adresse": "Square de Zagreb (démo)",
+    "code_postal": "35200",
+    "commune": "Rennes",
+    "code_insee": "35238",
+    "latitude": 48.0872,
+    "longitude": -1.6606,
+    "services": [
+        "Maîtrise des outils numériques du quotidien",
+        "Aide aux démarches administratives",
+        "Insertion professionnelle via le numérique",
+    ],
+    "publics_specifiquement_adresses": ["Seniors", "Jeunes"],
+    "frais_a_charge": ["Gratuit"],
+    "modalites_accompagnement": ["Accompagnement individuel", "Dans un atelier collectif"],
+    "horaires": "Tu-Sa 10:00-18:00",
+    "presentation_resume": "Espace public numérique du quartier du Blosne (démo).",
+}
+
+
 def load(world) -> None:
     diagnostic = Diagnostic.objects.for_structure(world.blosne).latest_first().first()
     _entries(world, diagnostic.secteurs_sous_frequentes if diagnostic else [])
+    if partenaires.lieu_epn_of(world.blosne) is None:
+        partenaires.lieu_epn_save(acting_user=None, epn=world.blosne, **LIEU_BLOSNE)
     existing = set(Action.objects.filter(titre__in=[SENIORS, EMPLOI, VITRE]).values_list("titre", flat=True))
     if SENIORS not in existing:
         _seniors(world, diagnostic)

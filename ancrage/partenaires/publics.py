@@ -98,3 +98,83 @@ def parse_codes(text: str) -> list[str]:
     """Sector codes typed one per line or separated by commas or semicolons."""
     parts = text.replace(";", ",").replace("\n", ",").split(",")
     return list(dict.fromkeys(part.strip() for part in parts if part.strip()))
+
+
+# --- The national standard's vocabulary, read as Ancrage's publics and thematics ---------------
+#
+# One table for the three columns of the standard that say whom a place serves and how:
+# ``publics_specifiquement_adresses``, ``prise_en_charge_specifique`` and ``services``. Each value
+# of the standard (its exact French label) gives Ancrage publics (``"dimension:categorie"``) and
+# thematic families (``diagnostic.cibles.FAMILLES``). A value that says nothing Ancrage can match
+# maps to nothing, on purpose: the place's explanation still quotes it. docs/partenaires.md shows
+# the same table to users; tests/partenaires/test_publics_standard.py checks that both agree and
+# that every value of the standard's enumerations is in it.
+
+STANDARD_TABLE: dict[str, dict[str, tuple[tuple[str, ...], tuple[str, ...]]]] = {
+    "publics_specifiquement_adresses": {
+        # The standard's former wording was "Jeunes (16-26 ans)": INSEE's 15-29 band holds it.
+        "Jeunes": (("age:15-29",), ()),
+        "Étudiants": (("activite:etudiant",), ()),
+        "Familles et/ou enfants": (("age:0-14",), ("enfance, jeunesse et scolarité",)),
+        "Seniors": (("age:60-74", "age:75+"), ("seniors et autonomie",)),
+        "Femmes": (("sexe:F",), ()),
+    },
+    "prise_en_charge_specifique": {
+        # Reading difficulties come with few diplomas; the census knows nothing finer.
+        "Illettrisme": (("diplome:sans_diplome_ou_bepc",), ()),
+        "Surdité": ((), ()),
+        "Handicaps moteurs": ((), ()),
+        "Handicaps mentaux": ((), ()),
+        "Langues étrangères (anglais)": ((), ()),
+        "Langues étrangères (autres)": ((), ()),
+        "Déficience visuelle": ((), ()),
+    },
+    "services": {
+        "Insertion professionnelle via le numérique": (
+            ("activite:chomeur",),
+            ("insertion et emploi", "développement économique"),
+        ),
+        "Aide aux démarches administratives": ((), ("démarches administratives",)),
+        "Parentalité et éducation avec le numérique": (("age:0-14",), ("enfance, jeunesse et scolarité",)),
+        "Loisirs et créations numériques": ((), ("enfance, jeunesse et scolarité",)),
+        "Utilisation sécurisée du numérique": ((), ("seniors et autonomie",)),
+        "Accès internet et matériel informatique": ((), ("aménagement du territoire",)),
+        "Acquisition de matériel informatique à prix solidaire": (
+            (),
+            ("aménagement du territoire", "politique de la ville"),
+        ),
+        # Everyone's first steps: no public or family of its own (it is matched as a service).
+        "Maîtrise des outils numériques du quotidien": ((), ()),
+        "Compréhension du monde numérique": ((), ()),
+    },
+}
+
+
+def from_standard(
+    *,
+    publics_specifiquement_adresses: Iterable[str] = (),
+    prise_en_charge_specifique: Iterable[str] = (),
+    services: Iterable[str] = (),
+) -> tuple[frozenset[str], frozenset[str], dict[str, str]]:
+    """The publics and families a place of the standard declares, and where each came from.
+
+    Returns ``(publics, familles, origin)``: ``origin`` maps each public and family to the
+    standard's value that gave it first (« Jeunes », « Insertion professionnelle… »), so an
+    explanation can say why.
+    """
+    publics: dict[str, str] = {}
+    familles: dict[str, str] = {}
+    columns = {
+        "publics_specifiquement_adresses": publics_specifiquement_adresses,
+        "prise_en_charge_specifique": prise_en_charge_specifique,
+        "services": services,
+    }
+    for column, values in columns.items():
+        table = STANDARD_TABLE[column]
+        for value in values:
+            keys, families = table.get(value, ((), ()))
+            for key in keys:
+                publics.setdefault(key, value)
+            for famille in families:
+                familles.setdefault(famille, value)
+    return frozenset(publics), frozenset(familles), {**familles, **publics}

@@ -280,6 +280,65 @@ def contact_delete(*, acting_user, contact: Contact) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# The EPN's own place, as the standard describes it (for the Cartographie nationale)
+# --------------------------------------------------------------------------------------------
+
+LIEU_EPN_FIELDS = tuple(
+    name for name in PARTENAIRE_FIELDS if name not in ("secteurs", "notes", "hors_standard")
+)
+
+
+def lieu_epn_of(epn: Structure) -> Partenaire | None:
+    """The EPN's own place (a ``Partenaire`` row whose organisation is the EPN itself), if any.
+
+    It never shows in a directory: directories list the organisations an EPN references
+    (``of_epn``), and an EPN references no one's place but its partners'."""
+    return Partenaire.objects.filter(structure=epn).select_related("structure").first()
+
+
+@transaction.atomic
+def lieu_epn_save(*, acting_user, epn: Structure, **fields) -> Partenaire:
+    """Create or update the EPN's own place: its address, coordinates, services, publics… as the
+    national standard describes a lieu de médiation numérique. Its coordinates also measure the
+    distance of each partner in the recommendations."""
+    if epn.kind != StructureKind.EPN:
+        raise ValidationError("Seul un lieu de médiation numérique (EPN) a sa propre fiche de lieu.")
+    _check_writable(acting_user, epn)
+    unknown = set(fields) - set(LIEU_EPN_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown lieu fields: {sorted(unknown)}")
+    lieu = Partenaire.objects.select_for_update().filter(structure=epn).first()
+    fields.setdefault("siret", lieu.siret if lieu else epn.siret)
+    fields.setdefault("rna", lieu.rna if lieu else "")
+    fields["date_maj"] = timezone.localdate()
+    _clean_identifiers(fields)
+    if lieu is None:
+        lieu = Partenaire.objects.create(structure=epn, **fields)
+        audit_record(
+            acting_user=acting_user,
+            action=AuditAction.CREATE,
+            obj=lieu,
+            structure=epn,
+            changes={"objet": "lieu de l’EPN", **model_changes(lieu, LIEU_EPN_FIELDS, {})},
+        )
+        return lieu
+    before = snapshot(lieu, LIEU_EPN_FIELDS)
+    for name, value in fields.items():
+        setattr(lieu, name, value)
+    lieu.save()
+    changes = model_changes(lieu, LIEU_EPN_FIELDS, before)
+    if changes:
+        audit_record(
+            acting_user=acting_user,
+            action=AuditAction.UPDATE,
+            obj=lieu,
+            structure=epn,
+            changes={"objet": "lieu de l’EPN", **changes},
+        )
+    return lieu
+
+
+# --------------------------------------------------------------------------------------------
 # The national standard: a directory entry <-> a Lieu
 # --------------------------------------------------------------------------------------------
 
@@ -370,6 +429,20 @@ def annuaire_export(*, acting_user, epn: Structure, fmt: str, entries=None) -> b
         obj=epn,
         structure=epn,
         changes={"objet": "annuaire des partenaires", "format": fmt, "lieux": len(lieux)},
+    )
+    return body
+
+
+def lieu_epn_export(*, acting_user, epn: Structure, lieu: Partenaire, fmt: str) -> bytes:
+    """The EPN's own place, in the standard (for the Cartographie nationale), logged like the
+    directory's exports and written by the same writer."""
+    body = export_bytes([lieu_of(lieu)], fmt)
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.EXPORT,
+        obj=epn,
+        structure=epn,
+        changes={"objet": "lieu de l’EPN", "format": fmt, "lieux": 1},
     )
     return body
 

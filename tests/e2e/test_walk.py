@@ -366,7 +366,12 @@ def step_7_session_with_participants_sent_by_a_partner(walk, animateur, action_u
     for line, (identifiant, sent_by, born) in enumerate(people):
         page.locator(f"#id_ligne-{line}-identifiant").fill(identifiant)
         if sent_by:
-            page.locator(f"#id_ligne-{line}-oriente_par").select_option(label=sent_by)
+            # « Orienté par » is a type-ahead: type the name, take the first match.
+            combo = page.locator(f"#id_ligne-{line}-oriente_par-recherche")
+            combo.fill(sent_by)
+            combo.press("ArrowDown")
+            combo.press("Enter")
+            expect(combo).to_have_value(sent_by)
         page.locator(f"#id_ligne-{line}-annee_naissance").fill(born)
         page.locator(f"#id_ligne-{line}-premiere_visite").fill(day.isoformat())
     page.get_by_role("button", name="Enregistrer la feuille").click()

@@ -3,11 +3,14 @@ from fractions import Fraction
 import pytest
 
 from ancrage.partenaires.scoring import (
+    RECOMMENDATION_LIMIT,
     ActionNeeds,
     JointResult,
     PartnerProfile,
     PublicTarget,
     Weights,
+    format_km,
+    proximity,
     recommend_partners,
     score_partner,
 )
@@ -53,9 +56,9 @@ PARTNERS = [CLUB, CCAS, FRANCE_TRAVAIL, MISSION_LOCALE]
 def test_known_inputs_known_ranking():
     ranking = recommend_partners(ACTION, PARTNERS, LOW, labels=LABELS)
     assert [(rec.partner.id, rec.score) for rec in ranking] == [
-        ("ml", 78),
+        ("ml", 76),
         ("ft", 58),
-        ("ccas", 40),
+        ("ccas", 43),
         ("club", 25),
     ]
 
@@ -68,7 +71,9 @@ def test_components_of_the_mission_locale():
     assert rec.components.geographic == 1
     # One joint action at 90 %, shrunk toward the neutral 50 %.
     assert rec.components.past_results == Fraction(7, 10)
-    assert rec.exact_score == Fraction(78, 100)
+    # No distance known: the neutral 1/2.
+    assert rec.components.proximity == Fraction(1, 2)
+    assert rec.exact_score == Fraction(755, 1000)
 
 
 def test_explanation_is_plain_french():
@@ -77,9 +82,10 @@ def test_explanation_is_plain_french():
         "Thématiques : compétent en emploi (1 sur 2 de l'action). "
         "Publics : touche les 15-29 ans et les demandeurs d'emploi (2 sur 2 publics visés). "
         "Maillage : intervient dans Quartier Nord, où l'EPN est peu fréquenté (1 secteur sur 1). "
-        "Résultats passés : 1 action commune, objectifs atteints à 90 % en moyenne."
+        "Résultats passés : 1 action commune, objectifs atteints à 90 % en moyenne. "
+        "Distance : inconnue, faute de coordonnées (valeur neutre)."
     )
-    assert len(rec.reasons) == 4
+    assert len(rec.reasons) == 5
 
 
 def test_explanation_when_nothing_fits():
@@ -92,10 +98,18 @@ def test_explanation_when_nothing_fits():
     assert "pas encore d'action commune (valeur neutre)" in new.explanation
 
 
-def test_geography_falls_back_to_all_low_sectors_when_the_action_targets_none_of_them():
-    action = ActionNeeds(thematics=frozenset({"emploi"}), sectors=frozenset({"ouest"}))
+def test_geography_falls_back_to_all_low_sectors_when_the_action_has_no_sector():
+    action = ActionNeeds(thematics=frozenset({"emploi"}))
     partner = PartnerProfile("p", "P", sectors=frozenset({"est"}))
     assert score_partner(action, partner, LOW).components.geographic == Fraction(1, 2)
+
+
+def test_geography_reads_the_action_sectors_when_none_of_them_is_low():
+    action = ActionNeeds(sectors=frozenset({"ouest", "centre"}))
+    partner = PartnerProfile("p", "P", sectors=frozenset({"ouest", "est"}))
+    rec = score_partner(action, partner, LOW)
+    assert rec.components.geographic == Fraction(1, 2)
+    assert "intervient dans ouest, visés par l'action (1 secteur sur 2)" in rec.explanation
 
 
 def test_empty_action_is_explained():
@@ -115,7 +129,7 @@ def test_over_achievement_is_capped():
 
 
 def test_ties_are_broken_by_components_then_name_then_id():
-    equal = Weights(Fraction(1, 4), Fraction(1, 4), Fraction(1, 4), Fraction(1, 4))
+    equal = Weights(Fraction(1, 4), Fraction(1, 4), Fraction(1, 4), Fraction(1, 4), Fraction(0))
     action = ActionNeeds(thematics=frozenset({"emploi"}), publics=(YOUNG,))
     by_thematic = PartnerProfile("z", "Zèbre", thematics=frozenset({"emploi"}))
     by_public = PartnerProfile("a", "Abeille", publics=frozenset({YOUNG.key}))
@@ -143,9 +157,67 @@ def test_exclude_and_limit():
 
 def test_weights_must_add_up_to_one():
     with pytest.raises(ValueError, match="Les poids doivent faire 1"):
-        Weights(Fraction(1, 2), Fraction(1, 2), Fraction(1, 2), Fraction(0))
+        Weights(Fraction(1, 2), Fraction(1, 2), Fraction(1, 2), Fraction(0), Fraction(0))
 
 
 def test_negative_results_are_refused():
     with pytest.raises(ValueError, match="négatif"):
         JointResult(objective=-1, achieved=3)
+
+
+def test_proximity_halves_at_five_km_and_is_neutral_when_unknown():
+    assert proximity(0) == 1
+    assert proximity(5) == Fraction(1, 2)
+    assert proximity(20) == Fraction(1, 5)
+    assert proximity(None) == Fraction(1, 2)
+    assert proximity(300) < proximity(3)
+    assert format_km(0.42) == "400 m"
+    assert format_km(2.44) == "2,4 km"
+    assert format_km(1234.4) == "1\u202f234 km"
+
+
+def test_a_partner_outside_the_territory_never_ranks_above_a_local_one():
+    far_but_perfect = PartnerProfile(
+        "far",
+        "Centre lointain",
+        thematics=frozenset({"emploi", "demarches"}),
+        publics=frozenset({YOUNG.key, JOBSEEKERS.key}),
+        sectors=frozenset({"nord"}),
+        local=False,
+        place="Angoulême",
+        distance_km=312.0,
+    )
+    weak_local = PartnerProfile("near", "Club voisin", local=True, distance_km=0.5)
+    ranking = recommend_partners(ACTION, [far_but_perfect, weak_local], LOW, territory="Rennes Métropole")
+    assert ranking[0].score < ranking[1].score
+    assert [rec.partner.id for rec in ranking] == ["near", "far"]
+    assert "Distance : à 312 km de l'EPN ; lieu situé à Angoulême." in ranking[1].explanation
+    assert "hors du territoire de Rennes Métropole" in ranking[1].explanation
+    assert "Distance : à 500 m de l'EPN." in ranking[0].explanation
+
+
+def test_the_explanation_quotes_the_standard_values_that_matched():
+    partner = PartnerProfile(
+        "p",
+        "Point information jeunesse",
+        thematics=frozenset({"emploi"}),
+        publics=frozenset({YOUNG.key}),
+        evidence={YOUNG.key: "Jeunes", "emploi": "Insertion professionnelle via le numérique"},
+    )
+    rec = score_partner(ACTION, partner, LOW, labels=LABELS)
+    assert "d'après sa fiche du standard (« Insertion professionnelle via le numérique »)" in rec.explanation
+    assert "touche les 15-29 ans (1 sur 2 publics visés, d'après sa fiche du standard (« Jeunes »))" in (
+        rec.explanation
+    )
+
+
+def test_many_sectors_are_named_three_at_most():
+    action = ActionNeeds(sectors=frozenset({"a", "b", "c", "d", "e"}))
+    partner = PartnerProfile("p", "P", sectors=frozenset({"a", "b", "c", "d", "e"}))
+    rec = score_partner(action, partner, frozenset({"a", "b", "c", "d", "e"}))
+    assert "intervient dans a, b, c et 2 autres," in rec.explanation
+
+
+def test_the_list_is_cut_to_twenty_by_default_in_the_pages():
+    partners = [PartnerProfile(str(i), f"P{i:02d}") for i in range(30)]
+    assert len(recommend_partners(ACTION, partners, limit=RECOMMENDATION_LIMIT)) == 20

@@ -285,6 +285,16 @@ MATRIX: dict[str, Entry] = {
     "partenaires:export_tableur": Entry(
         kwargs=lambda world, structure: {"epn_pk": world.epn_of(structure).pk}, expected=_reads()
     ),
+    # The EPN's own place (its record in the standard): its team alone fills it in and downloads it.
+    "partenaires:lieu_epn": Entry(
+        kwargs=lambda world, structure: {"epn_pk": world.epn_of(structure).pk}, expected=_writes()
+    ),
+    "partenaires:lieu_epn_csv": Entry(
+        kwargs=lambda world, structure: {"epn_pk": world.epn_of(structure).pk}, expected=_writes()
+    ),
+    "partenaires:lieu_epn_json": Entry(
+        kwargs=lambda world, structure: {"epn_pk": world.epn_of(structure).pk}, expected=_writes()
+    ),
     # Actions --------------------------------------------------------------------------------
     # A partner reads the actions its organisation is party to (their meetings, tasks and
     # calendars) and comments on them; the EPN's team alone writes them.

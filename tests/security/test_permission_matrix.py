@@ -128,6 +128,9 @@ PAGES_OF = {
         "partenaires:contact_delete",
         "partenaires:import",
         "partenaires:import_preview",
+        "partenaires:lieu_epn",
+        "partenaires:lieu_epn_csv",
+        "partenaires:lieu_epn_json",
     ),
     Permission.USAGER_DATA: ("frequentation:usager",),
 }

@@ -55,3 +55,12 @@ def test_recommendation_weighs_what_past_actions_with_the_partner_achieved(world
     assert ranked[cs].components.past_results < Fraction(1, 2) == ranked[ml].components.past_results
     assert "1 action commune, objectifs atteints à 0 %" in ranked[cs].explanation
     assert "pas encore d'action commune" in ranked[ml].explanation
+
+
+def test_an_entry_typed_with_its_commune_name_only_is_local_when_the_territory_has_that_commune(world):
+    epn, animateur, ml, cs = world
+    action = _action(epn, animateur, thematique="insertion et emploi", publics=["age:15-29"])
+    ranked, _ = recommendations(action)
+    # The factory's entries say only « Rennes », the collectivité's commune.
+    assert all(item.local for item in ranked)
+    assert all("lieu situé à Rennes" in item.recommendation.explanation for item in ranked)

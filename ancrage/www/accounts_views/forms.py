@@ -3,6 +3,7 @@ from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
 
 from ancrage.accounts.services import invitable_targets
 from ancrage.www.forms import AncrageForm
+from ancrage.www.pickers import OrganisationSelect
 
 
 class SecondFactorForm(AncrageForm):
@@ -27,7 +28,11 @@ def _target_value(role, target) -> str:
 
 class InvitationForm(AncrageForm):
     email = forms.EmailField(label="Adresse e-mail de la personne invitée")
-    cible = forms.ChoiceField(label="Rôle et organisation")
+    cible = forms.ChoiceField(
+        label="Rôle et organisation",
+        widget=OrganisationSelect,
+        help_text="Tapez quelques lettres du rôle ou de l’organisation pour filtrer la liste.",
+    )
 
     def __init__(self, *args, user, **kwargs):
         self.pairs = {_target_value(role, target): (role, target) for role, target in invitable_targets(user)}

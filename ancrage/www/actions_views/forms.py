@@ -6,6 +6,7 @@ from ancrage.partenaires import enums_standard
 from ancrage.partenaires.enums import FAMILLE_CHOICES
 from ancrage.partenaires.publics import PUBLIC_CHOICES
 from ancrage.www.forms import AncrageForm, SecteursField
+from ancrage.www.pickers import OrganisationSelect, grouped_choices
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -123,6 +124,24 @@ class CommentaireForm(AncrageForm):
 class TransitionForm(forms.Form):
     vers = forms.CharField()
     commentaire = forms.CharField(required=False, max_length=2000)
+
+
+class PickPartnerForm(AncrageForm):
+    """Any partner of the EPN's directory, beyond the recommended ones (posts to ``partenaire_add``)."""
+
+    partenaire = forms.ModelChoiceField(
+        label="Partenaire de l’annuaire",
+        queryset=None,
+        widget=OrganisationSelect,
+        help_text="Les plus proches de l’EPN d’abord ; tapez quelques lettres du nom pour filtrer la liste.",
+    )
+    role = forms.CharField(label="Rôle dans l’action", required=False, max_length=255)
+
+    def __init__(self, *args, partners, groups, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["partenaire"]
+        field.queryset = partners
+        field.widget.choices = grouped_choices(groups, empty_label="— choisir —")
 
 
 class AddPartnerForm(forms.Form):

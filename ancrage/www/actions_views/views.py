@@ -16,7 +16,8 @@ from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
 from ancrage.organisations.permissions import Permission
 from ancrage.organisations.scoping import scope_for
-from ancrage.suivi.recommendations import recommendations
+from ancrage.partenaires.scoring import RECOMMENDATION_LIMIT
+from ancrage.suivi.recommendations import recommendations, territory_of
 from ancrage.territoire.services import secteur_noms
 from ancrage.www.actions_views.forms import (
     ActionForm,
@@ -24,6 +25,7 @@ from ancrage.www.actions_views.forms import (
     CommentaireForm,
     DecisionForm,
     ObjectifForm,
+    PickPartnerForm,
     ReunionForm,
     SeanceForm,
     TransitionForm,
@@ -31,6 +33,7 @@ from ancrage.www.actions_views.forms import (
 )
 from ancrage.www.forms import add_validation_error
 from ancrage.www.messages import flash_errors
+from ancrage.www.pickers import organisation_groups
 
 PAGE_SIZE = 25
 
@@ -315,6 +318,13 @@ def recommandations(request, pk):
         raise Http404  # a partner sees the action, not the EPN's directory
     ranked, diagnostic = recommendations(action)
     participations = ActionPartenaire.objects.filter(action=action).select_related("partenaire")
+    pick_form = None
+    if can_write:
+        others = Structure.objects.filter(
+            kind=StructureKind.PARTENAIRE, referencee_par=action.structure
+        ).exclude(pk__in=participations.values("partenaire_id"))
+        groups = organisation_groups(others, epn=action.structure)
+        pick_form = PickPartnerForm(partners=others, groups=groups) if groups else None
     return render(
         request,
         "actions/recommandations.html",
@@ -322,6 +332,12 @@ def recommandations(request, pk):
             "title": f"Partenaires recommandés — {action.titre}",
             "action": action,
             "ranked": ranked,
+            "local": [item for item in ranked if item.local],
+            "local_count": sum(1 for item in ranked if item.local),
+            "outside": [item for item in ranked if not item.local],
+            "territory": territory_of(action.structure),
+            "limit": RECOMMENDATION_LIMIT,
+            "pick_form": pick_form,
             "diagnostic": diagnostic,
             "participations": participations,
             "can_write": can_write,

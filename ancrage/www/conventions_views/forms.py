@@ -6,6 +6,7 @@ from ancrage.core.wording import de_nom
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
 from ancrage.www.forms import AncrageForm
+from ancrage.www.pickers import OrganisationCheckboxes, flat_choices, organisation_groups
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 CUSTOM_PREFIX = "perso-"
@@ -61,8 +62,11 @@ class ConventionForm(AncrageForm):
         label="Partenaires signataires",
         queryset=Structure.objects.none(),
         required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="Chaque partenaire coché donne son visa dans le circuit de validation.",
+        widget=OrganisationCheckboxes,
+        help_text=(
+            "Chaque partenaire coché donne son visa dans le circuit de validation. Les partenaires de "
+            "l’action et ceux déjà signataires d’abord, puis les plus proches de l’EPN, puis les autres."
+        ),
     )
     objet = forms.CharField(label="Objet", widget=forms.Textarea(attrs={"rows": 3}))
     objectifs = forms.CharField(
@@ -118,9 +122,15 @@ class ConventionForm(AncrageForm):
         self.convention = convention
         epn = convention.structure
         self.fields["modele"].choices = modele_choices(epn)
-        self.fields["partenaires"].queryset = Structure.objects.filter(
+        partenaires = Structure.objects.filter(
             kind=StructureKind.PARTENAIRE, referencee_par=epn
         ) | Structure.objects.filter(pk__in=convention.partenaires.values("pk"))
+        self.fields["partenaires"].queryset = partenaires
+        first = set(convention.partenaires.values_list("pk", flat=True))
+        if convention.action_id:
+            first |= set(convention.action.partenaires.values_list("pk", flat=True))
+        groups = organisation_groups(partenaires, epn=epn, first_ids=first)
+        self.fields["partenaires"].widget.choices = flat_choices(groups)
         self.party_fields = []
         for key, name in parties.items():
             field_name = f"engagements__{key}"

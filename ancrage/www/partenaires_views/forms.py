@@ -99,3 +99,57 @@ class ImportForm(AncrageForm):
         if epns.count() == 1:
             self.fields["epn"].initial = epns.first()
             self.fields["epn"].widget = forms.HiddenInput()
+
+
+def _coordinate(label, low, high):
+    return forms.FloatField(
+        label=label,
+        required=False,
+        min_value=low,
+        max_value=high,
+        help_text="En degrés décimaux (WGS 84), avec un point : 48.1173.",
+        localize=False,
+    )
+
+
+class LieuEpnForm(AncrageForm):
+    """The EPN's own place, in the national standard's words (for the Cartographie nationale)."""
+
+    typologies = PartenaireForm.base_fields["typologies"]
+    siret = PartenaireForm.base_fields["siret"]
+    adresse = forms.CharField(label="Adresse", required=False)
+    code_postal = PartenaireForm.base_fields["code_postal"]
+    commune = PartenaireForm.base_fields["commune"]
+    code_insee = PartenaireForm.base_fields["code_insee"]
+    latitude = _coordinate("Latitude", -90, 90)
+    longitude = _coordinate("Longitude", -180, 180)
+    telephone = PartenaireForm.base_fields["telephone"]
+    courriels = PartenaireForm.base_fields["courriels"]
+    site_web = forms.CharField(label="Sites web", required=False, help_text="Séparés par des virgules.")
+    horaires = forms.CharField(
+        label="Horaires (format OpenStreetMap)", required=False, help_text="Par exemple : Mo-Fr 09:00-17:00."
+    )
+    presentation_resume = PartenaireForm.base_fields["presentation_resume"]
+    services = PartenaireForm.base_fields["services"]
+    publics_specifiquement_adresses = PartenaireForm.base_fields["publics_specifiquement_adresses"]
+    prise_en_charge_specifique = _checkboxes(
+        enums_standard.PRISES_EN_CHARGE_SPECIFIQUES, "Prise en charge spécifique (standard)"
+    )
+    frais_a_charge = _checkboxes(enums_standard.FRAIS_A_CHARGE, "Frais à charge")
+    modalites_acces = _checkboxes(enums_standard.MODALITES_ACCES, "Modalités d’accès")
+    modalites_accompagnement = _checkboxes(
+        enums_standard.MODALITES_ACCOMPAGNEMENT, "Modalités d’accompagnement"
+    )
+    dispositif_programmes_nationaux = PartenaireForm.base_fields["dispositif_programmes_nationaux"]
+    formations_labels = PartenaireForm.base_fields["formations_labels"]
+
+    def clean_courriels(self):
+        return split_list(self.cleaned_data["courriels"])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["services"].label = "Services proposés (standard)"
+        self.fields["typologies"].label = "Typologie du lieu (codes data·inclusion)"
+
+    def clean_site_web(self):
+        return split_list(self.cleaned_data["site_web"])

@@ -16,4 +16,7 @@ urlpatterns = [
     path("export/<int:epn_pk>.csv", views.export_csv, name="export_csv"),
     path("export/<int:epn_pk>-tableur.csv", views.export_tableur, name="export_tableur"),
     path("export/<int:epn_pk>.json", views.export_json, name="export_json"),
+    path("lieu/<int:epn_pk>/", views.lieu_epn, name="lieu_epn"),
+    path("lieu/<int:epn_pk>.csv", views.lieu_epn_csv, name="lieu_epn_csv"),
+    path("lieu/<int:epn_pk>.json", views.lieu_epn_json, name="lieu_epn_json"),
 ]

@@ -3,7 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -19,7 +19,7 @@ from ancrage.partenaires.models import Contact, ImportAnnuaire, Partenaire
 from ancrage.partenaires.publics import public_label
 from ancrage.territoire.services import secteur_noms
 from ancrage.www.forms import add_validation_error
-from ancrage.www.partenaires_views.forms import ContactForm, ImportForm, PartenaireForm
+from ancrage.www.partenaires_views.forms import ContactForm, ImportForm, LieuEpnForm, PartenaireForm
 
 PAGE_SIZE = 25
 EDITABLE = (
@@ -85,6 +85,7 @@ def partenaire_list(request):
     epns = Structure.objects.visible_to(request.user).filter(
         kind=StructureKind.EPN, partenaires_references__isnull=False
     )
+    writable = list(staff_epns(request.user).order_by("nom"))
     return render(
         request,
         "partenaires/list.html",
@@ -92,7 +93,8 @@ def partenaire_list(request):
             "title": "Annuaire des partenaires",
             "page_obj": page,
             "query": query,
-            "can_write": staff_epns(request.user).exists(),
+            "can_write": bool(writable),
+            "staff_epns": writable,
             "export_epns": epns.distinct().order_by("nom"),
         },
     )
@@ -317,3 +319,66 @@ def export_tableur(request, epn_pk):
 @login_required
 def export_json(request, epn_pk):
     return _export(request, epn_pk, "json")
+
+
+# --- The EPN's own place, exported in the standard ---------------------------------------------
+
+
+def _staff_epn_or_404(request, epn_pk):
+    """An EPN the user sees, and whose directory they write in (its staff); 404 or 403 otherwise."""
+    epn = _epn_for_export(request, epn_pk)
+    if not scope_for(request.user).may(Permission.ANNUAIRE_WRITE, epn.pk):
+        raise PermissionDenied
+    return epn
+
+
+LIEU_LIST_FIELDS = ("courriels", "site_web")
+
+
+@login_required
+def lieu_epn(request, epn_pk):
+    epn = _staff_epn_or_404(request, epn_pk)
+    lieu = services.lieu_epn_of(epn)
+    initial = {}
+    if lieu is not None:
+        initial = {name: getattr(lieu, name) for name in LieuEpnForm.base_fields}
+        for name in LIEU_LIST_FIELDS:
+            initial[name] = ", ".join(getattr(lieu, name))
+    else:
+        initial = {"siret": epn.siret, "code_insee": epn.code_commune, "commune": epn.commune_nom}
+    form = LieuEpnForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.lieu_epn_save(acting_user=request.user, epn=epn, **form.cleaned_data)
+        except ValidationError as error:
+            add_validation_error(form, error)
+        else:
+            messages.success(request, "La fiche du lieu est enregistrée.")
+            return redirect("partenaires:lieu_epn", epn_pk=epn.pk)
+    return render(
+        request,
+        "partenaires/lieu_epn.html",
+        {"title": f"Le lieu de l’EPN — {epn.nom}", "epn": epn, "lieu": lieu, "form": form},
+    )
+
+
+def _lieu_export(request, epn_pk, fmt: str) -> HttpResponse:
+    epn = _staff_epn_or_404(request, epn_pk)
+    lieu = services.lieu_epn_of(epn)
+    if lieu is None:
+        raise Http404
+    body = services.lieu_epn_export(acting_user=request.user, epn=epn, lieu=lieu, fmt=fmt)
+    content_type, suffix = services.EXPORT_FORMATS[fmt]
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="lieu-{epn.pk}{suffix}"'
+    return response
+
+
+@login_required
+def lieu_epn_csv(request, epn_pk):
+    return _lieu_export(request, epn_pk, "csv")
+
+
+@login_required
+def lieu_epn_json(request, epn_pk):
+    return _lieu_export(request, epn_pk, "json")

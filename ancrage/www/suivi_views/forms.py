@@ -2,6 +2,9 @@ from django import forms
 
 from ancrage.suivi.enums import CSP_CHOICES, SEXE_CHOICES, SITUATION_CHOICES, NatureEchange, SensPromotion
 from ancrage.www.forms import AncrageForm
+from ancrage.www.pickers import OrganisationSelect, grouped_choices
+
+EMPTY_ORIENTE = "personne / venu·e seul·e"
 
 
 class SheetRowForm(AncrageForm):
@@ -9,7 +12,9 @@ class SheetRowForm(AncrageForm):
 
     identifiant = forms.CharField(label="Identifiant", max_length=100, required=False)
     present = forms.BooleanField(label="Présent·e", required=False, initial=True)
-    oriente_par = forms.ModelChoiceField(label="Orienté·e par", queryset=None, required=False)
+    oriente_par = forms.ModelChoiceField(
+        label="Orienté·e par", queryset=None, required=False, widget=OrganisationSelect
+    )
     annee_naissance = forms.IntegerField(
         label="Année de naissance", required=False, min_value=1900, max_value=2100
     )
@@ -27,19 +32,32 @@ class SheetRowForm(AncrageForm):
     )
     retirer = forms.BooleanField(label="Retirer de la feuille", required=False)
 
-    def __init__(self, *args, partners, **kwargs):
+    def __init__(self, *args, partners, partner_choices=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["oriente_par"].queryset = partners
-        self.fields["oriente_par"].empty_label = "personne / venu·e seul·e"
+        field = self.fields["oriente_par"]
+        field.queryset = partners
+        field.empty_label = EMPTY_ORIENTE
+        if partner_choices is not None:
+            field.widget.choices = partner_choices
 
 
 class BaseSheetFormSet(forms.BaseFormSet):
-    def __init__(self, *args, partners, **kwargs):
+    """``partner_groups`` (``pickers.ordered_organisations``) orders the « orienté par » options,
+    computed once for every row."""
+
+    def __init__(self, *args, partners, partner_groups=None, **kwargs):
         self.partners = partners
+        self.partner_choices = (
+            grouped_choices(partner_groups, empty_label=EMPTY_ORIENTE) if partner_groups is not None else None
+        )
         super().__init__(*args, **kwargs)
 
     def get_form_kwargs(self, index):
-        return {**super().get_form_kwargs(index), "partners": self.partners}
+        return {
+            **super().get_form_kwargs(index),
+            "partners": self.partners,
+            "partner_choices": self.partner_choices,
+        }
 
 
 SheetFormSet = forms.formset_factory(SheetRowForm, formset=BaseSheetFormSet, extra=8)

@@ -25,6 +25,7 @@ from ancrage.organisations.scoping import scope_for
 from ancrage.suivi import avant_apres, bilan, selectors, services
 from ancrage.suivi.models import Echange, Participation, Promotion
 from ancrage.www.messages import flash_errors
+from ancrage.www.pickers import organisation_groups
 from ancrage.www.suivi_views.forms import (
     AvantApresForm,
     DelaiForm,
@@ -354,7 +355,14 @@ def feuille(request, pk: int):
         for p in existing
     ]
     partners = _partners_of(epn_id)
-    formset = SheetFormSet(request.POST or None, initial=initial, partners=partners, prefix="ligne")
+    groups = organisation_groups(
+        partners,
+        epn=seance.action.structure,
+        first_ids=seance.action.partenaires.values_list("pk", flat=True),
+    )
+    formset = SheetFormSet(
+        request.POST or None, initial=initial, partners=partners, partner_groups=groups, prefix="ligne"
+    )
     if request.method == "POST" and formset.is_valid():
         rows, removed = [], []
         for data in formset.cleaned_data:
