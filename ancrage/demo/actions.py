@@ -34,6 +34,8 @@ ENTRIES = {
     TY_BLOSNE: {
         "typologies": ["CS"],
         "adresse": "1 rue de Suède (démo)",
+        "latitude": 48.0876,
+        "longitude": -1.6637,
         "code_postal": "35200",
         "commune": "Rennes",
         "code_insee": "35238",
@@ -46,6 +48,8 @@ ENTRIES = {
     CCAS: {
         "typologies": ["CCAS"],
         "adresse": "Hôtel de ville (démo)",
+        "latitude": 48.1114,
+        "longitude": -1.6797,
         "code_postal": "35000",
         "commune": "Rennes",
         "code_insee": "35238",
@@ -57,6 +61,8 @@ ENTRIES = {
     MISSION_LOCALE: {
         "typologies": ["ML"],
         "adresse": "6 cours des Alliés (démo)",
+        "latitude": 48.1046,
+        "longitude": -1.6738,
         "code_postal": "35000",
         "commune": "Rennes",
         "code_insee": "35238",
@@ -68,6 +74,8 @@ ENTRIES = {
     MEDIATHEQUE: {
         "typologies": ["BIB"],
         "adresse": "Place de l’Église (démo)",
+        "latitude": 48.1213,
+        "longitude": -1.603,
         "code_postal": "35510",
         "commune": "Cesson-Sévigné",
         "code_insee": "35051",
@@ -80,6 +88,8 @@ ENTRIES = {
     VITRE_ENTRAIDE: {
         "typologies": ["ASSO"],
         "adresse": "Rue de la Poterie (démo)",
+        "latitude": 48.1236,
+        "longitude": -1.209,
         "code_postal": "35500",
         "commune": "Vitré",
         "code_insee": "35360",

@@ -25,7 +25,7 @@ MAUREPAS = [f"3523805{n:02d}" for n in range(1, 10)]
 def _import(epn, name):
     return partenaires.import_directly(
         acting_user=None, epn=epn, data=(FIXTURES / name).read_bytes(), filename=name
-    )
+    ).created
 
 
 def _maurepas_action(epn):

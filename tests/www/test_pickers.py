@@ -99,5 +99,6 @@ def test_the_recommendations_page_picks_any_partner_of_this_epn_only(client, dem
     assert 'data-picker="organisation"' in select
     assert MISSION_LOCALE not in options  # already in the action
     assert VITRE_ENTRAIDE not in options
-    # Without coordinates on the demo's partners, the order is alphabetical.
-    assert options[1:] == sorted(options[1:], key=str.casefold)
+    # The nearest to the EPN first: Ty-Blosne, in the Blosne itself, before the CCAS at the town
+    # hall, although the alphabet says otherwise.
+    assert options.index("Centre social Ty-Blosne (démo)") < options.index("CCAS de Rennes (démo)")
