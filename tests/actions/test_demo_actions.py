@@ -19,7 +19,11 @@ def test_demo_actions_show_partners_matrices_sessions_and_meetings(demo):
     assert any(selectors.matrix_warnings(action) for action in blosne_actions)
     assert Seance.objects.count() >= 5 and Decision.objects.filter(tache__gt="").exists()
     assert all("(démo)" in action.titre for action in Action.objects.all())
-    assert Partenaire.objects.count() == 5
+    # Five directory entries, and the Blosne EPN's own place (its record in the standard).
+    assert Partenaire.objects.exclude(structure__kind="epn").count() == 5
+    assert list(
+        Partenaire.objects.filter(structure__kind="epn").values_list("structure__nom", flat=True)
+    ) == ["EPN du Blosne (démo)"]
 
 
 def test_the_demo_module_is_idempotent(demo):
