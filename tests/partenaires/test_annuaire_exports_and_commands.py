@@ -86,16 +86,16 @@ def test_importer_dry_run_then_import_then_export(tmp_path, capsys):
     path = FIXTURES / "charente-meme-siret.json"
     call_command("annuaire-importer", str(path), "--lieu", str(epn.pk), "--dry-run")
     out = capsys.readouterr().out
-    assert "17 lieu(x) lu(s)" in out and "à vérifier : « UNION DEP ASSOCIATIONS FAMILLE »" in out
+    assert "17 lieux lus" in out and "à vérifier : « UNION DEP ASSOCIATIONS FAMILLE »" in out
     assert "Simulation : rien n’est importé." in out
     assert not Partenaire.objects.of_epn(epn).exists()
     call_command("annuaire-importer", str(path), "--lieu", str(epn.pk))
     out = capsys.readouterr().out
     created = Partenaire.objects.of_epn(epn).count()
-    assert f"{created} créé(s), 0 mis à jour" in out and created > 6
+    assert f"{created} créés, 0 mis à jour" in out and created > 6
     # Loaded again: nothing added, everything found.
     call_command("annuaire-importer", str(path), "--lieu", str(epn.pk))
-    assert "0 créé(s)" in capsys.readouterr().out
+    assert "0 créé," in capsys.readouterr().out
     assert Partenaire.objects.of_epn(epn).count() == created
     for fmt in ("csv", "json", "tableur"):
         out_file = tmp_path / f"annuaire.{fmt}"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from ancrage.core.wording import de_nom
 from ancrage.partenaires import services, standard
 from ancrage.partenaires.management.commands._annuaire import epn_or_error
 
@@ -31,4 +32,4 @@ class Command(BaseCommand):
             output.write_bytes(body)
         except OSError as error:
             raise CommandError(f"Impossible d’écrire « {output} » : {error.strerror}.") from None
-        self.stdout.write(f"Annuaire de {epn.nom} ({fmt}) → {output}")
+        self.stdout.write(f"Annuaire {de_nom(epn.nom)} ({fmt}) → {output}")

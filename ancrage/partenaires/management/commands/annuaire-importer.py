@@ -12,6 +12,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from ancrage.core.importing import ImportRejected
+from ancrage.core.wording import de_nom, nombre
 from ancrage.partenaires import services
 from ancrage.partenaires.management.commands._annuaire import epn_or_error
 
@@ -51,16 +52,17 @@ class Command(BaseCommand):
         except ImportRejected as exc:
             raise CommandError("Fichier refusé :\n" + exc.summary()) from None
         self.stdout.write(
-            f"Importé dans l’annuaire de {epn.nom} : {len(outcome.created)} créé(s), "
-            f"{len(outcome.updated)} mis à jour."
+            f"Importé dans l’annuaire {de_nom(epn.nom)} : "
+            f"{nombre(len(outcome.created), 'créé', 'créés')}, {len(outcome.updated)} mis à jour."
         )
 
     def _report(self, plan: dict, dry_run: bool) -> None:
         write = self.stdout.write
         write(
-            f"{plan['lus']} lieu(x) lu(s) : {len(plan['a_creer'])} à ajouter, "
-            f"{len(plan['a_mettre_a_jour'])} à mettre à jour, {len(plan['fusions'])} fusionné(s), "
-            f"{len(plan['douteux'])} à vérifier, {len(plan['rejetes'])} écarté(s)."
+            f"{nombre(plan['lus'], 'lieu lu', 'lieux lus')} : {len(plan['a_creer'])} à ajouter, "
+            f"{len(plan['a_mettre_a_jour'])} à mettre à jour, "
+            f"{nombre(len(plan['fusions']), 'fusionné', 'fusionnés')}, "
+            f"{len(plan['douteux'])} à vérifier, {nombre(len(plan['rejetes']), 'écarté', 'écartés')}."
         )
         for item in plan["douteux"]:
             avec = (
