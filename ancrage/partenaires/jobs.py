@@ -154,7 +154,9 @@ def is_stale(job: ImportAnnuaire) -> bool:
 
 
 def job_retry(*, acting_user, job: ImportAnnuaire) -> bool:
-    """ "Relancer": run again a job whose worker died (stale). False when the job is not stale."""
+    """ "Relancer": run again a job whose worker died (stale). False when the job is not stale.
+    Only the EPN's staff may, as confirming or cancelling (``PermissionDenied`` otherwise)."""
+    services._check_writable(acting_user, job.structure)
     if not QUEUE.requeue_stale(job.pk):
         return False
     audit_record(
