@@ -95,13 +95,6 @@ class ImportForm(AncrageForm):
         "ou structures de data·inclusion (JSON ou CSV).",
     )
 
-    def __init__(self, *args, epns, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["epn"].queryset = epns
-        if epns.count() == 1:
-            self.fields["epn"].initial = epns.first()
-            self.fields["epn"].widget = forms.HiddenInput()
-
     def clean_fichier(self):
         """The checks of every import (size, real content type), before the file is kept."""
         upload = self.cleaned_data["fichier"]
@@ -112,3 +105,10 @@ class ImportForm(AncrageForm):
         except ImportRejected as refused:
             raise forms.ValidationError([str(issue) for issue in refused.issues]) from None
         return upload
+
+    def __init__(self, *args, epns, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["epn"].queryset = epns
+        if epns.count() == 1:
+            self.fields["epn"].initial = epns.first()
+            self.fields["epn"].widget = forms.HiddenInput()
