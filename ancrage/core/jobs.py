@@ -13,6 +13,11 @@ once. A job in a running state whose heartbeat is older than ``ANCRAGE_JOBS_TIME
 holds its row lock (that worker is alive, inside its transaction). A step writes its result in one
 transaction that first locks the job's row with ``mine(job)``: an attempt that was requeued
 meanwhile (a worker that was only slow) finds nothing to lock and writes nothing.
+
+Imports are bounded (the queues built with ``capped=True``: the diagnostic's and the directory's):
+each step has a CPU budget (``import_budget``, ``ANCRAGE_IMPORT_CPU_SECONDS``), and an EPN has at
+most ``ANCRAGE_IMPORT_MAX_ACTIVE`` imports waiting or running, all capped queues together
+(``Queue.check_room``, which raises ``TooManyImports``).
 """
 
 import datetime as dt
@@ -57,6 +62,35 @@ class CpuBudget:
             raise CpuTimeExceeded(self.seconds)
 
 
+def import_budget() -> CpuBudget:
+    """The CPU time one step of an import may use (``ANCRAGE_IMPORT_CPU_SECONDS``, 0: no limit)."""
+    return CpuBudget(settings.ANCRAGE_IMPORT_CPU_SECONDS)
+
+
+def cpu_error(fichier: str, exc: CpuTimeExceeded) -> str:
+    """The French message of an import step stopped by its CPU budget."""
+    return (
+        f"Fichier « {fichier} » : sa lecture a demandé plus de {exc.limit:g} secondes de calcul, "
+        "la limite fixée par l’exploitant ; rien n’a été enregistré. Découpez le fichier, ou "
+        "demandez à l’exploitant de relever la limite."
+    )
+
+
+class TooManyImports(Exception):
+    """The EPN already has as many imports waiting or running as allowed."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        super().__init__(
+            f"Cet EPN a déjà {limit} import(s) en attente ou en cours : attendez que l’un d’eux se "
+            "termine avant d’en lancer un autre."
+        )
+
+
+#: The queues of imports, whose active jobs ``ANCRAGE_IMPORT_MAX_ACTIVE`` bounds together.
+CAPPED_QUEUES: list["Queue"] = []
+
+
 @dataclass(frozen=True)
 class Step:
     waiting: str
@@ -72,11 +106,36 @@ def stale_before() -> dt.datetime:
 class Queue:
     """The jobs of one model: scheduling, claiming, running, and recovering from dead workers."""
 
-    def __init__(self, model: type[Model], steps: list[Step], *, name: str):
+    def __init__(self, model: type[Model], steps: list[Step], *, name: str, capped: bool = False):
         self.model = model
         self.steps = steps
         self.name = name
         self.retry_state = {step.running: step.waiting for step in steps}
+        #: The states of a job that waits for a worker or runs.
+        self.active_states = [state for step in steps for state in (step.waiting, step.running)]
+        if capped:  # a job of this model has a ``structure``: the EPN whose import it is
+            CAPPED_QUEUES.append(self)
+
+    # --- Bounds --------------------------------------------------------------------------------
+
+    def check_room(self, structure, *, exclude_pk=None) -> None:
+        """Refuse one more active import for ``structure`` past ``ANCRAGE_IMPORT_MAX_ACTIVE``,
+        counting the active jobs of every capped queue (``exclude_pk``: a job of this queue about
+        to become active again). The EPN's row is locked for the caller's transaction, so two
+        submissions cannot both pass."""
+        limit = settings.ANCRAGE_IMPORT_MAX_ACTIVE
+        if not limit:
+            return
+        list(type(structure).objects.select_for_update().filter(pk=structure.pk).values_list("pk", flat=True))
+        active = 0
+        for queue in CAPPED_QUEUES:
+            jobs = queue.model.objects.filter(structure=structure, state__in=queue.active_states)
+            if queue is self and exclude_pk is not None:
+                jobs = jobs.exclude(pk=exclude_pk)
+            # A stale job lost its worker: it waits for "Relancer" and takes no CPU meanwhile.
+            active += jobs.filter(updated_at__gte=stale_before()).count()
+        if active >= limit:
+            raise TooManyImports(limit)
 
     # --- Scheduling ----------------------------------------------------------------------------
 

@@ -10,6 +10,9 @@ which reads the body.
 are streamed and stops the upload once one passes ``ANCRAGE_UPLOAD_MAX_SIZE``, before the chunk
 reaches the handler that writes temporary files; the middleware then turns the response into the
 same 413 page. It covers a body whose declared length is within the limit but whose file is not.
+
+``check_file`` is what every importer calls on a file before reading it: ``safe_files.check_upload``
+(size, real content type, zip bombs, XML entities) with the operator's ``ANCRAGE_UPLOAD_MAX_SIZE``.
 """
 
 from __future__ import annotations
@@ -18,10 +21,19 @@ from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 from django.shortcuts import render
 
+from ancrage.core import safe_files
+
 MIB = 1024 * 1024
 ANONYMOUS_MAX_BYTES = 1 * MIB  # a login or reset form is a few hundred bytes
 
 TOO_LARGE_ATTRIBUTE = "_ancrage_upload_too_large"
+
+
+def check_file(data: bytes, *, filename: str, accept, size: int | None = None) -> str:
+    """Check an uploaded file before any parser opens it; its kind, or ``ImportRejected``."""
+    max_size = getattr(settings, "ANCRAGE_UPLOAD_MAX_SIZE", safe_files.Limits.max_size)
+    limits = safe_files.Limits(max_size=max_size)
+    return safe_files.check_upload(data, filename=filename, accept=accept, limits=limits, size=size)
 
 
 def body_limit() -> int:

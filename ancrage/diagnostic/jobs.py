@@ -22,7 +22,6 @@ import traceback
 from pathlib import Path
 
 import numpy as np
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -30,9 +29,17 @@ from django.utils import timezone
 
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
-from ancrage.core import safe_files
+from ancrage.core import uploads
 from ancrage.core.importing import ImportRejected
-from ancrage.core.jobs import CpuBudget, CpuTimeExceeded, Queue, Step, stale_before
+from ancrage.core.jobs import (  # noqa: F401 - TooManyImports: what job_submit raises, for pages
+    CpuBudget,
+    CpuTimeExceeded,
+    Queue,
+    Step,
+    TooManyImports,
+    cpu_error,
+    import_budget,
+)
 from ancrage.diagnostic import priorites as pure_priorites
 from ancrage.diagnostic import services as diagnostic_services
 from ancrage.diagnostic.cibles import category_label
@@ -75,41 +82,12 @@ FORMATS = {"ancrage": "Fichier des usagers", "coop": "Export de La Coop", "agreg
 FILE_SLICE = 8 << 20
 
 
-#: The states of a job that waits for a worker or runs: those ``ANCRAGE_IMPORT_MAX_ACTIVE`` bounds.
-ACTIVE_STATES = (State.ANALYSE_DEMANDEE, State.ANALYSE, State.IMPORT_DEMANDE, State.IMPORT)
-
-
-class TooManyImports(Exception):
-    """The EPN already has as many imports waiting or running as allowed."""
-
-    def __init__(self, limit: int):
-        self.limit = limit
-        super().__init__(
-            f"Cet EPN a déjà {limit} import(s) en attente ou en cours : attendez que l’un d’eux se "
-            "termine avant d’en lancer un autre."
-        )
-
-
-def _check_room(structure, *, exclude_pk=None) -> None:
-    """Refuse one more active import for ``structure`` past ``ANCRAGE_IMPORT_MAX_ACTIVE``. The
-    EPN's row is locked for the caller's transaction, so two submissions cannot both pass."""
-    limit = settings.ANCRAGE_IMPORT_MAX_ACTIVE
-    if not limit:
-        return
-    list(type(structure).objects.select_for_update().filter(pk=structure.pk).values_list("pk", flat=True))
-    active = ImportJob.objects.filter(structure=structure, state__in=ACTIVE_STATES).exclude(pk=exclude_pk)
-    # A stale job lost its worker: it waits for "Relancer" and takes no CPU meanwhile.
-    active = active.filter(updated_at__gte=stale_before())
-    if active.count() >= limit:
-        raise TooManyImports(limit)
-
-
 @transaction.atomic
 def job_submit(*, acting_user, structure, kind: str, fichier: str, contenu, options=None) -> ImportJob:
     """Keep the file and queue its analysis. ``contenu``: the file's bytes, or an uploaded file
     (a Django ``File``), read by slices and never whole. Raises ``TooManyImports`` when the EPN
     already has ``ANCRAGE_IMPORT_MAX_ACTIVE`` imports waiting or running."""
-    _check_room(structure)
+    QUEUE.check_room(structure)
     job = ImportJob.objects.create(
         structure=structure,
         kind=kind,
@@ -149,7 +127,7 @@ def _forget_file(jobs) -> None:
 def job_confirm(*, acting_user, job: ImportJob) -> bool:
     """Queue the import of an analysed job; raises ``TooManyImports`` like ``job_submit``."""
     if job.state == State.PRET:
-        _check_room(job.structure, exclude_pk=job.pk)
+        QUEUE.check_room(job.structure, exclude_pk=job.pk)
     updated = ImportJob.objects.filter(pk=job.pk, state=State.PRET).update(state=State.IMPORT_DEMANDE)
     if updated:
         QUEUE.schedule(job.pk)
@@ -284,19 +262,6 @@ def _job_file(job: ImportJob):
         yield Path(f.name), digest.hexdigest()
 
 
-def _budget() -> CpuBudget:
-    """The CPU time one step of an import may use (``ANCRAGE_IMPORT_CPU_SECONDS``, 0: no limit)."""
-    return CpuBudget(settings.ANCRAGE_IMPORT_CPU_SECONDS)
-
-
-def _cpu_error(job: ImportJob, exc: CpuTimeExceeded) -> str:
-    return (
-        f"Fichier « {job.fichier} » : sa lecture a demandé plus de {exc.limit:g} secondes de calcul, "
-        "la limite fixée par l’exploitant ; rien n’a été enregistré. Découpez le fichier, ou "
-        "demandez à l’exploitant de relever la limite."
-    )
-
-
 def _parse(job: ImportJob, path: Path, budget: CpuBudget):
     """Read the job's file with the pure readers; returns what the apply step stores. The CPU
     budget is checked at each chunk the readers report, and once the file is read."""
@@ -309,9 +274,6 @@ def _read(job: ImportJob, path: Path, budget: CpuBudget):
     structure = job.structure
     fmt = job.options.get("format", "ancrage")
     accept = ACCEPTED_KINDS[job.kind] if job.kind != Kind.FREQUENTATION else ACCEPTED_FORMATS[fmt]
-    limits = safe_files.Limits(
-        max_size=getattr(settings, "ANCRAGE_UPLOAD_MAX_SIZE", safe_files.Limits.max_size)
-    )
     streamed = job.kind == Kind.FREQUENTATION and fmt == "ancrage"
     size = path.stat().st_size
     if streamed:
@@ -320,7 +282,7 @@ def _read(job: ImportJob, path: Path, budget: CpuBudget):
     else:
         contenu = path.read_bytes()
     # Size, real content type, zip bombs and XML entities are checked before any parser opens the file.
-    safe_files.check_upload(contenu, filename=job.fichier, accept=accept, limits=limits, size=size)
+    uploads.check_file(contenu, filename=job.fichier, accept=accept, size=size)
     if job.kind == Kind.POPULATION:
         return insee.read_insee(contenu, job.fichier, tick=budget.check)
     if job.kind == Kind.FREQUENTATION:
@@ -354,14 +316,14 @@ def _read(job: ImportJob, path: Path, budget: CpuBudget):
 
 
 def _analyse(job: ImportJob) -> None:
-    budget = _budget()
+    budget = import_budget()
     try:
         with _job_file(job) as (path, _):
             parsed = _parse(job, path, budget)
             apercu = _apercu(job, parsed)
             budget.check()
     except CpuTimeExceeded as exc:
-        _fail(job, [_cpu_error(job, exc)])
+        _fail(job, [cpu_error(job.fichier, exc)])
         return
     except (ImportRejected, ValidationError, diagnostic_services.DiagnosticImpossible) as exc:
         _fail(job, _errors_of(job, exc))
@@ -387,7 +349,7 @@ def _apply(job: ImportJob) -> None:
 def _apply_file(job: ImportJob, path: Path) -> None:
     user = job.created_by
     structure = job.structure
-    budget = _budget()
+    budget = import_budget()
     try:
         parsed = _parse(job, path, budget)
         with transaction.atomic():
@@ -413,7 +375,7 @@ def _apply_file(job: ImportJob, path: Path) -> None:
             )
             _forget_file(ImportJob.objects.filter(pk=job.pk))
     except CpuTimeExceeded as exc:  # raised inside the transaction: nothing was written
-        _fail(job, [_cpu_error(job, exc)])
+        _fail(job, [cpu_error(job.fichier, exc)])
         return
     except (ImportRejected, ValidationError, diagnostic_services.DiagnosticImpossible) as exc:
         _fail(job, _errors_of(job, exc))
@@ -426,7 +388,7 @@ def _apply_file(job: ImportJob, path: Path) -> None:
 
 ANALYSE = Step(State.ANALYSE_DEMANDEE, State.ANALYSE, _analyse)
 APPLY = Step(State.IMPORT_DEMANDE, State.IMPORT, _apply)
-QUEUE = Queue(ImportJob, [ANALYSE, APPLY], name="import")
+QUEUE = Queue(ImportJob, [ANALYSE, APPLY], name="import", capped=True)
 
 
 def _store(job, parsed, user, structure):

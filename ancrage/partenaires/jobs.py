@@ -10,6 +10,11 @@ killed at any point leaves either nothing and a job still "en cours", or the ent
 finished job. A restart loses nothing: the file is in the row; a job whose heartbeat stopped
 (``ANCRAGE_JOBS_TIMEOUT``) is requeued by ``ancrage worker-partenaires`` or by "Relancer".
 
+Bounds, as every import (``ancrage.core.jobs``): the file is checked before it is read
+(``ancrage.core.uploads.check_file``), each step stops past ``ANCRAGE_IMPORT_CPU_SECONDS`` of CPU
+time (checked at each place matched or written: the apply step's transaction is rolled back), and
+an EPN has at most ``ANCRAGE_IMPORT_MAX_ACTIVE`` imports waiting or running.
+
 Progress: the analysis reports outside any transaction. The apply step runs inside its
 transaction, so it reports through a second database connection (PostgreSQL), which also keeps
 the heartbeat alive; the job's row is only locked at the very end.
@@ -26,21 +31,25 @@ from django.utils import timezone
 
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
+from ancrage.core import uploads
 from ancrage.core.importing import ImportRejected
-from ancrage.core.jobs import Queue, Step
+from ancrage.core.jobs import CpuBudget, CpuTimeExceeded, Queue, Step, cpu_error, import_budget
 from ancrage.partenaires import services
 from ancrage.partenaires.models import ImportAnnuaire
 
 logger = logging.getLogger(__name__)
 State = ImportAnnuaire.State
 MAX_ERREURS = 200
+#: What a directory file may be: the standard's CSV, the Cartographie's or data·inclusion's JSON.
+ACCEPTED = {"csv", "json"}
 
 
 class _SideProgress:
     """Progress and heartbeat written on a connection of its own, outside the step's transaction."""
 
-    def __init__(self, job_id: int):
+    def __init__(self, job_id: int, budget: CpuBudget):
         self.job_id = job_id
+        self.budget = budget
         self.last = -1
         self.side = None
         if connection.vendor == "postgresql":
@@ -50,6 +59,7 @@ class _SideProgress:
                 self.side = None
 
     def __call__(self, done: int, total: int) -> None:
+        self.budget.check()  # a place matched or written: past its CPU time, the step stops here
         if not total or not (done == total or done - self.last >= max(1, total // 50)):
             return
         self.last = done
@@ -87,9 +97,16 @@ def _log_bug(job: ImportAnnuaire, step: str, exc: Exception) -> None:
 
 
 def _analyse(job: ImportAnnuaire) -> None:
-    progress = _SideProgress(job.pk)
+    budget = import_budget()
+    progress = _SideProgress(job.pk, budget)
     try:
+        # Also checked by the upload page; a file submitted otherwise is checked here all the same.
+        uploads.check_file(bytes(job.contenu), filename=job.nom_fichier, accept=ACCEPTED)
         resultat = services.annuaire_import_analyse(batch=job, progress=progress)
+        budget.check()
+    except CpuTimeExceeded as exc:
+        _fail(job, [cpu_error(job.nom_fichier, exc)])
+        return
     except ImportRejected as exc:
         _fail(job, [str(issue) for issue in exc.issues])
         return
@@ -103,11 +120,18 @@ def _analyse(job: ImportAnnuaire) -> None:
 
 
 def _apply(job: ImportAnnuaire) -> None:
-    progress = _SideProgress(job.pk)
+    budget = import_budget()
+    progress = _SideProgress(job.pk, budget)
     try:
         services.annuaire_import_apply(
-            acting_user=job.created_by, batch=job, progress=progress, owns=lambda: QUEUE.owns(job)
+            acting_user=job.created_by,
+            batch=job,
+            progress=progress,
+            tick=budget.check,
+            owns=lambda: QUEUE.owns(job),
         )
+    except CpuTimeExceeded as exc:  # raised inside the transaction: nothing was written
+        _fail(job, [cpu_error(job.nom_fichier, exc)])
     except services.Superseded:
         logger.warning("Directory import %s: attempt %s superseded, nothing written", job.pk, job.attempt)
     except (ImportRejected, ValidationError) as exc:
@@ -122,7 +146,7 @@ def _apply(job: ImportAnnuaire) -> None:
 
 ANALYSE = Step(State.ANALYSE_DEMANDEE, State.ANALYSE, _analyse)
 APPLY = Step(State.IMPORT_DEMANDE, State.IMPORT, _apply)
-QUEUE = Queue(ImportAnnuaire, [ANALYSE, APPLY], name="annuaire")
+QUEUE = Queue(ImportAnnuaire, [ANALYSE, APPLY], name="annuaire", capped=True)
 
 
 def is_stale(job: ImportAnnuaire) -> bool:
@@ -130,7 +154,9 @@ def is_stale(job: ImportAnnuaire) -> bool:
 
 
 def job_retry(*, acting_user, job: ImportAnnuaire) -> bool:
-    """ "Relancer": run again a job whose worker died (stale). False when the job is not stale."""
+    """ "Relancer": run again a job whose worker died (stale). False when the job is not stale.
+    Only the EPN's staff may, as confirming or cancelling (``PermissionDenied`` otherwise)."""
+    services._check_writable(acting_user, job.structure)
     if not QUEUE.requeue_stale(job.pk):
         return False
     audit_record(

@@ -765,10 +765,12 @@ def _submitter(acting_user):
 @transaction.atomic
 def annuaire_import_submit(*, acting_user, epn: Structure, data: bytes, filename: str) -> ImportAnnuaire:
     """Keep the uploaded file and queue its analysis (a background job); nothing enters the
-    directory before the user confirms."""
+    directory before the user confirms. Raises ``TooManyImports`` when the EPN already has
+    ``ANCRAGE_IMPORT_MAX_ACTIVE`` imports waiting or running."""
     _check_writable(acting_user, epn)
     from ancrage.partenaires import jobs
 
+    jobs.QUEUE.check_room(epn)
     batch = ImportAnnuaire.objects.create(
         structure=epn,
         nom_fichier=filename[:255],
@@ -795,10 +797,13 @@ def annuaire_import_analyse(*, batch: ImportAnnuaire, progress=None) -> dict:
 
 @transaction.atomic
 def annuaire_import_confirm(*, acting_user, batch: ImportAnnuaire, decisions: dict[str, str]) -> bool:
-    """Queue the import of an analysed file, with the user's choice for each doubtful place."""
+    """Queue the import of an analysed file, with the user's choice for each doubtful place;
+    raises ``TooManyImports`` like ``annuaire_import_submit``."""
     _check_writable(acting_user, batch.structure)
     from ancrage.partenaires import jobs
 
+    if batch.state == ImportAnnuaire.State.PRET:
+        jobs.QUEUE.check_room(batch.structure, exclude_pk=batch.pk)
     clean = {str(key): value for key, value in decisions.items() if value in DECISIONS}
     updated = ImportAnnuaire.objects.filter(pk=batch.pk, state=ImportAnnuaire.State.PRET).update(
         state=ImportAnnuaire.State.IMPORT_DEMANDE,
@@ -892,10 +897,13 @@ def apply_plan(*, acting_user, epn: Structure, plan: ImportPlan, progress=None) 
     return outcome
 
 
-def annuaire_import_apply(*, acting_user, batch: ImportAnnuaire, progress=None, owns=None) -> ImportOutcome:
+def annuaire_import_apply(
+    *, acting_user, batch: ImportAnnuaire, progress=None, tick=None, owns=None
+) -> ImportOutcome:
     """Create and update every entry the analysis accepts, all or nothing (the apply step).
 
-    Planned again: the directory may have changed since the analysis. ``owns()``, called inside
+    Planned again: the directory may have changed since the analysis (``tick()`` is called at
+    each place planned: the CPU budget of the job). ``owns()``, called inside
     the transaction once everything is written, says whether this attempt still owns the job; if
     not, everything is rolled back.
     """
@@ -906,6 +914,7 @@ def annuaire_import_apply(*, acting_user, batch: ImportAnnuaire, progress=None, 
         filename=batch.nom_fichier,
         fmt=batch.format,
         decisions=batch.decisions,
+        progress=(lambda done, total: tick()) if tick is not None else None,
     )
     with transaction.atomic():
         outcome = apply_plan(acting_user=acting_user, epn=epn, plan=plan, progress=progress)

@@ -288,3 +288,20 @@ def test_a_restart_loses_no_import_the_worker_picks_up_the_stale_job(settings):
     call_command("worker-partenaires", "--once", stdout=StringIO())
     batch.refresh_from_db()
     assert batch.state == ImportAnnuaire.State.TERMINE and Partenaire.objects.of_epn(epn).count() == 90
+
+
+def test_only_the_epn_s_staff_relaunches_its_directory_import():
+    from ancrage.partenaires import jobs
+
+    epn, animateur = epn_with_animateur()
+    _, other = epn_with_animateur()
+    stale = ImportAnnuaire.objects.create(
+        structure=epn, nom_fichier="nc.json", format="json", contenu=NC, state=ImportAnnuaire.State.ANALYSE
+    )
+    ImportAnnuaire.objects.filter(pk=stale.pk).update(updated_at=timezone.now() - timedelta(days=1))
+    stale.refresh_from_db()
+    with pytest.raises(PermissionDenied):
+        jobs.job_retry(acting_user=other, job=stale)
+    assert ImportAnnuaire.objects.get(pk=stale.pk).state == ImportAnnuaire.State.ANALYSE
+    assert jobs.job_retry(acting_user=animateur, job=stale) is True
+    assert ImportAnnuaire.objects.get(pk=stale.pk).state == ImportAnnuaire.State.PRET

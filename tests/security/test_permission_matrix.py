@@ -5,6 +5,8 @@ The checks run as production does: the second factor is required (and given, for
 need it), and login throttling is on.
 """
 
+import datetime as dt
+
 import pytest
 from django.db import transaction
 from django.test import Client
@@ -13,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from ancrage.accounts.middleware import SECOND_FACTOR_EXEMPT
 from ancrage.organisations import permissions
 from ancrage.organisations.permissions import Permission
+from ancrage.partenaires.models import ImportAnnuaire
 from tests.security.matrix import COLUMNS, MATRIX, ROLES
 from tests.security.world import World, login
 
@@ -267,3 +270,50 @@ def test_without_second_factor_every_page_asks_for_it(world, name):
     response = _request(client, entry, reverse(name, kwargs=kwargs), entry.data_for(world, world.blosne))
     assert response.status_code == 302, name
     assert response["Location"].startswith(reverse("accounts:second-factor")), name
+
+
+# The POST actions of a directory import job's page (one URL, ``partenaires:import_preview``, whose
+# GET is in the matrix): each one, by each role, on each column's job. The state each action needs
+# is set first; only the EPN's own team changes it, every other answer leaves the job as it was.
+_JOB_ACTIONS = {
+    "confirmer": {"state": ImportAnnuaire.State.PRET},
+    "annuler": {"state": ImportAnnuaire.State.PRET},
+    # A job whose worker died: "Relancer" puts it back in the queue.
+    "relancer": {"state": ImportAnnuaire.State.ANALYSE, "updated_at": dt.datetime(2020, 1, 1, tzinfo=dt.UTC)},
+}
+_JOB_ACTION_STATUSES = {
+    "animateur": (302, 404, 404, 404),
+    "responsable": (302, 404, 404, 404),
+    "referent": (403, 403, 404, 404),
+    "elu": (403, 403, 404, 404),
+    "partenaire": (404, 404, 404, 404),
+    "coordinateur": (403, 403, 403, 404),
+    "anonyme": (302, 302, 302, 302),
+}
+
+
+@pytest.mark.parametrize("action", sorted(_JOB_ACTIONS))
+def test_directory_import_job_actions(world, action):
+    mismatches = []
+    for role in ROLES:
+        for column, structure, status in zip(
+            COLUMNS, world.columns[role], _JOB_ACTION_STATUSES[role], strict=True
+        ):
+            job = world.annuaire_import_of(structure)
+            client = Client()
+            user = world.user(role)
+            if user is not None:
+                login(client, user)
+            with transaction.atomic():
+                ImportAnnuaire.objects.filter(pk=job.pk).update(**_JOB_ACTIONS[action])
+                before = ImportAnnuaire.objects.get(pk=job.pk).state
+                response = client.post(job.get_absolute_url(), {"action": action})
+                after = ImportAnnuaire.objects.get(pk=job.pk).state
+                transaction.set_rollback(True)
+            changed = after != before
+            allowed = role in ("animateur", "responsable") and column == "propre"
+            if response.status_code != status or changed != allowed:
+                mismatches.append(
+                    f"{role} × {column}: {response.status_code} (attendu {status}), état {before} → {after}"
+                )
+    assert not mismatches, f"{action}:\n" + "\n".join(mismatches)

@@ -1,7 +1,9 @@
 from django import forms
 
 from ancrage.actions.tasks import TASK_CHOICES
-from ancrage.partenaires import enums_standard
+from ancrage.core import uploads
+from ancrage.core.importing import ImportRejected
+from ancrage.partenaires import enums_standard, jobs
 from ancrage.partenaires.enums import FAMILLE_CHOICES, PUBLICS_TOUCHES_CHOICES
 from ancrage.partenaires.publics import parse_codes
 from ancrage.www.forms import AncrageForm, SecteursField
@@ -92,6 +94,17 @@ class ImportForm(AncrageForm):
         help_text="CSV du standard 1.0.2 (valeurs séparées par | ou ;), JSON de la Cartographie nationale, "
         "ou structures de data·inclusion (JSON ou CSV).",
     )
+
+    def clean_fichier(self):
+        """The checks of every import (size, real content type), before the file is kept."""
+        upload = self.cleaned_data["fichier"]
+        data = upload.read()
+        upload.seek(0)
+        try:
+            uploads.check_file(data, filename=upload.name, accept=jobs.ACCEPTED)
+        except ImportRejected as refused:
+            raise forms.ValidationError([str(issue) for issue in refused.issues]) from None
+        return upload
 
     def __init__(self, *args, epns, **kwargs):
         super().__init__(*args, **kwargs)

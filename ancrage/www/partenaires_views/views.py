@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from ancrage.actions.models import Action
 from ancrage.audit.models import AuditEntry
+from ancrage.core.jobs import TooManyImports
 from ancrage.organisations import permissions
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Structure
@@ -222,18 +223,26 @@ def import_upload(request):
     if not epns.exists():
         raise PermissionDenied
     form = ImportForm(request.POST or None, request.FILES or None, epns=epns)
+    status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["fichier"]
         # The request only keeps the file and queues its analysis: a regional file of 650 places
         # is read and matched in the background, with its progress on the job's page.
-        batch = services.annuaire_import_submit(
-            acting_user=request.user,
-            epn=form.cleaned_data["epn"],
-            data=upload.read(),
-            filename=upload.name,
-        )
-        return redirect(batch)
-    return render(request, "partenaires/import.html", {"title": "Importer des partenaires", "form": form})
+        try:
+            batch = services.annuaire_import_submit(
+                acting_user=request.user,
+                epn=form.cleaned_data["epn"],
+                data=upload.read(),
+                filename=upload.name,
+            )
+        except TooManyImports as refused:
+            form.add_error(None, str(refused))
+            status = 429
+        else:
+            return redirect(batch)
+    return render(
+        request, "partenaires/import.html", {"title": "Importer des partenaires", "form": form}, status=status
+    )
 
 
 def _decisions(request, batch: ImportAnnuaire) -> dict[str, str]:
@@ -258,10 +267,15 @@ def import_preview(request, pk):
     if request.method == "POST":
         action = request.POST.get("action", "confirmer")
         if action == "confirmer":
-            if not services.annuaire_import_confirm(
-                acting_user=request.user, batch=batch, decisions=_decisions(request, batch)
-            ):
-                messages.warning(request, "Cet import n’attend plus de confirmation.")
+            try:
+                confirmed = services.annuaire_import_confirm(
+                    acting_user=request.user, batch=batch, decisions=_decisions(request, batch)
+                )
+            except TooManyImports as refused:
+                messages.error(request, str(refused))
+            else:
+                if not confirmed:
+                    messages.warning(request, "Cet import n’attend plus de confirmation.")
         elif action == "annuler":
             services.annuaire_import_cancel(acting_user=request.user, batch=batch)
             messages.info(request, "Import annulé : rien n’a été enregistré.")
