@@ -32,6 +32,8 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.db.models import F, Model, QuerySet
 from django.utils import timezone
 
+from ancrage.core.wording import nombre, pluriel
+
 
 class CpuTimeExceeded(Exception):
     """A job's step used more CPU time than its budget allows."""
@@ -82,7 +84,7 @@ class TooManyImports(Exception):
     def __init__(self, limit: int):
         self.limit = limit
         super().__init__(
-            f"Cet EPN a déjà {limit} import(s) en attente ou en cours : attendez que l’un d’eux se "
+            f"Cet EPN a déjà {nombre(limit, 'import')} en attente ou en cours : attendez que l’un d’eux se "
             "termine avant d’en lancer un autre."
         )
 
@@ -238,13 +240,14 @@ class WorkerCommand(BaseCommand):
     """The worker command of a queue: requeue its stale jobs, run what waits, and again.
 
     A subclass names the ``jobs`` module of its app (``recover_stale()`` and ``run_pending()``,
-    each returning a count) and the two French lines it prints, with ``{n}`` for the count.
+    each returning a count) and the two French lines it prints, with ``{n}`` for the count, each
+    as (singular, plural): French takes the singular for 1 (and 0, never printed).
     ``--once`` makes one pass; otherwise a pass every ``--interval`` seconds until stopped.
     """
 
     jobs = None
-    recovered_message = "{n} tâche(s) interrompue(s) relancée(s)."
-    done_message = "{n} tâche(s) traitée(s)."
+    recovered_message = ("{n} tâche interrompue relancée.", "{n} tâches interrompues relancées.")
+    done_message = ("{n} tâche traitée.", "{n} tâches traitées.")
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="traiter la file une fois puis s'arrêter")
@@ -260,7 +263,7 @@ class WorkerCommand(BaseCommand):
     def run_once(self) -> None:
         recovered = self.jobs.recover_stale()
         if recovered:
-            self.stdout.write(self.recovered_message.format(n=recovered))
+            self.stdout.write(pluriel(recovered, *self.recovered_message).format(n=recovered))
         done = self.jobs.run_pending()
         if done:
-            self.stdout.write(self.done_message.format(n=done))
+            self.stdout.write(pluriel(done, *self.done_message).format(n=done))

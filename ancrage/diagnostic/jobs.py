@@ -40,6 +40,7 @@ from ancrage.core.jobs import (  # noqa: F401 - TooManyImports: what job_submit 
     cpu_error,
     import_budget,
 )
+from ancrage.core.wording import nombre
 from ancrage.diagnostic import priorites as pure_priorites
 from ancrage.diagnostic import services as diagnostic_services
 from ancrage.diagnostic.cibles import category_label
@@ -497,12 +498,13 @@ def _apercu_population(job: ImportJob, pop: insee.Population) -> dict:
         changements.append("Cette base s’ajoute aux bases actuelles (elle porte d’autres tableaux).")
     if changes["communes_ajoutees"]:
         changements.append(
-            f"{len(changes['communes_ajoutees'])} commune(s) ajoutée(s) : "
+            f"{nombre(len(changes['communes_ajoutees']), 'commune ajoutée', 'communes ajoutées')} : "
             + _communes_text(changes["communes_ajoutees"])
         )
     if changes["communes_retirees"]:
         changements.append(
-            f"{len(changes['communes_retirees'])} commune(s) retirée(s) du territoire : "
+            f"{nombre(len(changes['communes_retirees']), 'commune retirée', 'communes retirées')} "
+            "du territoire : "
             + _communes_text(changes["communes_retirees"])
             + ". Leurs usagers seront comptés « hors territoire »."
         )

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
+from ancrage.core.wording import nombre
 from ancrage.organisations import cog
 from ancrage.territoire import insee, libelles, packed
 from ancrage.territoire.models import PassageIris, PopulationImport, PopulationValeurs, Quartier, Secteur
@@ -96,7 +97,7 @@ def population_plan(structure, population: insee.Population) -> PopulationPlan:
         if not len(population):
             raise ValidationError(
                 f"Aucun IRIS de ce fichier n'est dans le territoire de « {collectivite} » "
-                f"({len(ignorees)} commune(s) du fichier, toutes hors de la collectivité)."
+                f"({nombre(len(ignorees), 'commune')} dans le fichier, toutes hors de la collectivité)."
             )
     actives = list(
         PopulationImport.objects.actives().filter(structure=structure).order_by("created_at", "id")

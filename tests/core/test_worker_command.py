@@ -28,8 +28,8 @@ class FakeJobs:
 
 def _command(fake):
     class Command(WorkerCommand):
-        recovered_message = "{n} relancé(s)."
-        done_message = "{n} traité(s)."
+        recovered_message = ("{n} relancé.", "{n} relancés.")
+        done_message = ("{n} traité.", "{n} traités.")
 
     Command.jobs = fake
     return Command()
@@ -39,7 +39,7 @@ def test_one_pass_requeues_first_then_runs_and_says_how_many():
     fake, out = FakeJobs(recovered=2, done=3), StringIO()
     call_command(_command(fake), "--once", stdout=out)
     assert fake.calls == ["recover_stale", "run_pending"]
-    assert out.getvalue().splitlines() == ["2 relancé(s).", "3 traité(s)."]
+    assert out.getvalue().splitlines() == ["2 relancés.", "3 traités."]
 
 
 def test_a_pass_with_nothing_to_do_prints_nothing():
@@ -73,4 +73,4 @@ def test_without_once_it_passes_again_after_each_interval(monkeypatch):
 def test_each_worker_command_runs_its_own_queue(app, name, queue):
     command = load_command_class(app, name)
     assert isinstance(command, WorkerCommand) and command.jobs is queue
-    assert "{n}" in command.recovered_message and "{n}" in command.done_message
+    assert all("{n}" in form for form in (*command.recovered_message, *command.done_message))

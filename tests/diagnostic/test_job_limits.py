@@ -114,7 +114,7 @@ def test_a_third_waiting_import_of_an_epn_is_refused(client, animateur, settings
         assert _upload(client, epn, "population", POPULATION.read_bytes(), POPULATION.name).status_code == 302
     response = _upload(client, epn, "population", POPULATION.read_bytes(), POPULATION.name)
     assert response.status_code == 429
-    assert "Cet EPN a déjà 2 import(s) en attente ou en cours" in response.content.decode()
+    assert "Cet EPN a déjà 2 imports en attente ou en cours" in response.content.decode()
     assert ImportJob.objects.filter(structure=epn).count() == 2
     # Another EPN is not held up.
     other = StructureFactory()

@@ -281,7 +281,7 @@ def test_a_restart_loses_no_import_the_worker_picks_up_the_stale_job(settings):
     call_command("worker-partenaires", "--once", stdout=out)
     batch.refresh_from_db()
     assert batch.state == ImportAnnuaire.State.PRET and len(batch.resultat["a_creer"]) == 90
-    assert "1 import(s) d’annuaire interrompu(s) relancé(s)." in out.getvalue()
+    assert "1 import d’annuaire interrompu relancé." in out.getvalue()
     # Confirmed, then the server dies again before the worker's next pass: nothing half-written.
     assert services.annuaire_import_confirm(acting_user=animateur, batch=batch, decisions={})
     assert not Partenaire.objects.exists()

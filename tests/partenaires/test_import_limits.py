@@ -19,7 +19,7 @@ from tests.partenaires.factories import epn_with_animateur
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "partenaires"
 NC = (FIXTURES / "nouvelle-caledonie-90-lieux.json").read_bytes()
 CHARENTE = (FIXTURES / "charente-meme-siret.json").read_bytes()
-REFUSED = "Cet EPN a déjà 2 import(s) en attente ou en cours"
+REFUSED = "Cet EPN a déjà 2 imports en attente ou en cours"
 
 pytestmark = pytest.mark.django_db
 

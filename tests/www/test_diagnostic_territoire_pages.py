@@ -50,7 +50,7 @@ def test_the_preview_lists_the_communes_outside_and_what_the_replacement_changes
     for commune in ("Saint-Malo", "Janzé", "Dinard"):
         assert commune in page
     assert "La base actuelle sera remplacée" in page and "rennes-iris-2016.csv" in page
-    assert "2 commune(s) ajoutée(s) : Bruz (35047), Cesson-Sévigné (35051)" in page
+    assert "2 communes ajoutées : Bruz (35047), Cesson-Sévigné (35051)" in page
     _confirm(client, job)
     epn_page = client.get(reverse("diagnostic:epn", args=[blosne.pk])).content.decode()
     assert "Bases remplacées ou retirées" in epn_page and "Rétablir" in epn_page

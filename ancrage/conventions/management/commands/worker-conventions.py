@@ -12,5 +12,5 @@ from ancrage.core.jobs import WorkerCommand
 class Command(WorkerCommand):
     help = "Génère les versions de conventions en attente (DOCX, PDF, conversion LibreOffice)."
     jobs = jobs
-    recovered_message = "{n} génération(s) interrompue(s) relancée(s)."
-    done_message = "{n} génération(s) traitée(s)."
+    recovered_message = ("{n} génération interrompue relancée.", "{n} générations interrompues relancées.")
+    done_message = ("{n} génération traitée.", "{n} générations traitées.")

@@ -12,5 +12,5 @@ from ancrage.diagnostic import jobs
 class Command(WorkerCommand):
     help = "Exécute les imports en attente (analyse et import des fichiers du diagnostic)."
     jobs = jobs
-    recovered_message = "{n} import(s) interrompu(s) relancé(s)."
-    done_message = "{n} import(s) traité(s)."
+    recovered_message = ("{n} import interrompu relancé.", "{n} imports interrompus relancés.")
+    done_message = ("{n} import traité.", "{n} imports traités.")

@@ -12,5 +12,8 @@ from ancrage.partenaires import jobs
 class Command(WorkerCommand):
     help = "Exécute les imports d’annuaire en attente (analyse et import des fichiers de partenaires)."
     jobs = jobs
-    recovered_message = "{n} import(s) d’annuaire interrompu(s) relancé(s)."
-    done_message = "{n} import(s) d’annuaire traité(s)."
+    recovered_message = (
+        "{n} import d’annuaire interrompu relancé.",
+        "{n} imports d’annuaire interrompus relancés.",
+    )
+    done_message = ("{n} import d’annuaire traité.", "{n} imports d’annuaire traités.")
