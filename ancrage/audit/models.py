@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 
 from ancrage.audit.enums import AuditAction, AuditOrigin
+from ancrage.core.wording import nombre
 
 
 class AppendOnlyError(Exception):
@@ -149,4 +150,4 @@ class AuditTrailAnchor(models.Model):
         verbose_name_plural = "ancres du journal d’audit"
 
     def __str__(self):
-        return f"{self.count} entrée(s)"
+        return nombre(self.count, "entrée")

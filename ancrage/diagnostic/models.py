@@ -108,7 +108,7 @@ class ImportJob(models.Model):
         POPULATION = "population", "Base de population INSEE"
         FREQUENTATION = "frequentation", "Fréquentation"
         PRIORITES = "priorites", "Priorités de la collectivité"
-        CONTOURS = "contours", "Contours des secteurs (GeoJSON)"
+        CONTOURS = "contours", "Contours des secteurs (IGN ou GeoJSON)"
         QUARTIERS = "quartiers", "Quartiers (IRIS par quartier)"
 
     class State(models.TextChoices):

@@ -23,6 +23,7 @@ from ancrage.audit import chain as audit_chain
 from ancrage.audit.models import AuditEntry, AuditTrailAnchor
 from ancrage.core.hashchain import GENESIS_HASH, canonical_json
 from ancrage.core.keys import journal_key
+from ancrage.core.wording import nombre
 from ancrage.dossiers import journal
 from ancrage.dossiers.models import Dossier, Traitement
 
@@ -119,11 +120,12 @@ def verify_file(path: Path) -> dict[str, list[str]]:
         exists, stored, length = _hash_at(chain_name, count)
         if not exists:
             message = (
-                f"La chaîne ancrée le {when} avec {count} entrée(s) n’existe plus : suppression non tracée."
+                f"La chaîne ancrée le {when} avec {nombre(count, 'entrée')} n’existe plus : "
+                "suppression non tracée."
             )
         elif stored is None:
             message = (
-                f"La chaîne compte {length} entrée(s), moins que les {count} ancrées le {when} : "
+                f"La chaîne compte {nombre(length, 'entrée')}, moins que les {count} ancrées le {when} : "
                 "des entrées finales ont été supprimées et l’ancre ramenée en arrière."
             )
         elif not hmac.compare_digest(stored, head):

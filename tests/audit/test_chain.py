@@ -53,7 +53,7 @@ def test_entries_are_chained_and_the_anchor_signed(trail):
     assert (anchor.count, anchor.head) == (trail[-1].sequence, trail[-1].hash)
     assert chain.verify() == (len(trail), [])
     out, status = _command()
-    assert status == 0 and "Historique intact" in out and f"{len(trail)} entrée(s) du journal d’audit" in out
+    assert status == 0 and "Historique intact" in out and f"{len(trail)} entrées du journal d’audit" in out
 
 
 def test_an_edited_row_is_detected(trail):

@@ -42,7 +42,7 @@ def test_an_intact_history_verifies(world):
     assert dossier.journal_count == 4
     assert journal.verify_dossier(dossier) == []
     out, error = _run_command()
-    assert error is None and "Historique intact" in out and "4 entrée(s)" in out
+    assert error is None and "Historique intact" in out and "4 entrées" in out
 
 
 def test_the_orm_refuses_to_change_or_delete_history(world):

@@ -131,8 +131,8 @@ def test_purge_command_and_abandoned_deposits(db, settings):
     ImportJob.objects.filter(pk=job.pk).update(created_at=timezone.now() - dt.timedelta(days=40))
     out = io.StringIO()
     call_command("purger-usagers", "--dry-run", stdout=out)
-    assert "Simulation" in out.getvalue() and "1 enregistrement(s)" in out.getvalue()
-    assert "1 dépôt(s)" in out.getvalue()
+    assert "Simulation" in out.getvalue() and "1 enregistrement d’usagers" in out.getvalue()
+    assert "1 dépôt de fichier" in out.getvalue()
     assert Usager.objects.count() == 1
     job.refresh_from_db()
     assert job.state == ImportJob.State.PRET and job.apercu  # the dry run rolled the deposits back too

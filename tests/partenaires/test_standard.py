@@ -426,7 +426,7 @@ class TestValidator:
         problems = messages(validate_csv(header + ",extra\n" + self.row().rstrip("\r\n") + ",x\n"))
         assert "ligne 1 : la colonne n° 13 s'appelle « courriel » au lieu de « courriels »." in problems
         assert "ligne 1 : colonne « extra » en trop." in problems
-        assert "ligne 2 : 1 cellule(s) en trop." in problems
+        assert "ligne 2 : 1 cellule en trop." in problems
 
     def test_separators_inside_multivalued_cells(self):
         # The schema's own pattern lets a leading "|" through ("|Gratuit"); the validator is

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ancrage.core.importing import ImportIssue, ImportRejected
+from ancrage.core.wording import nombre
 from ancrage.partenaires.standard.schema import SCHEMA, decode
 
 # --------------------------------------------------------------------------------------------
@@ -88,7 +89,9 @@ def validate_rows(
             issues.append(ImportIssue("ligne vide.", file=file, line=line))
             continue
         if len(cells) > len(names):
-            issues.append(ImportIssue(f"{len(cells) - len(names)} cellule(s) en trop.", file=file, line=line))
+            issues.append(
+                ImportIssue(f"{nombre(len(cells) - len(names), 'cellule')} en trop.", file=file, line=line)
+            )
         for position, spec in enumerate(specs):
             name = spec["name"]
             constraints = spec.get("constraints", {})

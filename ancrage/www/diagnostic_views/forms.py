@@ -62,7 +62,7 @@ class ImportForm(forms.Form):
             del self.fields["format"]
         if kind == ImportJob.Kind.CONTOURS:  # a shapefile's files may be chosen together
             self.fields["fichier"] = MultipleFileField(
-                label="Fichier(s)", allow_empty_file=True, help_text=KIND_HELP[kind]
+                label="Fichiers", allow_empty_file=True, help_text=KIND_HELP[kind]
             )
 
     def clean_fichier(self):

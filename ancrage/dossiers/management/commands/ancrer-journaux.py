@@ -6,6 +6,7 @@ verifier-journal --ancre FICHIER`` then checks that every chain still extends wh
 
 from django.core.management.base import BaseCommand, CommandError
 
+from ancrage.core.wording import nombre
 from ancrage.dossiers.anchors import AnchorError, write
 
 
@@ -23,4 +24,4 @@ class Command(BaseCommand):
             path, count = write(out)
         except AnchorError as error:
             raise CommandError(str(error)) from error
-        self.stdout.write(f"{count} chaîne(s) ancrée(s) dans « {path} ».")
+        self.stdout.write(f"{nombre(count, 'chaîne ancrée', 'chaînes ancrées')} dans « {path} ».")

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from ancrage.audit import chain as audit_chain
+from ancrage.core.wording import nombre
 from ancrage.dossiers import anchors, journal
 
 
@@ -22,10 +23,10 @@ class Command(BaseCommand):
     def handle(self, *args, dossier=None, ancre=None, **options):
         report = journal.verify_all(dossier)
         problems = dict(report.problems)
-        summary = f"{report.checked} dossier(s), {report.entries} entrée(s) d'historique"
+        summary = f"{nombre(report.checked, 'dossier')}, {nombre(report.entries, 'entrée')} d'historique"
         if not dossier:
             audit_entries, audit_problems = audit_chain.verify()
-            summary += f", {audit_entries} entrée(s) du journal d’audit"
+            summary += f", {nombre(audit_entries, 'entrée')} du journal d’audit"
             if audit_problems:
                 problems["Journal d’audit"] = [p.message for p in audit_problems]
         if ancre:
@@ -34,8 +35,8 @@ class Command(BaseCommand):
                     problems.setdefault(where, []).extend(messages)
             except anchors.AnchorError as error:
                 raise CommandError(str(error)) from error
-            summary += f", comparé(es) au fichier d’ancrage « {ancre} »"
-        self.stdout.write(f"{summary} vérifiée(s) ({journal.key_source()}).")
+            summary += f", comparées au fichier d’ancrage « {ancre} »"
+        self.stdout.write(f"{summary} : vérification faite ({journal.key_source()}).")
         if not problems:
             self.stdout.write(self.style.SUCCESS("Historique intact : aucune entrée modifiée ni supprimée."))
             return
@@ -44,6 +45,7 @@ class Command(BaseCommand):
             for message in messages:
                 self.stdout.write(f"  - {message}")
         raise CommandError(
-            f"Historique altéré ({len(problems)} chaîne(s) ou fichier) : voir le détail ci-dessus.",
+            f"Historique altéré ({nombre(len(problems), 'chaîne ou fichier', 'chaînes ou fichiers')}) : "
+            "voir le détail ci-dessus.",
             returncode=1,
         )
