@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 USAGERS = FIXTURES / "frequentation" / "correct-files" / "usagers.csv"
-MAX_TABS = 80
+MAX_TABS = 400  # the action form lists every sector of the territory as a checkbox
 
 
 def tab_to(page, selector: str) -> None:

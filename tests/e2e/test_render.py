@@ -27,9 +27,11 @@ MAP_FRAME_JS = """
   const frame = svg.parentElement.getBoundingClientRect(), box = svg.getBoundingClientRect();
   const paths = Array.from(svg.querySelectorAll('path')).map(e => e.getBoundingClientRect());
   const left = Math.min(...paths.map(r => r.left)), right = Math.max(...paths.map(r => r.right));
+  const top = Math.min(...paths.map(r => r.top)), bottom = Math.max(...paths.map(r => r.bottom));
   // The frame is the figure, up to the charts' max-width of ancrage.css.
   const cap = parseFloat(getComputedStyle(svg).maxWidth) || Infinity;
-  return {frame: Math.min(frame.width, cap), svg: box.width, svgh: box.height, drawn: right - left};
+  return {frame: Math.min(frame.width, cap), svg: box.width, svgh: box.height, drawn: right - left,
+          drawnh: bottom - top};
 }
 """
 WIDTHS = {"large": {"width": 1280, "height": 900}, "telephone": {"width": 390, "height": 844}}
@@ -104,8 +106,10 @@ def test_chart_pages_draw_their_bars_and_map_at_both_widths(demo_data, visitor_f
         assert frame["svg"] >= 0.95 * frame["frame"], (
             f"{viewport['width']} px: map narrower than its frame {frame}"
         )
-        # The sectors span the drawing, margins aside: not cropped into a corner.
-        assert frame["drawn"] >= 0.9 * frame["svg"], f"{viewport['width']} px: map cropped {frame}"
+        # The sectors span the drawing, margins aside, in width or (a territory taller than wide,
+        # its shape kept) in height: not cropped into a corner.
+        spans = frame["drawn"] >= 0.9 * frame["svg"] or frame["drawnh"] >= 0.9 * frame["svgh"]
+        assert spans, f"{viewport['width']} px: map cropped {frame}"
         assert frame["svgh"] > 0.2 * frame["svg"], frame
         carte.screenshot(path=str(tmp_path / f"rendu-carte-{width_name}.png"))
         if width_name == "large":
