@@ -23,3 +23,23 @@ class Comment(models.Model):
 
     def __str__(self):
         return self.texte[:80]
+
+
+class JobProgress:
+    """What an import job's page reads of its state: still running, and how far (percent).
+
+    Mixed into the job models of ``ancrage.core.jobs`` queues, whose ``State`` names the two
+    steps' waiting and running states and whose ``progress_done`` / ``progress_total`` count."""
+
+    @property
+    def running(self) -> bool:
+        return self.state in (
+            self.State.ANALYSE_DEMANDEE,
+            self.State.ANALYSE,
+            self.State.IMPORT_DEMANDE,
+            self.State.IMPORT,
+        )
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.progress_done / self.progress_total) if self.progress_total else 0

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from ancrage.core.models import JobProgress
 from ancrage.organisations.scoping import ScopedQuerySet, Scoping
 
 
@@ -97,7 +98,7 @@ class Priorite(models.Model):
         return self.theme
 
 
-class ImportJob(models.Model):
+class ImportJob(JobProgress, models.Model):
     """A file import run in the background: analysed (dry run), shown, then applied on confirmation.
 
     The file's bytes stay in its :class:`ImportJobPart` rows until the import is applied or
@@ -157,19 +158,6 @@ class ImportJob(models.Model):
 
     def get_absolute_url(self):
         return reverse("diagnostic:job", kwargs={"pk": self.pk})
-
-    @property
-    def running(self) -> bool:
-        return self.state in (
-            self.State.ANALYSE_DEMANDEE,
-            self.State.ANALYSE,
-            self.State.IMPORT_DEMANDE,
-            self.State.IMPORT,
-        )
-
-    @property
-    def percent(self) -> int:
-        return int(100 * self.progress_done / self.progress_total) if self.progress_total else 0
 
 
 class ImportJobPart(models.Model):

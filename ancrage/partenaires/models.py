@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from ancrage.core.models import JobProgress
 from ancrage.organisations.scoping import ScopedQuerySet, Scoping
 from ancrage.partenaires import enums_standard, standard
 
@@ -151,7 +152,7 @@ class Contact(models.Model):
         return self.nom
 
 
-class ImportAnnuaire(models.Model):
+class ImportAnnuaire(JobProgress, models.Model):
     """A directory import run in the background (a job of ``ancrage.core.jobs``): analysed (dry
     run), shown, then applied on confirmation.
 
@@ -213,16 +214,3 @@ class ImportAnnuaire(models.Model):
 
     def get_absolute_url(self):
         return reverse("partenaires:import_preview", kwargs={"pk": self.pk})
-
-    @property
-    def running(self) -> bool:
-        return self.state in (
-            self.State.ANALYSE_DEMANDEE,
-            self.State.ANALYSE,
-            self.State.IMPORT_DEMANDE,
-            self.State.IMPORT,
-        )
-
-    @property
-    def percent(self) -> int:
-        return int(100 * self.progress_done / self.progress_total) if self.progress_total else 0

@@ -30,7 +30,8 @@ from ancrage.partenaires.models import (
 
 NOM_MAX_LENGTH = Structure._meta.get_field("nom").max_length
 
-PARTENAIRE_FIELDS = (
+#: A directory entry's fields that the national standard carries.
+STANDARD_FIELDS = (
     "identifiant",
     "typologies",
     "siret",
@@ -46,6 +47,10 @@ PARTENAIRE_FIELDS = (
     "date_maj",
     *STANDARD_TEXT_FIELDS,
     *STANDARD_LIST_FIELDS,
+)
+
+PARTENAIRE_FIELDS = (
+    *STANDARD_FIELDS,
     "familles",
     "publics_touches",
     "secteurs",
@@ -464,21 +469,7 @@ DECISIONS = {
 #: The fields an update from a file refreshes: the standard's. What Ancrage adds (familles,
 #: publics touchés, secteurs, savoir-faire, notes) is the EPN's own and is never touched.
 UPDATED_FIELDS = (
-    "identifiant",
-    "typologies",
-    "siret",
-    "rna",
-    "autre_identifiant",
-    "adresse",
-    "code_postal",
-    "commune",
-    "code_insee",
-    "latitude",
-    "longitude",
-    "telephone",
-    "date_maj",
-    *STANDARD_TEXT_FIELDS,
-    *STANDARD_LIST_FIELDS,
+    *STANDARD_FIELDS,
     "hors_standard",
 )
 
