@@ -111,14 +111,22 @@ def committed_db(transactional_db):
     """Committed rows (another thread, process or connection reads them), flushed after the test.
 
     The flush deletes every row, which the append-only triggers (audit, dossier history…)
-    refuse. For that one flush they are switched off: PostgreSQL stops firing triggers on this
-    connection; SQLite cannot, so its triggers are dropped and created again from their own SQL.
-    Both are restored when the flush sends ``post_migrate``.
+    refuse: ``triggers_off_until_the_flush`` lets that one flush through.
+    """
+    yield
+    triggers_off_until_the_flush()
+
+
+def triggers_off_until_the_flush():
+    """Switch the append-only triggers off until the next flush, which restores them.
+
+    PostgreSQL stops firing triggers on this connection; SQLite cannot, so its triggers are
+    dropped and created again from their own SQL. Both are restored when the flush sends
+    ``post_migrate``.
     """
     from django.db import connection
     from django.db.models.signals import post_migrate
 
-    yield
     uid = "ancrage-restore-triggers"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":

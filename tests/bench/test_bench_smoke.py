@@ -1,13 +1,20 @@
-"""The benchmark harness runs end to end on a tiny tier. No timing is checked: only the summary's shape."""
+"""The benchmark harness runs end to end on a tiny tier. No timing is checked: only the summary's shape.
+
+It takes some 40 s (every measure, the web load included): ``slow``, run by CI's step after the two
+suites (.ci/run) and by ``make test-slow``.
+"""
 
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_harness_writes_the_summary(tmp_path):
     subprocess.run(
         [

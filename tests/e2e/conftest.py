@@ -11,6 +11,7 @@ folder, never into the tree; to refresh the docs' captures, name the folder:
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -124,12 +125,13 @@ class Visitor:
         self.context.close()
 
 
-@pytest.fixture
-def visitor_factory(browser, live_server, committed_db):
+@contextmanager
+def _visitors(browser, base_url: str):
+    """A factory of Visitors on ``base_url``; on exit, closes them and checks they stayed there."""
     visitors = []
 
     def make(email: str | None = None) -> Visitor:
-        visitor = Visitor(browser, live_server.url)
+        visitor = Visitor(browser, base_url)
         visitors.append(visitor)
         if email:
             visitor.login(email)
@@ -140,6 +142,51 @@ def visitor_factory(browser, live_server, committed_db):
     for visitor in visitors:
         visitor.close()
     assert not outside, f"requests to other hosts than the live server: {outside}"
+
+
+@pytest.fixture
+def visitor_factory(browser, live_server, committed_db):
+    with _visitors(browser, live_server.url) as make:
+        yield make
+
+
+@pytest.fixture(scope="module")
+def shared_demo_server(django_db_setup, django_db_blocker):
+    """The demo, committed once for the module, and a live server of the module's own on it.
+
+    For a module whose browser tests only read the demo (menus, renders, the map): each test
+    with ``demo_data`` loads it again (some 6 s) and flushes it after. pytest-django's
+    ``live_server`` would flush after every test (it asks for ``transactional_db``), so the
+    module starts its own server thread, and flushes once, after its last test.
+    """
+    from django.core.management import call_command
+    from pytest_django.live_server_helper import LiveServer
+
+    from ancrage.demo.loader import load_demo
+    from tests.conftest import triggers_off_until_the_flush
+
+    with django_db_blocker.unblock():
+        outside_event_loop(load_demo)
+        server = LiveServer("localhost")
+        server._live_server_modified_settings.enable()
+        try:
+            yield server
+        finally:
+            server._live_server_modified_settings.disable()
+            server.stop()
+            triggers_off_until_the_flush()
+            call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.fixture
+def demo_visitor_factory(browser, shared_demo_server, db):
+    """Visitors of the module's shared demo (``shared_demo_server``).
+
+    The test runs in a transaction rolled back after it (``db``), which the server thread shares
+    (one in-memory SQLite connection): what a visit writes, a session say, goes with the test.
+    """
+    with _visitors(browser, shared_demo_server.url) as make:
+        yield make
 
 
 def outside_event_loop(function, *args, **kwargs):

@@ -22,8 +22,8 @@ def focused_text(page) -> str:
     return page.evaluate("document.activeElement.textContent.trim()")
 
 
-def test_attendance_import_with_the_keyboard_alone(demo_data, visitor_factory):
-    visitor = visitor_factory("animateur@demo.ancrage.fr")
+def test_attendance_import_with_the_keyboard_alone(demo_visitor_factory):
+    visitor = demo_visitor_factory("animateur@demo.ancrage.fr")
     page = visitor.page
     visitor.go("/diagnostic/")
     tab_to(page, 'a[href$="/importer/frequentation/"]')
@@ -44,8 +44,8 @@ def test_attendance_import_with_the_keyboard_alone(demo_data, visitor_factory):
     expect(page.locator(".fr-alert--success")).to_contain_text("« usagers.csv » est importé.")
 
 
-def test_action_form_with_the_keyboard_alone(demo_data, visitor_factory):
-    visitor = visitor_factory("animateur@demo.ancrage.fr")
+def test_action_form_with_the_keyboard_alone(demo_visitor_factory):
+    visitor = demo_visitor_factory("animateur@demo.ancrage.fr")
     page = visitor.page
     visitor.go("/actions/nouvelle/")
     tab_to(page, "#id_titre")

@@ -5,8 +5,8 @@ from playwright.sync_api import expect
 from tests.e2e.helpers import axe_violations, describe, screenshot
 
 
-def test_the_staff_open_their_place_from_the_directory_and_download_it(demo_data, visitor_factory):
-    visitor = visitor_factory("animateur@demo.ancrage.fr")
+def test_the_staff_open_their_place_from_the_directory_and_download_it(demo_visitor_factory):
+    visitor = demo_visitor_factory("animateur@demo.ancrage.fr")
     page = visitor.page
     visitor.go("/partenaires/")
     page.get_by_role("link", name="Le lieu de l’EPN").click()

@@ -31,8 +31,8 @@ MAP_BOXES = """() => {
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_the_demo_map_fills_its_frame(visitor_factory, demo_data, width):
-    visitor = visitor_factory("animateur3@demo.ancrage.fr")
+def test_the_demo_map_fills_its_frame(demo_visitor_factory, width):
+    visitor = demo_visitor_factory("animateur3@demo.ancrage.fr")
     page = visitor.page
     page.set_viewport_size({"width": width, "height": 900})
     diagnostic = Diagnostic.objects.get(titre="Diagnostic 2024 de l’EPN de Villeurbanne (démo)")

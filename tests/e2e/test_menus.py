@@ -21,9 +21,9 @@ ROLE_SCREENSHOTS = {
 
 @pytest.mark.parametrize("email", [email for email, _ in DEMO_ACCOUNTS])
 def test_every_menu_entry_of_each_role_opens_without_serious_accessibility_violation(
-    demo_data, visitor_factory, email
+    demo_visitor_factory, email
 ):
-    visitor = visitor_factory(email)
+    visitor = demo_visitor_factory(email)
     page = visitor.page
     axe = AxeLog()
     axe.check(page, "/")
@@ -42,16 +42,16 @@ def test_every_menu_entry_of_each_role_opens_without_serious_accessibility_viola
     assert not axe.problems, f"{email}: axe found serious or critical violations\n{axe.report()}"
 
 
-def test_login_page_has_no_serious_accessibility_violation(visitor_factory):
-    visitor = visitor_factory()
+def test_login_page_has_no_serious_accessibility_violation(demo_visitor_factory):
+    visitor = demo_visitor_factory()
     visitor.go("/compte/connexion/")
     axe = AxeLog()
     axe.check(visitor.page)
     assert not axe.problems, axe.report()
 
 
-def test_skip_link_is_reached_first_and_moves_focus_to_the_content(visitor_factory):
-    visitor = visitor_factory()
+def test_skip_link_is_reached_first_and_moves_focus_to_the_content(demo_visitor_factory):
+    visitor = demo_visitor_factory()
     visitor.go("/compte/connexion/")
     page = visitor.page
     page.keyboard.press("Tab")
@@ -66,8 +66,8 @@ def test_skip_link_is_reached_first_and_moves_focus_to_the_content(visitor_facto
     assert inside, page.evaluate("document.activeElement.outerHTML")
 
 
-def test_login_form_works_with_the_keyboard_alone(demo_data, visitor_factory):
-    visitor = visitor_factory()
+def test_login_form_works_with_the_keyboard_alone(demo_visitor_factory):
+    visitor = demo_visitor_factory()
     visitor.go("/compte/connexion/")
     page = visitor.page
     page.locator("#id_username").focus()

@@ -16,8 +16,8 @@ def _sheet_path():
     return f"/suivi/seances/{seance.pk}/feuille/", seance
 
 
-def test_the_orienté_par_picker_filters_as_one_types_and_sets_the_select(demo_data, visitor_factory):
-    visitor = visitor_factory("animateur@demo.ancrage.fr")
+def test_the_orienté_par_picker_filters_as_one_types_and_sets_the_select(demo_visitor_factory):
+    visitor = demo_visitor_factory("animateur@demo.ancrage.fr")
     page = visitor.page
     path, seance = _sheet_path()
     visitor.go(path)
@@ -52,16 +52,16 @@ def test_the_orienté_par_picker_filters_as_one_types_and_sets_the_select(demo_d
     page.set_viewport_size(VIEWPORT)
 
 
-def test_without_javascript_the_picker_is_a_plain_select_with_groups(demo_data, browser, live_server):
+def test_without_javascript_the_picker_is_a_plain_select_with_groups(browser, shared_demo_server, db):
     path, _ = _sheet_path()
     context = browser.new_context(viewport=VIEWPORT, locale="fr-FR", java_script_enabled=False)
     try:
         page = context.new_page()
-        page.goto(live_server.url + "/compte/connexion/")
+        page.goto(shared_demo_server.url + "/compte/connexion/")
         page.get_by_label("Adresse e-mail").fill("animateur@demo.ancrage.fr")
         page.get_by_label("Mot de passe", exact=True).fill("demo-ancrage")
         page.get_by_role("button", name="Se connecter").click()
-        page.goto(live_server.url + path)
+        page.goto(shared_demo_server.url + path)
         select = page.locator("#id_ligne-0-oriente_par")
         expect(select).to_be_visible()
         assert page.locator("#id_ligne-0-oriente_par-recherche").count() == 0
@@ -75,11 +75,11 @@ def test_without_javascript_the_picker_is_a_plain_select_with_groups(demo_data, 
         context.close()
 
 
-def test_the_recommendations_page_with_its_picker(demo_data, visitor_factory):
+def test_the_recommendations_page_with_its_picker(demo_visitor_factory):
     from ancrage.actions.models import Action
     from ancrage.demo.actions import EMPLOI
 
-    visitor = visitor_factory("animateur@demo.ancrage.fr")
+    visitor = demo_visitor_factory("animateur@demo.ancrage.fr")
     page = visitor.page
     action = Action.objects.get(titre=EMPLOI)
     visitor.go(f"/actions/{action.pk}/partenaires/")
@@ -100,7 +100,7 @@ def test_the_recommendations_page_with_its_picker(demo_data, visitor_factory):
     screenshot(page, "recommandations-390", height=3000)
 
 
-def test_the_recommendations_of_a_maurepas_action_show_the_charente_places_apart(demo_data, visitor_factory):
+def test_the_recommendations_of_a_maurepas_action_show_the_charente_places_apart(demo_visitor_factory):
     from pathlib import Path
 
     from ancrage.actions import services as actions
@@ -122,7 +122,7 @@ def test_the_recommendations_of_a_maurepas_action_show_the_charente_places_apart
         publics=["age:15-29", "activite:chomeur"],
         secteurs=[f"3523805{n:02d}" for n in range(1, 10)],
     )
-    visitor = visitor_factory("animateur@demo.ancrage.fr")
+    visitor = demo_visitor_factory("animateur@demo.ancrage.fr")
     page = visitor.page
     visitor.go(f"/actions/{action.pk}/partenaires/")
     expect(page.get_by_role("heading", name="Hors du territoire de Rennes Métropole")).to_be_visible()
@@ -135,7 +135,7 @@ def test_the_recommendations_of_a_maurepas_action_show_the_charente_places_apart
     screenshot(page, "recommandations-maurepas-390", height=4000)
 
 
-def test_the_signatories_filter_and_the_invitation_picker(demo_data, visitor_factory):
+def test_the_signatories_filter_and_the_invitation_picker(demo_visitor_factory):
     from pathlib import Path
 
     from ancrage.actions.models import Action
@@ -150,7 +150,7 @@ def test_the_signatories_filter_and_the_invitation_picker(demo_data, visitor_fac
     convention = convention_services.convention_create_from_action(
         acting_user=None, action=action, titre="Convention emploi (test)", partenaires=[]
     )
-    visitor = visitor_factory("responsable@demo.ancrage.fr")
+    visitor = demo_visitor_factory("responsable@demo.ancrage.fr")
     page = visitor.page
     visitor.go(f"/conventions/{convention.pk}/modifier/")
     assert page.locator('input[name="partenaires"]').count() > 20

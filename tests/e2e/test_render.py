@@ -6,7 +6,8 @@ docs/captures.md) and checked: every bar Chromium drew has a size, the map fills
 request fails, no script or console error, no CSP violation, and every SVG number parses
 (ancrage.core.svg).
 The crawl walks every page of every demo account the same way: its full sweep is ``slow``;
-``make test`` keeps the dashboard and one chart page per role.
+``make test`` keeps the dashboard and one chart page per role. The module's tests only read the
+demo, loaded once for them all (``shared_demo_server``), its Blosne sectors given outlines.
 """
 
 import re
@@ -73,10 +74,17 @@ def _check_page(visitor, watch, label: str) -> list[str]:
     return problems
 
 
-def test_chart_pages_draw_their_bars_and_map_at_both_widths(demo_data, visitor_factory, tmp_path):
+@pytest.fixture(scope="module", autouse=True)
+def _outlines(shared_demo_server):
+    """The Blosne's sectors get outlines once, for the module's shared demo: every page with its map."""
+    blosne, _diagnostic = _ids()
+    return _give_the_sectors_outlines(blosne)
+
+
+def test_chart_pages_draw_their_bars_and_map_at_both_widths(_outlines, demo_visitor_factory, tmp_path):
     blosne, diagnostic = _ids()
-    assert _give_the_sectors_outlines(blosne) >= 20
-    visitor = visitor_factory("animateur@demo.ancrage.fr")
+    assert _outlines >= 20
+    visitor = demo_visitor_factory("animateur@demo.ancrage.fr")
     page = visitor.page
     watch = PageWatch(page)
     pages = {
@@ -120,8 +128,8 @@ def test_chart_pages_draw_their_bars_and_map_at_both_widths(demo_data, visitor_f
     assert not problems, "\n".join(problems)
 
 
-def test_the_header_works_on_a_phone(demo_data, visitor_factory):
-    visitor = visitor_factory("animateur@demo.ancrage.fr")
+def test_the_header_works_on_a_phone(demo_visitor_factory):
+    visitor = demo_visitor_factory("animateur@demo.ancrage.fr")
     page = visitor.page
     watch = PageWatch(page)
     page.set_viewport_size(WIDTHS["telephone"])
@@ -192,19 +200,19 @@ def _crawl(visitor, watch, role: str, max_depth: int) -> tuple[int, list[str]]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("email", [email for email, _ in DEMO_ACCOUNTS])
-def test_every_page_of_every_account_is_clean_in_chromium(demo_data, visitor_factory, email):
-    visitor = visitor_factory(email)
+def test_every_page_of_every_account_is_clean_in_chromium(demo_visitor_factory, email):
+    visitor = demo_visitor_factory(email)
     watch = PageWatch(visitor.page)
     count, problems = _crawl(visitor, watch, email.split("@")[0], MAX_DEPTH)
     assert count > 5, f"{email}: only {count} pages reached"
     assert not problems, "\n".join(problems)
 
 
-def test_each_account_s_dashboard_is_clean_in_chromium(demo_data, visitor_factory):
+def test_each_account_s_dashboard_is_clean_in_chromium(demo_visitor_factory):
     """``make test``'s share of the crawl: each role's dashboard (the chart pages are above)."""
     problems, counts = [], {}
     for email, _label in DEMO_ACCOUNTS:
-        visitor = visitor_factory(email)
+        visitor = demo_visitor_factory(email)
         watch = PageWatch(visitor.page)
         counts[email], found = _crawl(visitor, watch, email.split("@")[0], max_depth=0)
         problems += found

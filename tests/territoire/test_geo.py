@@ -354,7 +354,7 @@ def _read_or_refuse(data: bytes, name: str):
     return contours
 
 
-@examples(80)
+@examples(40)
 @given(data=corrupted_shapefile())
 def test_a_corrupted_shapefile_is_refused_with_its_name(data):
     _read_or_refuse(data, "contours.zip")
@@ -367,7 +367,7 @@ def corrupted_geopackage(draw):
     return _flip(GPKG, draw)
 
 
-@examples(60)
+@examples(30)
 @given(data=corrupted_geopackage())
 def test_a_corrupted_geopackage_is_refused_with_its_name(data):
     _read_or_refuse(data, "contours.gpkg")
