@@ -114,7 +114,7 @@ def parties_of(convention: Convention) -> destinataires.Parties:
         ),
         partners={
             selectors.partner_key(pk): _active(
-                members.filter(structure_id=pk, role=permissions.Role.PARTENAIRE)
+                members.filter(structure_id=pk, role__in=permissions.PARTNER_PEOPLE)
             )
             for pk in convention.partenaires.values_list("pk", flat=True)
         },
