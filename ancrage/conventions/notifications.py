@@ -44,7 +44,8 @@ RELANCE = "relance"
 
 def _enqueue(event: str, convention: Convention, **ids) -> None:
     convention_id, tour = convention.pk, convention.tour
-    transaction.on_commit(lambda: notify.enqueue(event, convention_id, tour, **ids))
+    # Robust: the decision is committed; a queue that cannot be written to is logged, not raised.
+    transaction.on_commit(lambda: notify.enqueue(event, convention_id, tour, **ids), robust=True)
 
 
 def submitted(convention: Convention) -> None:
