@@ -210,10 +210,15 @@ def test_a_tacit_renewal_is_notified_to_every_party_before_the_last_day_to_denou
     assert Envoi.objects.get(convention=convention).cle == f"reconduction:{convention.pk}:2026-11-30:30"
 
 
-def test_the_database_worker_runs_what_the_scheduler_enqueued(world, mailoutbox, settings):
+def test_the_database_worker_runs_what_the_scheduler_enqueued(world, mailoutbox, settings, monkeypatch):
     """With production's backend: the scheduler's job writes a task row, `db_worker` runs it."""
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    from django_tasks_db.management.commands import db_worker
     from django_tasks_db.models import DBTaskResult
+
+    # Inside the test's transaction (autocommit off), the worker's close_old_connections() would
+    # close PostgreSQL's connection: the rows it must read live in that transaction.
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
 
     start = add_months(dt.date(2026, 11, 2) + dt.timedelta(days=61), -12)
     signed_convention(world, date_debut=start, duree_mois=12)
