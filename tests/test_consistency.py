@@ -17,6 +17,8 @@ UNSCOPED_MODELS = {
     "organisations.membership": "read only through scope_for(user)",
     "audit.auditentry": "read through the journal page, filtered by the scope's EPNs",
     "audit.audittrailanchor": "one row for the whole trail, read only by the chain's verifier",
+    "demo.courrieldemo": "demo only: its e-mails, shown to every demo visitor (prod refuses its backend)",
+    "demo.piecejointedemo": "demo only: the attachments of those e-mails",
 }
 
 

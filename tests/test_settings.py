@@ -20,6 +20,7 @@ PROD_ENV = {
     "DJANGO_SETTINGS_MODULE": "ancrage.config.settings.prod",
     "SECRET_KEY": "x" * 60 + "-prod-check-0123456789",
     "ALLOWED_HOSTS": "ancrage.example.org",
+    "ANCRAGE_SITE_URL": "https://ancrage.example.org",
 }
 
 

@@ -11,6 +11,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from ancrage.conventions.content import add_months
 from ancrage.conventions.enums import (
@@ -334,3 +335,34 @@ class GenerationJob(models.Model):
     @property
     def running(self) -> bool:
         return self.state in (JobState.EN_ATTENTE, JobState.EN_COURS)
+
+
+class Envoi(models.Model):
+    """One notification e-mail sent about a convention, under a key that names it whole.
+
+    The key's unique constraint makes each notification go once, whoever sends it: the request of a
+    step (``demande:<convention>:<round>:<step>``), a signature (``signature:<decision>``), a
+    refusal, the circuit's end, each reminder of a person for a step and a period
+    (``relance:<convention>:<round>:<step>:<user>:<period>``), each échéance alert and
+    tacit-renewal notice of a term and a threshold. The row is written in the transaction that
+    sends: two workers, or two runs of the daily task, never send twice, and a failed sending
+    leaves no row (the next run tries again).
+    """
+
+    cle = models.CharField("clé", max_length=200, unique=True)
+    convention = models.ForeignKey(Convention, on_delete=models.CASCADE, related_name="envois")
+    nature = models.CharField("nature", max_length=20)
+    destinataires = models.PositiveIntegerField("nombre de destinataires", default=0)
+    envoye_le = models.DateTimeField("envoyé le", default=timezone.now)
+
+    objects = ScopedQuerySet.as_manager()
+    # Who was told is the EPN's business: no page lists it, the EPN's staff alone would read it.
+    scoping = Scoping(epn="convention__structure")
+
+    class Meta:
+        verbose_name = "notification envoyée"
+        verbose_name_plural = "notifications envoyées"
+        ordering = ["-envoye_le", "-id"]
+
+    def __str__(self):
+        return self.cle

@@ -19,7 +19,7 @@ from ancrage.audit import context
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record, model_changes, snapshot
 from ancrage.conventions import circuit as pure
-from ancrage.conventions import jobs, selectors
+from ancrage.conventions import jobs, notifications, selectors
 from ancrage.conventions.custom_models import CustomModelError, check_custom_model
 from ancrage.conventions.documents import sha256_hex
 from ancrage.conventions.enums import DecisionChoice, Etat, JobState
@@ -357,6 +357,7 @@ def convention_submit(*, acting_user, convention: Convention) -> Convention:
             "document_sha256": version.pdf_sha256,
         },
     )
+    notifications.submitted(convention)
     return convention
 
 
@@ -494,6 +495,7 @@ def convention_decide(
         changes["etat"] = [convention.etat, target.value]
         convention.etat = target.value
         convention.save(update_fields=["etat", "updated_at"])
+        notifications.refused(convention, row)
     elif after.outcome == pure.CircuitOutcome.VALIDE:
         target = pure.check_convention_transition(convention.etat, pure.ConventionEvent.SIGNER)
         _seal(convention, [*round_decisions, row])
@@ -501,6 +503,7 @@ def convention_decide(
         changes["pdf_signe_sha256"] = convention.pdf_signe_sha256
         convention.etat = target.value
         convention.save(update_fields=["etat", "pdf_signe", "pdf_signe_sha256", "signee_le", "updated_at"])
+        notifications.sealed(convention)
     audit_record(
         acting_user=acting_user,
         action=AuditAction.TRANSITION if "etat" in changes else AuditAction.UPDATE,
@@ -508,6 +511,7 @@ def convention_decide(
         structure=convention.structure,
         changes=changes,
     )
+    notifications.decided(convention, row, before, after)
     return row
 
 

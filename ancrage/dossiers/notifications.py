@@ -1,12 +1,8 @@
 """E-mails of the examination: to the référents when the EPN (re)submits, to the EPN's staff when
 the référent asks for a correction or decides. Sent once the transaction commits, so that a
-rolled-back transition never announces anything."""
+rolled-back transition never announces anything (``core.mail.send_on_commit``)."""
 
-from django.conf import settings
-from django.core.mail import send_mail
-from django.db import transaction
-from django.template.loader import render_to_string
-
+from ancrage.core import mail
 from ancrage.dossiers import selectors
 from ancrage.dossiers.enums import CREER
 from ancrage.dossiers.models import Dossier, Traitement
@@ -48,10 +44,10 @@ def notify(dossier: Dossier, entry: Traitement, *, site_url: str = "") -> None:
         "dossier": dossier,
         "entry": entry,
         "kind": str(kind),
-        "url": f"{site_url.rstrip('/')}{dossier.get_absolute_url()}",
+        "url": f"{site_url.rstrip('/')}{dossier.get_absolute_url()}"
+        if site_url
+        else mail.site_url(dossier.get_absolute_url()),
     }
-    subject = SUBJECTS[kind].format(titre=dossier.titre)[:150]
-    body = render_to_string("dossiers/emails/notification.txt", context)
-    transaction.on_commit(
-        lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, to, fail_silently=False)
-    )
+    subject = SUBJECTS[kind].format(titre=dossier.titre)
+    email = mail.message(to=to, subject=subject, template="dossiers/emails/notification.txt", context=context)
+    mail.send_on_commit(lambda: [email])

@@ -126,6 +126,8 @@ def role_target_error(role: Role | str, target) -> str | None:
 EPN_TEAM = roles_of(Target.EPN)
 # The people of a collectivité, who read the records of its territory's EPNs.
 COLLECTIVITE_PEOPLE = roles_of(Target.COLLECTIVITE)
+# The people of a partner organisation, who read what it is party to.
+PARTNER_PEOPLE = roles_of(Target.PARTENAIRE)
 
 
 # --- Writing an EPN's records -----------------------------------------------------------------------

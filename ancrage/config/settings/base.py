@@ -55,6 +55,9 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # Deferred and periodic work: Django 6's tasks API (backport) and its database backend.
+    "django_tasks",
+    "django_tasks_db",
     # Ancrage, one app per domain of the loop.
     "ancrage.accounts",
     "ancrage.audit",
@@ -224,6 +227,22 @@ CONTENT_SECURITY_POLICY = {
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Ancrage <ne-pas-repondre@ancrage.localhost>")
+# The site's address, for the links of the e-mails sent outside a request (reminders, alerts, the
+# worker's notifications): scheme, host and port, without a trailing slash.
+ANCRAGE_SITE_URL = env.str("ANCRAGE_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Deferred and periodic work (django-tasks): tasks are rows of the database, run by
+# `ancrage db_worker`; `ancrage planificateur` enqueues the daily one (docs/exploitation.md).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# The daily task (reminders and échéance alerts) is enqueued at this hour, local time.
+ANCRAGE_DAILY_TASK_HOUR = env.int("ANCRAGE_DAILY_TASK_HOUR", default=7)
+# A person asked for a visa or a signature is reminded every this many days without an answer.
+ANCRAGE_REMINDER_DAYS = env.int("ANCRAGE_REMINDER_DAYS", default=7)
+# Échéance alerts and tacit-renewal notices: this many days before the end (or before the last day
+# to denounce), each once per convention and term.
+ANCRAGE_EXPIRY_ALERT_DAYS = [
+    int(d) for d in env.list("ANCRAGE_EXPIRY_ALERT_DAYS", default=["90", "60", "30"])
+]
 
 # Upload limits. Request bodies other than files are small; an uploaded file larger than
 # ANCRAGE_UPLOAD_MAX_SIZE is refused by ancrage.core.safe_files before it is parsed (importers

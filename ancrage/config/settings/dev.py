@@ -14,3 +14,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 # The demo accounts log in with their password alone. `ANCRAGE_REQUIRE_TOTP=1 ancrage demo`
 # asks référents, élus and coordinateurs for their code (the demo key is in the README).
 ANCRAGE_REQUIRE_TOTP = env.bool("ANCRAGE_REQUIRE_TOTP", default=False)
+
+# The demo's e-mails go to the console and to the page « Courriels de la démonstration »
+# (/demo/courriels/), where a demo user reads them. Never in production (prod.py refuses it).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="ancrage.demo.mail.ConsoleAndStoreBackend")

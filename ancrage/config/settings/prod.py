@@ -1,7 +1,9 @@
 """Production: debug off, HTTPS only, strict cookies, and no demo password."""
 
+from django.core.exceptions import ImproperlyConfigured
+
 from ancrage.config.settings.base import *  # noqa: F403
-from ancrage.config.settings.base import AUTH_PASSWORD_VALIDATORS, env
+from ancrage.config.settings.base import AUTH_PASSWORD_VALIDATORS, EMAIL_BACKEND, env
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")  # required: no default in production
@@ -35,3 +37,11 @@ AUTH_PASSWORD_VALIDATORS = [
     *AUTH_PASSWORD_VALIDATORS,
     {"NAME": "ancrage.accounts.validators.RefuseDemoPasswordValidator"},
 ]
+
+# The demo's backend keeps every message (one-time codes, reset links) for a page anyone reads.
+if EMAIL_BACKEND.startswith("ancrage.demo."):
+    raise ImproperlyConfigured(
+        f"EMAIL_BACKEND={EMAIL_BACKEND} est réservé à la démonstration : configurez un serveur SMTP."
+    )
+# Links in e-mails sent outside a request (reminders, alerts) need the public address.
+ANCRAGE_SITE_URL = env.str("ANCRAGE_SITE_URL").rstrip("/")

@@ -15,3 +15,6 @@ AXES_ENABLED = False
 # enforcement is tested with it on (tests/accounts/test_second_factor.py, the permission matrix).
 ANCRAGE_REQUIRE_TOTP = False
 ANCRAGE_JOBS_SYNC = True  # imports run inline: tests see the finished job
+# Tasks run as they are enqueued (after the commit that enqueues them): tests see their e-mails.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+ANCRAGE_SITE_URL = "https://ancrage.test"
