@@ -32,6 +32,7 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.db.models import F, Model, QuerySet
 from django.utils import timezone
 
+from ancrage.core import heartbeat
 from ancrage.core.wording import nombre, pluriel
 
 
@@ -243,6 +244,8 @@ class WorkerCommand(BaseCommand):
     each returning a count) and the two French lines it prints, with ``{n}`` for the count, each
     as (singular, plural): French takes the singular for 1 (and 0, never printed).
     ``--once`` makes one pass; otherwise a pass every ``--interval`` seconds until stopped.
+    While it runs, the worker beats (``core.heartbeat``, named after its app: ``diagnostic``…),
+    which ``/sante/`` reads.
     """
 
     jobs = None
@@ -253,12 +256,23 @@ class WorkerCommand(BaseCommand):
         parser.add_argument("--once", action="store_true", help="traiter la file une fois puis s'arrêter")
         parser.add_argument("--interval", type=float, default=2.0, help="secondes entre deux passages")
 
+    @property
+    def worker_name(self) -> str:
+        module = getattr(self.jobs, "__name__", "") or type(self).__module__
+        parts = module.split(".")
+        return parts[1] if parts[0] == "ancrage" and len(parts) > 2 else parts[-1]  # ancrage.<app>.jobs
+
     def handle(self, *args, once=False, interval=2.0, **options):
-        while True:
-            self.run_once()
-            if once:
-                return
-            time.sleep(interval)
+        stop = heartbeat.start(self.worker_name)
+        try:
+            while True:
+                heartbeat.beat(self.worker_name)
+                self.run_once()
+                if once:
+                    return
+                time.sleep(interval)
+        finally:
+            stop.set()
 
     def run_once(self) -> None:
         recovered = self.jobs.recover_stale()

@@ -1,0 +1,56 @@
+"""The worker commands' heartbeat: a file per worker under ``MEDIA_ROOT``, touched while it lives.
+
+A worker command (``core.jobs.WorkerCommand``) beats at each pass and, from a thread of its own,
+every ``ANCRAGE_WORKER_HEARTBEAT_SECONDS``: a job that runs for minutes (a LibreOffice conversion)
+does not make a live worker look dead. The file lives in the storage the web servers and the
+workers already share (the generated documents are there), so ``/sante/`` on any web server reads
+the heartbeat of a worker on another machine. A heartbeat is the file's modification time; its
+content (host and process id) is only for an operator reading it.
+"""
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+FOLDER = ".sante"
+
+
+def _path(name: str) -> Path:
+    return Path(settings.MEDIA_ROOT) / FOLDER / f"worker-{name}"
+
+
+def beat(name: str) -> None:
+    path = _path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(f"{socket.gethostname()} {os.getpid()}\n", encoding="utf-8")
+    os.replace(temporary, path)  # atomic: a reader never sees half a file
+
+
+def age(name: str) -> float | None:
+    """Seconds since the worker ``name`` last beat; None when it never did."""
+    try:
+        return max(0.0, time.time() - _path(name).stat().st_mtime)
+    except FileNotFoundError:
+        return None
+
+
+def start(name: str, *, every: float | None = None) -> threading.Event:
+    """Beat now, then every ``every`` seconds from a daemon thread; set the returned event to stop."""
+    every = every or settings.ANCRAGE_WORKER_HEARTBEAT_SECONDS
+    stop = threading.Event()
+    beat(name)
+
+    def loop():
+        while not stop.wait(every):
+            try:
+                beat(name)
+            except OSError:  # a full or unmounted storage: /sante/ will say so
+                pass
+
+    threading.Thread(target=loop, name=f"heartbeat-{name}", daemon=True).start()
+    return stop
