@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections, connection, transaction
-from django.db.models import F, Model, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
 
 from ancrage.core import heartbeat
@@ -228,6 +228,44 @@ class Queue:
         except DatabaseError:
             # The row is locked: a worker is inside its transaction, so the job is alive.
             return False
+
+    def abandon(
+        self,
+        job_id: int,
+        *,
+        state: str,
+        values: dict | None = None,
+        also: tuple[str, ...] = (),
+        cleanup: Callable[[Model], None] | None = None,
+    ) -> bool:
+        """Cancel a job no worker runs (an operator's « Annuler »): one waiting for a step, a stale
+        one, or one in a state of ``also``; it goes to ``state`` with ``values``. Never a job whose
+        worker is alive: a running job with a fresh heartbeat, or whose row a worker holds. A dead
+        attempt that wakes up afterwards no longer owns the job (``mine``) and writes nothing."""
+        waiting = [step.waiting for step in self.steps] + list(also)
+        try:
+            with transaction.atomic():
+                job = (
+                    self.model.objects.select_for_update(
+                        nowait=connection.features.has_select_for_update_nowait
+                    )
+                    .filter(pk=job_id)
+                    .filter(
+                        Q(state__in=waiting)
+                        | Q(state__in=list(self.retry_state), updated_at__lt=stale_before())
+                    )
+                    .first()
+                )
+                if job is None:
+                    return False
+                if cleanup is not None:
+                    cleanup(job)
+                self.model.objects.filter(pk=job.pk).update(
+                    state=state, updated_at=timezone.now(), **(values or {})
+                )
+                return True
+        except DatabaseError:
+            return False  # the row is locked: a worker is inside its transaction
 
     def recover_stale(self, *, cleanup: Callable[[Model], None] | None = None) -> int:
         """Requeue every stale job (the worker commands call it before each pass)."""
