@@ -25,4 +25,5 @@ class HealthCheckMiddleware:
         healthy, parts = sante.report()
         response = JsonResponse(parts, status=200 if healthy else 503)
         response["Cache-Control"] = "no-store"
+        response["X-Content-Type-Options"] = "nosniff"  # SecurityMiddleware, below, does not run
         return response
