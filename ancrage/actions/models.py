@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from ancrage.actions.enums import TRANSITIONS, RoleTache, Statut, Tache, TypeAction, TypePartie
 from ancrage.core.models import Comment
+from ancrage.core.wording import de_nom
 from ancrage.organisations.scoping import ScopedQuerySet, Scoping
 from ancrage.partenaires.publics import public_label
 from ancrage.territoire.libelles import libelle_secteur
@@ -354,4 +355,4 @@ class FluxAgenda(models.Model):
         verbose_name_plural = "calendriers en ligne"
 
     def __str__(self):
-        return f"Calendrier de {self.structure}"
+        return f"Calendrier {de_nom(self.structure.nom)}"

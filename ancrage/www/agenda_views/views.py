@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from ancrage.actions import agenda
 from ancrage.actions.models import FluxAgenda
+from ancrage.core.wording import de_nom
 from ancrage.organisations.models import Structure
 
 
@@ -51,11 +52,11 @@ def regenerer(request, pk):
     if existed:
         messages.success(
             request,
-            f"Nouvelle adresse du calendrier de {structure.nom} : l’ancienne ne fonctionne plus. "
+            f"Nouvelle adresse du calendrier {de_nom(structure.nom)} : l’ancienne ne fonctionne plus. "
             "Abonnez de nouveau vos agendas.",
         )
     else:
-        messages.success(request, f"Le calendrier en ligne de {structure.nom} est activé.")
+        messages.success(request, f"Le calendrier en ligne {de_nom(structure.nom)} est activé.")
     return redirect("agenda:gerer")
 
 
@@ -65,7 +66,8 @@ def desactiver(request, pk):
     structure = _managed(request, pk)
     if agenda.flux_deactivate(acting_user=request.user, structure=structure):
         messages.success(
-            request, f"Le calendrier en ligne de {structure.nom} est désactivé : son adresse ne répond plus."
+            request,
+            f"Le calendrier en ligne {de_nom(structure.nom)} est désactivé : son adresse ne répond plus.",
         )
     return redirect("agenda:gerer")
 
