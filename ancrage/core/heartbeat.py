@@ -8,6 +8,7 @@ the heartbeat of a worker on another machine. A heartbeat is the file's modifica
 content (host and process id) is only for an operator reading it.
 """
 
+import logging
 import os
 import socket
 import threading
@@ -17,6 +18,7 @@ from pathlib import Path
 from django.conf import settings
 
 FOLDER = ".sante"
+logger = logging.getLogger(__name__)
 
 
 def _path(name: str) -> Path:
@@ -31,11 +33,22 @@ def beat(name: str) -> None:
     os.replace(temporary, path)  # atomic: a reader never sees half a file
 
 
+def try_beat(name: str) -> bool:
+    """``beat``, but a storage that refuses the file is logged, never the end of the worker (its
+    jobs matter more than its heartbeat; ``/sante/`` will say the worker is not seen)."""
+    try:
+        beat(name)
+        return True
+    except OSError:
+        logger.warning("Worker %s: heartbeat not written under MEDIA_ROOT", name, exc_info=True)
+        return False
+
+
 def age(name: str) -> float | None:
-    """Seconds since the worker ``name`` last beat; None when it never did."""
+    """Seconds since the worker ``name`` last beat; None when it never did (or the storage is gone)."""
     try:
         return max(0.0, time.time() - _path(name).stat().st_mtime)
-    except FileNotFoundError:
+    except OSError:
         return None
 
 
@@ -43,14 +56,11 @@ def start(name: str, *, every: float | None = None) -> threading.Event:
     """Beat now, then every ``every`` seconds from a daemon thread; set the returned event to stop."""
     every = every or settings.ANCRAGE_WORKER_HEARTBEAT_SECONDS
     stop = threading.Event()
-    beat(name)
+    try_beat(name)
 
     def loop():
         while not stop.wait(every):
-            try:
-                beat(name)
-            except OSError:  # a full or unmounted storage: /sante/ will say so
-                pass
+            try_beat(name)
 
     threading.Thread(target=loop, name=f"heartbeat-{name}", daemon=True).start()
     return stop

@@ -304,7 +304,7 @@ class WorkerCommand(BaseCommand):
         stop = heartbeat.start(self.worker_name)
         try:
             while True:
-                heartbeat.beat(self.worker_name)
+                heartbeat.try_beat(self.worker_name)
                 self.run_once()
                 if once:
                     return
