@@ -93,6 +93,8 @@ def test_an_epn_feed_lists_its_sessions_without_login(world):
     assert "attendee" not in event and "description" not in event  # nobody's name or address
     # Stable: the same address gives the same UIDs again.
     assert _uids(_feed(agenda.path(flux))) == _uids(calendar)
+    assert Client().head(agenda.path(flux)).status_code == 200
+    assert Client().post(agenda.path(flux)).status_code == 405
 
 
 def test_a_partner_feed_lists_only_the_actions_it_is_partner_of(world):

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from ancrage.actions import agenda
 from ancrage.actions.models import FluxAgenda
@@ -72,7 +72,7 @@ def desactiver(request, pk):
     return redirect("agenda:gerer")
 
 
-@require_GET
+@require_safe  # GET, and HEAD for the clients that check before fetching
 @never_cache
 def flux(request, pk, cle):
     feed = agenda.lookup(pk, cle)
