@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -41,6 +41,8 @@ class CalendarEvent:
     # Bump when the event changes, so that calendars take the new version.
     sequence: int = 0
     cancelled: bool = False
+    # When the event last changed (LAST-MODIFIED); omitted when unknown.
+    last_modified: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("seance", "reunion"):
@@ -65,10 +67,14 @@ def build_calendar(
     name: str,
     domain: str = "ancrage.local",
     dtstamp: datetime | None = None,
+    refresh: timedelta | None = None,
 ) -> icalendar.Calendar:
     """A calendar holding the events, with the Europe/Paris VTIMEZONE they refer to.
 
-    ``dtstamp`` defaults to now; pass a fixed one to get byte-identical exports.
+    ``dtstamp`` defaults to now; pass a fixed one to get byte-identical exports. ``domain`` ends
+    every UID (``seance-12@domain``): keep it fixed, or calendars duplicate the events. ``refresh``
+    (a subscribed feed): how often a client should fetch it again (REFRESH-INTERVAL, RFC 7986,
+    and X-PUBLISHED-TTL, which Outlook and older clients read).
     """
     stamp = (dtstamp or datetime.now(UTC)).astimezone(UTC)
     calendar = icalendar.Calendar()
@@ -78,6 +84,9 @@ def build_calendar(
     calendar.add("method", "PUBLISH")
     calendar.add("x-wr-calname", name)
     calendar.add("x-wr-timezone", "Europe/Paris")
+    if refresh is not None:
+        calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", icalendar.vDuration(refresh))
     events = list(events)
     for item in events:
         event = icalendar.Event()
@@ -87,6 +96,8 @@ def build_calendar(
         event.add("dtend", to_paris(item.end))
         event.add("summary", item.title)
         event.add("sequence", item.sequence)
+        if item.last_modified is not None:
+            event.add("last-modified", item.last_modified.astimezone(UTC))
         event.add("status", "CANCELLED" if item.cancelled else "CONFIRMED")
         event.add("categories", ["Séance" if item.kind == "seance" else "Réunion"])
         if item.location:

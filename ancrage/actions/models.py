@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from ancrage.actions.enums import TRANSITIONS, RoleTache, Statut, Tache, TypeAction, TypePartie
 from ancrage.core.models import Comment
+from ancrage.core.wording import de_nom
 from ancrage.organisations.scoping import ScopedQuerySet, Scoping
 from ancrage.partenaires.publics import public_label
 from ancrage.territoire.libelles import libelle_secteur
@@ -153,6 +154,8 @@ class Seance(models.Model):
     fin = models.DateTimeField("fin")
     lieu = models.CharField("lieu", max_length=255, blank=True)
     sequence = models.PositiveIntegerField(default=0)
+    # The calendar feeds' LAST-MODIFIED.
+    updated_at = models.DateTimeField("modifiée le", auto_now=True)
 
     objects = ScopedQuerySet.as_manager()
     scoping = ACTION_CHILD_SCOPING
@@ -317,3 +320,39 @@ class Commentaire(Comment):
     class Meta(Comment.Meta):
         verbose_name = "commentaire"
         verbose_name_plural = "commentaires"
+
+
+class FluxAgenda(models.Model):
+    """The secret address of an organisation's calendar feed: the sessions of its actions (an
+    EPN's) or of the actions it is a partner of (a partner's), for calendars to subscribe to.
+
+    The address is not stored: it is the feed's id and an HMAC of that id and ``sel`` with a key
+    derived from ``SECRET_KEY`` (``core.keys.agenda_key``; ``actions.agenda``). « Régénérer »
+    draws a new ``sel`` (the old address answers 404), « Désactiver » clears ``actif``.
+    """
+
+    structure = models.OneToOneField(
+        "organisations.Structure",
+        verbose_name="structure",
+        on_delete=models.CASCADE,
+        related_name="flux_agenda",
+    )
+    sel = models.CharField(max_length=64, editable=False)
+    actif = models.BooleanField("actif", default=True)
+    created_at = models.DateTimeField("créé le", auto_now_add=True)
+    updated_at = models.DateTimeField("modifié le", auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="modifié par", null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    objects = ScopedQuerySet.as_manager()
+    # Readers of the organisation see that it has a feed; only its managers see the address
+    # (``actions.agenda.may_manage``).
+    scoping = Scoping(epn="structure", partner="structure")
+
+    class Meta:
+        verbose_name = "calendrier en ligne"
+        verbose_name_plural = "calendriers en ligne"
+
+    def __str__(self):
+        return f"Calendrier {de_nom(self.structure.nom)}"

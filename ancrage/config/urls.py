@@ -9,6 +9,7 @@ urlpatterns = [
     path("diagnostic/", include("ancrage.www.diagnostic_views.urls")),
     path("partenaires/", include("ancrage.www.partenaires_views.urls")),
     path("actions/", include("ancrage.www.actions_views.urls")),
+    path("agenda/", include("ancrage.www.agenda_views.urls")),
     path("conventions/", include("ancrage.www.conventions_views.urls")),
     path("dossiers/", include("ancrage.www.dossiers_views.urls")),
     path("suivi/", include("ancrage.www.suivi_views.urls")),

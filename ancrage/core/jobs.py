@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections, connection, transaction
-from django.db.models import F, Model, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 from django.utils import timezone
 
+from ancrage.core import heartbeat
 from ancrage.core.wording import nombre, pluriel
 
 
@@ -228,6 +229,44 @@ class Queue:
             # The row is locked: a worker is inside its transaction, so the job is alive.
             return False
 
+    def abandon(
+        self,
+        job_id: int,
+        *,
+        state: str,
+        values: dict | None = None,
+        also: tuple[str, ...] = (),
+        cleanup: Callable[[Model], None] | None = None,
+    ) -> bool:
+        """Cancel a job no worker runs (an operator's « Annuler »): one waiting for a step, a stale
+        one, or one in a state of ``also``; it goes to ``state`` with ``values``. Never a job whose
+        worker is alive: a running job with a fresh heartbeat, or whose row a worker holds. A dead
+        attempt that wakes up afterwards no longer owns the job (``mine``) and writes nothing."""
+        waiting = [step.waiting for step in self.steps] + list(also)
+        try:
+            with transaction.atomic():
+                job = (
+                    self.model.objects.select_for_update(
+                        nowait=connection.features.has_select_for_update_nowait
+                    )
+                    .filter(pk=job_id)
+                    .filter(
+                        Q(state__in=waiting)
+                        | Q(state__in=list(self.retry_state), updated_at__lt=stale_before())
+                    )
+                    .first()
+                )
+                if job is None:
+                    return False
+                if cleanup is not None:
+                    cleanup(job)
+                self.model.objects.filter(pk=job.pk).update(
+                    state=state, updated_at=timezone.now(), **(values or {})
+                )
+                return True
+        except DatabaseError:
+            return False  # the row is locked: a worker is inside its transaction
+
     def recover_stale(self, *, cleanup: Callable[[Model], None] | None = None) -> int:
         """Requeue every stale job (the worker commands call it before each pass)."""
         ids = self.model.objects.filter(
@@ -243,6 +282,8 @@ class WorkerCommand(BaseCommand):
     each returning a count) and the two French lines it prints, with ``{n}`` for the count, each
     as (singular, plural): French takes the singular for 1 (and 0, never printed).
     ``--once`` makes one pass; otherwise a pass every ``--interval`` seconds until stopped.
+    While it runs, the worker beats (``core.heartbeat``, named after its app: ``diagnostic``…),
+    which ``/sante/`` reads.
     """
 
     jobs = None
@@ -253,12 +294,23 @@ class WorkerCommand(BaseCommand):
         parser.add_argument("--once", action="store_true", help="traiter la file une fois puis s'arrêter")
         parser.add_argument("--interval", type=float, default=2.0, help="secondes entre deux passages")
 
+    @property
+    def worker_name(self) -> str:
+        module = getattr(self.jobs, "__name__", "") or type(self).__module__
+        parts = module.split(".")
+        return parts[1] if parts[0] == "ancrage" and len(parts) > 2 else parts[-1]  # ancrage.<app>.jobs
+
     def handle(self, *args, once=False, interval=2.0, **options):
-        while True:
-            self.run_once()
-            if once:
-                return
-            time.sleep(interval)
+        stop = heartbeat.start(self.worker_name)
+        try:
+            while True:
+                heartbeat.try_beat(self.worker_name)
+                self.run_once()
+                if once:
+                    return
+                time.sleep(interval)
+        finally:
+            stop.set()
 
     def run_once(self) -> None:
         recovered = self.jobs.recover_stale()

@@ -273,6 +273,10 @@ def approval_given_by_invitation(
 
 # Who must give a second factor (TOTP) at sign-in: those who decide for a collectivité or a réseau.
 SECOND_FACTOR_ROLES = frozenset({Role.REFERENT, Role.ELU, Role.COORDINATEUR})
+# Who manages an organisation's calendar feed (its secret address, ``actions.agenda``): the EPN's
+# team, who write its actions and sessions (``Permission.ACTION_WRITE``), for their EPN; a
+# partner's members, for their own organisation.
+AGENDA_MANAGERS = frozenset(GRANTS[Permission.ACTION_WRITE]) | {Role.PARTENAIRE}
 # Who reads the activity journal of the EPNs they see.
 JOURNAL_READERS = frozenset({Role.RESPONSABLE, Role.COORDINATEUR, Role.REFERENT})
 # Who sees, in that journal, the address an entry came from: the EPN's own staff, for their EPN's

@@ -32,7 +32,7 @@ def collectivite_create(*, acting_user, reseau: Reseau, type: str, code: str) ->
 STRUCTURE_FIELDS = ("nom", "kind", "typologie", "collectivite", "code_commune", "siret", "referencee_par")
 
 
-def _check_structure(structure: Structure) -> None:
+def check_structure(structure: Structure) -> None:
     errors = {}
     if structure.code_commune:
         try:
@@ -59,7 +59,7 @@ def structure_create(
     *, acting_user, reseau: Reseau, nom: str, kind: str = StructureKind.EPN, **fields
 ) -> Structure:
     structure = Structure(reseau=reseau, nom=nom, kind=kind, **fields)
-    _check_structure(structure)
+    check_structure(structure)
     structure.save()
     audit_record(
         acting_user=acting_user,
@@ -79,7 +79,7 @@ def structure_update(*, acting_user, structure: Structure, **fields) -> Structur
     before = snapshot(structure, STRUCTURE_FIELDS)
     for name, value in fields.items():
         setattr(structure, name, value)
-    _check_structure(structure)
+    check_structure(structure)
     structure.save()
     changes = model_changes(structure, STRUCTURE_FIELDS, before)
     if changes:

@@ -109,6 +109,12 @@ def _writes(ok: int = 200, *, partner: tuple = NOWHERE) -> dict:
     }
 
 
+def _agenda_manage() -> dict:
+    """Its managers act on their own organisation's feed; nobody else finds it (404)."""
+    own = (302, 404, 404, 404)
+    return {**_same(NOWHERE, anonyme=TO_LOGIN), "animateur": own, "responsable": own, "partenaire": own}
+
+
 # A partner party to the action reads it (and its meetings) but does not write it.
 PARTY = (200, 404, 404, 404)
 PARTY_NO_WRITE = (403, 404, 404, 404)
@@ -382,6 +388,23 @@ MATRIX: dict[str, Entry] = {
     ),
     "actions:reunion_ics": Entry(
         kwargs=lambda world, structure: {"pk": world.reunion_of(structure).pk}, expected=_reads(partner=PARTY)
+    ),
+    # Calendar feeds: the EPN's team manages its EPN's, a partner's member its organisation's;
+    # the feed itself answers whoever holds its secret address, without login.
+    "agenda:gerer": Entry(_same(403, animateur=200, responsable=200, partenaire=200, anonyme=302)),
+    "agenda:regenerer": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": structure.pk},
+        expected=_agenda_manage(),
+    ),
+    "agenda:desactiver": Entry(
+        method="post",
+        kwargs=lambda world, structure: {"pk": structure.pk},
+        expected=_agenda_manage(),
+    ),
+    "agenda:flux": Entry(
+        kwargs=lambda world, structure: world.agenda_of(structure),
+        expected=_same((200, 200, 200, 200)),
     ),
     # Suivi ----------------------------------------------------------------------------------
     # The suivi is the EPN's own record (pseudonymous people, its notes on its partners): its

@@ -146,6 +146,9 @@ PAGES_OF_ROLES = {
     "accounts:invitation-refuse": frozenset().union(*permissions.APPROVERS.values()),
     # The world's dossiers are drafts: the transition tried is ``deposer``.
     "dossiers:transition": permissions.DOSSIER_DEPOSITORS,
+    "agenda:gerer": permissions.AGENDA_MANAGERS,
+    "agenda:regenerer": permissions.AGENDA_MANAGERS,
+    "agenda:desactiver": permissions.AGENDA_MANAGERS,
 }
 
 

@@ -17,8 +17,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ancrage.accounts import services as account_services
 from ancrage.accounts.models import Invitation, User
+from ancrage.actions import agenda
 from ancrage.actions import services as action_services
-from ancrage.actions.models import Action, ActionPartenaire, Objectif, Reunion, Seance
+from ancrage.actions.models import Action, ActionPartenaire, FluxAgenda, Objectif, Reunion, Seance
 from ancrage.demo import loader
 from ancrage.diagnostic.models import Diagnostic, ImportJob
 from ancrage.frequentation.models import FrequentationImport, Source, Unite
@@ -157,6 +158,15 @@ class World:
     def epn_of(structure: Structure) -> Structure:
         """The EPN itself, or the EPN whose directory the partner organisation is in."""
         return structure if structure.is_epn else structure.referencee_par
+
+    def agenda_of(self, structure: Structure) -> dict:
+        """The URL kwargs of the structure's calendar feed, turned on once."""
+
+        def build():
+            flux, _ = FluxAgenda.objects.get_or_create(structure=structure, defaults={"sel": "matrice"})
+            return {"pk": flux.pk, "cle": agenda.cle(flux)}
+
+        return self._once("agenda", structure, build)
 
     def diagnostics_of(self, structure: Structure) -> list[Diagnostic]:
         """Two saved diagnostics of the structure's EPN (oldest first), to compare."""

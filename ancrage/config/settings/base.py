@@ -77,6 +77,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: /sante/ answers load balancers before the HTTPS redirect, the host check, the session.
+    "ancrage.www.sante.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Early: a response made by a middleware below (a 413, a lockout page) gets its nonce and header.
     "csp.middleware.CSPMiddleware",
@@ -291,6 +293,16 @@ ANCRAGE_BACKUP_KEY = env.str("ANCRAGE_BACKUP_KEY", default="")
 ANCRAGE_JOBS_SYNC = env.bool("ANCRAGE_JOBS_SYNC", default=False)
 # A running job whose heartbeat is older than this (seconds) lost its worker: it can be run again.
 ANCRAGE_JOBS_TIMEOUT = env.int("ANCRAGE_JOBS_TIMEOUT", default=30 * 60)
+# The worker commands touch their heartbeat file (MEDIA_ROOT/.sante/) this often (seconds).
+ANCRAGE_WORKER_HEARTBEAT_SECONDS = env.float("ANCRAGE_WORKER_HEARTBEAT_SECONDS", default=10.0)
+# /sante/: the workers that must be alive (diagnostic, partenaires, conventions), each with a
+# heartbeat younger than ANCRAGE_SANTE_WORKER_MAX_AGE seconds. Empty: none is watched (jobs run in
+# the web server's threads; docs/exploitation.md, « Supervision »).
+ANCRAGE_SANTE_WORKERS = env.list("ANCRAGE_SANTE_WORKERS", default=[])
+ANCRAGE_SANTE_WORKER_MAX_AGE = env.float("ANCRAGE_SANTE_WORKER_MAX_AGE", default=60.0)
+# The domain of the calendars' event UIDs (séance-12@<domain>). Empty: the host the request names.
+# Set it in production so that UIDs stay the same if the site's address changes.
+ANCRAGE_ICAL_UID_DOMAIN = env.str("ANCRAGE_ICAL_UID_DOMAIN", default="")
 # Personal data (RGPD): usagers records are kept this many months after the import that holds
 # them (docs/rgpd.md explains the default), then `ancrage purger-usagers` deletes them.
 ANCRAGE_RETENTION_USAGERS_MOIS = env.int("ANCRAGE_RETENTION_USAGERS_MOIS", default=36)

@@ -7,7 +7,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from ancrage.actions import ical, selectors, services
+from ancrage.actions import agenda, ical, selectors, services
 from ancrage.actions.enums import TRANSITION_LABELS, RoleTache, Statut
 from ancrage.actions.models import Action, ActionPartenaire, Affectation, Objectif, Reunion, Seance
 from ancrage.diagnostic.models import Diagnostic
@@ -89,6 +89,7 @@ def action_list(request):
             "statut": statut,
             "can_write": bool(_staff_epns(request.user)),
             "my_tasks": my_tasks,
+            "agenda": agenda.manages_any(request.user),
         },
     )
 
@@ -296,8 +297,9 @@ def seance_delete(request, pk):
     return redirect(action)
 
 
-def _ics_response(events, name, filename):
-    body = ical.calendar_bytes(events, name=name)
+def _ics_response(request, events, name, filename):
+    # The same UIDs as the subscribed feeds (actions.agenda): importing both never duplicates.
+    body = ical.calendar_bytes(events, name=name, domain=agenda.uid_domain(request.get_host()))
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -307,7 +309,7 @@ def _ics_response(events, name, filename):
 def action_ics(request, pk):
     action = _action(request, pk)
     events = selectors.calendar_events(action, base_url=request.build_absolute_uri("/").rstrip("/"))
-    return _ics_response(events, action.titre, f"action-{action.pk}.ics")
+    return _ics_response(request, events, action.titre, f"action-{action.pk}.ics")
 
 
 @login_required
@@ -560,7 +562,7 @@ def decision_add(request, pk):
 def reunion_ics(request, pk):
     reunion = _reunion(request, pk)
     event = selectors.reunion_event(reunion, base_url=request.build_absolute_uri("/").rstrip("/"))
-    return _ics_response([event], reunion.titre, f"reunion-{reunion.pk}.ics")
+    return _ics_response(request, [event], reunion.titre, f"reunion-{reunion.pk}.ics")
 
 
 @login_required
