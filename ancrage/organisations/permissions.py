@@ -289,6 +289,23 @@ def journal_ip_epns(scope) -> frozenset[int] | None:
     return frozenset(ids)
 
 
+# --- The network dashboard -------------------------------------------------------------------------
+
+# Who reads the network dashboard (indicators of every EPN of a réseau, their totals, the network
+# bilan): the réseau's coordinateurs, over the EPNs of the réseaux they coordinate. An EPN's team or
+# a collectivité's people read their own EPNs' pages; a partner never reads an EPN's indicators.
+NETWORK_READERS = frozenset({Role.COORDINATEUR})
+
+
+def network_epns(scope) -> frozenset[int]:
+    """The EPNs the scope's user reads on the network dashboard (through the roles that read it
+    only: a coordinateur who is also animateur elsewhere sees their réseau's EPNs, not more)."""
+    ids: set[int] = set()
+    for role in NETWORK_READERS:
+        ids |= scope.epn_reach.get(role, frozenset())
+    return frozenset(ids)
+
+
 # --- Pages ----------------------------------------------------------------------------------------
 
 _EVERYONE = frozenset()  # every signed-in user
@@ -308,6 +325,7 @@ MENU: Mapping[str, frozenset[Role]] = {
     "dossiers:inbox": DOSSIER_INSTRUCTORS,
     "dossiers:list": DOSSIER_DEPOSITORS,
     "journal:list": JOURNAL_READERS,
+    "reseau:tableau": NETWORK_READERS,
     "accounts:invitations": frozenset(INVITERS),
     "accounts:approvals": frozenset().union(*APPROVERS.values()),
 }

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "ancrage.conventions",
     "ancrage.dossiers",
     "ancrage.suivi",
+    "ancrage.reseau",
     "ancrage.www",
     "ancrage.demo",
     "ancrage.bench",
