@@ -322,10 +322,10 @@ MENU: Mapping[str, frozenset[Role]] = {
     "conventions:list": _ALL_ROLES,
     "partenaires:list": _NOT_PARTNER,
     "suivi:index": _NOT_PARTNER,
+    "reseau:tableau": NETWORK_READERS,
     "dossiers:inbox": DOSSIER_INSTRUCTORS,
     "dossiers:list": DOSSIER_DEPOSITORS,
     "journal:list": JOURNAL_READERS,
-    "reseau:tableau": NETWORK_READERS,
     "accounts:invitations": frozenset(INVITERS),
     "accounts:approvals": frozenset().union(*APPROVERS.values()),
 }
