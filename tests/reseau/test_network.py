@@ -25,6 +25,7 @@ from ancrage.reseau import exports
 from ancrage.reseau import indicators as pure
 from ancrage.reseau.selectors import network_indicators
 from ancrage.suivi import bilan
+from ancrage.www.reseau_views.forms import FiltreReseauForm
 from tests.demo_accounts import login
 
 YEAR = dt.date.today().year
@@ -76,6 +77,26 @@ def test_the_csv_export_escapes_a_name_that_is_a_formula():
     assert line[header.index("Séances")] == "-1"  # a number stays a number
     sheet = openpyxl.load_workbook(io.BytesIO(exports.xlsx_bytes(network)))["Indicateurs"]
     assert sheet["A2"].value.startswith("'=") and sheet["A2"].data_type == "s"
+
+
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "collectivite": st.one_of(st.text(max_size=12), st.integers().map(str)),
+            "debut": st.one_of(st.text(max_size=12), st.dates().map(dt.date.isoformat)),
+            "fin": st.one_of(st.text(max_size=12), st.dates().map(dt.date.isoformat)),
+        },
+    )
+)
+def test_any_filters_are_refused_or_a_period_in_order(data):
+    form = FiltreReseauForm(data, collectivites=[])
+    if form.is_valid():  # never raises; an unknown collectivité is never a valid choice
+        debut, fin = form.cleaned_data["debut"], form.cleaned_data["fin"]
+        assert form.cleaned_data["collectivite"] is None
+        assert not (debut and fin and debut > fin)
+    else:
+        assert form.errors
 
 
 # --- On the demo ---------------------------------------------------------------------------------
@@ -190,6 +211,16 @@ def test_only_the_coordinateur_reads_it_and_only_their_reseau(client, demo):
     response = client.get(reverse("reseau:tableau"), {"collectivite": villeurbanne.pk})
     assert response.context["network"] is None  # not one of the form's choices
     assert client.get(reverse("reseau:bilan"), {"collectivite": villeurbanne.pk}).status_code == 404
+    # Bad filters: the page says what is wrong, the downloads refuse.
+    response = client.get(
+        reverse("reseau:tableau"), {"debut": "2026-13-45", "fin": "hier", "collectivite": "x"}
+    )
+    assert response.status_code == 200 and response.context["network"] is None
+    assert set(response.context["form"].errors) == {"debut", "fin", "collectivite"}
+    assert client.get(reverse("reseau:export", args=["csv"]), {"debut": "x"}).status_code == 404
+    assert client.get(reverse("reseau:export", args=["pdf"])).status_code == 404
+    for annee in ("abc", "1999", str(YEAR + 1)):
+        assert client.get(reverse("reseau:bilan"), {"annee": annee}).status_code == 404, annee
     vitre = Collectivite.objects.get(nom="Vitré")
     response = client.get(reverse("reseau:tableau"), {"collectivite": vitre.pk, **PERIOD})
     assert [e.nom for e in response.context["network"].epns] == ["Espace numérique de Vitré (démo)"]
