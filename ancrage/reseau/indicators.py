@@ -12,9 +12,9 @@ places counts twice, and the page says so.
 
 The funnel plot puts one point per EPN: its usagers in its latest diagnostic against the usagers
 expected from its territory's population at the network's overall rate (the total usagers over
-the total population of the EPNs with a diagnostic), with the diagnostic's exact Poisson limits
-(``diagnostic.stats``) and its flag for a shortfall (one-sided exact test, Benjamini-Hochberg
-over the EPNs, at least 10 expected usagers and 20 % below them).
+the total population of the network's EPNs with a diagnostic, whatever the filter), with the
+diagnostic's exact Poisson limits (``diagnostic.stats``) and its flag for a shortfall (one-sided
+exact test, Benjamini-Hochberg over the EPNs, at least 10 expected usagers and 20 % below them).
 """
 
 from __future__ import annotations
@@ -130,6 +130,10 @@ class NetworkIndicators:
     collectivite: str
     epns: tuple[EpnIndicators, ...]
     total: Figures
+
+    @property
+    def total_label(self) -> str:
+        return f"Total des lieux de {self.collectivite}" if self.collectivite else "Total du réseau"
 
     @property
     def funnel(self) -> list[EpnIndicators]:
@@ -274,7 +278,7 @@ def export_rows(network: NetworkIndicators) -> list[list]:
     with_reach = [e.portee for e in network.epns if e.portee]
     rows.append(
         [
-            "Total du réseau",
+            network.total_label,
             network.collectivite,
             *_figures_cells(network.total),
             sum(p.usagers for p in with_reach) if with_reach else "",

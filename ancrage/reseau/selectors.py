@@ -29,6 +29,7 @@ from ancrage.actions.models import Action
 from ancrage.conventions import selectors as convention_selectors
 from ancrage.conventions.enums import Etat as ConventionEtat
 from ancrage.conventions.models import Convention
+from ancrage.diagnostic.models import Diagnostic
 from ancrage.dossiers.selectors import dossiers_visible_to
 from ancrage.dossiers.workflow import DossierState
 from ancrage.organisations import permissions
@@ -69,6 +70,18 @@ def _in_collectivite(epns, collectivite: Collectivite):
     )
 
 
+def latest_diagnostic(epn) -> Diagnostic | None:
+    """The EPN's latest diagnostic (what ``suivi.selectors.current_targets`` reads)."""
+    return Diagnostic.objects.for_structure(epn).latest_first().first()
+
+
+def _portee(diagnostic) -> pure.Portee | None:
+    if diagnostic is None:
+        return None
+    usagers, population = pure.reach_of(diagnostic.resultat.get("secteurs", []))
+    return pure.Portee(diagnostic.pk, diagnostic.titre, usagers, population)
+
+
 def situation_day(fin: dt.date | None, today: dt.date | None = None) -> dt.date:
     """The day of the partnerships, conventions and dossiers: the period's end, if it has passed."""
     today = today or suivi_selectors.today()
@@ -89,7 +102,8 @@ def network_indicators(
     if debut and fin and debut > fin:
         raise ValidationError("La date de début de la période est après sa date de fin.")
     au = on or situation_day(fin)
-    epns = network_epns(user).select_related("collectivite")
+    every_epn = network_epns(user).select_related("collectivite")
+    epns = every_epn
     nom_collectivite = ""
     if collectivite is not None:
         pk = collectivite.pk if isinstance(collectivite, Collectivite) else collectivite
@@ -141,11 +155,8 @@ def network_indicators(
             conventions_echeance=len(alerts),
             dossiers=dict(dossiers.get(epn.pk, {})),
         )
-        diagnostic = dashboard.diagnostic
-        portee = None
-        if diagnostic is not None:
-            usagers, population = pure.reach_of(diagnostic.resultat.get("secteurs", []))
-            portee = pure.Portee(diagnostic.pk, diagnostic.titre, usagers, population)
+        portee = _portee(dashboard.diagnostic)  # the latest, as the three questions read it
+        if portee is not None:
             portees.append(portee)
         rows.append(
             (
@@ -155,7 +166,15 @@ def network_indicators(
                 portee,
             )
         )
-    placed = dict(zip([id(p) for p in portees], pure.place_on_funnel(portees), strict=True))
+    # The funnel's reference is the whole network's rate, whatever the filter: an EPN's point does
+    # not move when the dashboard shows only its collectivité.
+    others = []
+    if collectivite is not None:
+        hidden = every_epn.exclude(pk__in=[epn.pk for epn in epns])
+        others = [p for p in (_portee(latest_diagnostic(epn)) for epn in hidden) if p is not None]
+    placed = dict(
+        zip([id(p) for p in portees], pure.place_on_funnel([*portees, *others])[: len(portees)], strict=True)
+    )
     result = tuple(
         pure.EpnIndicators(
             epn_id=epn.pk,

@@ -223,7 +223,12 @@ def test_only_the_coordinateur_reads_it_and_only_their_reseau(client, demo):
         assert client.get(reverse("reseau:bilan"), {"annee": annee}).status_code == 404, annee
     vitre = Collectivite.objects.get(nom="Vitré")
     response = client.get(reverse("reseau:tableau"), {"collectivite": vitre.pk, **PERIOD})
-    assert [e.nom for e in response.context["network"].epns] == ["Espace numérique de Vitré (démo)"]
+    (only,) = response.context["network"].epns
+    assert only.nom == "Espace numérique de Vitré (démo)"
+    # Its point on the funnel plot stays where the whole network's rate puts it.
+    everyone = client.get(reverse("reseau:tableau"), PERIOD).context["network"].epns
+    assert only.portee == next(e.portee for e in everyone if e.nom == only.nom)
+    assert only.portee.ratio != pytest.approx(1)
     assert "Villeurbanne" not in client.get(reverse("reseau:export", args=["csv"])).content.decode(
         "utf-8-sig"
     )
