@@ -13,6 +13,7 @@ urlpatterns = [
     path("conventions/", include("ancrage.www.conventions_views.urls")),
     path("dossiers/", include("ancrage.www.dossiers_views.urls")),
     path("suivi/", include("ancrage.www.suivi_views.urls")),
+    path("reseau/", include("ancrage.www.reseau_views.urls")),
     path("frequentation/", include("ancrage.www.frequentation_views.urls")),
     path("demo/", include("ancrage.www.demo_views.urls")),
     path("admin/", admin.site.urls),

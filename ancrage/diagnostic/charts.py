@@ -286,11 +286,16 @@ FUNNEL_WIDTH, FUNNEL_HEIGHT = 560, 340
 _F_LEFT, _F_RIGHT, _F_TOP, _F_BOTTOM = 48, 16, 16, 40
 
 
-def funnel_chart(secteurs: Sequence[Mapping]) -> dict | None:
+def funnel_chart(
+    secteurs: Sequence[Mapping], *, objet: str = "secteur", objets: str = "secteurs", etiquettes: bool = False
+) -> dict | None:
     """Funnel plot: each sector's ratio (observed / expected users) against its expected users
     (log scale), with the exact Poisson 95 % and 99.8 % limits around 1 (Spiegelhalter, 2005).
     A point below the lower limits has fewer users than chance alone would explain; a small sector
-    needs a larger gap to fall outside. Sectors with fewer than 10 expected users are grey."""
+    needs a larger gap to fall outside. Sectors with fewer than 10 expected users are grey.
+
+    ``objet``/``objets``: what a point is, in French (the network dashboard's points are EPNs,
+    « lieu », « lieux »); ``etiquettes``: each point's name written beside it (a few points only)."""
     rows = [
         s for s in secteurs if (s.get("usagers_attendus") or 0) > 0 and s.get("ratio_standardise") is not None
     ]
@@ -324,10 +329,17 @@ def funnel_chart(secteurs: Sequence[Mapping]) -> dict | None:
         couleur = "#bbbbbb" if grise else COULEUR_ALERTE if s["sous_frequente"] else COULEUR_USAGERS
         ic = s.get("ratio_ic95") or [None, None]
         users = s.get("usagers_precis", s["usagers"])
+        x, y = px(e), py(r)
+        left = x > _F_LEFT + plot_w / 2
         points.append(
             {
-                "cx": svg_num(px(e)),
-                "cy": svg_num(py(r)),
+                "cx": svg_num(x),
+                "cy": svg_num(y),
+                "etiquette": s["nom"] if etiquettes else "",
+                "etiquette_x": svg_num(x - 7 if left else x + 7),
+                # Away from the line at 1: above a point over it, below a point under it.
+                "etiquette_y": svg_num(y - 7 if r >= 1 else y + 15),
+                "etiquette_ancre": "end" if left else "start",
                 "couleur": couleur,
                 "r": "4.5" if s["sous_frequente"] else "3",
                 "titre": f"{s['nom']} : {sig3(users)} "
@@ -363,6 +375,8 @@ def funnel_chart(secteurs: Sequence[Mapping]) -> dict | None:
         "x_ticks": x_ticks,
         "y_ticks": y_ticks,
         "n": len(points),
+        "objet": objet,
+        "objets": objets,
     }
 
 

@@ -295,6 +295,23 @@ def journal_ip_epns(scope) -> frozenset[int] | None:
     return frozenset(ids)
 
 
+# --- The network dashboard -------------------------------------------------------------------------
+
+# Who reads the network dashboard (indicators of every EPN of a réseau, their totals, the network
+# bilan): the réseau's coordinateurs, over the EPNs of the réseaux they coordinate. An EPN's team or
+# a collectivité's people read their own EPNs' pages; a partner never reads an EPN's indicators.
+NETWORK_READERS = frozenset({Role.COORDINATEUR})
+
+
+def network_epns(scope) -> frozenset[int]:
+    """The EPNs the scope's user reads on the network dashboard (through the roles that read it
+    only: a coordinateur who is also animateur elsewhere sees their réseau's EPNs, not more)."""
+    ids: set[int] = set()
+    for role in NETWORK_READERS:
+        ids |= scope.epn_reach.get(role, frozenset())
+    return frozenset(ids)
+
+
 # --- Pages ----------------------------------------------------------------------------------------
 
 _EVERYONE = frozenset()  # every signed-in user
@@ -311,6 +328,7 @@ MENU: Mapping[str, frozenset[Role]] = {
     "conventions:list": _ALL_ROLES,
     "partenaires:list": _NOT_PARTNER,
     "suivi:index": _NOT_PARTNER,
+    "reseau:tableau": NETWORK_READERS,
     "dossiers:inbox": DOSSIER_INSTRUCTORS,
     "dossiers:list": DOSSIER_DEPOSITORS,
     "journal:list": JOURNAL_READERS,

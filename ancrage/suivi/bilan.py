@@ -57,26 +57,79 @@ MONTH_NAMES = (
 )
 
 
+@dataclass
+class Activite:
+    """An EPN's sessions, participants and new publics over a period: what the bilan and the
+    network dashboard (``ancrage.reseau``) count, the same way."""
+
+    lines: list[ActionLine]
+    #: The presences (a person present at a session) of the period's sessions.
+    present: list
+    new_ids: set
+
+    @property
+    def seances(self) -> int:
+        return sum(line.seances for line in self.lines)
+
+    @property
+    def presences(self) -> int:
+        return len(self.present)
+
+    @property
+    def people(self) -> dict:
+        return {p.beneficiaire_id: p.beneficiaire for p in self.present}
+
+    @property
+    def participants(self) -> int:
+        return len(self.people)
+
+    @property
+    def nouveaux_publics(self) -> int:
+        return len(self.new_ids)
+
+
+def _local_day(moment) -> dt.date:
+    return timezone.localtime(moment).date()
+
+
+def activite_of(epn, debut: dt.date | None = None, fin: dt.date | None = None) -> Activite:
+    """The sessions of the EPN's actions that start between ``debut`` and ``fin`` (local days, both
+    included; None: no bound), their presences and participants, and the new publics among them
+    (the action's period is all its sessions, as on the action's page)."""
+    bounds = {}  # on a session's start
+    if debut is not None:
+        bounds["debut__date__gte"] = debut
+    if fin is not None:
+        bounds["debut__date__lte"] = fin
+    quartiers = selectors._quartiers(epn.pk)
+    participations = list(
+        Participation.objects.filter(
+            seance__action__structure=epn, **{f"seance__{k}": v for k, v in bounds.items()}
+        ).select_related("beneficiaire", "seance", "oriente_par")
+    )
+    actions = list(
+        Action.objects.filter(structure=epn, **{f"seances__{k}": v for k, v in bounds.items()})
+        .distinct()
+        .prefetch_related("seances", "objectifs")
+        .order_by("titre")
+    )
+
+    def in_period(seance) -> bool:
+        day = _local_day(seance.debut)
+        return (debut is None or day >= debut) and (fin is None or day <= fin)
+
+    lines, new_ids = _action_lines(actions, participations, quartiers, in_period)
+    return Activite(lines, [p for p in participations if p.present], new_ids)
+
+
 def bilan_of(epn, year: int, on: dt.date | None = None) -> dict:
     """Everything the bilan says, computed once (the PDF and the tests read the same numbers)."""
     on = on or selectors.today()
     year_end = dt.date(year, 12, 31)
     as_of = min(on, year_end)
-    quartiers = selectors._quartiers(epn.pk)
-    participations = list(
-        Participation.objects.filter(seance__action__structure=epn, seance__debut__year=year).select_related(
-            "beneficiaire", "seance", "oriente_par"
-        )
-    )
-    actions = list(
-        Action.objects.filter(structure=epn, seances__debut__year=year)
-        .distinct()
-        .prefetch_related("seances", "objectifs")
-        .order_by("titre")
-    )
-    lines, new_ids = _action_lines(actions, participations, quartiers, year)
-    present = [p for p in participations if p.present]
-    people = {p.beneficiaire_id: p.beneficiaire for p in present}
+    activite = activite_of(epn, dt.date(year, 1, 1), year_end)
+    lines, present = activite.lines, activite.present
+    people = activite.people
     ages = Counter(charts.age_band(b.annee_naissance, year) for b in people.values())
     sexes = Counter(SEXES.get(b.sexe, b.sexe) for b in people.values())
     situations = Counter(SITUATIONS.get(b.situation, b.situation) for b in people.values())
@@ -105,10 +158,10 @@ def bilan_of(epn, year: int, on: dt.date | None = None) -> dict:
         "epn": epn,
         "annee": year,
         "au": as_of,
-        "seances": sum(line.seances for line in lines),
-        "presences": len(present),
-        "participants": len(people),
-        "nouveaux_publics": len(new_ids),
+        "seances": activite.seances,
+        "presences": activite.presences,
+        "participants": activite.participants,
+        "nouveaux_publics": activite.nouveaux_publics,
         "actions": lines,
         "ages": [(label, ages[label]) for label in charts.AGE_ORDER if ages[label]],
         "sexes": sorted(sexes.items()),
@@ -133,15 +186,15 @@ def bilan_of(epn, year: int, on: dt.date | None = None) -> dict:
     }
 
 
-def _action_lines(actions, participations, quartiers, year: int) -> tuple[list[ActionLine], set]:
-    """One line per action of the year, and the ids of the new publics they reached."""
+def _action_lines(actions, participations, quartiers, in_period) -> tuple[list[ActionLine], set]:
+    """One line per action of the period, and the ids of the new publics they reached."""
     by_action = defaultdict(list)
     for p in participations:
         by_action[p.seance.action_id].append(p)
     lines = []
     new_ids: set = set()
     for action in actions:
-        seances = [s for s in action.seances.all() if s.debut.year == year]
+        seances = [s for s in action.seances.all() if in_period(s)]
         the_action = selectors.pure_action(action, action.seances.all(), action.objectifs.all(), quartiers)
         rows = by_action.get(action.pk, [])
         level = selectors._level(the_action.targets[0].sectors if the_action and the_action.targets else ())

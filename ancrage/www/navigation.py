@@ -16,6 +16,7 @@ MENU = [
     ("Conventions", "conventions:list"),
     ("Partenaires", "partenaires:list"),
     ("Suivi et pérennisation", "suivi:index"),
+    ("Tableau du réseau", "reseau:tableau"),
     ("Dossiers à instruire", "dossiers:inbox"),
     ("Dossiers", "dossiers:list"),
     ("Journal d’activité", "journal:list"),

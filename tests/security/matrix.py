@@ -477,6 +477,16 @@ MATRIX: dict[str, Entry] = {
     ),
 }
 
+# The network dashboard: the réseau's coordinateur only (figures of their réseau's EPNs); every
+# other role is refused, a partner included.
+_NETWORK = _same(403, coordinateur=200, anonyme=302)
+MATRIX["reseau:tableau"] = Entry(_NETWORK)
+MATRIX["reseau:bilan"] = Entry(_NETWORK)
+MATRIX["reseau:export"] = Entry(
+    kwargs=lambda world, structure: {"fmt": "xlsx"},
+    expected={role: (status,) * 4 for role, status in _NETWORK.items()},
+)
+
 # One usager's data (RGPD: access, portability, erasure): the EPN's responsable only. Others who
 # see the EPN get 403; everyone else 404.
 MATRIX["frequentation:usager"] = Entry(

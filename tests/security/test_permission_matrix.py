@@ -140,6 +140,9 @@ PAGES_OF = {
 # Pages opened by a role rather than by a permission on an EPN's record.
 PAGES_OF_ROLES = {
     "journal:list": permissions.JOURNAL_READERS,
+    "reseau:tableau": permissions.NETWORK_READERS,
+    "reseau:export": permissions.NETWORK_READERS,
+    "reseau:bilan": permissions.NETWORK_READERS,
     "accounts:invitations": frozenset(permissions.INVITERS),
     "accounts:invitation-revoke": frozenset(permissions.INVITERS),
     "accounts:invitation-approve": frozenset().union(*permissions.APPROVERS.values()),

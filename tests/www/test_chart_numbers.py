@@ -70,6 +70,7 @@ def _pages(demo):
         ("animateur", "/suivi/", False),
         ("animateur", f"/suivi/epn/{blosne_epn.pk}/", False),  # the three questions
         ("coordinateur", "/", False),  # the network view
+        ("coordinateur", "/reseau/", True),  # the network dashboard: its funnel plot
         ("coordinateur", "/structures/", False),
         ("referent", "/", False),
     ]
@@ -87,17 +88,18 @@ def test_every_chart_page_writes_numbers_that_svg_reads(demo, client):
             assert svg_count(html) >= 1, f"{role} {path}: no chart"
             seen_charts += 1
         client.logout()
-    assert seen_charts == 4
+    assert seen_charts == 5
 
 
 def _capture_pdf_html(monkeypatch):
     """The HTML each PDF renderer hands to WeasyPrint, by document."""
     from ancrage.diagnostic import rapport
     from ancrage.dossiers import documents
+    from ancrage.reseau import bilan as bilan_reseau
     from ancrage.suivi import bilan
 
     captured: list[str] = []
-    for module in (rapport, documents, bilan):
+    for module in (rapport, documents, bilan, bilan_reseau):
         original = module.html_to_pdf
 
         def recording(html, *args, _original=original, **kwargs):
@@ -143,6 +145,7 @@ def test_every_pdf_with_charts_gets_numbers_svg_reads_and_draws_its_bars(demo, c
         ("animateur", f"/diagnostic/{_diagnostic('Diagnostic 2024 de l’EPN du Blosne').pk}/rapport.pdf"),
         ("animateur", f"/dossiers/{_dossier_with_charts().pk}/dossier.pdf"),
         ("animateur", f"/suivi/epn/{epn.pk}/bilan.pdf"),
+        ("coordinateur", "/reseau/bilan.pdf"),
     ]
     for n, (role, path) in enumerate(documents):
         login(client, role)

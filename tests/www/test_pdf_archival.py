@@ -48,11 +48,16 @@ def _convention_signee():
     return reverse("conventions:signed", args=[signed.pk])
 
 
+def _bilan_reseau():
+    return reverse("reseau:bilan") + f"?annee={dt.date.today().year}"
+
+
 DOCUMENTS = {
     "diagnostic": (_diagnostic, "animateur"),
     "dossier": (_dossier, "animateur"),
     "attestation": (_attestation, "animateur"),
     "bilan": (_bilan, "animateur"),
+    "bilan du réseau": (_bilan_reseau, "coordinateur"),
     "convention": (_convention_version, "animateur"),
     "convention signée": (_convention_signee, "animateur"),
 }

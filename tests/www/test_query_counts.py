@@ -64,6 +64,8 @@ PAGES = [
         lambda: Structure.objects.get(nom="EPN du Blosne (démo)"),
     ),
     ("journal", "responsable", "journal:list", None),
+    # Each EPN's figures through its own pages' selectors: a fixed number of queries per EPN.
+    ("tableau du réseau", "coordinateur", "reseau:tableau", None),
 ]
 
 

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "ancrage.conventions",
     "ancrage.dossiers",
     "ancrage.suivi",
+    "ancrage.reseau",
     "ancrage.www",
     "ancrage.demo",
     "ancrage.bench",

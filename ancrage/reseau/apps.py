@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ReseauConfig(AppConfig):
+    name = "ancrage.reseau"
+    verbose_name = "Réseau"
