@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -545,6 +546,8 @@ def _seal(convention: Convention, decisions: list[Decision]) -> None:
             signatories,
             box=box,
             location=convention.lieu_signature,
+            timestamp_url=settings.ANCRAGE_TSA_URL,
+            timestamp_timeout=settings.ANCRAGE_TSA_TIMEOUT,
             **platform_certificate().signer_kwargs(),
         )
     except SignatureError as exc:

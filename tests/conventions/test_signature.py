@@ -79,7 +79,9 @@ def stamp_text(data: bytes) -> str:
         if hex_text:
             lines.append(bytes.fromhex(hex_text.decode()).decode("utf-16-be").lstrip("\ufeff"))
         else:
-            unescaped = re.sub(rb"\\([0-7]{3}|.)", lambda m: bytes([int(m[1], 8)]) if m[1].isdigit() else m[1], literal)
+            unescaped = re.sub(
+                rb"\\([0-7]{3}|.)", lambda m: bytes([int(m[1], 8)]) if m[1].isdigit() else m[1], literal
+            )
             lines.append(unescaped.decode("latin-1"))  # PDFDocEncoding, for these characters
     return re.sub(r"\s+", " ", " ".join(lines))
 
