@@ -29,9 +29,14 @@ from ancrage.www.forms import AncrageForm
 class VerificationForm(AncrageForm):
     fichier = forms.FileField(
         label="Convention signée (PDF)",
-        help_text="Le fichier PDF de la convention, tel que vous l’avez reçu.",
         error_messages={"required": "Choisissez le fichier PDF à vérifier.", "empty": "Le fichier est vide."},
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[
+            "fichier"
+        ].help_text = f"Le fichier PDF de la convention, tel que vous l’avez reçu : {_limit_mo()} Mo au plus."
 
 
 class InMemoryOnlyHandler(FileUploadHandler):
@@ -66,7 +71,6 @@ def verifier(request):
 def _verifier(request):
     context = {
         "title": "Vérifier une convention signée",
-        "limite_mo": _limit_mo(),
         "report": None,
         "refus": "",
     }
