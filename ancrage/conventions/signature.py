@@ -363,17 +363,23 @@ def _count(n: int) -> str:
     return "1 signataire" if n == 1 else f"{n} signataires"
 
 
+@functools.cache
+def _measuring_engine(size: int):
+    """A font engine to measure text at ``size``, on a writer of its own (parsing the font is slow)."""
+    from pyhanko.pdf_utils.writer import PdfFileWriter
+
+    return _stamp_font(size).create_font_engine(PdfFileWriter())
+
+
 def _fit_stamp(paragraphs: list[str], *, width: float, height: float) -> tuple[int, int, list[str]]:
     """The stamp's lines, each paragraph wrapped to ``width``, at the largest size that fits ``height``.
 
     The frame the document keeps is 110 pt high: 2 signatories fit at 10 pt, 8 at 7 pt. Past the
     smallest size pyHanko shrinks the whole text to fit (its default layout).
     """
-    from pyhanko.pdf_utils.writer import PdfFileWriter
-
     lines: list[str] = []
     for size, leading in STAMP_SIZES:
-        engine = _stamp_font(size).create_font_engine(PdfFileWriter())
+        engine = _measuring_engine(size)
         lines = []
         for paragraph in paragraphs:
             first, *rest = _wrap(engine, paragraph, width, size)

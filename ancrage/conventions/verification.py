@@ -88,6 +88,13 @@ def is_known(sha256: str) -> bool:
     return Convention.objects.filter(pdf_signe_sha256=sha256).exists()
 
 
+def _fingerprint(pem_path) -> str:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    return x509.load_pem_x509_certificate(pem_path.read_bytes()).fingerprint(hashes.SHA256()).hex().upper()
+
+
 def verification_report(data: bytes) -> Report:
     certificate = platform_certificate()
     result = verify_pdf(
@@ -95,16 +102,25 @@ def verification_report(data: bytes) -> Report:
         trusted_certificates=[certificate.cert_path],
         trusted_tsa_certificates=list(getattr(settings, "ANCRAGE_TSA_CERTS", []) or []),
     )
-    return report_from_result(result, known=is_known(result.sha256), development=certificate.is_development)
+    return report_from_result(
+        result,
+        known=is_known(result.sha256),
+        development=certificate.is_development,
+        platform_sha256=_fingerprint(certificate.cert_path),
+    )
 
 
-def report_from_result(result: VerificationResult, *, known: bool, development: bool) -> Report:
+def report_from_result(
+    result: VerificationResult, *, known: bool, development: bool, platform_sha256: str
+) -> Report:
     if not result.signatures:
         verdict = result.messages[0] if result.messages else "Le document ne peut pas être vérifié."
         report = Report(ok=False, verdict=verdict, sha256=result.sha256)
         report.rows.append(Row("Empreinte SHA-256", (result.sha256,)))
         return report
     seal = result.signatures[-1]
+    # Whose certificate it is, whatever became of the content it signed.
+    ours = seal.certificate is not None and seal.certificate.sha256 == platform_sha256
     if result.ok:
         verdict = "Le document est intact : il n’a pas été modifié depuis son scellement par Ancrage."
     elif (
@@ -121,7 +137,8 @@ def report_from_result(result: VerificationResult, *, known: bool, development: 
     if seal.intact and seal.covers_whole_file and seal.certified_unchanged:
         rows.append(Row("Intégrité", ("Aucune modification depuis le scellement.",)))
     else:
-        problems = [m for m in result.messages if "intègre" not in m and "plateforme (reconnu)" not in m]
+        # The certificate has its own row below.
+        problems = [m for m in result.messages if "intègre" not in m and "certificat de scellement" not in m]
         rows.append(Row("Intégrité", tuple(problems) or ("Le sceau n’est pas valide.",)))
 
     record = result.record
@@ -149,10 +166,10 @@ def report_from_result(result: VerificationResult, *, known: bool, development: 
         cert = seal.certificate
         origin = (
             "c’est le certificat de cette plateforme Ancrage"
-            if seal.trusted
+            if ours
             else "ce n’est pas le certificat de cette plateforme Ancrage"
         )
-        if seal.trusted and development:
+        if ours and development:
             origin += " (certificat de développement : il prouve l’intégrité, pas l’origine)"
         rows.append(
             Row(

@@ -12,6 +12,8 @@ import subprocess
 import pytest
 from asn1crypto import pem
 from asn1crypto import x509 as asn1_x509
+from hypothesis import given
+from hypothesis import strategies as st
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
@@ -28,6 +30,7 @@ from ancrage.conventions.signature import (
 from tests.conventions.conftest import make_content
 from tests.conventions.tsa import TSA_NAME, local_tsa
 from tests.pdf_checks import embedded_fonts, pdfinfo, pdftotext
+from tests.properties import examples
 
 FOUR = [
     Signatory(
@@ -242,3 +245,36 @@ def test_pdfsig_validates_the_seal(sealed, timestamped, tmp_path, profile):
     path.write_bytes(bytes(tampered))
     out = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True, check=False).stdout
     assert "Signature is Valid" not in out
+
+
+NAME_CHARS = "abcdefghijklmnopqrstuvwxyzÉéèàçễịÁ'- " + "ĐđƯơ"
+
+
+@examples(25)
+@given(
+    st.lists(
+        st.tuples(
+            st.text(alphabet=NAME_CHARS, min_size=1, max_size=60),
+            st.text(alphabet=NAME_CHARS, min_size=1, max_size=90),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_the_stamp_wraps_every_signatory_within_its_frame_without_losing_a_word(people):
+    """Up to 8 signatories in the document's 110 pt frame: each line fits, no word is lost."""
+    from ancrage.conventions.signature import STAMP_SIZES, _fit_stamp, _measuring_engine
+
+    paragraphs = [f"- {name}, Présidente ({organisation}), le 02/09/2025" for name, organisation in people]
+    width, height = 483 - 24, 110 - 16
+    size, leading, lines = _fit_stamp(paragraphs, width=width, height=height)
+    engine = _measuring_engine(size)
+    for line in lines:
+        assert (
+            engine.shape(line, with_actual_text=False).x_advance * size <= width + 0.01
+            or len(line.strip()) == 1
+        )
+    joined = re.sub(r"\s+", "", "".join(lines))
+    assert joined == re.sub(r"\s+", "", "".join(paragraphs))
+    if size > STAMP_SIZES[-1][0]:
+        assert len(lines) * leading <= height

@@ -238,3 +238,22 @@ def test_the_command_prints_the_pages_report(signed, tmp_path, capsys):
     with pytest.raises(CommandError, match="pas valide"):
         call_command("verifier", str(path))
     assert capsys.readouterr().out.strip() == report_text(post(bytes(changed)))
+
+
+def test_a_changed_file_still_names_the_platforms_certificate(signed):
+    data = bytearray(signed.content)
+    data[len(data) // 3] ^= 0x01
+    report = report_text(post(bytes(data)))
+    assert "c’est le certificat de cette plateforme Ancrage" in report
+    assert "n'est pas celui de la plateforme" not in report
+
+
+def test_a_pdf_sealed_elsewhere_is_intact_but_not_this_platforms(signed, settings, tmp_path):
+    other = create_dev_certificate(tmp_path, key_size=2048)
+    settings.ANCRAGE_SIGNATURE_PKCS12 = str(other.pkcs12_path)
+    settings.ANCRAGE_SIGNATURE_CERT = str(other.cert_path)
+    report = report_text(post(signed.content))
+    assert report.startswith(
+        "Résultat : NON VALIDE\nLe document est intact, mais il n’a pas été scellé par cette plateforme Ancrage."
+    )
+    assert "ce n’est pas le certificat de cette plateforme Ancrage" in report
