@@ -926,7 +926,7 @@ def _append_signatures_page(
         paragraph(f"Vérifier ce document : {verification_url}")
     else:
         paragraph(
-            "Vérifier ce document : page « Vérifier une convention » d'Ancrage, "
+            "Vérifier ce document : page publique « Vérifier une convention signée » (/verifier/) d'Ancrage, "
             "ou commande « ancrage verifier »."
         )
 
