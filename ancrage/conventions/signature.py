@@ -1156,12 +1156,16 @@ def _quiet_pyhanko():
             lg.setLevel(level)
 
 
+def _common_name(cert) -> str:
+    return cert.subject.native.get("common_name") or cert.subject.human_friendly
+
+
 def _timestamp_report(ts, with_roots: bool) -> TimestampReport | None:
     if ts is None:
         return None
     return TimestampReport(
         time=ts.timestamp,
-        authority=ts.signing_cert.subject.human_friendly if ts.signing_cert else "inconnue",
+        authority=_common_name(ts.signing_cert) if ts.signing_cert else "inconnue",
         intact=bool(ts.intact and ts.valid),
         trusted=bool(ts.trusted) if with_roots else False,
     )
