@@ -1176,6 +1176,22 @@ def _only_whitespace_after_last_eof(data: bytes) -> bool:
     return end >= 0 and not data[end + 5 :].strip()
 
 
+MAX_REVISIONS = 20
+
+
+def _too_many_revisions(reader, result: VerificationResult) -> bool:
+    """pyHanko's analysis of what changed runs over every revision: bound its cost. A sealed
+    convention has 2 or 3 (the document, the seal, the validation data)."""
+    revisions = reader.xrefs.total_revisions
+    if revisions <= MAX_REVISIONS:
+        return False
+    result.messages.append(
+        f"Le document a été modifié {revisions - 1} fois après sa création : "
+        "ce n'est pas une convention scellée par Ancrage, il n'est pas vérifié."
+    )
+    return True
+
+
 def _verify(data: bytes, result: VerificationResult, trusted_certificates, trusted_tsa) -> VerificationResult:
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.diff_analysis import ModificationLevel
@@ -1187,6 +1203,8 @@ def _verify(data: bytes, result: VerificationResult, trusted_certificates, trust
         result.messages.append("Le fichier n'est pas un document PDF.")
         return result
     reader = PdfFileReader(io.BytesIO(data), strict=False)
+    if _too_many_revisions(reader, result):
+        return result
     embedded = reader.embedded_signatures
     if not embedded:
         result.messages.append("Le document ne comporte aucune signature électronique.")

@@ -278,3 +278,20 @@ def test_the_stamp_wraps_every_signatory_within_its_frame_without_losing_a_word(
     assert joined == re.sub(r"\s+", "", "".join(paragraphs))
     if size > STAMP_SIZES[-1][0]:
         assert len(lines) * leading <= height
+
+
+def test_a_file_of_many_revisions_is_not_analysed(sealed):
+    """pyHanko's change analysis runs over each revision: a file of hundreds is refused at once."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    data = sealed.content
+    for index in range(21):
+        writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
+        writer.add_object(generic.NumberObject(index))
+        writer.update_root()
+        out = io.BytesIO()
+        writer.write(out)
+        data = out.getvalue()
+    result = verify_pdf(data)
+    assert not result.ok and "fois après sa création" in result.messages[0]

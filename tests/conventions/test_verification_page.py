@@ -254,6 +254,7 @@ def test_a_pdf_sealed_elsewhere_is_intact_but_not_this_platforms(signed, setting
     settings.ANCRAGE_SIGNATURE_CERT = str(other.cert_path)
     report = report_text(post(signed.content))
     assert report.startswith(
-        "Résultat : NON VALIDE\nLe document est intact, mais il n’a pas été scellé par cette plateforme Ancrage."
+        "Résultat : NON VALIDE\n"
+        "Le document est intact, mais il n’a pas été scellé par cette plateforme Ancrage."
     )
     assert "ce n’est pas le certificat de cette plateforme Ancrage" in report
