@@ -16,5 +16,6 @@ urlpatterns = [
     path("reseau/", include("ancrage.www.reseau_views.urls")),
     path("frequentation/", include("ancrage.www.frequentation_views.urls")),
     path("demo/", include("ancrage.www.demo_views.urls")),
+    path("verifier/", include("ancrage.www.verification_views.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from ancrage.audit import context
@@ -33,6 +35,7 @@ from ancrage.conventions.models import (
 )
 from ancrage.conventions.platform import platform_certificate
 from ancrage.conventions.signature import Signatory, SignatureError, sign_pdf
+from ancrage.core.mail import site_url
 from ancrage.core.wording import de_nom
 from ancrage.organisations import permissions
 from ancrage.organisations.enums import StructureKind
@@ -549,6 +552,9 @@ def _seal(convention: Convention, decisions: list[Decision]) -> None:
             signatories,
             box=box,
             location=convention.lieu_signature,
+            timestamp_url=settings.ANCRAGE_TSA_URL,
+            timestamp_timeout=settings.ANCRAGE_TSA_TIMEOUT,
+            verification_url=site_url(reverse("verification:verifier")),
             **platform_certificate().signer_kwargs(),
         )
     except SignatureError as exc:

@@ -25,7 +25,9 @@ have).
 
 from __future__ import annotations
 
+import asyncio
 import binascii
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -63,6 +65,7 @@ class Signatory:
 class SignedPdf:
     content: bytes
     sha256: str
+    level: str = "B-B"  # PAdES baseline level reached: B-B, B-T or B-LT
 
 
 @dataclass(frozen=True)
@@ -175,18 +178,31 @@ def sign_pdf(
     box: tuple[int, tuple[int, int, int, int]] | None = None,
     reason: str = "Convention signée par l'ensemble des parties",
     location: str = "",
+    timestamp_url: str = "",
+    timestamp_timeout: int = 10,
+    verification_url: str = "",
 ) -> SignedPdf:
-    """Seal ``pdf`` with the platform certificate (PAdES B-B) and a visible stamp.
+    """Seal ``pdf`` with the platform certificate and a visible stamp listing every signatory.
 
     Give either ``pkcs12_path`` (+ ``pkcs12_password``) or ``key_path`` and
     ``cert_path`` (PEM or DER). ``box`` is ``(page index, (x1, y1, x2, y2))``
     in PDF points, as returned by
-    :func:`ancrage.conventions.documents.generate_pdf`; without it, a page is
-    added at the end of the document to carry the stamp.
+    :func:`ancrage.conventions.documents.generate_pdf`: the stamp goes there.
+
+    A last page « Signatures » is always added: a table of every signatory (nom, qualité,
+    organisation, date et heure), the seal's certificate and the timestamp authority; without
+    ``box`` the stamp is drawn on that page too. The signatories are also embedded as a JSON file
+    (``signataires.json``, a PDF/A-3 associated file) that :func:`verify_pdf` reads back from the
+    sealed revision.
+
+    Profile: PAdES B-B without ``timestamp_url``. With it, the signature carries an RFC 3161
+    timestamp from that authority (B-T), and the certificates (and the CRL/OCSP answers their
+    issuers publish, if any) of the seal and of the timestamp are then written to the document's
+    DSS in a last incremental update (B-LT); the level reached is in ``SignedPdf.level``.
 
     The signature certifies the document (DocMDP "no changes"), so any later
     edit, even an incremental one, is reported by :func:`verify_pdf` and by
-    PDF readers.
+    PDF readers (adding validation data to the DSS is the one update PAdES allows).
     """
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.pdf_utils.text import TextBoxStyle
@@ -201,23 +217,64 @@ def sign_pdf(
     except Exception as exc:
         raise SignatureError("Le fichier à signer n'est pas un PDF lisible.") from exc
 
+    seal = seal_certificate_summary(signer.signing_cert.dump())
+    document_sha256 = hashlib.sha256(pdf).hexdigest()
+    try:
+        last_page, free_top = _append_signatures_page(
+            writer,
+            signatories,
+            seal=seal,
+            timestamp_url=timestamp_url,
+            document_sha256=document_sha256,
+            verification_url=verification_url,
+        )
+        _embed_record(
+            writer,
+            signatories,
+            seal=seal,
+            timestamp_url=timestamp_url,
+            document_sha256=document_sha256,
+        )
+    except Exception as exc:
+        raise SignatureError(f"La page des signatures n'a pas pu être ajoutée : {exc}") from exc
     if box is None:
-        page_index = _append_signature_page(writer)
-        rect = (56, 480, 539, 760)
+        page_index = last_page
+        rect = (56, max(56, free_top - 150), 539, free_top)
     else:
         page_index, rect = box
 
+    detail = " Détail : page « Signatures »." if box is not None else ""
+    paragraphs = [
+        "Convention signée électroniquement via la plateforme Ancrage "
+        f"par {_count(len(signatories))}.{detail}",
+        *(_signatory_line(s, compact=len(signatories) > 5) for s in signatories),
+        f"Scellée par : {_subject_cn(signer)}" + (" ; horodatage RFC 3161." if timestamp_url else "."),
+    ]
+    size, leading, lines = _fit_stamp(
+        [_stamp_text(p) for p in paragraphs], width=rect[2] - rect[0] - 24, height=rect[3] - rect[1] - 16
+    )
     style = TextStampStyle(
-        stamp_text="%(intro)s\n%(lines)s\n%(seal)s",
+        stamp_text="%(text)s",
         border_width=1,
         timestamp_format="%d/%m/%Y %H:%M UTC",
-        text_box_style=TextBoxStyle(font=_stamp_font(), font_size=STAMP_FONT_SIZE, leading=STAMP_LEADING),
+        text_box_style=TextBoxStyle(font=_stamp_font(size), font_size=size, leading=leading),
     )
-    text_params = {
-        "intro": _stamp_text("Convention signée électroniquement via la plateforme Ancrage."),
-        "lines": "\n".join(_stamp_text(_signatory_line(s)) for s in signatories),
-        "seal": _stamp_text(f"Scellée par : {_subject_cn(signer)}"),
-    }
+    text_params = {"text": "\n".join(lines)}
+    timestamper = None
+    validation_context = None
+    if timestamp_url:
+        from pyhanko.sign.timestamps import HTTPTimeStamper
+
+        timestamper = HTTPTimeStamper(timestamp_url, timeout=timestamp_timeout)
+        try:
+            # pyHanko's own first request, cached: it gives the TSA's certificates.
+            token = asyncio.run(timestamper.async_dummy_response("sha256"))
+        except Exception as exc:
+            raise SignatureError(
+                "Le service d'horodatage (ANCRAGE_TSA_URL) n'a pas répondu : la convention n'est pas "
+                "scellée. Réessayez plus tard ou prévenez l'exploitant."
+            ) from exc
+        validation_context = _collection_context(signer, list(token["content"]["certificates"] or []))
     meta = signers.PdfSignatureMetadata(
         field_name=FIELD_NAME,
         md_algorithm="sha256",
@@ -227,8 +284,10 @@ def sign_pdf(
         reason=reason,
         location=location or None,
         name=PLATFORM_NAME,
+        embed_validation_info=validation_context is not None,
+        validation_context=validation_context,
     )
-    pdf_signer = signers.PdfSigner(meta, signer=signer, stamp_style=style)
+    pdf_signer = signers.PdfSigner(meta, signer=signer, stamp_style=style, timestamper=timestamper)
     try:
         fields.append_signature_field(
             writer,
@@ -236,13 +295,98 @@ def sign_pdf(
                 sig_field_name=FIELD_NAME, on_page=page_index, box=rect, readable_field_name=STAMP_LABEL
             ),
         )
-        _tag_signature_widget(writer, page_index, "\n".join(text_params.values()))
+        _tag_signature_widget(writer, page_index, "\n".join(_stamp_text(p) for p in paragraphs))
         _align_info_with_xmp(writer)
         output = pdf_signer.sign_pdf(writer, appearance_text_params=text_params)
     except Exception as exc:
+        if timestamp_url and _is_timestamp_failure(exc):
+            raise SignatureError(
+                "Le service d'horodatage (ANCRAGE_TSA_URL) n'a pas répondu : la convention n'est pas "
+                "scellée. Réessayez plus tard ou prévenez l'exploitant."
+            ) from exc
         raise SignatureError(f"La signature du PDF a échoué : {exc}") from exc
     data = output.getvalue()
-    return SignedPdf(data, hashlib.sha256(data).hexdigest())
+    level = "B-B"
+    if timestamp_url:
+        level = "B-LT" if _has_dss(data) else "B-T"
+    return SignedPdf(data, hashlib.sha256(data).hexdigest(), level)
+
+
+def _is_timestamp_failure(exc: BaseException) -> bool:
+    from pyhanko.sign.timestamps import TimestampRequestError
+
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, TimestampRequestError | OSError | TimeoutError):
+            return True
+        if type(seen).__module__.startswith("aiohttp"):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _collection_context(signer, tsa_certificates):
+    """What pyHanko needs to collect the validation data of the seal and of its timestamp (B-LT).
+
+    This is collection, not a trust decision: the roots are the top of the chains the document
+    carries (the seal's, the timestamp's), and pyHanko fetches the CRL/OCSP their issuers publish.
+    A self-signed certificate is its own root: there is nothing to fetch, its certificate alone is
+    embedded. Trust is decided at verification, against the platform's certificate.
+    """
+    from pyhanko_certvalidator import ValidationContext
+
+    roots = []
+    others = []
+    for chain in ([signer.signing_cert, *list(signer.cert_registry)], [c.chosen for c in tsa_certificates]):
+        issued = {c.issuer.dump() for c in chain if not c.self_signed}
+        subjects = {c.subject.dump() for c in chain}
+        for cert in chain:
+            others.append(cert)
+            # The top of what the chain carries: self-signed, or whose issuer is not in it.
+            if cert.self_signed or (cert.issuer.dump() not in subjects and cert.subject.dump() not in issued):
+                roots.append(cert)
+    return ValidationContext(
+        trust_roots=roots, other_certs=others, allow_fetching=True, revocation_mode="soft-fail"
+    )
+
+
+def _has_dss(data: bytes) -> bool:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        return "/DSS" in PdfFileReader(io.BytesIO(data), strict=False).root
+    except Exception:
+        return False
+
+
+def _count(n: int) -> str:
+    return "1 signataire" if n == 1 else f"{n} signataires"
+
+
+@functools.cache
+def _measuring_engine(size: int):
+    """A font engine to measure text at ``size``, on a writer of its own (parsing the font is slow)."""
+    from pyhanko.pdf_utils.writer import PdfFileWriter
+
+    return _stamp_font(size).create_font_engine(PdfFileWriter())
+
+
+def _fit_stamp(paragraphs: list[str], *, width: float, height: float) -> tuple[int, int, list[str]]:
+    """The stamp's lines, each paragraph wrapped to ``width``, at the largest size that fits ``height``.
+
+    The frame the document keeps is 110 pt high: 2 signatories fit at 10 pt, 8 at 7 pt. Past the
+    smallest size pyHanko shrinks the whole text to fit (its default layout).
+    """
+    lines: list[str] = []
+    for size, leading in STAMP_SIZES:
+        engine = _measuring_engine(size)
+        lines = []
+        for paragraph in paragraphs:
+            first, *rest = _wrap(engine, paragraph, width, size)
+            lines += [first, *(f"   {line}" for line in rest)]
+        if len(lines) * leading <= height:
+            return size, leading, lines
+    return size, leading, lines
 
 
 def _load_signer(pkcs12_path, pkcs12_password, key_path, cert_path, key_password):
@@ -283,12 +427,10 @@ def _subject_cn(signer) -> str:
         return PLATFORM_NAME
 
 
-def _signatory_line(signatory: Signatory) -> str:
-    day = signatory.signed_on
-    if isinstance(day, dt.datetime):
-        when = day.strftime("%d/%m/%Y à %H:%M")
-    else:
-        when = day.strftime("%d/%m/%Y")
+def _signatory_line(signatory: Signatory, *, compact: bool = False) -> str:
+    when = _date_heure(signatory.signed_on)
+    if compact:
+        return f"- {signatory.name} ({signatory.organisation}), le {when}"
     return f"- {signatory.name}, {signatory.role} ({signatory.organisation}), le {when}"
 
 
@@ -299,6 +441,8 @@ def _signatory_line(signatory: Signatory) -> str:
 # pyHanko's default, Courier in WinAnsi, is neither embedded nor able to write "Nguyễn".
 STAMP_FONT_SIZE = 10
 STAMP_LEADING = 13  # room for the accents of capitals (É, Ấ) under the line above
+# (font size, leading) tried in turn for the stamp, the largest whose wrapped lines fit its frame
+STAMP_SIZES = ((STAMP_FONT_SIZE, STAMP_LEADING), (9, 12), (8, 10), (7, 9), (6, 8))
 
 
 def _stamp_font(size: int = STAMP_FONT_SIZE):
@@ -479,29 +623,445 @@ def _align_info_with_xmp(writer) -> None:
     writer.set_info(info)
 
 
-def _append_signature_page(writer) -> int:
-    """A last page titled "Signatures électroniques", for a PDF with no frame for the stamp.
+@dataclass(frozen=True)
+class CertificateSummary:
+    subject: str
+    issuer: str
+    serial: str
+    sha256: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+    self_signed: bool
 
-    The title is drawn with the stamp's embedded font, and marked as an artifact: the page's
-    content is then nothing the structure tree of a tagged PDF has to account for.
+
+def seal_certificate_summary(der: bytes) -> CertificateSummary:
+    cert = x509.load_der_x509_certificate(der)
+
+    def common_name(name: x509.Name) -> str:
+        found = name.get_attributes_for_oid(NameOID.COMMON_NAME)
+        return str(found[0].value) if found else name.rfc4514_string()
+
+    return CertificateSummary(
+        subject=common_name(cert.subject),
+        issuer=common_name(cert.issuer),
+        serial=format(cert.serial_number, "X"),
+        sha256=cert.fingerprint(hashes.SHA256()).hex().upper(),
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        self_signed=cert.issuer == cert.subject,
+    )
+
+
+RECORD_NAME = "signataires.json"
+RECORD_FORMAT = "ancrage-signataires/1"
+
+
+def _when_iso(value: dt.date | dt.datetime) -> str:
+    return value.isoformat()
+
+
+def _embed_record(writer, signatories, *, seal: CertificateSummary, timestamp_url: str, document_sha256: str):
+    """``signataires.json``, a PDF/A-3 associated file of the catalog (/AF, /AFRelationship /Data).
+
+    It is written in the revision the seal signs, so it is as tamper-evident as the page. pyHanko's
+    ``embed_file`` would raise the document to PDF 2.0 for an /AF entry; PDF/A-3 wants 1.x, so the
+    /AF array is written here.
+    """
+    import json
+
+    from pyhanko.pdf_utils import embed, generic
+
+    record = {
+        "format": RECORD_FORMAT,
+        "plateforme": PLATFORM_NAME,
+        "document_sha256": document_sha256,
+        "signataires": [
+            {
+                "nom": _stamp_text(s.name),
+                "qualite": _stamp_text(s.role),
+                "organisation": _stamp_text(s.organisation),
+                "signe_le": _when_iso(s.signed_on),
+            }
+            for s in signatories
+        ],
+        "sceau": {"certificat": seal.subject, "empreinte_sha256": seal.sha256},
+        "horodatage": {"autorite": timestamp_url} if timestamp_url else None,
+    }
+    data = json.dumps(record, ensure_ascii=False, indent=2).encode("utf-8")
+    now = dt.datetime.now(dt.UTC)
+    stream = embed.EmbeddedFileObject.from_file_data(
+        writer,
+        data,
+        mime_type="application/json",
+        params=embed.EmbeddedFileParams(creation_date=now, modification_date=now),
+    )
+    spec = embed.FileSpec(
+        file_spec_string=RECORD_NAME,
+        file_name=RECORD_NAME,
+        embedded_data=stream,
+        description="Signataires de la convention, lisibles par une machine",
+    )
+    embed.embed_file(writer, spec)  # leaves the version at 1.7
+    names = writer.root["/Names"]["/EmbeddedFiles"]["/Names"]
+    spec_ref = names.raw_get(len(names) - 1)
+    spec_ref.get_object()[generic.pdf_name("/AFRelationship")] = generic.pdf_name("/Data")
+    writer.mark_update(spec_ref)
+    root = writer.root
+    if "/AF" in root:
+        root["/AF"].append(spec_ref)
+        if isinstance(root.raw_get("/AF"), generic.IndirectObject):
+            writer.mark_update(root.raw_get("/AF"))
+    else:
+        root[generic.pdf_name("/AF")] = generic.ArrayObject([spec_ref])
+    writer.update_root()
+
+
+def read_record(reader, embedded_signature) -> dict | None:
+    """The ``signataires.json`` of the revision ``embedded_signature`` signs, or None."""
+    import json
+
+    try:
+        root = reader.get_historical_root(embedded_signature.signed_revision)
+        names = root["/Names"]["/EmbeddedFiles"]["/Names"]
+        for i in range(0, len(names), 2):
+            if str(names[i]) == RECORD_NAME:
+                data = names[i + 1]["/EF"]["/F"].data
+                record = json.loads(data.decode("utf-8"))
+                return record if isinstance(record, dict) and record.get("format") == RECORD_FORMAT else None
+    except Exception:
+        return None
+    return None
+
+
+PAGE_WIDTH, PAGE_HEIGHT = 595, 842
+MARGIN = 56
+TABLE_SIZE, TABLE_LEADING = 9, 11.5
+COLUMNS = (("Nom", 130), ("Qualité", 110), ("Organisation", 145), ("Date et heure", 98))
+
+
+def _date_heure(value: dt.date | dt.datetime) -> str:
+    if isinstance(value, dt.datetime):
+        return value.strftime("%d/%m/%Y à %H:%M")
+    return value.strftime("%d/%m/%Y")
+
+
+def _wrap(engine, text: str, width: float, size: float = TABLE_SIZE) -> list[str]:
+    """``text`` cut at spaces into lines no wider than ``width`` points (a word too long is cut)."""
+
+    def fits(candidate: str) -> bool:
+        # pyHanko's x_advance is in ems
+        return engine.shape(candidate, with_actual_text=False).x_advance * size <= width
+
+    lines: list[str] = []
+    current = ""
+    # A word breaks after its hyphens too ("Martin-" / "Delacroix"): tokens ending in "-" join
+    # the next one without a space.
+    tokens = [t for word in text.split() for t in re.findall(r"[^-]+-+|[^-]+$|-+", word)]
+    for token_index, word in enumerate(tokens):
+        previous = tokens[token_index - 1] if token_index else ""
+        glue = "" if previous.endswith("-") and previous.strip("-") else " "
+        candidate = f"{current}{glue}{word}" if current else word
+        if fits(candidate):
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        current = word
+        while not fits(current) and len(current) > 1:
+            cut = len(current) - 1
+            while cut > 1 and not fits(current[:cut]):
+                cut -= 1
+            lines.append(current[:cut])
+            current = current[cut:]
+    lines.append(current)
+    return lines
+
+
+class _TaggedPage:
+    """A page's content stream with marked content, and its structure elements (PDF/UA)."""
+
+    def __init__(self, writer, tagged: bool):
+        self.writer = writer
+        self.tagged = tagged
+        self.ops: list[bytes] = []
+        self.mcids: list = []  # the structure element of each MCID, filled by the caller
+        self.elements: list[tuple[str, list, dict]] = []
+
+    def text(self, font: str, size: float, x: float, y: float, shaped: bytes) -> bytes:
+        return b"BT /%s %s Tf %s %s Td " % (font.encode(), _num(size), _num(x), _num(y)) + shaped + b" ET"
+
+    def content(self, ops: bytes) -> int:
+        mcid = len(self.mcids)
+        self.mcids.append(None)
+        self.ops.append(b"/Span <</MCID %d>> BDC " % mcid + ops + b" EMC")
+        return mcid
+
+    def artifact(self, ops: bytes) -> None:
+        self.ops.append(b"/Artifact BMC " + ops + b" EMC")
+
+
+def _num(value: float) -> bytes:
+    return (f"{value:.2f}".rstrip("0").rstrip(".") or "0").encode()
+
+
+def _draw_table(page: _TaggedPage, body, rows: list[list[str]], y: float, shaped):
+    """The signatories' table from ``y`` down: a shaded header row, ruled cells, wrapped text.
+
+    Returns each row's (cell kind, MCIDs per cell), and the height under the table.
+    """
+    widths = [w for _, w in COLUMNS]
+    table_rows = []
+    rules = []
+    top = y + TABLE_LEADING - 2
+    rules.append(top)
+    for index, row in enumerate(rows):
+        cells = [_wrap(body, _stamp_text(value), width - 8) for value, width in zip(row, widths, strict=True)]
+        height = max(len(c) for c in cells) * TABLE_LEADING + 4
+        if index == 0:
+            page.artifact(
+                b"0.93 g %s %s %s %s re f 0 g"
+                % (_num(MARGIN), _num(top - height), _num(sum(widths)), _num(height))
+            )
+        x = MARGIN
+        ids_of_row = []
+        for lines, width in zip(cells, widths, strict=True):
+            ids = []
+            line_y = y - 1
+            for line in lines:
+                ids.append(page.content(page.text("F2", TABLE_SIZE, x + 4, line_y, shaped(body, line))))
+                line_y -= TABLE_LEADING
+            ids_of_row.append(ids)
+            x += width
+        table_rows.append(("TH" if index == 0 else "TD", ids_of_row))
+        y -= height
+        top -= height
+        rules.append(top)
+    left, right = MARGIN, MARGIN + sum(widths)
+    lines_ops = [b"0.6 w 0.33 G"]
+    for rule in rules:
+        lines_ops.append(b"%s %s m %s %s l S" % (_num(left), _num(rule), _num(right), _num(rule)))
+    x = left
+    for width in (0, *widths):
+        x += width
+        lines_ops.append(b"%s %s m %s %s l S" % (_num(x), _num(rules[0]), _num(x), _num(rules[-1])))
+    page.artifact(b" ".join(lines_ops))
+    return table_rows, y - 14
+
+
+def _append_signatures_page(
+    writer,
+    signatories,
+    *,
+    seal: CertificateSummary,
+    timestamp_url: str,
+    document_sha256: str,
+    verification_url: str,
+) -> tuple[int, float]:
+    """A last page « Signatures »: the table of every signatory, the seal and the timestamp.
+
+    Drawn with the stamp's embedded font. In a tagged PDF its text is in the structure tree (a
+    /Sect with an /H1, /P paragraphs and a /Table of /TR, /TH and /TD), its rules are artifacts.
+    Returns the page's index and the height (points from the bottom) under which the page is free.
     """
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.writer import PageObject
 
-    engine = _stamp_font(14).create_font_engine(writer)
-    title = engine.shape("Signatures électroniques", with_actual_text=False)
-    ops = b"/Artifact BMC BT /F1 14 Tf 56 790 Td " + title.graphics_ops + b" ET EMC"
-    stream = writer.add_object(generic.StreamObject(stream_data=ops))
-    resources = generic.DictionaryObject(
-        {generic.pdf_name("/Font"): generic.DictionaryObject({generic.pdf_name("/F1"): engine.as_resource()})}
+    title_engine = _stamp_font(16).create_font_engine(writer)
+    body = _stamp_font(TABLE_SIZE).create_font_engine(writer)
+    tree = _structure(writer)
+    page = _TaggedPage(writer, tree is not None)
+    # (structure type, MCIDs, attributes) in reading order; table rows grouped below.
+    blocks: list = []
+
+    def shaped(engine, text):
+        return engine.shape(_stamp_text(text), with_actual_text=False).graphics_ops
+
+    y = PAGE_HEIGHT - MARGIN - 10
+    mcid = page.content(page.text("F1", 16, MARGIN, y, shaped(title_engine, "Signatures")))
+    blocks.append(("H1", [mcid], {}))
+    y -= 24
+
+    def paragraph(text: str, gap: float = 4):
+        nonlocal y
+        ids = []
+        for line in _wrap(body, _stamp_text(text), PAGE_WIDTH - 2 * MARGIN):
+            ids.append(page.content(page.text("F2", TABLE_SIZE, MARGIN, y, shaped(body, line))))
+            y -= TABLE_LEADING
+        blocks.append(("P", ids, {}))
+        y -= gap
+
+    paragraph(
+        f"Cette convention a été signée électroniquement par {_count(len(signatories))}, dans la plateforme "
+        "Ancrage, puis scellée par la plateforme. Chaque signature est une signature électronique simple "
+        "au sens du règlement eIDAS."
     )
-    page = PageObject(contents=stream, media_box=(0, 0, 595, 842), resources=resources)
-    page[generic.pdf_name("/Tabs")] = generic.pdf_name("/S")  # annotations in structure order (PDF/UA)
-    writer.insert_page(page)
-    return int(writer.root["/Pages"]["/Count"]) - 1
+    y -= 6
+    rows = [[c for c, _ in COLUMNS]] + [
+        [s.name, s.role, s.organisation, _date_heure(s.signed_on)] for s in signatories
+    ]
+    table_rows, y = _draw_table(page, body, rows, y, shaped)
+    blocks.append(("Table", table_rows, {}))
+
+    validity = f"valable du {seal.not_before:%d/%m/%Y} au {seal.not_after:%d/%m/%Y}"
+    paragraph(
+        f"Sceau de la plateforme : certificat « {seal.subject} », émis par « {seal.issuer} »"
+        + (
+            " (certificat auto-signé : il prouve l'intégrité du document, pas son origine)"
+            if seal.self_signed
+            else ""
+        )
+        + f", numéro de série {seal.serial}, {validity}. Empreinte SHA-256 du certificat : {seal.sha256}."
+    )
+    if timestamp_url:
+        paragraph(
+            f"Horodatage : jeton RFC 3161 de l'autorité d'horodatage {timestamp_url}, demandé au scellement. "
+            "L'heure qu'il certifie est dans la signature et s'affiche à la vérification."
+        )
+    else:
+        paragraph(
+            "Horodatage : aucun. La date du sceau est celle de l'horloge de la plateforme (profil PAdES B-B)."
+        )
+    paragraph(f"Empreinte SHA-256 du document validé par les parties, avant ce sceau : {document_sha256}.")
+    if verification_url:
+        paragraph(f"Vérifier ce document : {verification_url}")
+    else:
+        paragraph(
+            "Vérifier ce document : page publique « Vérifier une convention signée » (/verifier/) d'Ancrage, "
+            "ou commande « ancrage verifier »."
+        )
+
+    stream = writer.add_object(generic.StreamObject(stream_data=b"\n".join(page.ops)))
+    resources = generic.DictionaryObject(
+        {
+            generic.pdf_name("/Font"): generic.DictionaryObject(
+                {
+                    generic.pdf_name("/F1"): title_engine.as_resource(),
+                    generic.pdf_name("/F2"): body.as_resource(),
+                }
+            )
+        }
+    )
+    new_page = PageObject(contents=stream, media_box=(0, 0, PAGE_WIDTH, PAGE_HEIGHT), resources=resources)
+    new_page[generic.pdf_name("/Tabs")] = generic.pdf_name("/S")  # annotations in structure order (PDF/UA)
+    writer.insert_page(new_page)
+    index = int(writer.root["/Pages"]["/Count"]) - 1
+    if tree is not None:
+        _tag_page(writer, tree, index, blocks, len(page.mcids))
+    return index, y
+
+
+def _structure(writer):
+    """(tree, tree_ref, parent tree's /Nums, its ref, document element ref), or None if untagged."""
+    from pyhanko.pdf_utils import generic
+
+    root = writer.root
+    if "/StructTreeRoot" not in root:
+        return None
+    tree_ref = root.raw_get("/StructTreeRoot")
+    tree = tree_ref.get_object()
+    parent_tree_ref = tree.raw_get("/ParentTree")
+    parent_tree = parent_tree_ref.get_object()
+    if "/Nums" not in parent_tree:  # a parent tree split into /Kids: not what Ancrage writes
+        return None
+    document_ref = tree.raw_get("/K")
+    if isinstance(document_ref, generic.ArrayObject):
+        document_ref = document_ref.raw_get(0)
+    if not isinstance(document_ref, generic.IndirectObject):
+        return None
+    return tree, tree_ref, parent_tree["/Nums"], parent_tree_ref, document_ref
+
+
+def _next_parent_key(tree, nums) -> int:
+    keys = [int(nums.raw_get(i)) for i in range(0, len(nums), 2)]
+    return max([*keys, int(tree.get("/ParentTreeNextKey", 0)) - 1]) + 1
+
+
+def _tag_page(writer, structure, page_index: int, blocks, mcid_count: int) -> None:
+    from pyhanko.pdf_utils import generic
+
+    name = generic.pdf_name
+    tree, tree_ref, nums, parent_tree_ref, document_ref = structure
+    page_ref = writer.find_page_for_modification(page_index)[0]
+    by_mcid: list = [None] * mcid_count
+
+    def element(kind: str, parent, kids=None, mcids=(), attributes=None):
+        elem = generic.DictionaryObject(
+            {
+                name("/Type"): name("/StructElem"),
+                name("/S"): name(f"/{kind}"),
+                name("/P"): parent,
+                name("/Pg"): page_ref,
+            }
+        )
+        if attributes:
+            elem[name("/A")] = attributes
+        ref = writer.add_object(elem)
+        if mcids:
+            elem[name("/K")] = generic.ArrayObject(generic.NumberObject(m) for m in mcids)
+            for m in mcids:
+                by_mcid[m] = ref
+        elif kids is not None:
+            elem[name("/K")] = generic.ArrayObject(kids)
+        return ref
+
+    section = writer.add_object(
+        generic.DictionaryObject(
+            {name("/Type"): name("/StructElem"), name("/S"): name("/Sect"), name("/P"): document_ref}
+        )
+    )
+    section_kids = []
+    for kind, content, _attrs in blocks:
+        if kind != "Table":
+            section_kids.append(element(kind, section, mcids=content))
+            continue
+        table = writer.add_object(
+            generic.DictionaryObject(
+                {name("/Type"): name("/StructElem"), name("/S"): name("/Table"), name("/P"): section}
+            )
+        )
+        row_refs = []
+        for cell_kind, cells in content:
+            row = writer.add_object(
+                generic.DictionaryObject(
+                    {name("/Type"): name("/StructElem"), name("/S"): name("/TR"), name("/P"): table}
+                )
+            )
+            scope = (
+                generic.DictionaryObject({name("/O"): name("/Table"), name("/Scope"): name("/Column")})
+                if cell_kind == "TH"
+                else None
+            )
+            cell_refs = [element(cell_kind, row, mcids=ids, attributes=scope) for ids in cells]
+            row.get_object()[name("/K")] = generic.ArrayObject(cell_refs)
+            row_refs.append(row)
+        table.get_object()[name("/K")] = generic.ArrayObject(row_refs)
+        section_kids.append(table)
+    section.get_object()[name("/K")] = generic.ArrayObject(section_kids)
+
+    document = document_ref.get_object()
+    kids = document.get("/K")
+    if isinstance(kids, generic.ArrayObject):
+        kids.append(section)
+    else:
+        document[name("/K")] = generic.ArrayObject([kids, section] if kids is not None else [section])
+    key = _next_parent_key(tree, nums)
+    nums.extend([generic.NumberObject(key), writer.add_object(generic.ArrayObject(by_mcid))])
+    tree[name("/ParentTreeNextKey")] = generic.NumberObject(key + 1)
+    page_ref.get_object()[name("/StructParents")] = generic.NumberObject(key)
+    for ref in (document_ref, parent_tree_ref, tree_ref, page_ref):
+        if isinstance(ref, generic.IndirectObject):
+            writer.mark_update(ref)
 
 
 # --- Verification -------------------------------------------------------------
+
+
+@dataclass
+class TimestampReport:
+    time: dt.datetime
+    authority: str  # the TSA certificate's subject
+    intact: bool  # the token is cryptographically sound and matches the signature
+    trusted: bool  # the TSA's certificate chains to one of ``trusted_tsa_certificates``
 
 
 @dataclass
@@ -513,6 +1073,15 @@ class SignatureReport:
     covers_whole_file: bool
     trusted: bool
     certified_unchanged: bool
+    timestamp: TimestampReport | None = None
+    validation_data: bool = False  # a DSS with the certificates (B-LT)
+    certificate: CertificateSummary | None = None
+
+    @property
+    def level(self) -> str:
+        if self.timestamp is None:
+            return "B-B"
+        return "B-LT" if self.validation_data else "B-T"
 
 
 @dataclass
@@ -521,6 +1090,8 @@ class VerificationResult:
     sha256: str
     messages: list[str] = field(default_factory=list)  # French, for the user
     signatures: list[SignatureReport] = field(default_factory=list)
+    # The signatories recorded in the sealed revision (signataires.json), when the seal is intact.
+    record: dict | None = None
 
     def __str__(self) -> str:
         verdict = "VALIDE" if self.ok else "NON VALIDE"
@@ -531,18 +1102,21 @@ def verify_pdf(
     data: bytes,
     *,
     trusted_certificates: Sequence[str | os.PathLike | bytes] = (),
+    trusted_tsa_certificates: Sequence[str | os.PathLike | bytes] = (),
     expected_sha256: str | None = None,
 ) -> VerificationResult:
     """Check the seal of a signed convention; never raises on bad input.
 
     The result is ``ok`` when every signature is intact, the last one covers
-    the whole file, the certified document has not been changed since, and
+    the whole file (or only validation data was added after it, as PAdES B-LT
+    does), the certified document has not been changed since, and
     the bytes of the signature container are exactly those written at signing
     time (so that no byte of the file can change unnoticed). When
     ``trusted_certificates`` (PEM/DER paths or bytes, e.g. the platform's
     certificate) are given, the signer must also chain to one of them. When
     ``expected_sha256`` (the hash recorded at signing) is given, the file must
-    match it exactly.
+    match it exactly. A timestamp is reported (time, authority, soundness); it is
+    ``trusted`` only against ``trusted_tsa_certificates``.
     """
     digest = hashlib.sha256(data).hexdigest()
     result = VerificationResult(ok=False, sha256=digest)
@@ -553,20 +1127,74 @@ def verify_pdf(
         )
         return result
     try:
-        return _verify(data, result, trusted_certificates)
+        return _verify(data, result, trusted_certificates, trusted_tsa_certificates)
     except Exception:
         # A malformed or tampered file can make the PDF parser or the CMS
         # decoder fail anywhere; for the user this is one verdict.
         result.ok = False
         result.signatures.clear()
+        result.record = None
         result.messages = [
             "Le fichier est endommagé ou a été modifié : sa signature électronique ne peut pas être vérifiée."
         ]
         return result
 
 
-def _verify(data: bytes, result: VerificationResult, trusted_certificates) -> VerificationResult:
+@contextlib.contextmanager
+def _quiet_pyhanko():
+    """pyHanko logs a traceback for every certificate it cannot chain; the result says it already."""
+    import logging
+
+    loggers = [logging.getLogger(n) for n in ("pyhanko", "pyhanko_certvalidator")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def _common_name(cert) -> str:
+    return cert.subject.native.get("common_name") or cert.subject.human_friendly
+
+
+def _timestamp_report(ts, with_roots: bool) -> TimestampReport | None:
+    if ts is None:
+        return None
+    return TimestampReport(
+        time=ts.timestamp,
+        authority=_common_name(ts.signing_cert) if ts.signing_cert else "inconnue",
+        intact=bool(ts.intact and ts.valid),
+        trusted=bool(ts.trusted) if with_roots else False,
+    )
+
+
+def _only_whitespace_after_last_eof(data: bytes) -> bool:
+    end = data.rfind(b"%%EOF")
+    return end >= 0 and not data[end + 5 :].strip()
+
+
+MAX_REVISIONS = 20
+
+
+def _too_many_revisions(reader, result: VerificationResult) -> bool:
+    """pyHanko's analysis of what changed runs over every revision: bound its cost. A sealed
+    convention has 2 or 3 (the document, the seal, the validation data)."""
+    revisions = reader.xrefs.total_revisions
+    if revisions <= MAX_REVISIONS:
+        return False
+    result.messages.append(
+        f"Le document a été modifié {revisions - 1} fois après sa création : "
+        "ce n'est pas une convention scellée par Ancrage, il n'est pas vérifié."
+    )
+    return True
+
+
+def _verify(data: bytes, result: VerificationResult, trusted_certificates, trusted_tsa) -> VerificationResult:
     from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.diff_analysis import ModificationLevel
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
@@ -575,36 +1203,53 @@ def _verify(data: bytes, result: VerificationResult, trusted_certificates) -> Ve
         result.messages.append("Le fichier n'est pas un document PDF.")
         return result
     reader = PdfFileReader(io.BytesIO(data), strict=False)
+    if _too_many_revisions(reader, result):
+        return result
     embedded = reader.embedded_signatures
     if not embedded:
         result.messages.append("Le document ne comporte aucune signature électronique.")
         return result
 
     roots = [_load_certificate(c) for c in trusted_certificates]
-    # Always explicit: an implicit context would fall back to the OS TLS trust
-    # list, which says nothing about a document seal (and is deprecated in pyHanko).
-    context = ValidationContext(trust_roots=roots, allow_fetching=False)
+    tsa_roots = [_load_certificate(c) for c in trusted_tsa]
+    has_dss = "/DSS" in reader.root
     all_ok = True
     for index, sig in enumerate(embedded):
         is_last = index == len(embedded) - 1
-        status = validate_pdf_signature(sig, signer_validation_context=context)
+        # Always explicit: an implicit context would fall back to the OS TLS trust
+        # list, which says nothing about a document seal (and is deprecated in pyHanko).
+        context = ValidationContext(trust_roots=roots, allow_fetching=False)
+        ts_context = ValidationContext(trust_roots=tsa_roots, allow_fetching=False)
+        with _quiet_pyhanko():
+            status = validate_pdf_signature(
+                sig, signer_validation_context=context, ts_validation_context=ts_context
+            )
         canonical = _contents_are_canonical(data, sig)
         intact = bool(status.intact and status.valid and canonical)
-        covers = status.coverage == SignatureCoverageLevel.ENTIRE_FILE
+        # After a B-LT seal, the file ends with a revision that only adds validation data (DSS).
+        covers = status.coverage == SignatureCoverageLevel.ENTIRE_FILE or (
+            status.coverage == SignatureCoverageLevel.ENTIRE_REVISION
+            and status.modification_level is not None
+            and status.modification_level <= ModificationLevel.LTA_UPDATES
+            and _only_whitespace_after_last_eof(data)
+        )
         unchanged = status.docmdp_ok is not False
         trusted = bool(status.trusted) if roots else False
         signer = status.signing_cert.subject.human_friendly if status.signing_cert else "inconnu"
-        result.signatures.append(
-            SignatureReport(
-                field_name=sig.field_name,
-                signer=signer,
-                signing_time=status.signer_reported_dt,
-                intact=intact,
-                covers_whole_file=covers,
-                trusted=trusted,
-                certified_unchanged=unchanged,
-            )
+        timestamp = _timestamp_report(status.timestamp_validity, bool(tsa_roots))
+        report = SignatureReport(
+            field_name=sig.field_name,
+            signer=signer,
+            signing_time=status.signer_reported_dt,
+            intact=intact,
+            covers_whole_file=covers,
+            trusted=trusted,
+            certified_unchanged=unchanged,
+            timestamp=timestamp,
+            validation_data=has_dss and is_last,
+            certificate=seal_certificate_summary(status.signing_cert.dump()) if status.signing_cert else None,
         )
+        result.signatures.append(report)
         if intact:
             result.messages.append(f"Signature « {sig.field_name} » ({signer}) : intègre.")
         else:
@@ -612,6 +1257,11 @@ def _verify(data: bytes, result: VerificationResult, trusted_certificates) -> Ve
             result.messages.append(
                 f"Signature « {sig.field_name} » : le contenu signé a été modifié, "
                 "la signature n'est plus valide."
+            )
+        if timestamp is not None and not timestamp.intact:
+            all_ok = False
+            result.messages.append(
+                "L'horodatage de la signature est altéré ou ne correspond pas à la signature."
             )
         if is_last and not covers:
             all_ok = False
@@ -631,6 +1281,8 @@ def _verify(data: bytes, result: VerificationResult, trusted_certificates) -> Ve
                     "Le certificat de scellement n'est pas celui de la plateforme : l'origine du document "
                     "n'est pas garantie."
                 )
+        if is_last and intact and sig.field_name == FIELD_NAME:
+            result.record = read_record(reader, sig)
     if not roots:
         result.messages.append(
             "Origine non vérifiée : aucun certificat de confiance n'a été fourni "

@@ -44,6 +44,7 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # old .xls (and .doc)
 SQLITE_MAGIC = b"SQLite format 3\x00"  # a GeoPackage is a SQLite database
 SHP_MAGIC = b"\x00\x00\x27\x0a"  # a shapefile's .shp (file code 9994)
 SEVEN_ZIP_MAGIC = b"7z\xbc\xaf\x27\x1c"  # how IGN ships its outlines
+PDF_MAGIC = b"%PDF-"
 KIND_LABELS = {
     "csv": "CSV",
     "json": "JSON",
@@ -54,6 +55,7 @@ KIND_LABELS = {
     "gpkg": "GeoPackage (.gpkg)",
     "shp": "shapefile (.shp)",
     "7z": "archive .7z",
+    "pdf": "document PDF",
 }
 XML_SUFFIXES = (".xml", ".rels", ".vml")
 _CHUNK = 64 * 1024
@@ -71,7 +73,7 @@ def _human(size: int) -> str:
 
 def sniff_kind(data: bytes) -> str:
     """What the bytes are: "xlsx", "docx", "zip" (another archive), "xls", "gpkg", "shp", "7z",
-    "json" or "csv" (text)."""
+    "pdf", "json" or "csv" (text)."""
     if data.startswith(ZIP_MAGIC):
         try:
             names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
@@ -90,6 +92,8 @@ def sniff_kind(data: bytes) -> str:
         return "shp"
     if data.startswith(SEVEN_ZIP_MAGIC):
         return "7z"
+    if data.startswith(PDF_MAGIC):
+        return "pdf"
     stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if stripped[:1] in (b"{", b"["):
         return "json"

@@ -3,7 +3,8 @@
 ``BodySizeLimitMiddleware`` answers 413 (a French page) as soon as the declared ``Content-Length``
 is larger than ``ANCRAGE_UPLOAD_MAX_BYTES`` (one uploaded file, ``ANCRAGE_UPLOAD_MAX_SIZE``, plus the
 other fields of its form by default), or than ``ANONYMOUS_MAX_BYTES`` for a visitor who is not
-logged in (no anonymous page takes a file). It runs before any view and before the CSRF check,
+logged in (no anonymous page takes a file but the public verification of a convention,
+``VERIFIER_PATH``, up to ``ANCRAGE_VERIFIER_MAX_SIZE``). It runs before any view and before the CSRF check,
 which reads the body.
 
 ``LimitedUploadHandler``, first of ``FILE_UPLOAD_HANDLERS``, counts the bytes of each file as they
@@ -25,6 +26,8 @@ from ancrage.core import safe_files
 
 MIB = 1024 * 1024
 ANONYMOUS_MAX_BYTES = 1 * MIB  # a login or reset form is a few hundred bytes
+VERIFIER_PATH = "/verifier/"  # ancrage.www.verification_views, open to anyone
+VERIFIER_FORM_BYTES = 64 * 1024  # the multipart envelope and the CSRF token around the PDF
 
 TOO_LARGE_ATTRIBUTE = "_ancrage_upload_too_large"
 
@@ -65,7 +68,12 @@ class BodySizeLimitMiddleware:
         if length > body_limit():
             return _too_large(request, settings.ANCRAGE_UPLOAD_MAX_SIZE)
         if length > ANONYMOUS_MAX_BYTES and not request.user.is_authenticated:
-            return _too_large(request, ANONYMOUS_MAX_BYTES)
+            # The one anonymous page that takes a file: the public verification of a convention.
+            verifier_limit = settings.ANCRAGE_VERIFIER_MAX_SIZE + VERIFIER_FORM_BYTES
+            if request.path != VERIFIER_PATH:
+                return _too_large(request, ANONYMOUS_MAX_BYTES)
+            if length > verifier_limit:
+                return _too_large(request, settings.ANCRAGE_VERIFIER_MAX_SIZE)
         response = self.get_response(request)
         if getattr(request, TOO_LARGE_ATTRIBUTE, False):
             return _too_large(request, settings.ANCRAGE_UPLOAD_MAX_SIZE)

@@ -65,16 +65,29 @@ def test_signed_pdf_verifies(signed, cert):
     assert report.intact and report.covers_whole_file and report.trusted
 
 
-def test_visible_block_lists_signatories(signed):
-    reader = PdfFileReader(io.BytesIO(signed.content), strict=False)
+def stamp_text(data: bytes) -> str:
+    """The stamp's text, from the /ActualText of its lines (a wrapped line continues the one above)."""
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
     sig = reader.embedded_signatures[0]
     appearance = sig.sig_field["/Kids"][0] if "/Kids" in sig.sig_field else sig.sig_field
     stream = appearance["/AP"]["/N"]
     raw = stream.data
     for xobject in stream["/Resources"].get("/XObject", {}).values():
         raw += xobject.get_object().data
-    # Text in a PDF content stream escapes non-ASCII bytes as octal (\\351 is é in WinAnsi).
-    text = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m[1], 8)]), raw).decode("latin-1")
+    lines = []
+    for literal, hex_text in re.findall(rb"/ActualText (?:\(((?:\\.|[^\\)])*)\)|<([0-9A-Fa-f]+)>)", raw):
+        if hex_text:
+            lines.append(bytes.fromhex(hex_text.decode()).decode("utf-16-be").lstrip("\ufeff"))
+        else:
+            unescaped = re.sub(
+                rb"\\([0-7]{3}|.)", lambda m: bytes([int(m[1], 8)]) if m[1].isdigit() else m[1], literal
+            )
+            lines.append(unescaped.decode("latin-1"))  # PDFDocEncoding, for these characters
+    return re.sub(r"\s+", " ", " ".join(lines))
+
+
+def test_visible_block_lists_signatories(signed):
+    text = stamp_text(signed.content)
     assert "Fatou Diallo, Présidente (Association Lire et Écrire Ensemble), le 02/09/2025" in text
     assert "M. Jean Martin, Adjoint au maire (Commune de Villeurbanne), le 03/09/2025 à 10:05" in text
 

@@ -27,12 +27,14 @@ def signed_pdf(tmp_path, settings):
     return path, signed.sha256
 
 
+@pytest.mark.django_db  # the report says whether this Ancrage knows the convention
 def test_a_signed_convention_verifies(signed_pdf, capsys):
     path, sha256 = signed_pdf
     call_command("verifier", str(path), "--sha256", sha256)
     assert "Résultat : VALIDE" in capsys.readouterr().out
 
 
+@pytest.mark.django_db
 def test_one_changed_byte_fails_verification(signed_pdf, capsys):
     path, _ = signed_pdf
     data = bytearray(path.read_bytes())

@@ -122,6 +122,8 @@ PARTY_NO_WRITE = (403, 404, 404, 404)
 MATRIX: dict[str, Entry] = {
     # Pages --------------------------------------------------------------------------------
     "home:index": Entry(_everyone(200, 302)),
+    # The public verification of a signed convention: anyone, logged in or not.
+    "verification:verifier": Entry(_same(200)),
     "structures:list": Entry(_everyone(200, 302)),
     "structures:detail": Entry(
         kwargs=lambda world, structure: {"pk": structure.pk},

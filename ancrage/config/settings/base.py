@@ -285,6 +285,15 @@ ANCRAGE_SIGNATURE_PKCS12 = env.str("ANCRAGE_SIGNATURE_PKCS12", default="")
 ANCRAGE_SIGNATURE_PKCS12_PASSWORD = env.str("ANCRAGE_SIGNATURE_PKCS12_PASSWORD", default="")
 ANCRAGE_SIGNATURE_CERT = env.str("ANCRAGE_SIGNATURE_CERT", default="")
 ANCRAGE_ALLOW_DEV_CERTIFICATE = True
+# RFC 3161 timestamping authority of the seal (PAdES B-T, then B-LT): empty, the seal is B-B.
+ANCRAGE_TSA_URL = env.str("ANCRAGE_TSA_URL", default="")
+ANCRAGE_TSA_TIMEOUT = env.int("ANCRAGE_TSA_TIMEOUT", default=10)  # seconds
+# PEM files of the TSA roots the verification trusts (the timestamp is reported "reconnu").
+ANCRAGE_TSA_CERTS = env.list("ANCRAGE_TSA_CERTS", default=[])
+# The public verification page (/verifier/): size of a PDF, and uploads per IP address.
+ANCRAGE_VERIFIER_MAX_SIZE = env.int("ANCRAGE_VERIFIER_MAX_SIZE", default=20 * 1024 * 1024)
+ANCRAGE_VERIFIER_LIMIT = env.int("ANCRAGE_VERIFIER_LIMIT", default=20)
+ANCRAGE_VERIFIER_WINDOW_MINUTES = env.int("ANCRAGE_VERIFIER_WINDOW_MINUTES", default=10)
 # HMAC key of the dossiers' chained history. Empty: derived from SECRET_KEY (set this to the old
 # derived key before rotating SECRET_KEY, or every chain will look modified).
 ANCRAGE_JOURNAL_KEY = env.str("ANCRAGE_JOURNAL_KEY", default="")
