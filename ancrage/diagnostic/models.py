@@ -140,7 +140,7 @@ class ImportJob(JobProgress, models.Model):
     class Kind(models.TextChoices):
         POPULATION = "population", "Base de population INSEE"
         FREQUENTATION = "frequentation", "Fréquentation"
-        PRIORITES = "priorites", "Priorités de la collectivité"
+        PRIORITES = "priorites", "Priorités propres à l’EPN"
         CONTOURS = "contours", "Contours des secteurs (IGN ou GeoJSON)"
         QUARTIERS = "quartiers", "Quartiers (IRIS par quartier)"
 

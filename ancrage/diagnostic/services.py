@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.models import AuditEntry
@@ -261,9 +262,11 @@ def priorite_delete(*, acting_user, priorite: Priorite) -> None:
 
 def priorites_historique(collectivite):
     """The audit entries of the collectivité's priorities, newest first (the page's history)."""
-    return AuditEntry.objects.filter(
-        object_type=Collectivite._meta.label_lower, object_id=str(collectivite.pk)
-    ).order_by("-at", "-id")
+    return (
+        AuditEntry.objects.filter(object_type=Collectivite._meta.label_lower, object_id=str(collectivite.pk))
+        .filter(Q(changes__has_key="priorite") | Q(changes__has_key="priorites"))
+        .order_by("-at", "-id")
+    )
 
 
 # --- Diagnostics ----------------------------------------------------------------------------------

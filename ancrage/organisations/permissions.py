@@ -319,6 +319,7 @@ MENU: Mapping[str, frozenset[Role]] = {
     "home:index": _EVERYONE,
     "structures:list": _ALL_ROLES,
     "diagnostic:index": _NOT_PARTNER,
+    "territoire:index": TERRITOIRE_READERS,
     "actions:list": _ALL_ROLES,
     "conventions:list": _ALL_ROLES,
     "partenaires:list": _NOT_PARTNER,
@@ -328,5 +329,4 @@ MENU: Mapping[str, frozenset[Role]] = {
     "journal:list": JOURNAL_READERS,
     "accounts:invitations": frozenset(INVITERS),
     "accounts:approvals": frozenset().union(*APPROVERS.values()),
-    "territoire:index": TERRITOIRE_READERS,
 }

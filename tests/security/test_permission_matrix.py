@@ -146,6 +146,9 @@ PAGES_OF_ROLES = {
     "accounts:invitation-refuse": frozenset().union(*permissions.APPROVERS.values()),
     # The world's dossiers are drafts: the transition tried is ``deposer``.
     "dossiers:transition": permissions.DOSSIER_DEPOSITORS,
+    # The collectivité's pages (the world's POST on the priorities puts them back to the defaults).
+    "territoire:detail": permissions.TERRITOIRE_READERS,
+    "territoire:priorites": permissions.PRIORITES_COLLECTIVITE_WRITERS,
 }
 
 
