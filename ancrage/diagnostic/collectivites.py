@@ -38,10 +38,13 @@ def epns_of(collectivite) -> list[Structure]:
 
 
 def latest_diagnostics(epns) -> dict[int, Diagnostic]:
-    latest: dict[int, Diagnostic] = {}
-    for d in Diagnostic.objects.filter(structure__in=epns).latest_first():
-        latest.setdefault(d.structure_id, d)
-    return latest
+    """Each EPN's latest saved diagnostic: found by ids first, so that only those results are read."""
+    latest: dict[int, int] = {}
+    for pk, structure_id in (
+        Diagnostic.objects.filter(structure__in=epns).latest_first().values_list("id", "structure_id")
+    ):
+        latest.setdefault(structure_id, pk)
+    return {d.structure_id: d for d in Diagnostic.objects.filter(pk__in=latest.values())}
 
 
 def _epn_figures(epn, diagnostic: Diagnostic | None) -> pure.EpnCouverture:

@@ -4,6 +4,8 @@ Cesson-Sévigné); Vitré is another collectivité."""
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from ancrage.accounts.models import User
@@ -91,8 +93,11 @@ def test_the_animateur_reads_but_cannot_change_the_collectivites_priorities(clie
 
 def test_the_territory_view_lists_the_sectors_no_epn_reaches(client, demo):
     login(client, "referent")
-    response = client.get(reverse("territoire:index"), follow=True)
+    assert client.get(reverse("territoire:index")).status_code == 302  # to its one collectivité
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("territoire:detail", args=[_rennes().pk]))
     assert response.status_code == 200
+    assert len(queries) <= 30, len(queries)  # as many EPNs as there are: no query per sector
     page = response.content.decode()
     assert "EPN du Blosne (démo)" in page and "Espace numérique de Cesson-Sévigné (démo)" in page
     assert "Secteurs qu’aucun EPN n’atteint" in page
