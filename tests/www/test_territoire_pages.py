@@ -132,3 +132,17 @@ def test_no_one_else_sees_a_collectivites_territory(client, demo):
     )
     page = client.get(reverse("territoire:detail", args=[vitre.pk])).content.decode()
     assert "Espace numérique de Vitré (démo)" in page and "Blosne" not in page and "Cesson" not in page
+
+
+def test_the_territory_map_draws_the_sectors_and_the_epns_places(client, demo):
+    """Villeurbanne has IGN's outlines: its territory view draws them, and its EPN's place."""
+    from ancrage.partenaires.models import Partenaire
+
+    villeurbanne_epn = Structure.objects.get(nom="EPN de Villeurbanne (démo)")
+    Partenaire.objects.update_or_create(
+        structure=villeurbanne_epn, defaults={"latitude": 45.7665, "longitude": 4.88}
+    )
+    admin = User.objects.create_superuser(email="admin@territoire.test", username="admin@territoire.test")
+    client.force_login(admin)
+    page = client.get(reverse("territoire:detail", args=[villeurbanne_epn.collectivite_id])).content.decode()
+    assert page.count("<path d=") == 45 and "<circle" in page and "EPN (numéro du tableau des EPN)" in page
