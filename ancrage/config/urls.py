@@ -17,5 +17,6 @@ urlpatterns = [
     path("frequentation/", include("ancrage.www.frequentation_views.urls")),
     path("demo/", include("ancrage.www.demo_views.urls")),
     path("verifier/", include("ancrage.www.verification_views.urls")),
+    path("territoire/", include("ancrage.www.territoire_views.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,9 +1,11 @@
 """Demo of the territorial diagnostic: the real 2016 population of Rennes and Vitré, made-up usagers.
 
 The EPN du Blosne gets the real INSEE IRIS population of Rennes, QPV flags on the IRIS of Le Blosne
-(a real QPV), the default priorities, two years of invented attendance with known biases, and one
-saved diagnostic per year. The Vitré EPN gets its commune's population and aggregated counts at
-commune level: its animateur sees only that. The Villeurbanne EPN gets its commune's real
+(a real QPV), Rennes Métropole's priorities (the defaults, recorded by the collectivité), two years
+of invented attendance with known biases, and one saved diagnostic per year. The Cesson-Sévigné
+EPN, Rennes Métropole's second, gets its commune's real population and aggregated counts by IRIS
+that leave two of its five IRIS unreached. The Vitré EPN gets its commune's population and
+aggregated counts at commune level: its animateur sees only that. The Villeurbanne EPN gets its commune's real
 population, IGN's real IRIS outlines (and names), invented attendance and one diagnostic: the
 map. See ``data/SOURCE.md``.
 """
@@ -23,6 +25,7 @@ from ancrage.territoire.models import Secteur
 DATA = Path(__file__).parent / "data"
 RENNES = DATA / "iris-population-2016-rennes.csv"
 VITRE = DATA / "iris-population-2016-vitre.csv"
+CESSON = DATA / "iris-population-2016-cesson-sevigne.csv"
 VILLEURBANNE = DATA / "iris-population-2016-villeurbanne.csv"
 VILLEURBANNE_CONTOURS = DATA / "contours-iris-villeurbanne.geojson"
 
@@ -101,7 +104,8 @@ def load(world) -> None:
         acting_user=None, structure=blosne, codes=blosne_iris, source=Secteur.QpvSource.LISTE
     )
     territoire_services.quartier_save(acting_user=None, structure=blosne, nom="Le Blosne", iris=blosne_iris)
-    diagnostic_services.priorites_reset(acting_user=None, structure=blosne)
+    # The priorities are Rennes Métropole’s: every EPN attached to it uses them.
+    diagnostic_services.priorites_reset(acting_user=None, collectivite=world.rennes_metropole)
 
     diagnostics = {}
     # 2023: the seniors were even less reached; 2024: a little better, still under-represented.
@@ -142,7 +146,51 @@ def load(world) -> None:
         reference_year=2024,
     )
     world.diagnostics = diagnostics
+    world.diagnostic_cesson = _load_cesson(world.cesson)
     world.diagnostic_carte = _load_villeurbanne(world.villeurbanne_epn)
+
+
+#: The Cesson-Sévigné EPN reaches three of its commune's five IRIS (the centre and the north);
+#: nobody comes from the two others, which no EPN of Rennes Métropole reaches then.
+CESSON_REACH = (("350510101", 0.02), ("350510102", 0.015), ("350510103", 0.01))
+
+
+def cesson_counts(population: insee.Population) -> bytes:
+    """Made-up aggregated counts of the Cesson-Sévigné EPN: totals and age bands per IRIS."""
+    ages = population.repartitions["age_large"]
+    lines = ["code_secteur;dimension;categorie;usagers"]
+    for i, code in enumerate(population.codes):
+        rate = next((r for prefix, r in CESSON_REACH if code.startswith(prefix)), 0.0)
+        bands = [int(round(v * rate)) for v in ages.values[i]]
+        if not sum(bands):
+            continue
+        lines.append(f"{code};total;;{sum(bands)}")
+        lines += [f"{code};age;{cat};{n}" for cat, n in zip(ages.categories, bands, strict=True) if n]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _load_cesson(epn):
+    """Cesson-Sévigné's real population, made-up aggregated counts, one diagnostic by IRIS."""
+    _import_population(epn, CESSON)
+    data = cesson_counts(territoire_services.population_of(epn))
+    frequentation = readers.read_aggregated(
+        data, "comptages-2024-demo.csv", secteurs_connus=territoire_services.known_sector_codes(epn)
+    )
+    dataset = frequentation_services.frequentation_import(
+        acting_user=None,
+        structure=epn,
+        frequentation=frequentation,
+        sha256=hashlib.sha256(data).hexdigest(),
+        est_demo=True,
+    )
+    return diagnostic_services.diagnostic_compute(
+        acting_user=None,
+        structure=epn,
+        frequentation=dataset,
+        niveau="iris",
+        titre="Diagnostic 2024 de l’espace numérique de Cesson-Sévigné (démo)",
+        reference_year=2024,
+    )
 
 
 def _load_villeurbanne(epn):

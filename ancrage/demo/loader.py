@@ -89,6 +89,16 @@ def load_demo(*, conventions: bool = True) -> bool:
         collectivite=rennes_metropole,
         code_commune="35238",
     )
+    # A second EPN of Rennes Métropole, in Cesson-Sévigné: the territory view adds both up, and
+    # the collectivité's priorities reach both. It has no account of its own.
+    cesson = services.structure_create(
+        acting_user=system,
+        reseau=reseau,
+        nom="Espace numérique de Cesson-Sévigné (démo)",
+        typologie="MUNI",
+        collectivite=rennes_metropole,
+        code_commune="35051",
+    )
     vitre_epn = services.structure_create(
         acting_user=system,
         reseau=reseau,
@@ -163,6 +173,7 @@ def load_demo(*, conventions: bool = True) -> bool:
         rennes_metropole=rennes_metropole,
         vitre=vitre,
         blosne=blosne,
+        cesson=cesson,
         vitre_epn=vitre_epn,
         villeurbanne_epn=villeurbanne_epn,
         partners=partners,

@@ -423,3 +423,70 @@ def _delta(before, after):
     if before is None or after is None:
         return None
     return round(after - before, 3)
+
+
+#: The territory map's class for a sector with inhabitants that no EPN reaches.
+MAP_NON_ATTEINT = ("#ffffff", "aucun usager d’aucun EPN")
+
+
+def territoire_map(
+    drawing: Mapping | None, secteurs: Sequence, noms: Mapping[str, str], lieux=()
+) -> dict | None:
+    """The territory's sectors (``couverture.SecteurTerritoire``) coloured by their usagers, all
+    EPNs together, against those expected at the territory's mean rate (raw ratio: no smoothing);
+    sectors no EPN reaches outlined in red; the EPNs' places as numbered points.
+
+    ``lieux``: (number, name, key) of each EPN, the key in ``drawing["points"]``.
+    """
+    if not drawing or not drawing.get("paths"):
+        return None
+    by_code = {s.code: s for s in secteurs}
+    classes = [*MAP_CLASSES, (None, *MAP_NON_ATTEINT), (None, *MAP_FAIBLE), (None, *MAP_NO_DATA)]
+    counts = [0] * len(classes)
+    shapes = []
+    for code, d in drawing["paths"].items():
+        s = by_code.get(code)
+        if s is None or not s.population:
+            index = len(classes) - 1
+        elif s.non_atteint:
+            index = len(MAP_CLASSES)
+        elif s.attendus_faibles:
+            index = len(MAP_CLASSES) + 1
+        else:
+            index = _map_class(s.ratio)
+        counts[index] += 1
+        _, fill, classe = classes[index]
+        flagged = bool(s and s.non_atteint)
+        nom = libelle_secteur(code, noms.get(code))
+        shapes.append(
+            {
+                "code": code,
+                "d": d,
+                "fill": fill,
+                "stroke": COULEUR_ALERTE if flagged else "#ffffff",
+                "stroke_width": "2.5" if flagged else "0.8",
+                "flagged": flagged,
+                "titre": f"{nom} : {classe}",
+            }
+        )
+    shapes.sort(key=lambda x: x["flagged"])
+    points = drawing.get("points", {})
+    return {
+        "width": drawing["width"],
+        "height": drawing["height"],
+        "view_box": drawing["view_box"],
+        "shapes": shapes,
+        "legende": [
+            {"fill": fill, "label": label, "nombre": counts[i]}
+            for i, (_, fill, label) in enumerate(classes)
+            if counts[i] or i < len(MAP_CLASSES)
+        ],
+        "nb_non_atteints": sum(1 for x in shapes if x["flagged"]),
+        "lieux": [
+            {"numero": n, "nom": nom, "x": points[key][0], "y": points[key][1]}
+            for n, nom, key in lieux
+            if key in points
+        ],
+        "couleur_alerte": COULEUR_ALERTE,
+        "couleur_lieu": COULEUR_USAGERS,
+    }

@@ -67,16 +67,35 @@ class PrioriteQuerySet(ScopedQuerySet):
     def for_structure(self, structure):
         return self.filter(structure=structure)
 
+    def for_collectivite(self, collectivite):
+        return self.filter(collectivite=collectivite)
+
 
 class Priorite(models.Model):
-    """A priority theme of the collectivité, as the EPN records it: what its targets are crossed with.
+    """A priority theme: what a diagnostic's targets are crossed with.
 
+    Either the collectivité's (``collectivite`` set: its référent records it once, and every EPN
+    attached to it uses it), or an EPN's own (``structure`` set), which the EPN adds beside the
+    collectivité's and which never replaces one of them (a theme of the collectivité wins).
     ``categories`` holds ``[dimension, categorie]`` pairs; ``secteurs`` sector codes; ``qpv`` targets
     every sector flagged QPV. None of the three: the theme concerns everyone.
     """
 
     structure = models.ForeignKey(
-        "organisations.Structure", verbose_name="EPN", on_delete=models.CASCADE, related_name="priorites"
+        "organisations.Structure",
+        verbose_name="EPN",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="priorites",
+    )
+    collectivite = models.ForeignKey(
+        "organisations.Collectivite",
+        verbose_name="collectivité",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="priorites",
     )
     theme = models.CharField("thème", max_length=120)
     poids = models.FloatField("poids", default=1.0)
@@ -86,13 +105,26 @@ class Priorite(models.Model):
     ordre = models.PositiveSmallIntegerField("ordre", default=0)
 
     objects = PrioriteQuerySet.as_manager()
-    scoping = Scoping(epn="structure")
+    # An EPN's team reads its own priorities and those of the collectivité it is attached to.
+    scoping = Scoping(epn=("structure", "collectivite__epns"), collectivite="collectivite")
 
     class Meta:
-        verbose_name = "priorité de la collectivité"
-        verbose_name_plural = "priorités de la collectivité"
+        verbose_name = "priorité"
+        verbose_name_plural = "priorités"
         ordering = ["ordre", "id"]
-        constraints = [models.UniqueConstraint(fields=["structure", "theme"], name="priorite_unique_theme")]
+        constraints = [
+            models.UniqueConstraint(fields=["structure", "theme"], name="priorite_unique_theme"),
+            models.UniqueConstraint(
+                fields=["collectivite", "theme"],
+                condition=models.Q(collectivite__isnull=False),
+                name="priorite_unique_theme_collectivite",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(structure__isnull=False, collectivite__isnull=True)
+                | models.Q(structure__isnull=True, collectivite__isnull=False),
+                name="priorite_de_epn_ou_de_collectivite",
+            ),
+        ]
 
     def __str__(self):
         return self.theme
@@ -108,7 +140,7 @@ class ImportJob(JobProgress, models.Model):
     class Kind(models.TextChoices):
         POPULATION = "population", "Base de population INSEE"
         FREQUENTATION = "frequentation", "Fréquentation"
-        PRIORITES = "priorites", "Priorités de la collectivité"
+        PRIORITES = "priorites", "Priorités propres à l’EPN"
         CONTOURS = "contours", "Contours des secteurs (IGN ou GeoJSON)"
         QUARTIERS = "quartiers", "Quartiers (IRIS par quartier)"
 

@@ -6,11 +6,14 @@ saves its result.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from ancrage.audit.enums import AuditAction
+from ancrage.audit.models import AuditEntry
 from ancrage.audit.services import audit_record
 from ancrage.diagnostic import priorites as pure_priorites
 from ancrage.diagnostic.engine import DiagnosticImpossible, run_diagnostic
@@ -18,6 +21,9 @@ from ancrage.diagnostic.models import Diagnostic, Priorite
 from ancrage.frequentation.comptages import frequentation_comptee
 from ancrage.frequentation.models import FrequentationImport
 from ancrage.frequentation.services import frequentation_of
+from ancrage.organisations import permissions
+from ancrage.organisations.models import Collectivite
+from ancrage.organisations.scoping import scope_for
 from ancrage.territoire.insee import MillesimesMelanges
 from ancrage.territoire.models import Quartier, Secteur
 from ancrage.territoire.services import passage_of, population_of
@@ -35,10 +41,56 @@ def _to_pure(p: Priorite) -> pure_priorites.Priorite:
     )
 
 
+@dataclass(frozen=True)
+class PrioritesEpn:
+    """The priorities an EPN's next diagnostic uses, and where each comes from.
+
+    ``collectivite``: those its collectivité recorded (empty when it recorded none, or when the EPN
+    is attached to none); ``propres``: the EPN's own that apply (a theme of the collectivité wins:
+    the EPN's row of the same theme is in ``masquees``); ``par_defaut``: the method's defaults
+    stand in, since neither the collectivité nor the EPN recorded any.
+    """
+
+    collectivite: tuple[pure_priorites.Priorite, ...]
+    propres: tuple[pure_priorites.Priorite, ...]
+    masquees: tuple[str, ...]
+    par_defaut: bool
+
+    @property
+    def utilisees(self) -> list[pure_priorites.Priorite]:
+        if self.par_defaut:
+            return list(pure_priorites.DEFAULT_PRIORITES)
+        return [*self.collectivite, *self.propres]
+
+
+def priorites_detail(structure) -> PrioritesEpn:
+    """The collectivité's priorities (of the collectivité the EPN is attached to), then the EPN's
+    own with another theme; the method's defaults while neither recorded any. An EPN that had
+    recorded its own before the collectivité recorded any keeps exactly them."""
+    collectivite = (
+        [_to_pure(p) for p in Priorite.objects.filter(collectivite_id=structure.collectivite_id)]
+        if structure.collectivite_id
+        else []
+    )
+    themes = {p.theme for p in collectivite}
+    own = [_to_pure(p) for p in Priorite.objects.filter(structure=structure)]
+    return PrioritesEpn(
+        collectivite=tuple(collectivite),
+        propres=tuple(p for p in own if p.theme not in themes),
+        masquees=tuple(p.theme for p in own if p.theme in themes),
+        par_defaut=not collectivite and not own,
+    )
+
+
 def priorites_of(structure) -> list[pure_priorites.Priorite]:
-    """The EPN's priorities; the defaults of the method while it has recorded none."""
-    stored = list(Priorite.objects.filter(structure=structure))
-    return [_to_pure(p) for p in stored] if stored else list(pure_priorites.DEFAULT_PRIORITES)
+    """The priorities the EPN's diagnostic crosses its gaps with (see ``priorites_detail``)."""
+    return priorites_detail(structure).utilisees
+
+
+def priorites_collectivite_of(collectivite) -> list[pure_priorites.Priorite]:
+    """The collectivité's priorities; the method's defaults while it has recorded none."""
+    stored = [_to_pure(p) for p in Priorite.objects.filter(collectivite=collectivite)]
+    return stored or list(pure_priorites.DEFAULT_PRIORITES)
 
 
 def _priorite_fields(p: pure_priorites.Priorite) -> dict:
@@ -51,32 +103,67 @@ def _priorite_fields(p: pure_priorites.Priorite) -> dict:
     }
 
 
+REFUS_PRIORITES_COLLECTIVITE = "Seul·e le ou la référent·e de la collectivité modifie ses priorités."
+
+
+def _owner(structure, collectivite) -> dict:
+    """The filter of an owner's priorities: an EPN's own, or a collectivité's (exactly one)."""
+    if (structure is None) == (collectivite is None):
+        raise ValueError("priorities belong to an EPN or to a collectivité")
+    return {"structure": structure} if structure is not None else {"collectivite": collectivite}
+
+
+def _check_owner(acting_user, structure, collectivite) -> None:
+    """The write check of the collectivité's priorities: its référent's (``acting_user=None`` is the
+    system: the demo loader, the command line). An EPN's own are checked by the page, as every write
+    of its diagnostic (and the background import runs as the user who submitted it)."""
+    if acting_user is None or structure is not None:
+        return
+    if not permissions.may_collectivite(
+        scope_for(acting_user), permissions.PRIORITES_COLLECTIVITE_WRITERS, collectivite.pk
+    ):
+        raise PermissionDenied(REFUS_PRIORITES_COLLECTIVITE)
+
+
+def _audit_target(structure, collectivite) -> dict:
+    """Where a change is recorded: on the EPN, or on the collectivité (its priorities' history)."""
+    if structure is not None:
+        return {"obj": structure, "structure": structure}
+    return {"obj": collectivite}
+
+
 @transaction.atomic
 def priorites_replace(
-    *, acting_user, structure, priorites: Sequence[pure_priorites.Priorite], origine: str = "saisie"
+    *,
+    acting_user,
+    structure=None,
+    collectivite=None,
+    priorites: Sequence[pure_priorites.Priorite],
+    origine: str = "saisie",
 ) -> list[Priorite]:
-    """Replace the EPN's priorities (CSV import, or back to the defaults)."""
-    before = [p.theme for p in Priorite.objects.filter(structure=structure)]
-    Priorite.objects.filter(structure=structure).delete()
+    """Replace the EPN's own priorities, or the collectivité's (CSV import, or back to the defaults)."""
+    owner = _owner(structure, collectivite)
+    _check_owner(acting_user, structure, collectivite)
+    before = [p.theme for p in Priorite.objects.filter(**owner)]
+    Priorite.objects.filter(**owner).delete()
     created = [
-        Priorite.objects.create(structure=structure, ordre=i, **_priorite_fields(p))
-        for i, p in enumerate(priorites)
+        Priorite.objects.create(**owner, ordre=i, **_priorite_fields(p)) for i, p in enumerate(priorites)
     ]
     audit_record(
         acting_user=acting_user,
         action=AuditAction.IMPORT if origine == "import" else AuditAction.UPDATE,
-        obj=structure,
-        structure=structure,
+        **_audit_target(structure, collectivite),
         changes={"priorites": [before, [p.theme for p in created]], "origine": origine},
     )
     return created
 
 
 @transaction.atomic
-def priorites_reset(*, acting_user, structure) -> list[Priorite]:
+def priorites_reset(*, acting_user, structure=None, collectivite=None) -> list[Priorite]:
     return priorites_replace(
         acting_user=acting_user,
         structure=structure,
+        collectivite=collectivite,
         priorites=pure_priorites.DEFAULT_PRIORITES,
         origine="valeurs par défaut",
     )
@@ -86,7 +173,8 @@ def priorites_reset(*, acting_user, structure) -> list[Priorite]:
 def priorite_save(
     *,
     acting_user,
-    structure,
+    structure=None,
+    collectivite=None,
     theme: str,
     poids: float,
     categories: Sequence[tuple[str, str]] = (),
@@ -94,44 +182,91 @@ def priorite_save(
     qpv: bool = False,
     priorite: Priorite | None = None,
 ) -> Priorite:
+    """Add or change one priority of an EPN (its own) or of a collectivité.
+
+    An EPN's own priority never takes a theme of its collectivité's: that one applies already.
+    """
+    owner = _owner(structure, collectivite)
+    _check_owner(acting_user, structure, collectivite)
     theme = theme.strip()
     if not theme:
         raise ValidationError({"theme": "Donnez un thème."})
     if not 0 < poids <= 100:
         raise ValidationError({"poids": "Le poids est un nombre positif, au plus 100."})
-    if not Priorite.objects.filter(structure=structure).exists() and priorite is None:
-        # The first edit starts from the defaults the user was seeing, rather than from nothing.
-        priorites_reset(acting_user=acting_user, structure=structure)
-    duplicate = Priorite.objects.filter(structure=structure, theme=theme)
+    if structure is not None and structure.collectivite_id:
+        if Priorite.objects.filter(collectivite_id=structure.collectivite_id, theme=theme).exists():
+            raise ValidationError(
+                {
+                    "theme": f"« {theme} » est une priorité de la collectivité : elle s’applique déjà "
+                    "à l’EPN, qui ne la remplace pas. Choisissez un autre thème."
+                }
+            )
+    if priorite is None and not Priorite.objects.filter(**owner).exists():
+        # The first edit starts from the defaults the user was seeing, rather than from nothing:
+        # a collectivité's, or an EPN's while its collectivité recorded none.
+        if collectivite is not None or not (
+            structure.collectivite_id
+            and Priorite.objects.filter(collectivite_id=structure.collectivite_id).exists()
+        ):
+            priorites_replace(
+                acting_user=acting_user,
+                structure=structure,
+                collectivite=collectivite,
+                priorites=[p for p in pure_priorites.DEFAULT_PRIORITES if p.theme != theme],
+                origine="valeurs par défaut",
+            )
+    duplicate = Priorite.objects.filter(**owner, theme=theme)
     if priorite is not None:
         duplicate = duplicate.exclude(pk=priorite.pk)
     if duplicate.exists():
         raise ValidationError({"theme": f"Le thème « {theme} » existe déjà."})
     created = priorite is None
     if created:
-        last = Priorite.objects.filter(structure=structure).order_by("-ordre").first()
-        priorite = Priorite(structure=structure, ordre=(last.ordre + 1) if last else 0)
+        last = Priorite.objects.filter(**owner).order_by("-ordre").first()
+        priorite = Priorite(**owner, ordre=(last.ordre + 1) if last else 0)
     for name, value in _priorite_fields(
         pure_priorites.Priorite(theme, poids, tuple(categories), tuple(secteurs), qpv)
     ).items():
         setattr(priorite, name, value)
     priorite.save()
+    changes = _priorite_fields(_to_pure(priorite))
     audit_record(
         acting_user=acting_user,
         action=AuditAction.CREATE if created else AuditAction.UPDATE,
-        obj=priorite,
-        structure=structure,
-        changes=_priorite_fields(_to_pure(priorite)),
+        **(
+            _audit_target(structure, collectivite)
+            if collectivite is not None
+            else {"obj": priorite, "structure": structure}
+        ),
+        changes={"priorite": theme, **changes} if collectivite is not None else changes,
     )
     return priorite
 
 
 @transaction.atomic
 def priorite_delete(*, acting_user, priorite: Priorite) -> None:
-    audit_record(
-        acting_user=acting_user, action=AuditAction.DELETE, obj=priorite, structure=priorite.structure
-    )
+    _check_owner(acting_user, priorite.structure, priorite.collectivite)
+    if priorite.collectivite_id:
+        audit_record(
+            acting_user=acting_user,
+            action=AuditAction.DELETE,
+            obj=priorite.collectivite,
+            changes={"priorite": priorite.theme},
+        )
+    else:
+        audit_record(
+            acting_user=acting_user, action=AuditAction.DELETE, obj=priorite, structure=priorite.structure
+        )
     priorite.delete()
+
+
+def priorites_historique(collectivite):
+    """The audit entries of the collectivité's priorities, newest first (the page's history)."""
+    return (
+        AuditEntry.objects.filter(object_type=Collectivite._meta.label_lower, object_id=str(collectivite.pk))
+        .filter(Q(changes__has_key="priorite") | Q(changes__has_key="priorites"))
+        .order_by("-at", "-id")
+    )
 
 
 # --- Diagnostics ----------------------------------------------------------------------------------

@@ -196,6 +196,24 @@ DOSSIER_INSTRUCTORS = frozenset({Role.REFERENT})
 DOSSIER_ANNOTATION_READERS = frozenset(COLLECTIVITE_PEOPLE)
 
 
+# --- The collectivité's territory --------------------------------------------------------------------
+
+# Who records the collectivité's priorities, which the diagnostics of every EPN attached to it
+# cross their gaps with: its référent. The élu reads them (and signs); the EPN's team adds the
+# EPN's own priorities beside them (``Permission.DIAGNOSTIC_WRITE``), never in their place.
+PRIORITES_COLLECTIVITE_WRITERS = frozenset({Role.REFERENT})
+# Who reads the collectivité's territory view (every EPN of it, the sectors none reaches).
+TERRITOIRE_READERS = frozenset(COLLECTIVITE_PEOPLE)
+
+
+def may_collectivite(scope, granted: Iterable[Role], collectivite_id) -> bool:
+    """Whether the scope's user holds one of ``granted`` in collectivité ``collectivite_id``
+    itself (a coordinateur, who sees the réseau's collectivités, holds no role in them)."""
+    if scope.is_superuser:
+        return True
+    return any(collectivite_id in scope.collectivite_reach.get(role, ()) for role in granted)
+
+
 # --- Conventions ----------------------------------------------------------------------------------
 
 # The circuit: each partner organisation gives its visa through a member holding this role; then
@@ -324,6 +342,7 @@ MENU: Mapping[str, frozenset[Role]] = {
     "home:index": _EVERYONE,
     "structures:list": _ALL_ROLES,
     "diagnostic:index": _NOT_PARTNER,
+    "territoire:index": TERRITOIRE_READERS,
     "actions:list": _ALL_ROLES,
     "conventions:list": _ALL_ROLES,
     "partenaires:list": _NOT_PARTNER,

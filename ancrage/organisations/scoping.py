@@ -43,6 +43,8 @@ class Scope:
     partner_ids: frozenset[int] = frozenset()  # partner organisations the user represents
     # For each role the user holds, the EPNs it reaches: what ``permissions.may`` reads.
     epn_reach: Mapping[str, frozenset[int]] = field(default_factory=dict, compare=False)
+    # For each collectivité role the user holds, the collectivités they hold it in.
+    collectivite_reach: Mapping[str, frozenset[int]] = field(default_factory=dict, compare=False)
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -134,20 +136,7 @@ def compute_scope(user) -> Scope:
     for role, ids in reseaux_by_role.items():
         reach[role] = set(epns.filter(reseau_id__in=ids).values_list("id", flat=True))
     if collectivite_ids:
-        # An EPN belongs to a collectivité's territory when it is attached to it, or when its
-        # commune lies in the collectivité's communes (an EPCI sees the EPNs of its communes).
-        territory: dict[int, set[int]] = {pk: set() for pk in collectivite_ids}
-        for epn_id, collectivite_id in epns.filter(collectivite_id__in=collectivite_ids).values_list(
-            "id", "collectivite_id"
-        ):
-            territory[collectivite_id].add(epn_id)
-        for collectivite in Collectivite.objects.filter(id__in=collectivite_ids):
-            codes = [c.code for c in collectivite.communes()]
-            territory[collectivite.pk] |= set(
-                epns.filter(reseau_id=collectivite.reseau_id, code_commune__in=codes).values_list(
-                    "id", flat=True
-                )
-            )
+        territory = territory_epn_ids(collectivite_ids)
         for role, ids in collectivites_by_role.items():
             reach[role] = set().union(*(territory[pk] for pk in ids))
     epn_ids = set().union(*reach.values())
@@ -165,7 +154,28 @@ def compute_scope(user) -> Scope:
         reseau_ids=frozenset(reseau_ids),
         partner_ids=frozenset(partners),
         epn_reach={role: frozenset(ids) for role, ids in reach.items()},
+        collectivite_reach={role: frozenset(ids) for role, ids in collectivites_by_role.items()},
     )
+
+
+def territory_epn_ids(collectivite_ids) -> dict[int, set[int]]:
+    """For each collectivité, the EPNs of its territory: those attached to it, and those whose
+    commune lies in its communes, in its réseau (an EPCI sees the EPNs of its communes)."""
+    from ancrage.organisations.enums import StructureKind
+    from ancrage.organisations.models import Collectivite, Structure
+
+    epns = Structure.objects.filter(kind=StructureKind.EPN)
+    territory: dict[int, set[int]] = {pk: set() for pk in collectivite_ids}
+    for epn_id, collectivite_id in epns.filter(collectivite_id__in=collectivite_ids).values_list(
+        "id", "collectivite_id"
+    ):
+        territory[collectivite_id].add(epn_id)
+    for collectivite in Collectivite.objects.filter(id__in=collectivite_ids):
+        codes = [c.code for c in collectivite.communes()]
+        territory[collectivite.pk] |= set(
+            epns.filter(reseau_id=collectivite.reseau_id, code_commune__in=codes).values_list("id", flat=True)
+        )
+    return territory
 
 
 def check_may(acting_user, permission: Permission, epn_or_record) -> None:

@@ -817,6 +817,7 @@ def svg_paths(
     max_height: float = 600,
     margin: float = 8,
     tolerance: float = 0.4,
+    points: Mapping | None = None,
 ) -> dict | None:
     """SVG path data per code, fitted in ``width`` × ``max_height`` (a tall territory is narrower).
 
@@ -824,6 +825,8 @@ def svg_paths(
     strings, the view box tight around the outlines (plus ``margin``), or ``None`` when there is
     nothing to draw. Outlines are simplified to ``tolerance`` user units (a fraction of a pixel)
     and written with relative commands rounded to a tenth, which keeps the SVG small.
+    ``points``: key -> (longitude, latitude), projected alike into ``"points"`` (key -> (x, y) as
+    strings), those outside the view box left out.
     """
     polygons_by_code = {}
     lons, lats = [], []
@@ -866,7 +869,12 @@ def svg_paths(
         if any(parts):
             paths[code] = "".join(parts)
     w, h = _fmt(drawn_width), _fmt(height)
-    return {"paths": paths, "width": w, "height": h, "view_box": f"0 0 {w} {h}"}
+    projected_points = {}
+    for key, (lon, lat) in (points or {}).items():
+        x, y = margin + (lon - x0) * k * scale, margin + (y1 - lat) * scale
+        if 0 <= x <= drawn_width and 0 <= y <= height:
+            projected_points[key] = (_fmt(x), _fmt(y))
+    return {"paths": paths, "width": w, "height": h, "view_box": f"0 0 {w} {h}", "points": projected_points}
 
 
 def _ring_path(ring) -> str:

@@ -12,6 +12,7 @@ MENU = [
     ("Tableau de bord", "home:index"),
     ("Structures", "structures:list"),
     ("Diagnostic du territoire", "diagnostic:index"),
+    ("Territoire", "territoire:index"),
     ("Actions", "actions:list"),
     ("Conventions", "conventions:list"),
     ("Partenaires", "partenaires:list"),

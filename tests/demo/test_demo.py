@@ -17,10 +17,11 @@ def test_loading_twice_changes_nothing(db):
     assert (User.objects.count(), Structure.objects.count(), Collectivite.objects.count()) == counts
 
 
-def test_demo_has_three_epns_in_three_collectivites_and_real_communes(db):
+def test_demo_has_four_epns_in_three_collectivites_and_real_communes(db):
     load_demo()
     epns = Structure.objects.filter(kind="epn")
-    assert epns.count() == 3  # Rennes, Vitré, and Villeurbanne for the map
+    # Rennes and Cesson-Sévigné (both Rennes Métropole's), Vitré, and Villeurbanne for the map.
+    assert epns.count() == 4
     assert epns.values("collectivite").distinct().count() == 3
     rennes_metropole = Collectivite.objects.get(code="243500139")
     assert rennes_metropole.nom == "Rennes Métropole"

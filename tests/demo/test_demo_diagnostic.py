@@ -33,6 +33,6 @@ def test_vitre_has_a_commune_level_diagnostic(demo):
 def test_demo_loading_stays_idempotent_with_the_diagnostic(demo):
     counts = (Diagnostic.objects.count(), FrequentationImport.objects.count())
     load_demo()
-    # Blosne 2023 and 2024, Vitré 2024, Villeurbanne 2024 (the map), and the suivi's file and
-    # diagnostic after the seniors' workshops.
-    assert (Diagnostic.objects.count(), FrequentationImport.objects.count()) == counts == (5, 5)
+    # Blosne 2023 and 2024, Cesson-Sévigné 2024, Vitré 2024, Villeurbanne 2024 (the map), and the
+    # suivi's file and diagnostic after the seniors' workshops.
+    assert (Diagnostic.objects.count(), FrequentationImport.objects.count()) == counts == (6, 6)

@@ -77,6 +77,23 @@ def test_a_permission_applies_where_a_granted_role_reaches():
     assert permissions.epns_with(_scope({}, superuser=True), Permission.ACTION_WRITE) == frozenset()
 
 
+def test_the_collectivites_priorities_are_its_referents_to_change_and_its_people_to_read():
+    # One person, référent of collectivité 1 and élu of 2 (and a coordinateur, who sees both,
+    # holds no role in them: nothing in ``collectivite_reach``).
+    scope = SimpleNamespace(
+        is_superuser=False, collectivite_reach={Role.REFERENT: frozenset({1}), Role.ELU: frozenset({2})}
+    )
+    writers, readers = permissions.PRIORITES_COLLECTIVITE_WRITERS, permissions.TERRITOIRE_READERS
+    assert permissions.may_collectivite(scope, writers, 1)
+    assert not permissions.may_collectivite(scope, writers, 2)  # an élu reads, the référent writes
+    assert permissions.may_collectivite(scope, readers, 2) and not permissions.may_collectivite(
+        scope, readers, 3
+    )
+    nobody = SimpleNamespace(is_superuser=False, collectivite_reach={})
+    assert not permissions.may_collectivite(nobody, readers, 1)
+    assert permissions.may_collectivite(SimpleNamespace(is_superuser=True, collectivite_reach={}), writers, 9)
+
+
 def test_holds_any_compares_the_scope_role_values():
     assert permissions.holds_any(frozenset({"elu"}), permissions.SECOND_FACTOR_ROLES)
     assert not permissions.holds_any(frozenset({"animateur"}), permissions.SECOND_FACTOR_ROLES)
@@ -107,10 +124,12 @@ def test_the_scope_records_what_each_role_reaches():
         Role.ANIMATEUR: {own.pk},
         Role.REFERENT: {own.pk, territory.pk},
     }
+    assert scope.collectivite_reach == {Role.REFERENT: {metropole.pk}}
     assert scope.may(Permission.SUIVI_WRITE, own.pk)
     assert not scope.may(Permission.SUIVI_WRITE, territory.pk)
     coordinateur = MembershipFactory(role=Role.COORDINATEUR, structure=None, reseau=reseau).user
     assert scope_for(coordinateur).epn_reach == {Role.COORDINATEUR: {own.pk, territory.pk, elsewhere.pk}}
+    assert scope_for(coordinateur).collectivite_reach == {}
 
 
 @pytest.mark.django_db

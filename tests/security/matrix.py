@@ -508,3 +508,36 @@ MATRIX["frequentation:usager"] = Entry(
 from tests.security.matrix_conventions_dossiers import CONVENTIONS_DOSSIERS  # noqa: E402
 
 MATRIX.update(CONVENTIONS_DOSSIERS)
+
+
+# The collectivité's pages, about the collectivité of the column's EPN (for the partner, of the EPN
+# whose directory it is in): the territory view is its référent's and élu's; its priorities are read
+# by whoever sees it or an EPN attached to it, and changed by its référent only.
+def _collectivite_of(world, structure):
+    return {"pk": world.epn_of(structure).collectivite_id}
+
+
+MATRIX["territoire:index"] = Entry(_everyone(200, 302) | {"referent": 302, "elu": 302})
+MATRIX["territoire:detail"] = Entry(
+    kwargs=_collectivite_of,
+    expected={
+        **{role: NOWHERE for role in ROLES},
+        "referent": (200, 200, 404, 404),
+        "elu": (200, 200, 404, 404),
+    }
+    | {"anonyme": TO_LOGIN},
+)
+MATRIX["territoire:priorites"] = Entry(
+    kwargs=_collectivite_of,
+    method="post",
+    data={"action": "reinitialiser"},
+    expected={
+        "animateur": (403, 403, 404, 404),
+        "responsable": (403, 403, 404, 404),
+        "referent": (302, 302, 404, 404),
+        "elu": (403, 403, 404, 404),
+        "partenaire": NOWHERE,
+        "coordinateur": (403, 403, 403, 404),
+        "anonyme": TO_LOGIN,
+    },
+)

@@ -152,6 +152,9 @@ PAGES_OF_ROLES = {
     "agenda:gerer": permissions.AGENDA_MANAGERS,
     "agenda:regenerer": permissions.AGENDA_MANAGERS,
     "agenda:desactiver": permissions.AGENDA_MANAGERS,
+    # The collectivité's pages (the world's POST on the priorities puts them back to the defaults).
+    "territoire:detail": permissions.TERRITOIRE_READERS,
+    "territoire:priorites": permissions.PRIORITES_COLLECTIVITE_WRITERS,
 }
 
 

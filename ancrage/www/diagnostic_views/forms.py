@@ -4,6 +4,7 @@ from django.conf import settings
 from ancrage.diagnostic.cibles import dimension_label
 from ancrage.diagnostic.engine import DiagnosticImpossible, parse_ages
 from ancrage.diagnostic.models import ImportJob
+from ancrage.frequentation import readers
 from ancrage.frequentation.readers import parse_age_band
 from ancrage.territoire.insee import DIMENSIONS
 
@@ -136,6 +137,20 @@ class PrioriteForm(forms.Form):
         if dimension == "age" and categorie and parse_age_band(categorie) is None:
             self.add_error("categorie", "Tranche d’âge non reconnue (ex. « 15-29 », « 60+ »).")
         return data
+
+    def categories(self) -> list[tuple[str, str]]:
+        """The targeted (dimension, categorie), the category in the diagnostic's code."""
+        data = self.cleaned_data
+        if not data["dimension"]:
+            return []
+        categorie = data["categorie"].strip()
+        if data["dimension"] == "age":
+            categorie = readers.band_label(readers.parse_age_band(categorie))
+        else:
+            categorie = readers.CATEGORY_CODES[data["dimension"]].get(
+                readers.fold_label(categorie), categorie
+            )
+        return [(data["dimension"], categorie)]
 
 
 class QpvForm(forms.Form):

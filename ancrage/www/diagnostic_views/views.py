@@ -100,8 +100,7 @@ def epn(request, structure_id: int):
         "nb_secteurs": Secteur.objects.filter(structure=structure).count(),
         "nb_qpv": Secteur.objects.filter(structure=structure, qpv=True).count(),
         "quartiers": Quartier.objects.filter(structure=structure),
-        "priorites": services.priorites_of(structure),
-        "priorites_par_defaut": not Priorite.objects.filter(structure=structure).exists(),
+        "priorites": services.priorites_detail(structure),
         "diagnostics": Diagnostic.objects.filter(structure=structure).select_related("created_by"),
         "jobs": ImportJob.objects.filter(structure=structure).exclude(
             state__in=[ImportJob.State.TERMINE, ImportJob.State.ANNULE]
@@ -378,6 +377,8 @@ def compare(request):
 
 @login_required
 def priorites(request, structure_id: int):
+    """The priorities the EPN's next diagnostic uses: its collectivité's (read here; its référent
+    edits them on the collectivité's page), then the EPN's own, which its team edits."""
     structure = _epn(request, structure_id)
     can_write = scope_for(request.user).may(Permission.DIAGNOSTIC_WRITE, structure.pk)
     form = PrioriteForm(request.POST or None)
@@ -387,7 +388,7 @@ def priorites(request, structure_id: int):
         action = request.POST.get("action")
         if action == "reinitialiser":
             services.priorites_reset(acting_user=request.user, structure=structure)
-            messages.success(request, "Priorités remises à leurs valeurs par défaut.")
+            messages.success(request, "Priorités propres à l’EPN remises à leurs valeurs par défaut.")
             return redirect("diagnostic:priorites", structure_id=structure.pk)
         if action == "supprimer":
             priorite = get_object_or_404(Priorite, structure=structure, pk=_posted_id(request, "priorite"))
@@ -395,20 +396,13 @@ def priorites(request, structure_id: int):
             return redirect("diagnostic:priorites", structure_id=structure.pk)
         if form.is_valid():
             data = form.cleaned_data
-            categorie = data["categorie"].strip()
-            if data["dimension"] == "age":
-                categorie = readers.band_label(readers.parse_age_band(categorie))
-            elif data["dimension"]:
-                categorie = readers.CATEGORY_CODES[data["dimension"]].get(
-                    readers.fold_label(categorie), categorie
-                )
             try:
                 services.priorite_save(
                     acting_user=request.user,
                     structure=structure,
                     theme=data["theme"],
                     poids=data["poids"],
-                    categories=[(data["dimension"], categorie)] if data["dimension"] else [],
+                    categories=form.categories(),
                     qpv=data["qpv"],
                 )
             except ValidationError as exc:
@@ -417,17 +411,27 @@ def priorites(request, structure_id: int):
                 messages.success(request, f"Priorité « {data['theme']} » enregistrée.")
                 return redirect("diagnostic:priorites", structure_id=structure.pk)
     stored = list(Priorite.objects.filter(structure=structure))
-    codes = {code for p in stored for code in p.secteurs}
+    detail = services.priorites_detail(structure)
+    collectivite_stored = (
+        list(Priorite.objects.filter(collectivite_id=structure.collectivite_id))
+        if structure.collectivite_id
+        else []
+    )
+    codes = {code for p in [*stored, *collectivite_stored] for code in p.secteurs}
     return render(
         request,
         "diagnostic/priorites.html",
         {
-            "title": "Priorités de la collectivité",
+            "title": f"Priorités — {structure.nom}",
             "structure": structure,
+            "collectivite": structure.collectivite,
             "can_write": can_write,
             "stored": stored,
+            "collectivite_stored": collectivite_stored,
+            "masquees": detail.masquees,
+            "par_defaut": detail.par_defaut,
             "noms_secteurs": territoire_services.secteur_noms(structure, codes) if codes else {},
-            "priorites": services.priorites_of(structure),
+            "priorites": detail.utilisees,
             "form": form,
         },
         status=400 if request.method == "POST" else 200,
