@@ -124,6 +124,13 @@ MATRIX: dict[str, Entry] = {
     "home:index": Entry(_everyone(200, 302)),
     # The public verification of a signed convention: anyone, logged in or not.
     "verification:verifier": Entry(_same(200)),
+    # The demo's e-mails (its one-time codes, its links): a page of the demo only, 404 elsewhere,
+    # the suite's settings included (tests/www/test_demo_courriels.py reads it in the demo).
+    "demo:courriels": Entry(_same(404)),
+    "demo:piece_jointe": Entry(
+        kwargs=lambda world, structure: {"courriel": 1, "piece": 1},
+        expected=_same(NOWHERE),
+    ),
     "structures:list": Entry(_everyone(200, 302)),
     "structures:detail": Entry(
         kwargs=lambda world, structure: {"pk": structure.pk},
