@@ -13,5 +13,6 @@ urlpatterns = [
     path("dossiers/", include("ancrage.www.dossiers_views.urls")),
     path("suivi/", include("ancrage.www.suivi_views.urls")),
     path("frequentation/", include("ancrage.www.frequentation_views.urls")),
+    path("api/", include("ancrage.www.api_views.urls")),
     path("admin/", admin.site.urls),
 ]
