@@ -7,6 +7,7 @@ from django.shortcuts import render
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import DocsBase
+from ninja.renderers import JSONRenderer
 
 from ancrage.www.api_views.auth import UNAUTHENTICATED, RateLimited, TokenAuth
 from ancrage.www.api_views.routes import router
@@ -34,7 +35,14 @@ class LocalSwagger(DocsBase):
         return render(request, "api/docs.html", {"swagger_settings": settings, "api": api})
 
 
+class Renderer(JSONRenderer):
+    """JSON in UTF-8 as is (« é », not « \\u00e9 »)."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
 api = NinjaAPI(
+    renderer=Renderer(),
     title="API Ancrage",
     version="1",
     description=DESCRIPTION,

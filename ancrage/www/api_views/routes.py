@@ -61,7 +61,11 @@ def _by_epn(queryset, params: FiltreEpn, path: str = "structure_id"):
 
 
 @router.get(
-    "/moi/", response={200: schemas.Moi, **ERRORS}, summary="Le jeton et ce qu’il lit", url_name="moi"
+    "/moi/",
+    tags=["Compte"],
+    response={200: schemas.Moi, **ERRORS},
+    summary="Le jeton et ce qu’il lit",
+    url_name="moi",
 )
 def moi(request):
     scope = scope_for(request.user)
@@ -100,6 +104,7 @@ def _partenaire(entry: Partenaire) -> dict:
 
 @router.get(
     "/lieux/",
+    tags=["Lieux et partenaires"],
     response={200: schemas.PageLieux, **ERRORS},
     summary="Les lieux des EPN, au standard national",
     exclude_none=True,
@@ -110,6 +115,7 @@ def lieux(request, params: Query[FiltreEpn]):
 
 @router.get(
     "/lieux/{lieu_id}/",
+    tags=["Lieux et partenaires"],
     response={200: schemas.Lieu, **ERRORS},
     summary="Un lieu d’EPN, au standard national",
     exclude_none=True,
@@ -124,6 +130,7 @@ def _partenaires(user):
 
 @router.get(
     "/partenaires/",
+    tags=["Lieux et partenaires"],
     response={200: schemas.PagePartenaires, **ERRORS},
     summary="Les annuaires des partenaires, au standard national",
     exclude_none=True,
@@ -136,6 +143,7 @@ def partenaires(request, params: Query[FiltreEpn]):
 
 @router.get(
     "/partenaires/{partenaire_id}/",
+    tags=["Lieux et partenaires"],
     response={200: schemas.Partenaire, **ERRORS},
     summary="Une fiche partenaire, au standard national",
     exclude_none=True,
@@ -165,13 +173,21 @@ def _diagnostics(user):
     return Diagnostic.objects.visible_to(user).defer("resultat", "parametres")
 
 
-@router.get("/diagnostics/", response={200: schemas.PageDiagnostics, **ERRORS}, summary="Les diagnostics")
+@router.get(
+    "/diagnostics/",
+    tags=["Diagnostics"],
+    response={200: schemas.PageDiagnostics, **ERRORS},
+    summary="Les diagnostics",
+)
 def diagnostics(request, params: Query[FiltreEpn]):
     return _page(_by_epn(_diagnostics(request.user), params), params, _diagnostic)
 
 
 @router.get(
-    "/diagnostics/{diagnostic_id}/", response={200: schemas.Diagnostic, **ERRORS}, summary="Un diagnostic"
+    "/diagnostics/{diagnostic_id}/",
+    tags=["Diagnostics"],
+    response={200: schemas.Diagnostic, **ERRORS},
+    summary="Un diagnostic",
 )
 def diagnostic(request, diagnostic_id: int = _id("Identifiant du diagnostic")):
     return _diagnostic(get_object_or_404(_diagnostics(request.user), pk=diagnostic_id))
@@ -179,6 +195,7 @@ def diagnostic(request, diagnostic_id: int = _id("Identifiant du diagnostic")):
 
 @router.get(
     "/diagnostics/{diagnostic_id}/resultat/",
+    tags=["Diagnostics"],
     response={200: schemas.ResultatDiagnostic, **ERRORS},
     summary="Le JSON du diagnostic (celui de `ancrage diagnostic --json`)",
     url_name="diagnostic-resultat",
@@ -216,12 +233,22 @@ def _actions(user):
     return Action.objects.visible_to(user).prefetch_related("partenaires")
 
 
-@router.get("/actions/", response={200: schemas.PageActions, **ERRORS}, summary="Les fiches action")
+@router.get(
+    "/actions/",
+    tags=["Actions et séances"],
+    response={200: schemas.PageActions, **ERRORS},
+    summary="Les fiches action",
+)
 def actions(request, params: Query[FiltreEpn]):
     return _page(_by_epn(_actions(request.user), params), params, _action)
 
 
-@router.get("/actions/{action_id}/", response={200: schemas.Action, **ERRORS}, summary="Une fiche action")
+@router.get(
+    "/actions/{action_id}/",
+    tags=["Actions et séances"],
+    response={200: schemas.Action, **ERRORS},
+    summary="Une fiche action",
+)
 def action(request, action_id: int = _id("Identifiant de l’action")):
     return _action(get_object_or_404(_actions(request.user), pk=action_id))
 
@@ -239,6 +266,7 @@ def _seance(seance: Seance) -> dict:
 
 @router.get(
     "/actions/{action_id}/seances/",
+    tags=["Actions et séances"],
     response={200: schemas.PageSeances, **ERRORS},
     summary="Les séances d’une action",
 )
@@ -298,13 +326,21 @@ def _convention_converter(user):
     return convert
 
 
-@router.get("/conventions/", response={200: schemas.PageConventions, **ERRORS}, summary="Les conventions")
+@router.get(
+    "/conventions/",
+    tags=["Conventions"],
+    response={200: schemas.PageConventions, **ERRORS},
+    summary="Les conventions",
+)
 def conventions(request, params: Query[FiltreEpn]):
     return _page(_by_epn(_conventions(request.user), params), params, _convention_converter(request.user))
 
 
 @router.get(
-    "/conventions/{convention_id}/", response={200: schemas.Convention, **ERRORS}, summary="Une convention"
+    "/conventions/{convention_id}/",
+    tags=["Conventions"],
+    response={200: schemas.Convention, **ERRORS},
+    summary="Une convention",
 )
 def convention(request, convention_id: int = _id("Identifiant de la convention")):
     found = get_object_or_404(_conventions(request.user), pk=convention_id)
@@ -313,6 +349,7 @@ def convention(request, convention_id: int = _id("Identifiant de la convention")
 
 @router.get(
     "/conventions/{convention_id}/pdf-signe/",
+    tags=["Conventions"],
     response={**ERRORS},
     summary="Le PDF signé et scellé d’une convention",
     url_name="convention-pdf-signe",
@@ -368,13 +405,19 @@ def _dossiers(user):
     )  # fmt: skip
 
 
-@router.get("/dossiers/", response={200: schemas.PageDossiers, **ERRORS}, summary="Les dossiers de projet")
+@router.get(
+    "/dossiers/",
+    tags=["Dossiers de projet"],
+    response={200: schemas.PageDossiers, **ERRORS},
+    summary="Les dossiers de projet",
+)
 def dossiers(request, params: Query[FiltreEpn]):
     return _page(_by_epn(_dossiers(request.user), params), params, _dossier)
 
 
 @router.get(
     "/dossiers/{dossier_id}/",
+    tags=["Dossiers de projet"],
     response={200: schemas.DossierDetail, **ERRORS},
     summary="Un dossier de projet et son historique",
 )
@@ -399,7 +442,7 @@ def dossier(request, dossier_id: int = _id("Identifiant du dossier")):
 
 
 # --- Network indicators ---------------------------------------------------------------------------
-# Hook point for the network dashboard (issue 23): ``GET /api/v1/reseau/indicateurs/`` is added
+# Hook point for the network dashboard: ``GET /api/v1/reseau/indicateurs/`` is added
 # here at merge, calling ``network_indicators(request.user, ...)`` with ``response={200: …,
 # **ERRORS}``, so that it is authenticated, rate-limited, in the schema and swept by schemathesis
 # (add its ids to tests/www/test_api_schemathesis.py's scope check if it returns objects).
