@@ -12,6 +12,8 @@ from django.core.cache import cache
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import strategies as st
 from openapi_spec_validator import validate
 
 from ancrage.accounts import services, tokens
@@ -19,11 +21,14 @@ from ancrage.accounts.models import ApiToken
 from ancrage.actions.models import Action, ActionPartenaire, Seance
 from ancrage.audit.models import AuditEntry
 from ancrage.conventions.models import Convention
+from ancrage.diagnostic.engine import diagnostic_json
+from ancrage.diagnostic.models import Diagnostic
 from ancrage.organisations.enums import Role
 from ancrage.partenaires.services import lieu_epn_save
 from ancrage.www.api_views.api import french_message
 from tests.organisations.factories import MembershipFactory, UserFactory
 from tests.partenaires.factories import epn_with_animateur, partenaire
+from tests.properties import examples
 
 
 @pytest.fixture(autouse=True)
@@ -79,6 +84,11 @@ def world(db):
         role=Role.COORDINATEUR, structure=None, reseau=epn_a.reseau
     ).user
     return found
+
+
+@pytest.fixture
+def coordinateur_secret(world):
+    return _token(world["coordinateur"])
 
 
 # --- Tokens ---------------------------------------------------------------------------------------
@@ -314,3 +324,62 @@ def test_the_docs_page_loads_nothing_from_outside(client, db):
     assert "cdn" not in html.lower() and "https://" not in html
     assert '<script src="/static/ninja/swagger-ui-bundle.js" nonce="' in html
     assert "script-src 'self' 'nonce-" in response["Content-Security-Policy"]
+
+
+def test_the_diagnostics_json_is_the_commands(client, world):
+    resultat = {
+        "unite": "personnes",
+        "secteurs": [{"code": "352381001", "nom": "Rennes – Blosne", "usagers": 7}],
+    }
+    diagnostic = Diagnostic.objects.create(
+        structure=world["epn_a"], titre="Diagnostic 2026", resultat=resultat
+    )
+    secret = _token(world["animateur_a"])
+    meta = _get(client, f"/api/v1/diagnostics/{diagnostic.pk}/", secret).json()
+    assert meta["titre"] == "Diagnostic 2026" and "resultat" not in meta
+    response = _get(client, meta["resultat_url"], secret)
+    assert response.content.decode("utf-8") == diagnostic_json(resultat)
+    partner = _token(world["partner_a"])
+    assert _get(client, meta["resultat_url"], partner).status_code == 404
+
+
+def test_a_partner_is_not_told_of_an_action_it_is_not_party_to(client, world):
+    hidden = Action.objects.create(structure=world["epn_a"], titre="Action de l’EPN seul")
+    convention = Convention.objects.create(
+        structure=world["epn_a"],
+        action=hidden,
+        titre="Mise à disposition",
+        objet="Salle",
+        date_debut=dt.date(2026, 1, 1),
+    )
+    convention.partenaires.add(world["fiche_a"].structure)
+    partner = _get(client, f"/api/v1/conventions/{convention.pk}/", _token(world["partner_a"])).json()
+    assert partner["action"] is None
+    animateur = _get(client, f"/api/v1/conventions/{convention.pk}/", _token(world["animateur_a"])).json()
+    assert animateur["action"] == hidden.pk
+
+
+@examples(25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(header=st.text(max_size=120))
+def test_no_authorization_header_opens_the_api_or_breaks_it(client, db, header):
+    try:
+        response = client.get("/api/v1/moi/", HTTP_AUTHORIZATION=header)
+    except ValueError:  # a header no HTTP client can send (a newline): Django refuses it first
+        return
+    assert response.status_code == 401
+
+
+@examples(25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    limit=st.one_of(st.integers(-5, 300), st.text(max_size=8)),
+    offset=st.one_of(st.integers(-5, 10**12), st.text(max_size=8)),
+)
+def test_any_page_request_is_a_page_or_a_french_422(client, world, coordinateur_secret, limit, offset):
+    cache.clear()
+    response = _get(client, "/api/v1/actions/", coordinateur_secret, limit=limit, offset=offset)
+    assert response.status_code in (200, 422)
+    body = response.json()
+    if response.status_code == 200:
+        assert len(body["items"]) <= body["limit"] <= 200 and body["count"] == 2
+    else:
+        assert body["detail"] == "Paramètres invalides." and body["erreurs"]

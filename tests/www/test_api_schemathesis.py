@@ -191,6 +191,7 @@ def test_the_api_keeps_its_schema_and_its_scope(demo, wsgi_app, role):
     # Every detail operation, with every id of the demo: 200 exactly for the visible ones.
     everything = all_ids()
     visible = check_scope.visible
+    signed_pdfs = 0
     for operation in operations:
         names = re.findall(r"{(\w+)}", operation.path)
         if len(names) != 1:
@@ -203,10 +204,13 @@ def test_the_api_keeps_its_schema_and_its_scope(demo, wsgi_app, role):
             if operation.path.endswith("/pdf-signe/"):
                 assert response.status_code in (200, 404)
                 if response.status_code == 200:
-                    assert pk in visible[kind]
+                    assert pk in visible[kind] and response.content.startswith(b"%PDF-")
+                    signed_pdfs += 1
             else:
                 assert response.status_code == (200 if pk in visible[kind] else 404), (operation.path, pk)
 
+    # The demo's signed conventions are the Blosne's, with the partner: all three roles read one.
+    assert signed_pdfs >= 1
     if role == "partenaire":
         # The partner reads its conventions and actions, never a directory, a diagnostic, a
         # dossier (usagers' figures are in none of what it reads).

@@ -42,15 +42,24 @@ def _id(description: str):
 
 
 def _page(queryset, params: Pagination, convert) -> dict:
-    """One page of ``queryset`` (ordered by id, so pages never overlap), converted."""
+    """One page of ``queryset`` (ordered by id, so pages never overlap), converted. ``convert``
+    converts one object, or (marked by ``per_page``) takes the page's objects and returns the
+    function that converts each."""
     queryset = queryset.order_by("id")
     items = list(queryset[params.offset : params.offset + params.limit])
+    if getattr(convert, "per_page", False):
+        convert = convert(items)
     return {
         "count": queryset.count(),
         "limit": params.limit,
         "offset": params.offset,
         "items": [convert(item) for item in items],
     }
+
+
+def per_page(converter):
+    converter.per_page = True
+    return converter
 
 
 def _by_epn(queryset, params: FiltreEpn, path: str = "structure_id"):
@@ -286,11 +295,17 @@ def _conventions(user):
     )
 
 
-def _convention_converter(user):
-    """Converts conventions; their action and original are named only when the user sees them
-    too (a partner party to a convention may not be party to its action)."""
-    visible_actions = set(Action.objects.visible_to(user).values_list("id", flat=True))
-    visible_conventions = set(Convention.objects.visible_to(user).values_list("id", flat=True))
+def _convention_converter(user, conventions):
+    """Converts ``conventions``; their action and original are named only when the user sees
+    them too (a partner party to a convention may not be party to its action)."""
+    action_ids = {c.action_id for c in conventions if c.action_id}
+    original_ids = {c.avenant_de_id for c in conventions if c.avenant_de_id}
+    visible_actions = set(
+        Action.objects.visible_to(user).filter(id__in=action_ids).values_list("id", flat=True)
+    )
+    visible_conventions = set(
+        Convention.objects.visible_to(user).filter(id__in=original_ids).values_list("id", flat=True)
+    )
 
     def convert(convention: Convention) -> dict:
         etat = convention_selectors.effective_etat(convention)
@@ -333,7 +348,8 @@ def _convention_converter(user):
     summary="Les conventions",
 )
 def conventions(request, params: Query[FiltreEpn]):
-    return _page(_by_epn(_conventions(request.user), params), params, _convention_converter(request.user))
+    converter = per_page(lambda conventions: _convention_converter(request.user, conventions))
+    return _page(_by_epn(_conventions(request.user), params), params, converter)
 
 
 @router.get(
@@ -344,7 +360,7 @@ def conventions(request, params: Query[FiltreEpn]):
 )
 def convention(request, convention_id: int = _id("Identifiant de la convention")):
     found = get_object_or_404(_conventions(request.user), pk=convention_id)
-    return _convention_converter(request.user)(found)
+    return _convention_converter(request.user, [found])(found)
 
 
 @router.get(
