@@ -41,7 +41,13 @@ class Renderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
-api = NinjaAPI(
+class AncrageAPI(NinjaAPI):
+    def get_openapi_operation_id(self, operation) -> str:
+        """``actions``, ``convention_pdf_signe``: the view's name, which a generated client uses."""
+        return operation.view_func.__name__
+
+
+api = AncrageAPI(
     renderer=Renderer(),
     title="API Ancrage",
     version="1",
