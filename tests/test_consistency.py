@@ -15,6 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ancrage"
 UNSCOPED_MODELS = {
     "accounts.user": "a person; what they see comes from their memberships",
     "organisations.membership": "read only through scope_for(user)",
+    "accounts.apitoken": "a person's own credential: read by its owner's account page and the API's login",
     "audit.auditentry": "read through the journal page, filtered by the scope's EPNs",
     "audit.audittrailanchor": "one row for the whole trail, read only by the chain's verifier",
     "demo.courrieldemo": "demo only: its e-mails, shown to every demo visitor (prod refuses its backend)",

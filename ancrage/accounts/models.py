@@ -142,3 +142,58 @@ class Invitation(models.Model):
     @property
     def is_awaiting_approval(self) -> bool:
         return self.status == "à approuver"
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self):
+        """Neither revoked nor expired (the user's own state is checked where the token is used)."""
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class ApiToken(models.Model):
+    """A personal token of the REST API: it acts as its user, with the user's memberships.
+
+    Only the SHA-256 of the secret is stored (``empreinte``): the secret is shown once, when the
+    token is created, and cannot be read again. ``prefixe`` (the secret's first characters) lets
+    the user tell their tokens apart. A revoked or expired token, or one whose user is
+    deactivated, authenticates nothing (``ancrage.accounts.tokens.authenticate``).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="utilisateur",
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+    )
+    nom = models.CharField("nom", max_length=100)
+    prefixe = models.CharField("début du jeton", max_length=16, editable=False)
+    empreinte = models.CharField("empreinte SHA-256", max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField("créé le", auto_now_add=True)
+    last_used_at = models.DateTimeField("dernière utilisation", null=True, blank=True)
+    expires_at = models.DateTimeField("expire le", null=True, blank=True)
+    revoked_at = models.DateTimeField("révoqué le", null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "jeton d’API"
+        verbose_name_plural = "jetons d’API"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.nom} ({self.prefixe}…)"
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at:
+            return "révoqué"
+        if self.expires_at and self.expires_at <= timezone.now():
+            return "expiré"
+        return "actif"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "actif"

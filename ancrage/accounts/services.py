@@ -31,7 +31,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from ancrage.accounts.models import Invitation, User
+from ancrage.accounts.models import ApiToken, Invitation, User
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
 from ancrage.organisations import permissions
@@ -519,3 +519,64 @@ def user_password_set(*, acting_user, user, form) -> User:
         acting_user=acting_user, action=AuditAction.UPDATE, obj=user, changes={"mot_de_passe": "modifié"}
     )
     return user
+
+
+# REST API tokens ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def api_token_create(*, acting_user, nom: str, expires_at=None) -> tuple[ApiToken, str]:
+    """A new token for ``acting_user``, and its secret (shown once: only its digest is kept).
+
+    A token acts as its user: only the signed-in person creates one, for themselves."""
+    from ancrage.accounts import tokens
+
+    if acting_user is None or not acting_user.is_authenticated or not acting_user.is_active:
+        raise PermissionDenied("Connectez-vous pour créer un jeton d’API.")
+    nom = (nom or "").strip()
+    if not nom:
+        raise ValidationError({"nom": "Donnez un nom au jeton (par exemple l’outil qui l’utilisera)."})
+    if len(nom) > ApiToken._meta.get_field("nom").max_length:
+        raise ValidationError({"nom": "Ce nom est trop long (100 caractères au plus)."})
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationError({"expires_at": "La date d’expiration doit être dans le futur."})
+    # Counted under a lock on the user's row: two creations at once cannot both pass the limit.
+    User.objects.select_for_update().filter(pk=acting_user.pk).first()
+    if ApiToken.objects.active().filter(user=acting_user).count() >= tokens.MAX_ACTIVE_TOKENS:
+        raise ValidationError(
+            f"Vous avez déjà {tokens.MAX_ACTIVE_TOKENS} jetons actifs : "
+            "révoquez-en un avant d’en créer un autre."
+        )
+    secret = tokens.new_secret()
+    token = ApiToken.objects.create(
+        user=acting_user,
+        nom=nom,
+        prefixe=secret[: tokens.SHOWN_LENGTH],
+        empreinte=tokens.digest(secret),
+        expires_at=expires_at,
+    )
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.CREATE,
+        obj=token,
+        changes={"objet": "jeton d’API", "nom": nom, "expire_le": expires_at},
+    )
+    return token, secret
+
+
+@transaction.atomic
+def api_token_revoke(*, acting_user, token: ApiToken) -> ApiToken:
+    """Revoke one of the user's own tokens: it authenticates nothing from now on."""
+    if acting_user is None or token.user_id != acting_user.pk:
+        raise PermissionDenied("Vous ne pouvez révoquer que vos propres jetons.")
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+        audit_record(
+            acting_user=acting_user,
+            action=AuditAction.DELETE,
+            obj=token,
+            changes={"objet": "jeton d’API", "nom": token.nom, "révoqué": True},
+        )
+    return token

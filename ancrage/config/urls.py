@@ -18,5 +18,6 @@ urlpatterns = [
     path("demo/", include("ancrage.www.demo_views.urls")),
     path("verifier/", include("ancrage.www.verification_views.urls")),
     path("territoire/", include("ancrage.www.territoire_views.urls")),
+    path("api/", include("ancrage.www.api_views.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import gc
 import itertools
+import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -90,6 +91,12 @@ def _matrix(sector_idx: np.ndarray, cat_idx: np.ndarray, n: int, k: int, weights
     flat = sector_idx[ok] * k + cat_idx[ok]
     w = None if weights is None else np.asarray(weights, dtype=float)[ok]
     return np.bincount(flat, weights=w, minlength=n * k).astype(float).reshape(n, k)
+
+
+def diagnostic_json(result: Mapping) -> str:
+    """The diagnostic's JSON as ``ancrage diagnostic --json`` writes it, and as the REST API
+    serves a saved one (``Diagnostic.resultat``, the same dict)."""
+    return json.dumps(result, ensure_ascii=False, indent=2)
 
 
 def run_diagnostic(

@@ -548,3 +548,57 @@ MATRIX["territoire:priorites"] = Entry(
         "anonyme": TO_LOGIN,
     },
 )
+
+
+def _animateur_token(world, structure):
+    """One API token of the animateur (the same whatever the column): only its owner revokes it."""
+    from ancrage.accounts.models import ApiToken
+
+    owner = world.user("animateur")
+    token = ApiToken.objects.filter(user=owner).first() or ApiToken.objects.create(
+        user=owner, nom="matrice", prefixe="ancrage_matr", empreinte="0" * 64
+    )
+    return {"pk": token.pk}
+
+
+# The account page and its API tokens: everyone signed in has one; a token is revoked by its
+# owner only (404 for anyone else, whoever sees the owner's EPN).
+MATRIX["accounts:account"] = Entry(_everyone(200, 302))
+MATRIX["accounts:api-token-revoke"] = Entry(
+    kwargs=_animateur_token,
+    method="post",
+    expected={**{role: NOWHERE for role in ROLES}, "animateur": (302, 302, 302, 302), "anonyme": TO_LOGIN},
+)
+
+# The REST API knows only its tokens (tests/www/test_api.py, test_api_schemathesis.py): a session,
+# whatever its roles, gets 401 on every endpoint. Its schema and documentation page are public.
+_API_UNAUTHORIZED = {role: (401, 401, 401, 401) for role in ROLES}
+MATRIX["api:api-root"] = Entry(_everyone(404, 404))  # django-ninja's root: nothing there
+MATRIX["api:openapi-json"] = Entry(_everyone(200, 200))
+MATRIX["api:openapi-view"] = Entry(_everyone(200, 200))
+for _name in ("api:moi", "api:lieux", "api:partenaires", "api:diagnostics", "api:actions"):
+    MATRIX[_name] = Entry(_everyone(401, 401))
+for _name in ("api:conventions", "api:dossiers", "api:reseau-indicateurs"):
+    MATRIX[_name] = Entry(_everyone(401, 401))
+MATRIX["api:lieu"] = Entry(
+    kwargs=lambda world, structure: {"lieu_id": structure.pk}, expected=_API_UNAUTHORIZED
+)
+MATRIX["api:partenaire"] = Entry(
+    kwargs=lambda world, structure: {"partenaire_id": structure.pk}, expected=_API_UNAUTHORIZED
+)
+for _name, _kwarg in (("api:diagnostic", "diagnostic_id"), ("api:diagnostic-resultat", "diagnostic_id")):
+    MATRIX[_name] = Entry(
+        kwargs=lambda world, structure, k=_kwarg: {k: structure.pk}, expected=_API_UNAUTHORIZED
+    )
+for _name, _kwarg in (("api:action", "action_id"), ("api:seances", "action_id")):
+    MATRIX[_name] = Entry(
+        kwargs=lambda world, structure, k=_kwarg: {k: world.action_of(structure).pk},
+        expected=_API_UNAUTHORIZED,
+    )
+for _name in ("api:convention", "api:convention-pdf-signe"):
+    MATRIX[_name] = Entry(
+        kwargs=lambda world, structure: {"convention_id": structure.pk}, expected=_API_UNAUTHORIZED
+    )
+MATRIX["api:dossier"] = Entry(
+    kwargs=lambda world, structure: {"dossier_id": structure.pk}, expected=_API_UNAUTHORIZED
+)

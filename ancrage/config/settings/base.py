@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     # Deferred and periodic work: Django 6's tasks API (backport) and its database backend.
     "django_tasks",
     "django_tasks_db",
+    # The REST API (/api/): listed so that its Swagger UI is served from its static files, not a CDN.
+    "ninja",
     # Ancrage, one app per domain of the loop.
     "ancrage.accounts",
     "ancrage.audit",
@@ -162,6 +164,9 @@ AXES_RESET_ON_SUCCESS = False
 # (ancrage.core.ratelimit; docs/exploitation.md, "Limites").
 ANCRAGE_PASSWORD_RESET_LIMIT = env.int("ANCRAGE_PASSWORD_RESET_LIMIT", default=5)
 ANCRAGE_PASSWORD_RESET_WINDOW_MINUTES = env.int("ANCRAGE_PASSWORD_RESET_WINDOW_MINUTES", default=60)
+# The REST API: requests per token and per window (seconds), counted the same way.
+ANCRAGE_API_RATE_LIMIT = env.int("ANCRAGE_API_RATE_LIMIT", default=120)
+ANCRAGE_API_RATE_WINDOW = env.int("ANCRAGE_API_RATE_WINDOW", default=60)
 AXES_LOCKOUT_CALLABLE = "ancrage.www.accounts_views.views.lockout"
 # The same client address as the audit trail, which trusts only the configured proxies.
 AXES_CLIENT_IP_CALLABLE = "ancrage.audit.middleware.client_ip"

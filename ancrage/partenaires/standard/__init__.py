@@ -65,6 +65,7 @@ from ancrage.partenaires.standard.schema import (
 )
 from ancrage.partenaires.standard.validation import validate_csv, validate_rows
 from ancrage.partenaires.standard.writing import (
+    cartographie_item,
     lieu_from_values,
     lieu_to_row,
     write_cartographie_json,
@@ -94,6 +95,7 @@ __all__ = [
     "Match",
     "address_key",
     "addresses_close",
+    "cartographie_item",
     "commune_key",
     "ImportResult",
     "Lieu",

@@ -89,20 +89,23 @@ def write_csv_bytes(lieux: Iterable[Lieu], *, bom: bool = False, escape_formulas
     return ("\ufeff" if bom else "").encode("utf-8") + content.encode("utf-8")
 
 
+def cartographie_item(lieu: Lieu) -> dict[str, Any]:
+    """One place in the Cartographie's shape: standard keys, empty values left out (what the JSON
+    export and the REST API write)."""
+    row = lieu_to_row(lieu)
+    item: dict[str, Any] = {}
+    for name in FIELDS:
+        if name in ("latitude", "longitude"):
+            if getattr(lieu, name) is not None:
+                item[name] = getattr(lieu, name)
+        elif row[name]:
+            item[name] = row[name]
+    return item
+
+
 def write_cartographie_json(lieux: Iterable[Lieu]) -> str:
     """A JSON array in the Cartographie's shape: standard keys, empty values left out."""
-    items = []
-    for lieu in lieux:
-        row = lieu_to_row(lieu)
-        item: dict[str, Any] = {}
-        for name in FIELDS:
-            if name in ("latitude", "longitude"):
-                if getattr(lieu, name) is not None:
-                    item[name] = getattr(lieu, name)
-            elif row[name]:
-                item[name] = row[name]
-        items.append(item)
-    return json.dumps(items, ensure_ascii=False, indent=2)
+    return json.dumps([cartographie_item(lieu) for lieu in lieux], ensure_ascii=False, indent=2)
 
 
 def lieu_from_values(**values: Any) -> Lieu:

@@ -74,3 +74,15 @@ class DsfrPasswordResetForm(AncrageForm, PasswordResetForm):
 
 class DsfrSetPasswordForm(AncrageForm, SetPasswordForm):
     pass
+
+
+class ApiTokenForm(AncrageForm):
+    DURATIONS = [("30", "30 jours"), ("90", "90 jours"), ("365", "1 an"), ("0", "Sans expiration")]
+
+    nom = forms.CharField(
+        label="Nom du jeton",
+        max_length=100,
+        help_text="Pour le reconnaître : l’outil ou la personne qui l’utilisera "
+        "(« tableau de bord du réseau »).",
+    )
+    duree = forms.ChoiceField(label="Durée de validité", choices=DURATIONS, initial="90")

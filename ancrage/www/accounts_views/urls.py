@@ -6,6 +6,8 @@ from ancrage.www.accounts_views import views
 app_name = "accounts"
 
 urlpatterns = [
+    path("", views.account, name="account"),
+    path("jetons/<int:pk>/revoquer/", views.api_token_revoke, name="api-token-revoke"),
     path(
         "connexion/",
         auth_views.LoginView.as_view(template_name="accounts/login.html", redirect_authenticated_user=True),

@@ -7,12 +7,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
 from ancrage.accounts import services
-from ancrage.accounts.models import Invitation, User
+from ancrage.accounts.models import ApiToken, Invitation, User
 from ancrage.accounts.second_factor import (
     confirmed_device,
     key_base32,
@@ -22,6 +24,7 @@ from ancrage.accounts.second_factor import (
 from ancrage.audit.middleware import client_ip
 from ancrage.core import ratelimit
 from ancrage.www.accounts_views.forms import (
+    ApiTokenForm,
     DsfrPasswordResetForm,
     DsfrSetPasswordForm,
     InvitationAcceptForm,
@@ -314,3 +317,56 @@ def invitation_approve(request, pk):
 @require_POST
 def invitation_refuse(request, pk):
     return _decide(request, pk, services.invitation_refuse, "refusé")
+
+
+# The account page and its API tokens ----------------------------------------------------------
+
+
+def _account_page(request, form, secret=None, created=None):
+    memberships = (
+        request.user.memberships.active()
+        .select_related("structure", "collectivite", "reseau")
+        .order_by("role", "id")
+    )
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "title": "Mon compte",
+            "memberships": memberships,
+            "form": form,
+            "tokens": ApiToken.objects.filter(user=request.user, revoked_at__isnull=True),
+            "secret": secret,
+            "created": created,
+        },
+    )
+
+
+@login_required
+@never_cache
+def account(request):
+    """Who one is, and one's API tokens: create one (its secret shown once, on this response
+    only, never stored) or revoke one. Only a signed-in session reaches this page: the API's
+    tokens authenticate nothing here, so a token cannot create tokens."""
+    form = ApiTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        days = int(form.cleaned_data["duree"])
+        expires_at = timezone.now() + timezone.timedelta(days=days) if days else None
+        try:
+            token, secret = services.api_token_create(
+                acting_user=request.user, nom=form.cleaned_data["nom"], expires_at=expires_at
+            )
+        except ValidationError as error:
+            add_validation_error(form, error)
+        else:
+            return _account_page(request, ApiTokenForm(), secret=secret, created=token)
+    return _account_page(request, form)
+
+
+@login_required
+@require_POST
+def api_token_revoke(request, pk):
+    token = get_object_or_404(ApiToken.objects.filter(user=request.user), pk=pk)
+    services.api_token_revoke(acting_user=request.user, token=token)
+    messages.success(request, f"Le jeton « {token.nom} » est révoqué : il ne donne plus accès à l’API.")
+    return redirect("accounts:account")

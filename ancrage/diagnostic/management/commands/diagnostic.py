@@ -6,13 +6,12 @@ ancrage diagnostic --population base-ic-evol-struct-pop-2021.csv [--population �
                    --json OUT [--pdf OUT]
 """
 
-import json
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from ancrage.core.importing import ImportRejected
-from ancrage.diagnostic.engine import DiagnosticImpossible, parse_ages, run_diagnostic
+from ancrage.diagnostic.engine import DiagnosticImpossible, diagnostic_json, parse_ages, run_diagnostic
 from ancrage.diagnostic.priorites import DEFAULT_PRIORITES, read_priorites
 from ancrage.frequentation.readers import read_frequentation
 from ancrage.territoire.insee import MillesimesMelanges, merge_populations, read_insee, read_passage_iris
@@ -78,7 +77,7 @@ class Command(BaseCommand):
             raise CommandError("Fichier refusé :\n" + exc.summary()) from None
         except (DiagnosticImpossible, MillesimesMelanges) as exc:
             raise CommandError(str(exc)) from None
-        options["json_out"].write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        options["json_out"].write_text(diagnostic_json(result), encoding="utf-8")
         self.stdout.write(
             f"{len(result['secteurs'])} secteurs, {len(result['categories'])} catégories, "
             f"{len(result['cibles'])} cibles → {options['json_out']}"
