@@ -46,7 +46,7 @@ from docxtpl import DocxTemplate
 from jinja2 import ChainableUndefined, TemplateError, TemplateSyntaxError, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from ancrage.conventions import model_worker
+from ancrage.conventions import financement, model_worker
 from ancrage.conventions.content import (
     ConventionContent,
     Party,
@@ -229,7 +229,8 @@ def build_context(content: ConventionContent) -> dict:
         "collectivite": party(collectivite),
         "partenaires": [party(p) for p in content.parties if p is not epn and p is not collectivite],
         "finances": {
-            "gratuite": finances is None or finances.free_of_charge,
+            # As the built-in models decide it: no cash flows between the parties.
+            "gratuite": financement.decide(content).free,
             "charges": [line(i) for i in finances.charges] if finances else [],
             "ressources": [line(i) for i in finances.resources] if finances else [],
             "total_charges": format_amount(finances.total_charges) if finances else "",

@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
 
+from ancrage.actions.selectors import budget_summary_for_action
 from ancrage.conventions import circuit as pure
 from ancrage.conventions.content import (
     BudgetLine,
@@ -28,7 +29,6 @@ from ancrage.conventions.content import (
     commitments_from_tasks,
 )
 from ancrage.conventions.enums import Etat
-from ancrage.dossiers.selectors import budget_summary_for_action
 from ancrage.organisations import permissions
 from ancrage.organisations.enums import CollectiviteType
 from ancrage.organisations.models import Membership
@@ -160,7 +160,9 @@ def content_for(convention, *, version: int = 1) -> ConventionContent:
         if e.get("partie") in keys and e.get("texte", "").strip()
     )
     finances = None
-    if convention.finances:
+    # Modalités de versement typed without budget lines still reach the document (the financial
+    # article decides what they mean: ``financement.decide``).
+    if convention.finances or convention.modalites_versement.strip():
         finances = FinancialTerms(
             lines=tuple(
                 BudgetLine(
@@ -169,6 +171,7 @@ def content_for(convention, *, version: int = 1) -> ConventionContent:
                     bool(line.get("ressource")),
                     line.get("partie") if line.get("partie") in keys else None,
                     bool(line.get("en_nature")),
+                    line.get("contributeur", ""),
                 )
                 for line in convention.finances
             ),
@@ -237,12 +240,15 @@ def commitments_of_action(action) -> list[dict]:
     ]
 
 
-def budget_of_action(action, parties: dict[str, str]) -> list[dict]:
-    """The budget of the action's dossier as financial lines; [] when there is none."""
+def budget_of_action(action, parties: dict[str, str] | None = None) -> list[dict]:
+    """The action's budget as the convention's financial lines: the charges by compte, and the
+    resources by contributor (cash and in kind apart). ``partie`` is the contributor's party key
+    ("epn", "collectivite", "partenaire-<id>"), or None for a financeur outside the partnership;
+    ``content_for`` keeps it only when that party is a party of the convention. [] without budget.
+    ``parties`` is unused (the lines carry their party); kept for older callers."""
     summary = budget_summary_for_action(action)
     if summary is None:
         return []
-    by_name = {name: key for key, name in parties.items()}
     lines = [
         {
             "libelle": category.label,
@@ -259,10 +265,11 @@ def budget_of_action(action, parties: dict[str, str]) -> list[dict]:
             if amount:
                 lines.append(
                     {
-                        "libelle": contribution.contributor + (" (en nature)" if in_kind else ""),
+                        "libelle": contribution.contributor,
                         "montant": str(amount),
                         "ressource": True,
-                        "partie": by_name.get(contribution.contributor),
+                        "partie": contribution.party or None,
+                        "contributeur": contribution.contributor,
                         "en_nature": in_kind,
                     }
                 )
