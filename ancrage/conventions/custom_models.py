@@ -817,8 +817,11 @@ def find_soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def convert_with_libreoffice(docx_bytes: bytes, *, timeout: float = 120, soffice: str | None = None) -> bytes:
-    """Convert a DOCX to PDF with headless LibreOffice (Debian: libreoffice-writer-nogui).
+def convert_with_libreoffice(
+    docx_bytes: bytes, *, timeout: float = 120, soffice: str | None = None, suffix: str = ".docx"
+) -> bytes:
+    """Convert a DOCX (or, with ``suffix=".odt"``, an ODT) to PDF with headless LibreOffice
+    (Debian: libreoffice-writer-nogui).
 
     Each call uses a fresh LibreOffice profile in a temporary directory, so
     concurrent conversions do not share (or lock) a user installation, and
@@ -829,7 +832,7 @@ def convert_with_libreoffice(docx_bytes: bytes, *, timeout: float = 120, soffice
         raise LibreOfficeError("LibreOffice n'est pas installé : la conversion en PDF est impossible.")
     with tempfile.TemporaryDirectory(prefix="ancrage-soffice-") as tmp:
         work = Path(tmp)
-        source = work / "convention.docx"
+        source = work / f"convention{suffix}"
         source.write_bytes(docx_bytes)
         out_dir = work / "out"
         out_dir.mkdir()

@@ -604,6 +604,8 @@ def budget(request, pk):
     can_write = scope.may(Permission.ACTION_WRITE, action.structure_id)
     if not can_write and not scope.can_read_epn(action.structure_id):
         raise Http404
+    if request.method == "POST" and not can_write:
+        raise PermissionDenied
     parties = {key: name for key, (name, _) in services.budget_parties(action).items()}
     labels = dict(parties)
     labels["epn"] = f"{parties['epn']} (fonds propres)"

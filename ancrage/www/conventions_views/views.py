@@ -311,7 +311,9 @@ def version_download(request, pk, fmt):
         ConventionVersion.objects.visible_to(request.user).select_related("convention"), pk=pk
     )
     reference = version.convention.reference or f"convention-{version.convention_id}"
-    field = version.docx if fmt == "docx" else version.pdf
+    field = {"docx": version.docx, "odt": version.odt, "pdf": version.pdf}[fmt]
+    if not field:
+        raise Http404  # a custom DOCX model has no ODT
     return _file_response(field, f"{reference}-v{version.numero}.{fmt}")
 
 
