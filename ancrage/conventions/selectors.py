@@ -265,7 +265,7 @@ def budget_of_action(action, parties: dict[str, str] | None = None) -> list[dict
             if amount:
                 lines.append(
                     {
-                        "libelle": contribution.contributor,
+                        "libelle": "Contribution en nature" if in_kind else "Apport en numéraire",
                         "montant": str(amount),
                         "ressource": True,
                         "partie": contribution.party or None,

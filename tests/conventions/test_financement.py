@@ -103,7 +103,7 @@ def check_text(content: ConventionContent, text: str) -> None:
     finances = content.finances
     if finances is not None and finances.lines:
         if finances.charges:
-            assert f"Total |  | {format_amount(finances.total_charges)}" in text
+            assert f"Total | {format_amount(finances.total_charges)}" in text
         if finances.resources:
             assert f"Total |  | {format_amount(finances.total_resources)}" in text
     for contributor in decision.paying:

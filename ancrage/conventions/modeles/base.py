@@ -322,18 +322,16 @@ def financial_article(content: ConventionContent) -> Article:
             )
         )
     if decision.outside:
-        listed = join_fr(
-            [
-                f"{c.name} ({format_amount(c.cash + c.in_kind)}"
-                + (", en nature" if c.in_kind and not c.cash else "")
-                + ")"
-                for c in decision.outside
-            ]
+        listed = " ; ".join(
+            f"{c.name} ({format_amount(c.cash + c.in_kind)}"
+            + (", en nature" if c.in_kind and not c.cash else "")
+            + ")"
+            for c in decision.outside
         )
         blocks.append(
             Paragraph(
-                f"Les ressources apportées par {listed} proviennent d'organismes qui ne sont pas parties à "
-                "la présente convention ; elles n'engagent aucune des parties."
+                "Les ressources suivantes proviennent d'organismes qui ne sont pas parties à la présente "
+                f"convention et n'engagent aucune des parties : {listed}."
             )
         )
     if not decision.free:
@@ -356,18 +354,27 @@ def financial_article(content: ConventionContent) -> Article:
 
 
 def _budget_table(title, lines, content: ConventionContent, total) -> Table:
+    """Charges: what and how much (a third column only when a charge names its party).
+    Resources: what, brought by whom, how much."""
+
     def who(line) -> str:
         if line.party_key:
             return _capitalize(content.party(line.party_key).designation)
         return line.contributor or "—"
 
-    rows = tuple(
-        (line.label + (" (en nature)" if line.in_kind else ""), who(line), format_amount(line.amount))
-        for line in lines
-    )
+    def label(line) -> str:
+        in_kind = line.in_kind and "nature" not in line.label
+        return line.label + (" (en nature)" if in_kind else "")
+
+    if title != "Ressources" and not any(line.party_key for line in lines):
+        return Table(
+            header=(title, "Montant"),
+            rows=tuple((label(line), format_amount(line.amount)) for line in lines),
+            footer=("Total", format_amount(total)),
+        )
     return Table(
         header=(title, "Apporté par" if title == "Ressources" else "Partie concernée", "Montant"),
-        rows=rows,
+        rows=tuple((label(line), who(line), format_amount(line.amount)) for line in lines),
         footer=("Total", "", format_amount(total)),
     )
 
