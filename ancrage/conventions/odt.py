@@ -19,6 +19,7 @@ from odf.opendocument import OpenDocumentText
 from odf.style import (
     FontFace,
     Footer,
+    ListLevelLabelAlignment,
     ListLevelProperties,
     MasterPage,
     PageLayout,
@@ -99,11 +100,16 @@ class _Styles:
 
         self.bullets = ListStyle(name="List_20_Bullet", displayname="List Bullet")
         level = ListLevelStyleBullet(level="1", bulletchar="•")
-        level.addElement(
-            ListLevelProperties(
-                listlevelpositionandspacemode="label-alignment", spacebefore="0.4cm", minlabelwidth="0.5cm"
+        properties = ListLevelProperties(listlevelpositionandspacemode="label-alignment")
+        properties.addElement(
+            ListLevelLabelAlignment(
+                labelfollowedby="listtab",
+                listtabstopposition="0.9cm",
+                textindent="-0.45cm",
+                marginleft="0.9cm",
             )
         )
+        level.addElement(properties)
         self.bullets.addElement(level)
         doc.styles.addElement(self.bullets)
 
