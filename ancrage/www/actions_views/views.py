@@ -229,7 +229,8 @@ def action_detail(request, pk):
         "can_read_budget": can_write or scope_for(request.user).can_read_epn(action.structure_id),
     }
     if context["can_read_budget"]:
-        context["budget"] = action.budget_summary() if action.has_budget else None
+        summary = action.budget_summary()  # its two queries tell whether it has a line
+        context["budget"] = summary if summary.charges_by_category or summary.contributions else None
     return render(request, "actions/detail.html", context)
 
 
