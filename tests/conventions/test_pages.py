@@ -322,6 +322,7 @@ def test_the_odt_is_offered_next_to_the_docx_and_kept_per_version(demo, client):
     login(client, "animateur")
     page = client.get(convention.get_absolute_url()).content.decode()
     assert reverse("conventions:download", args=[version.pk, "odt"]) in page
+    assert "la convention est conclue à titre gratuit" in page  # what the clause makes of the budget
     response = client.get(reverse("conventions:download", args=[version.pk, "odt"]))
     assert response.status_code == 200 and b"".join(response.streaming_content)[:2] == b"PK"
     login(client, "animateur2")  # Vitré's EPN: not its convention
