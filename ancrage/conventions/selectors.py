@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from ancrage.actions.selectors import budget_summary_for_action
 from ancrage.conventions import circuit as pure
+from ancrage.conventions import financement
 from ancrage.conventions.content import (
     BudgetLine,
     Commitment,
@@ -27,6 +28,7 @@ from ancrage.conventions.content import (
     TaskRole,
     add_months,
     commitments_from_tasks,
+    format_amount,
 )
 from ancrage.conventions.enums import Etat
 from ancrage.organisations import permissions
@@ -276,6 +278,41 @@ def budget_of_action(action, parties: dict[str, str] | None = None) -> list[dict
     return lines
 
 
+def _financing_worded(engagements: list[dict], finances: list[dict]) -> list[dict]:
+    """The financing cells of the task matrix worded from the budget, as the document words them
+    (``financement.financing_commitment``), so that the form shows what the convention will say;
+    a party that brings nothing to the budget gets no financing commitment."""
+    cash: dict[str, Decimal] = {}
+    in_kind: dict[str, Decimal] = {}
+    for line in finances:
+        if line.get("ressource") and line.get("partie"):
+            into = in_kind if line.get("en_nature") else cash
+            into[line["partie"]] = into.get(line["partie"], Decimal(0)) + _decimal(line["montant"])
+    decision = financement.FinancialDecision(
+        free=not any(amount for key, amount in cash.items() if key != EPN_KEY),
+        beneficiary_key=EPN_KEY,
+        paying=tuple(
+            financement.Contributor(key, "", cash=amount) for key, amount in cash.items() if key != EPN_KEY
+        ),
+        in_kind=tuple(financement.Contributor(key, "", in_kind=amount) for key, amount in in_kind.items()),
+        own_funds=cash.get(EPN_KEY, Decimal(0)),
+        outside=(),
+        total_charges=Decimal(0),
+        total_resources=Decimal(0),
+    )
+    worded = []
+    for engagement in engagements:
+        if engagement.get("domaine") == "financement":
+            text = financement.financing_commitment(decision, engagement["partie"], format_amount)
+            if text is None or any(
+                e["texte"] == text and e["partie"] == engagement["partie"] for e in worded
+            ):
+                continue
+            engagement = {**engagement, "texte": text}
+        worded.append(engagement)
+    return worded
+
+
 def prefill_from_action(action) -> dict:
     """The fields of a new convention drafted from an action."""
     start = today().replace(day=1)
@@ -285,9 +322,7 @@ def prefill_from_action(action) -> dict:
         for o in action.objectifs.all()
     ]
     partners = [p.partenaire for p in action.participations.select_related("partenaire")]
-    parties = {EPN_KEY: action.structure.nom} | {partner_key(p.pk): p.nom for p in partners}
-    if action.structure.collectivite_id:
-        parties[COLLECTIVITE_KEY] = action.structure.collectivite.nom
+    finances = budget_of_action(action)
     return {
         "titre": f"Convention de partenariat « {action.titre} »",
         "modele": "partenariat_generique",
@@ -295,8 +330,8 @@ def prefill_from_action(action) -> dict:
         "objet": action.contenu or f"Mettre en œuvre ensemble l'action « {action.titre} ».",
         "objectifs": objectifs,
         "publics": action.publics_labels,
-        "engagements": commitments_of_action(action),
-        "finances": budget_of_action(action, parties),
+        "engagements": _financing_worded(commitments_of_action(action), finances),
+        "finances": finances,
         "indicateurs": [f"{o.libelle} (objectif : {o.valeur_cible})" for o in action.objectifs.all()],
         "lieu_signature": action.structure.commune_nom,
         "date_debut": start,

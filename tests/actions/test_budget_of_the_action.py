@@ -142,3 +142,24 @@ def test_the_budget_page_edits_for_the_staff_reads_for_the_referent_and_hides_fr
     for outsider in (world.partenaire, world.vitre_animateur, world.vitre_referent):
         client.force_login(outsider)
         assert client.get(url).status_code == 404
+
+
+def test_the_financing_task_is_prefilled_as_the_budget_has_it(world):
+    actions.matrice_update(
+        acting_user=world.animateur,
+        action=world.action,
+        rows={"financement": ("collectivite", {f"partenaire-{world.partner.pk}"})},
+    )
+    world.action.ressources_budget.all().delete()
+    world.action.charges_budget.all().delete()
+    prefill = convention_selectors.prefill_from_action(world.action)
+    assert not [e for e in prefill["engagements"] if e["domaine"] == "financement"]  # no budget: none
+    actions.action_set_budget(
+        acting_user=world.animateur, action=world.action, charges=CHARGES, ressources=ressources(world)
+    )
+    prefill = convention_selectors.prefill_from_action(world.action)
+    financing = {e["partie"]: e["texte"] for e in prefill["engagements"] if e["domaine"] == "financement"}
+    assert financing["collectivite"].startswith("contribuer au financement de l'action à hauteur de 700,00")
+    assert financing[f"partenaire-{world.partner.pk}"].startswith(
+        "apporter à l'action une contribution en nature valorisée à 200,00"
+    )
