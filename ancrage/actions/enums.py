@@ -1,5 +1,6 @@
 from django.db import models
 
+from ancrage.actions.budget import ContributorKind, ExpenseCategory, ResourceCategory
 from ancrage.actions.tasks import TASK_CHOICES
 
 
@@ -51,3 +52,14 @@ class TypePartie(models.TextChoices):
 
 
 Tache = models.TextChoices("Tache", [(value.upper(), (value, label)) for value, label in TASK_CHOICES])
+
+
+CategorieCharge = models.TextChoices(
+    "CategorieCharge", [(c.name, (c.value, c.label)) for c in ExpenseCategory]
+)
+CategorieRessource = models.TextChoices(
+    "CategorieRessource", [(c.name, (c.value, c.label)) for c in ResourceCategory]
+)
+TypeContributeur = models.TextChoices(
+    "TypeContributeur", [(k.name, (k.value, k.label.capitalize())) for k in ContributorKind]
+)

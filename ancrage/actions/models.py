@@ -3,7 +3,18 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 
-from ancrage.actions.enums import TRANSITIONS, RoleTache, Statut, Tache, TypeAction, TypePartie
+from ancrage.actions import budget
+from ancrage.actions.enums import (
+    TRANSITIONS,
+    CategorieCharge,
+    CategorieRessource,
+    RoleTache,
+    Statut,
+    Tache,
+    TypeAction,
+    TypeContributeur,
+    TypePartie,
+)
 from ancrage.core.models import Comment
 from ancrage.core.wording import de_nom
 from ancrage.organisations.scoping import ScopedQuerySet, Scoping
@@ -12,6 +23,9 @@ from ancrage.territoire.libelles import libelle_secteur
 
 # Records of an action are seen by the EPN's readers and by the partners party to the action.
 ACTION_CHILD_SCOPING = Scoping(epn="action__structure", partner="action__partenaires")
+# The budget is the EPN's and its collectivité's, as the dossier's is: a partner reads only its own
+# contribution, in the convention it signs.
+ACTION_BUDGET_SCOPING = Scoping(epn="action__structure")
 
 
 class ActionQuerySet(ScopedQuerySet):
@@ -85,6 +99,101 @@ class Action(models.Model):
     @property
     def secteurs_labels(self) -> list[str]:
         return [libelle_secteur(code, self.secteurs_noms.get(code)) for code in self.secteurs]
+
+    def budget_lines(self) -> tuple[list[budget.ExpenseLine], list[budget.ResourceLine]]:
+        """The action's budget as the pure module reads it (the one budget of the action)."""
+        return budget_lines_of(self.charges_budget.all(), self.ressources_budget.all())
+
+    def budget_summary(self) -> budget.BudgetSummary:
+        return budget.summarise(*self.budget_lines())
+
+    @property
+    def has_budget(self) -> bool:
+        return self.charges_budget.exists() or self.ressources_budget.exists()
+
+
+def budget_lines_of(charges, ressources) -> tuple[list[budget.ExpenseLine], list[budget.ResourceLine]]:
+    """Rows with the fields of a budget line (the action's, or a dossier's copy) as pure lines."""
+    expenses = [budget.ExpenseLine(line.libelle, line.categorie, line.montant) for line in charges]
+    resources = [
+        budget.ResourceLine(
+            line.libelle,
+            line.categorie,
+            line.montant,
+            line.contributeur,
+            line.type_contributeur,
+            getattr(line, "partie", ""),
+        )
+        for line in ressources
+    ]
+    return expenses, resources
+
+
+class ChargeAction(models.Model):
+    """A charge of the action's budget prévisionnel (comptes 60 to 68, and 86 in kind)."""
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="charges_budget")
+    categorie = models.CharField("compte", max_length=5, choices=CategorieCharge.choices)
+    libelle = models.CharField("libellé", max_length=200)
+    montant = models.DecimalField("montant (€)", max_digits=12, decimal_places=2)
+    ordre = models.PositiveIntegerField(default=0)
+
+    objects = ScopedQuerySet.as_manager()
+    scoping = ACTION_BUDGET_SCOPING
+
+    class Meta:
+        verbose_name = "charge du budget"
+        verbose_name_plural = "charges du budget"
+        ordering = ["ordre", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(montant__gte=0), name="charge_action_montant_positif")
+        ]
+
+    def __str__(self):
+        return f"{self.libelle} : {budget.format_euros(self.montant)}"
+
+    @property
+    def en_nature(self) -> bool:
+        return budget.ExpenseCategory(self.categorie).in_kind
+
+
+class RessourceAction(models.Model):
+    """A resource of the action's budget, with who brings it.
+
+    ``partie`` names the contributor as the task matrix names parties: "epn" (its fonds propres),
+    "collectivite" (the EPN's collectivité), "partenaire-<id>" (a partner of the action), or ""
+    for a financeur outside the partnership, named by ``contributeur`` alone. ``contributeur``
+    always holds the name, so that a copy (the dossier's) reads without the parties.
+    """
+
+    action = models.ForeignKey(Action, on_delete=models.CASCADE, related_name="ressources_budget")
+    categorie = models.CharField("compte", max_length=5, choices=CategorieRessource.choices)
+    libelle = models.CharField("libellé", max_length=200)
+    montant = models.DecimalField("montant (€)", max_digits=12, decimal_places=2)
+    partie = models.CharField("partie", max_length=40, blank=True)
+    contributeur = models.CharField("apporté par", max_length=200)
+    type_contributeur = models.CharField(
+        "qualité", max_length=20, choices=TypeContributeur.choices, default=TypeContributeur.FINANCEUR
+    )
+    ordre = models.PositiveIntegerField(default=0)
+
+    objects = ScopedQuerySet.as_manager()
+    scoping = ACTION_BUDGET_SCOPING
+
+    class Meta:
+        verbose_name = "ressource du budget"
+        verbose_name_plural = "ressources du budget"
+        ordering = ["ordre", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(montant__gte=0), name="ressource_action_montant_positif")
+        ]
+
+    def __str__(self):
+        return f"{self.libelle} ({self.contributeur}) : {budget.format_euros(self.montant)}"
+
+    @property
+    def en_nature(self) -> bool:
+        return budget.ResourceCategory(self.categorie).in_kind
 
 
 class ActionPartenaire(models.Model):

@@ -4,6 +4,7 @@ No writes here. (The partner recommendation weighs past results: ``suivi.recomme
 from __future__ import annotations
 
 from ancrage.actions import ical
+from ancrage.actions.budget import BudgetSummary
 from ancrage.actions.enums import RoleTache, TypePartie
 from ancrage.actions.models import Action
 from ancrage.actions.tasks import Assignment, Party, PartyKind, Task, TaskMatrix, TaskWarning, check_matrix
@@ -80,3 +81,10 @@ def reunion_event(reunion, *, base_url: str = "") -> ical.CalendarEvent:
         attendees=tuple(ical.Attendee(name) for name in reunion.participants_list),
         sequence=reunion.sequence,
     )
+
+
+def budget_summary_for_action(action) -> BudgetSummary | None:
+    """The action's budget prévisionnel, summarised (None while it has no line)."""
+    if not action.has_budget:
+        return None
+    return action.budget_summary()

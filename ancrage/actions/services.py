@@ -6,18 +6,23 @@ write an action; anyone who sees it (the partners party to it included) may comm
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from ancrage.actions import budget
 from ancrage.actions.enums import TRANSITIONS, RoleTache, Statut, Tache, TypePartie
 from ancrage.actions.models import (
     Action,
     ActionPartenaire,
     Affectation,
     ChangementStatut,
+    ChargeAction,
     Commentaire,
     Decision,
     Objectif,
+    RessourceAction,
     Reunion,
     Seance,
 )
@@ -271,6 +276,11 @@ def action_partenaire_remove(*, acting_user, participation: ActionPartenaire) ->
     action = participation.action
     check_may(acting_user, Permission.ACTION_WRITE, action.structure_id)
     Affectation.objects.filter(action=action, partenaire=participation.partenaire).delete()
+    # Its budget lines stay (money does not vanish with a partner), as a financeur outside the
+    # partnership: the convention no longer counts it as a party's commitment.
+    RessourceAction.objects.filter(action=action, partie=f"partenaire-{participation.partenaire_id}").update(
+        partie="", type_contributeur=budget.ContributorKind.FINANCEUR
+    )
     audit_record(
         acting_user=acting_user,
         action=AuditAction.DELETE,
@@ -449,3 +459,128 @@ def commentaire_add(
         changes={"action": action.pk, "reunion": reunion.pk if reunion else None},
     )
     return commentaire
+
+
+# --- Budget -----------------------------------------------------------------------------------------
+
+
+def _amount(value, where: str) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise ValidationError(f"{where} : montant invalide ({value}).") from None
+
+
+def budget_parties(action: Action) -> dict[str, tuple[str, budget.ContributorKind]]:
+    """Who may bring a resource, by party key: the EPN, its collectivité, the action's partners."""
+    parties = {TypePartie.EPN.value: (action.structure.nom, budget.ContributorKind.PORTEUR)}
+    if action.structure.collectivite_id:
+        parties[TypePartie.COLLECTIVITE.value] = (
+            action.structure.collectivite.nom,
+            budget.ContributorKind.FINANCEUR,
+        )
+    for participation in action.participations.select_related("partenaire"):
+        parties[f"partenaire-{participation.partenaire_id}"] = (
+            participation.partenaire.nom,
+            budget.ContributorKind.PARTENAIRE,
+        )
+    return parties
+
+
+def _resource_party(parties, line: dict) -> tuple[str, str, budget.ContributorKind]:
+    """(party key, name, kind) of a resource line.
+
+    The action's page names the party (``partie``); the dossier's page and the old dossier budgets
+    name the contributor and its qualité, and the party is found by its name."""
+    label = line.get("libelle", "")
+    name = str(line.get("contributeur", "")).strip()
+    kind = line.get("type_contributeur") or ""
+    if "partie" in line:
+        key = line["partie"] or ""
+        if key:
+            if key not in parties:
+                raise ValidationError(f"Ressource « {label} » : « {key} » n’est pas une partie de l’action.")
+            return key, *parties[key]
+        if not name:
+            raise ValidationError(f"Ressource « {label} » : indiquez le nom du financeur.")
+        return "", name, budget.ContributorKind(kind or budget.ContributorKind.FINANCEUR)
+    kind = budget.ContributorKind(kind or budget.ContributorKind.FINANCEUR)
+    if kind == budget.ContributorKind.PORTEUR:
+        return TypePartie.EPN.value, name or parties[TypePartie.EPN.value][0], kind
+    for key, (party_name, party_kind) in parties.items():
+        if key != TypePartie.EPN.value and party_name.casefold() == name.casefold():
+            return key, name, party_kind
+    return "", name, kind
+
+
+@transaction.atomic
+def action_set_budget(*, acting_user, action: Action, charges: list[dict], ressources: list[dict]):
+    """Replace the action's budget prévisionnel; returns its ``budget.BudgetSummary``.
+
+    Each line is checked by the pure ``budget`` module (French message naming the line). An
+    unbalanced budget is saved, since it is built step by step; the dossier refuses its deposit.
+    """
+    check_may(acting_user, Permission.ACTION_WRITE, action.structure_id)
+    parties = budget_parties(action)
+    try:
+        expense_lines = [
+            budget.ExpenseLine(
+                c["libelle"], c["categorie"], _amount(c["montant"], f"Charge « {c['libelle']} »")
+            )
+            for c in charges
+        ]
+        resource_lines = []
+        for r in ressources:
+            key, name, kind = _resource_party(parties, r)
+            resource_lines.append(
+                budget.ResourceLine(
+                    r["libelle"],
+                    r["categorie"],
+                    _amount(r["montant"], f"Ressource « {r['libelle']} »"),
+                    name,
+                    kind,
+                    key,
+                )
+            )
+    except (budget.BudgetError, ValueError) as error:
+        raise ValidationError(str(error)) from error
+    before = budget_record(action)
+    action.charges_budget.all().delete()
+    action.ressources_budget.all().delete()
+    ChargeAction.objects.bulk_create(
+        ChargeAction(action=action, categorie=line.category, libelle=line.label, montant=line.amount, ordre=i)
+        for i, line in enumerate(expense_lines)
+    )
+    RessourceAction.objects.bulk_create(
+        RessourceAction(
+            action=action,
+            categorie=line.category,
+            libelle=line.label,
+            montant=line.amount,
+            partie=line.party,
+            contributeur=line.contributor.strip(),
+            type_contributeur=line.contributor_kind,
+            ordre=i,
+        )
+        for i, line in enumerate(resource_lines)
+    )
+    after = budget_record(action)
+    action.save(update_fields=["updated_at"])
+    if before != after:
+        audit_record(
+            acting_user=acting_user,
+            action=AuditAction.UPDATE,
+            obj=action,
+            structure=action.structure,
+            changes={"budget": [before, after]},
+        )
+    return budget.summarise(expense_lines, resource_lines)
+
+
+def budget_record(action: Action) -> list[str]:
+    """The budget's lines as the audit trail keeps them: « compte libellé : montant (apporté par) »."""
+    rows = [f"{c.categorie} {c.libelle} : {c.montant}" for c in action.charges_budget.all()]
+    rows += [
+        f"{r.categorie} {r.libelle} : {r.montant} ({r.contributeur})" for r in action.ressources_budget.all()
+    ]
+    return rows

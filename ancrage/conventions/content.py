@@ -93,13 +93,16 @@ class BudgetLine:
     is_resource: bool = False  # False: a charge; True: a resource (co-financing, contribution)
     party_key: str | None = None  # the party that pays (resource) or bears (charge) it
     in_kind: bool = False  # valorisation (contribution en nature) rather than money
+    contributor: str = ""  # who brings a resource, by name (a financeur outside the parties too)
 
 
 @dataclass(frozen=True)
 class FinancialTerms:
     lines: tuple[BudgetLine, ...]
     payment_terms: str = ""  # modalités de versement
-    free_of_charge: bool = False  # mise à disposition à titre gratuit
+    # Kept for custom models' « gratuite » variable; the built-in models decide from the lines
+    # (``financement.decide``): free means no cash flows between the parties.
+    free_of_charge: bool = False
 
     @property
     def charges(self) -> tuple[BudgetLine, ...]:

@@ -46,7 +46,7 @@ from docxtpl import DocxTemplate
 from jinja2 import ChainableUndefined, TemplateError, TemplateSyntaxError, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
-from ancrage.conventions import model_worker
+from ancrage.conventions import financement, model_worker
 from ancrage.conventions.content import (
     ConventionContent,
     Party,
@@ -229,7 +229,8 @@ def build_context(content: ConventionContent) -> dict:
         "collectivite": party(collectivite),
         "partenaires": [party(p) for p in content.parties if p is not epn and p is not collectivite],
         "finances": {
-            "gratuite": finances is None or finances.free_of_charge,
+            # As the built-in models decide it: no cash flows between the parties.
+            "gratuite": financement.decide(content).free,
             "charges": [line(i) for i in finances.charges] if finances else [],
             "ressources": [line(i) for i in finances.resources] if finances else [],
             "total_charges": format_amount(finances.total_charges) if finances else "",
@@ -816,8 +817,11 @@ def find_soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def convert_with_libreoffice(docx_bytes: bytes, *, timeout: float = 120, soffice: str | None = None) -> bytes:
-    """Convert a DOCX to PDF with headless LibreOffice (Debian: libreoffice-writer-nogui).
+def convert_with_libreoffice(
+    docx_bytes: bytes, *, timeout: float = 120, soffice: str | None = None, suffix: str = ".docx"
+) -> bytes:
+    """Convert a DOCX (or, with ``suffix=".odt"``, an ODT) to PDF with headless LibreOffice
+    (Debian: libreoffice-writer-nogui).
 
     Each call uses a fresh LibreOffice profile in a temporary directory, so
     concurrent conversions do not share (or lock) a user installation, and
@@ -828,7 +832,7 @@ def convert_with_libreoffice(docx_bytes: bytes, *, timeout: float = 120, soffice
         raise LibreOfficeError("LibreOffice n'est pas installé : la conversion en PDF est impossible.")
     with tempfile.TemporaryDirectory(prefix="ancrage-soffice-") as tmp:
         work = Path(tmp)
-        source = work / "convention.docx"
+        source = work / f"convention{suffix}"
         source.write_bytes(docx_bytes)
         out_dir = work / "out"
         out_dir.mkdir()

@@ -1,6 +1,7 @@
-"""Render a convention to an editable DOCX and to a frozen PDF of the same content.
+"""Render a convention to an editable DOCX (and ODT, ``odt.py``) and to a frozen PDF of the same
+content.
 
-Both renderers walk the same :class:`~ancrage.conventions.modeles.base.ConventionDocument`
+The renderers walk the same :class:`~ancrage.conventions.modeles.base.ConventionDocument`
 tree, so the DOCX a partner edits and the PDF that gets signed cannot drift
 apart: a new wording is a new version of the content, rendered again.
 
@@ -34,6 +35,7 @@ from ancrage.conventions.modeles.base import (
     SubHeading,
     Table,
 )
+from ancrage.conventions.odt import ODT_MEDIA_TYPE, render_odt
 from ancrage.core.pdf import render_document, write_pdf
 
 DOCX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -67,6 +69,13 @@ def generate_docx(model_slug: str, content: ConventionContent) -> GeneratedDocum
     document = build_document(model_slug, content)
     data = render_docx(document)
     return GeneratedDocument(data, sha256_hex(data), DOCX_MEDIA_TYPE, _filename(document, "docx"))
+
+
+def generate_odt(model_slug: str, content: ConventionContent) -> GeneratedDocument:
+    """The same document as ``generate_docx``, in OpenDocument Text (``odt.render_odt``)."""
+    document = build_document(model_slug, content)
+    data = render_odt(document)
+    return GeneratedDocument(data, sha256_hex(data), ODT_MEDIA_TYPE, _filename(document, "odt"))
 
 
 def generate_pdf(model_slug: str, content: ConventionContent) -> RenderedPdf:

@@ -30,7 +30,7 @@ from ancrage.conventions.custom_models import (
     convert_with_libreoffice,
     render_custom_model,
 )
-from ancrage.conventions.documents import generate_docx, generate_pdf, sha256_hex
+from ancrage.conventions.documents import generate_docx, generate_odt, generate_pdf, sha256_hex
 from ancrage.conventions.enums import JobState
 from ancrage.conventions.models import Convention, ConventionVersion, GenerationJob
 from ancrage.core.jobs import Queue, Step
@@ -81,8 +81,8 @@ def _remove_orphans(job: GenerationJob) -> int:
         return 0
     referenced = set()
     versions = ConventionVersion.objects.filter(convention_id=job.convention_id)
-    for docx, pdf in versions.values_list("docx", "pdf"):
-        referenced.update((docx, pdf))
+    for docx, pdf, odt in versions.values_list("docx", "pdf", "odt"):
+        referenced.update((docx, pdf, odt))
     marker = f"-g{job.pk}"
     removed = 0
     for name in files:
@@ -96,7 +96,8 @@ def _remove_orphans(job: GenerationJob) -> int:
 
 
 def render(convention: Convention, numero: int):
-    """(docx, pdf, signature box) of the convention as it stands. Slow: never in a request."""
+    """(docx, pdf, signature box, odt) of the convention as it stands. Slow: never in a request.
+    A custom DOCX model has no ODT (None): it is the user's own Word file."""
     content = selectors.content_for(convention, version=numero)
     if convention.modele_personnalise_id:
         modele = convention.modele_personnalise
@@ -104,10 +105,10 @@ def render(convention: Convention, numero: int):
             data = handle.read()
         docx = render_custom_model(data, content, modele.nom_fichier)
         # A custom model has no frame kept for the seal: sign_pdf adds a page for it.
-        return docx, convert_with_libreoffice(docx.content), None
+        return docx, convert_with_libreoffice(docx.content), None, None
     docx = generate_docx(convention.modele, content)
     pdf = generate_pdf(convention.modele, content)
-    return docx, pdf.content, pdf.signature_box
+    return docx, pdf.content, pdf.signature_box, generate_odt(convention.modele, content)
 
 
 def _generate(job: GenerationJob) -> None:
@@ -118,7 +119,7 @@ def _generate(job: GenerationJob) -> None:
     numero = (convention.versions.aggregate(n=Max("numero"))["n"] or 0) + 1
     written = []
     try:
-        docx, pdf_bytes, box = render(convention, numero)
+        docx, pdf_bytes, box, odt = render(convention, numero)
         with transaction.atomic():
             if not QUEUE.owns(job):
                 logger.warning("Convention job %s: attempt %s superseded", job.pk, job.attempt)
@@ -137,6 +138,10 @@ def _generate(job: GenerationJob) -> None:
             written.append(version.docx)
             version.pdf.save(f"{stem}.pdf", ContentFile(pdf_bytes), save=False)
             written.append(version.pdf)
+            if odt is not None:
+                version.odt_sha256 = odt.sha256
+                version.odt.save(f"{stem}.odt", ContentFile(odt.content), save=False)
+                written.append(version.odt)
             version.save()
             audit_record(
                 acting_user=job.created_by,
@@ -147,6 +152,7 @@ def _generate(job: GenerationJob) -> None:
                     "numero": numero,
                     "docx_sha256": version.docx_sha256,
                     "pdf_sha256": version.pdf_sha256,
+                    "odt_sha256": version.odt_sha256,
                 },
             )
             # Finished in the same transaction as the version: a retry never makes it twice.

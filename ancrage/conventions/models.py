@@ -214,7 +214,7 @@ class Convention(models.Model):
 
 
 class ConventionVersion(models.Model):
-    """One generated version: the editable DOCX and the frozen PDF, each with its SHA-256."""
+    """One generated version: the editable DOCX and ODT and the frozen PDF, each with its SHA-256."""
 
     convention = models.ForeignKey(Convention, on_delete=models.CASCADE, related_name="versions")
     numero = models.PositiveIntegerField("version")
@@ -223,6 +223,9 @@ class ConventionVersion(models.Model):
     docx_sha256 = models.CharField("empreinte SHA-256 du DOCX", max_length=64)
     pdf = models.FileField("PDF", upload_to=_convention_upload, max_length=255)
     pdf_sha256 = models.CharField("empreinte SHA-256 du PDF", max_length=64)
+    # The same text in OpenDocument (RGI); empty for a custom DOCX model, which stays DOCX-only.
+    odt = models.FileField("ODT", upload_to=_convention_upload, max_length=255, blank=True)
+    odt_sha256 = models.CharField("empreinte SHA-256 de l’ODT", max_length=64, blank=True)
     # (page index, [x1, y1, x2, y2]) of the frame kept for the seal; empty: a page is added.
     cadre_signature = models.JSONField("cadre de signature", null=True, blank=True)
     created_at = models.DateTimeField("générée le", auto_now_add=True)

@@ -9,7 +9,9 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
 
+from ancrage.actions.selectors import budget_summary_for_action
 from ancrage.conventions import circuit as pure
+from ancrage.conventions import financement
 from ancrage.conventions.content import (
     BudgetLine,
     Commitment,
@@ -26,9 +28,9 @@ from ancrage.conventions.content import (
     TaskRole,
     add_months,
     commitments_from_tasks,
+    format_amount,
 )
 from ancrage.conventions.enums import Etat
-from ancrage.dossiers.selectors import budget_summary_for_action
 from ancrage.organisations import permissions
 from ancrage.organisations.enums import CollectiviteType
 from ancrage.organisations.models import Membership
@@ -160,7 +162,9 @@ def content_for(convention, *, version: int = 1) -> ConventionContent:
         if e.get("partie") in keys and e.get("texte", "").strip()
     )
     finances = None
-    if convention.finances:
+    # Modalités de versement typed without budget lines still reach the document (the financial
+    # article decides what they mean: ``financement.decide``).
+    if convention.finances or convention.modalites_versement.strip():
         finances = FinancialTerms(
             lines=tuple(
                 BudgetLine(
@@ -169,6 +173,7 @@ def content_for(convention, *, version: int = 1) -> ConventionContent:
                     bool(line.get("ressource")),
                     line.get("partie") if line.get("partie") in keys else None,
                     bool(line.get("en_nature")),
+                    line.get("contributeur", ""),
                 )
                 for line in convention.finances
             ),
@@ -237,12 +242,15 @@ def commitments_of_action(action) -> list[dict]:
     ]
 
 
-def budget_of_action(action, parties: dict[str, str]) -> list[dict]:
-    """The budget of the action's dossier as financial lines; [] when there is none."""
+def budget_of_action(action, parties: dict[str, str] | None = None) -> list[dict]:
+    """The action's budget as the convention's financial lines: the charges by compte, and the
+    resources by contributor (cash and in kind apart). ``partie`` is the contributor's party key
+    ("epn", "collectivite", "partenaire-<id>"), or None for a financeur outside the partnership;
+    ``content_for`` keeps it only when that party is a party of the convention. [] without budget.
+    ``parties`` is unused (the lines carry their party); kept for older callers."""
     summary = budget_summary_for_action(action)
     if summary is None:
         return []
-    by_name = {name: key for key, name in parties.items()}
     lines = [
         {
             "libelle": category.label,
@@ -259,14 +267,50 @@ def budget_of_action(action, parties: dict[str, str]) -> list[dict]:
             if amount:
                 lines.append(
                     {
-                        "libelle": contribution.contributor + (" (en nature)" if in_kind else ""),
+                        "libelle": "Contribution en nature" if in_kind else "Apport en numéraire",
                         "montant": str(amount),
                         "ressource": True,
-                        "partie": by_name.get(contribution.contributor),
+                        "partie": contribution.party or None,
+                        "contributeur": contribution.contributor,
                         "en_nature": in_kind,
                     }
                 )
     return lines
+
+
+def _financing_worded(engagements: list[dict], finances: list[dict]) -> list[dict]:
+    """The financing cells of the task matrix worded from the budget, as the document words them
+    (``financement.financing_commitment``), so that the form shows what the convention will say;
+    a party that brings nothing to the budget gets no financing commitment."""
+    cash: dict[str, Decimal] = {}
+    in_kind: dict[str, Decimal] = {}
+    for line in finances:
+        if line.get("ressource") and line.get("partie"):
+            into = in_kind if line.get("en_nature") else cash
+            into[line["partie"]] = into.get(line["partie"], Decimal(0)) + _decimal(line["montant"])
+    decision = financement.FinancialDecision(
+        free=not any(amount for key, amount in cash.items() if key != EPN_KEY),
+        beneficiary_key=EPN_KEY,
+        paying=tuple(
+            financement.Contributor(key, "", cash=amount) for key, amount in cash.items() if key != EPN_KEY
+        ),
+        in_kind=tuple(financement.Contributor(key, "", in_kind=amount) for key, amount in in_kind.items()),
+        own_funds=cash.get(EPN_KEY, Decimal(0)),
+        outside=(),
+        total_charges=Decimal(0),
+        total_resources=Decimal(0),
+    )
+    worded = []
+    for engagement in engagements:
+        if engagement.get("domaine") == "financement":
+            text = financement.financing_commitment(decision, engagement["partie"], format_amount)
+            if text is None or any(
+                e["texte"] == text and e["partie"] == engagement["partie"] for e in worded
+            ):
+                continue
+            engagement = {**engagement, "texte": text}
+        worded.append(engagement)
+    return worded
 
 
 def prefill_from_action(action) -> dict:
@@ -278,9 +322,7 @@ def prefill_from_action(action) -> dict:
         for o in action.objectifs.all()
     ]
     partners = [p.partenaire for p in action.participations.select_related("partenaire")]
-    parties = {EPN_KEY: action.structure.nom} | {partner_key(p.pk): p.nom for p in partners}
-    if action.structure.collectivite_id:
-        parties[COLLECTIVITE_KEY] = action.structure.collectivite.nom
+    finances = budget_of_action(action)
     return {
         "titre": f"Convention de partenariat « {action.titre} »",
         "modele": "partenariat_generique",
@@ -288,8 +330,8 @@ def prefill_from_action(action) -> dict:
         "objet": action.contenu or f"Mettre en œuvre ensemble l'action « {action.titre} ».",
         "objectifs": objectifs,
         "publics": action.publics_labels,
-        "engagements": commitments_of_action(action),
-        "finances": budget_of_action(action, parties),
+        "engagements": _financing_worded(commitments_of_action(action), finances),
+        "finances": finances,
         "indicateurs": [f"{o.libelle} (objectif : {o.valeur_cible})" for o in action.objectifs.all()],
         "lieu_signature": action.structure.commune_nom,
         "date_debut": start,

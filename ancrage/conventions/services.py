@@ -183,6 +183,8 @@ def convention_update(*, acting_user, convention: Convention, partenaires=None, 
         setattr(convention, name, value)
     if "modele_personnalise" in fields and fields["modele_personnalise"] is not None:
         convention.modele = ""
+    if "finances" not in fields:
+        _follow_the_budget(convention)
     convention.edition += 1
     convention.save()
     changes = model_changes(convention, CONVENTION_FIELDS, before)
@@ -201,6 +203,18 @@ def convention_update(*, acting_user, convention: Convention, partenaires=None, 
     return convention
 
 
+def _follow_the_budget(convention: Convention) -> bool:
+    """A draft drafted from an action quotes the action's budget as it is now (its financial
+    clause is generated from it). True when the lines changed."""
+    if not convention.action_id:
+        return False
+    lines = selectors.budget_of_action(convention.action)
+    if lines == convention.finances:
+        return False
+    convention.finances = lines
+    return True
+
+
 @transaction.atomic
 def convention_version_request(*, acting_user, convention: Convention) -> GenerationJob:
     """Ask for a new version (DOCX + PDF); the work runs in the background (``jobs``)."""
@@ -209,6 +223,17 @@ def convention_version_request(*, acting_user, convention: Convention) -> Genera
     if convention.etat != Etat.BROUILLON:
         raise ValidationError("Une nouvelle version ne se génère que pour un brouillon.")
     running = convention.jobs.filter(state__in=[JobState.EN_ATTENTE, JobState.EN_COURS]).first()
+    if running is None and _follow_the_budget(convention):
+        # The action's budget changed since the last edit: the new version quotes the new one.
+        convention.edition += 1
+        convention.save(update_fields=["finances", "edition", "updated_at"])
+        audit_record(
+            acting_user=acting_user,
+            action=AuditAction.UPDATE,
+            obj=convention,
+            structure=convention.structure,
+            changes={"finances": "repris du budget de l’action"},
+        )
     if running is not None:
         # Asking again for a generation whose worker died relaunches it (what "Relancer" does).
         if jobs.is_stale(running) and jobs.requeue_stale(running):

@@ -10,9 +10,10 @@ from __future__ import annotations
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from ancrage.actions import budget
+from ancrage.actions.models import budget_lines_of
 from ancrage.core.pdf import html_to_pdf
 from ancrage.diagnostic import charts
-from ancrage.dossiers import budget
 from ancrage.dossiers.models import Dossier, Traitement
 from ancrage.dossiers.workflow import STATE_LABELS, DossierState
 
@@ -41,11 +42,11 @@ def diagnostic_charts(dossier: Dossier) -> dict:
 
 
 def budget_context(dossier: Dossier) -> dict:
-    summary = dossier.budget_summary()
+    charges, ressources = dossier.budget_rows()
     return {
-        "summary": summary,
-        "charges": list(dossier.charges.all()),
-        "ressources": list(dossier.ressources.all()),
+        "summary": budget.summarise(*budget_lines_of(charges, ressources)),
+        "charges": charges,
+        "ressources": ressources,
         "euros": budget.format_euros,
     }
 

@@ -3,7 +3,8 @@ so that the database, the forms and the state machine can never disagree on a va
 
 from django.db import models
 
-from ancrage.dossiers.budget import ContributorKind, ExpenseCategory, ResourceCategory
+# The budget's choices are the action's: the dossier copies the action's budget.
+from ancrage.actions.enums import CategorieCharge, CategorieRessource, TypeContributeur  # noqa: F401
 from ancrage.dossiers.workflow import (
     ACTION_LABELS,
     STATE_LABELS,
@@ -24,16 +25,6 @@ Operation = models.TextChoices(
 
 MotifCorrection = models.TextChoices(
     "MotifCorrection", [(r.name, (r.value, r.label)) for r in CorrectionReason]
-)
-
-CategorieCharge = models.TextChoices(
-    "CategorieCharge", [(c.name, (c.value, c.label)) for c in ExpenseCategory]
-)
-CategorieRessource = models.TextChoices(
-    "CategorieRessource", [(c.name, (c.value, c.label)) for c in ResourceCategory]
-)
-TypeContributeur = models.TextChoices(
-    "TypeContributeur", [(k.name, (k.value, k.label.capitalize())) for k in ContributorKind]
 )
 
 

@@ -3,7 +3,9 @@
 A ``Dossier`` is assembled from an action: its objectives, publics, the diagnostic excerpt that
 justifies them and its partnership are copied into the dossier (``snapshot_*`` fields), so that
 what the référent examined stays what was submitted even if the action changes later. The EPN
-adds the communication supports, the budget and the attachments.
+adds the communication supports and the attachments. The budget is the action's: a brouillon
+reads it live, and the deposit copies it into the dossier's own lines (``LigneCharge``,
+``LigneRessource``), which a deposited dossier reads from then on.
 
 ``Traitement`` is the history: one row per state change, append-only (the model refuses changes
 and database triggers refuse them from raw SQL, migration 0002), each row chained to the one
@@ -16,7 +18,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from ancrage.dossiers import budget
+from ancrage.actions import budget
+from ancrage.actions.models import budget_lines_of
 from ancrage.dossiers.enums import (
     CategorieCharge,
     CategorieRessource,
@@ -124,23 +127,29 @@ class Dossier(models.Model):
         """The EPN writes while drafting, and while the collectivité has not started examining it."""
         return self.etat in (Etat.BROUILLON, Etat.EN_CONSTRUCTION)
 
+    @property
+    def budget_follows_action(self) -> bool:
+        """A brouillon reads the action's budget as it is; a deposited dossier reads its own copy,
+        taken at deposit (``services.dossier_transition``): what the collectivité examines and
+        decides on does not move when the action's budget changes afterwards."""
+        return self.etat == Etat.BROUILLON
+
+    def budget_rows(self) -> tuple[list, list]:
+        """The charge and resource rows the pages and PDFs show (the action's, or the copy)."""
+        if self.budget_follows_action:
+            return list(self.action.charges_budget.all()), list(self.action.ressources_budget.all())
+        return list(self.charges.all()), list(self.ressources.all())
+
     def budget_lines(self) -> tuple[list[budget.ExpenseLine], list[budget.ResourceLine]]:
-        expenses = [
-            budget.ExpenseLine(line.libelle, line.categorie, line.montant) for line in self.charges.all()
-        ]
-        resources = [
-            budget.ResourceLine(
-                line.libelle, line.categorie, line.montant, line.contributeur, line.type_contributeur
-            )
-            for line in self.ressources.all()
-        ]
-        return expenses, resources
+        return budget_lines_of(*self.budget_rows())
 
     def budget_summary(self) -> budget.BudgetSummary:
         return budget.summarise(*self.budget_lines())
 
 
 class LigneCharge(models.Model):
+    """A charge of the budget as the dossier was deposited with it (a copy of the action's)."""
+
     dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="charges")
     categorie = models.CharField("compte", max_length=5, choices=CategorieCharge.choices)
     libelle = models.CharField("libellé", max_length=200)
@@ -167,6 +176,8 @@ class LigneCharge(models.Model):
 
 
 class LigneRessource(models.Model):
+    """A resource of the budget as the dossier was deposited with it (a copy of the action's)."""
+
     dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="ressources")
     categorie = models.CharField("compte", max_length=5, choices=CategorieRessource.choices)
     libelle = models.CharField("libellé", max_length=200)

@@ -1,5 +1,5 @@
 """Reads of the dossiers: who may see and act on a dossier, what is copied from the action, and
-the budget other domains use (the conventions quote the co-financing). No writes here."""
+the budget (the action's). No writes here."""
 
 from __future__ import annotations
 
@@ -7,22 +7,14 @@ from django.db.models import Q
 
 from ancrage.actions import selectors as action_selectors
 from ancrage.actions.models import Action
+from ancrage.actions.selectors import budget_summary_for_action  # noqa: F401 (the budget is the action's)
 from ancrage.diagnostic.cibles import category_label
-from ancrage.dossiers.budget import BudgetSummary
 from ancrage.dossiers.enums import Etat
 from ancrage.dossiers.models import Annotation, Dossier
 from ancrage.organisations import permissions
 from ancrage.organisations.models import Collectivite, Membership
 from ancrage.organisations.permissions import Role
 from ancrage.organisations.scoping import scope_for
-
-
-def budget_summary_for_action(action: Action) -> BudgetSummary | None:
-    """The budget of the action's latest dossier (None without a dossier or without budget lines)."""
-    dossier = Dossier.objects.filter(action=action).order_by("-created_at", "-id").first()
-    if dossier is None or not (dossier.charges.exists() or dossier.ressources.exists()):
-        return None
-    return dossier.budget_summary()
 
 
 def dossiers_visible_to(user):

@@ -9,15 +9,14 @@ first wins, the second reads the new state and gets a ``DossierChanged`` in Fren
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from ancrage.actions import services as action_services
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
-from ancrage.dossiers import budget, journal, notifications, pieces, selectors
+from ancrage.dossiers import journal, notifications, pieces, selectors
 from ancrage.dossiers.enums import CREER, Cote, Etat
 from ancrage.dossiers.models import (
     Annotation,
@@ -101,13 +100,14 @@ def dossier_create(*, acting_user, action, titre: str = "") -> Dossier:
 def _refresh(dossier: Dossier) -> None:
     for name, value in selectors.action_snapshot(dossier.action).items():
         setattr(dossier, name, value)
+    _copy_budget(dossier)
     dossier.snapshot_at = timezone.now()
     dossier.save()
 
 
 @transaction.atomic
 def dossier_refresh_from_action(*, acting_user, dossier: Dossier) -> Dossier:
-    """Copy again the objectives, publics, diagnostic excerpt and partnership of the action."""
+    """Copy again the objectives, publics, diagnostic excerpt, partnership and budget of the action."""
     check_may(acting_user, Permission.DOSSIER_WRITE, dossier)
     _check_editable(dossier)
     _refresh(dossier)
@@ -147,61 +147,21 @@ def dossier_update(*, acting_user, dossier: Dossier, **fields) -> Dossier:
     return dossier
 
 
-def _amount(value, where: str) -> Decimal:
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise ValidationError(f"{where} : montant invalide ({value}).") from None
-
-
 @transaction.atomic
 def dossier_set_budget(
     *, acting_user, dossier: Dossier, charges: list[dict], ressources: list[dict]
 ) -> Dossier:
-    """Replace the budget lines. Each line is checked by the pure ``budget`` module; an unbalanced
-    budget is saved (the EPN builds it step by step) but cannot be deposited."""
+    """Replace the budget, which is the action's: the lines go to the action
+    (``actions.services.action_set_budget``, which checks them and writes the action's audit
+    entry); a deposited dossier still open to the EPN takes a fresh copy. An unbalanced budget is
+    saved (the EPN builds it step by step) but cannot be deposited."""
     check_may(acting_user, Permission.DOSSIER_WRITE, dossier)
     _check_editable(dossier)
-    try:
-        expense_lines = [
-            budget.ExpenseLine(
-                c["libelle"], c["categorie"], _amount(c["montant"], f"Charge « {c['libelle']} »")
-            )
-            for c in charges
-        ]
-        resource_lines = [
-            budget.ResourceLine(
-                r["libelle"],
-                r["categorie"],
-                _amount(r["montant"], f"Ressource « {r['libelle']} »"),
-                r["contributeur"],
-                r.get("type_contributeur") or budget.ContributorKind.FINANCEUR,
-            )
-            for r in ressources
-        ]
-    except (budget.BudgetError, ValueError) as error:
-        raise ValidationError(str(error)) from error
-    dossier.charges.all().delete()
-    dossier.ressources.all().delete()
-    LigneCharge.objects.bulk_create(
-        LigneCharge(
-            dossier=dossier, categorie=line.category, libelle=line.label, montant=line.amount, ordre=i
-        )
-        for i, line in enumerate(expense_lines)
+    summary = action_services.action_set_budget(
+        acting_user=acting_user, action=dossier.action, charges=charges, ressources=ressources
     )
-    LigneRessource.objects.bulk_create(
-        LigneRessource(
-            dossier=dossier,
-            categorie=line.category,
-            libelle=line.label,
-            montant=line.amount,
-            contributeur=line.contributor.strip(),
-            type_contributeur=line.contributor_kind,
-            ordre=i,
-        )
-        for i, line in enumerate(resource_lines)
-    )
-    summary = budget.summarise(expense_lines, resource_lines)
+    if not dossier.budget_follows_action:
+        _copy_budget(dossier)
     dossier.save(update_fields=["updated_at"])
     audit_record(
         acting_user=acting_user,
@@ -213,6 +173,29 @@ def dossier_set_budget(
         },
     )
     return dossier
+
+
+def _copy_budget(dossier: Dossier) -> None:
+    """The dossier's own copy of the action's budget: what it is deposited with."""
+    action = dossier.action
+    dossier.charges.all().delete()
+    dossier.ressources.all().delete()
+    LigneCharge.objects.bulk_create(
+        LigneCharge(dossier=dossier, categorie=c.categorie, libelle=c.libelle, montant=c.montant, ordre=i)
+        for i, c in enumerate(action.charges_budget.all())
+    )
+    LigneRessource.objects.bulk_create(
+        LigneRessource(
+            dossier=dossier,
+            categorie=r.categorie,
+            libelle=r.libelle,
+            montant=r.montant,
+            contributeur=r.contributeur,
+            type_contributeur=r.type_contributeur,
+            ordre=i,
+        )
+        for i, r in enumerate(action.ressources_budget.all())
+    )
 
 
 @transaction.atomic

@@ -104,7 +104,7 @@ def test_a_superseded_attempt_writes_nothing(world, media, settings):
     assert job.state == JobState.TERMINE and job.attempt == slow.attempt + 1
     jobs._generate(slow)  # the slow worker wakes up: its attempt is over
     assert ConventionVersion.objects.filter(convention=convention).count() == 1
-    assert len(_files(media, convention)) == 2
+    assert len(_files(media, convention)) == 3  # DOCX, ODT and PDF
     job.refresh_from_db()
     assert job.state == JobState.TERMINE
 

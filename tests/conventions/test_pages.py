@@ -7,7 +7,11 @@ import re
 from django.urls import reverse
 
 from ancrage.actions.models import Action
+from ancrage.conventions import financement, selectors
+from ancrage.conventions.content import format_amount
+from ancrage.conventions.documents import generate_docx
 from ancrage.conventions.enums import Etat
+from ancrage.conventions.modeles import MODELS
 from ancrage.conventions.models import Convention, GenerationJob
 from ancrage.conventions.platform import platform_certificate
 from ancrage.conventions.signature import verify_pdf
@@ -16,7 +20,7 @@ from ancrage.demo.conventions import ECHEANCE, EN_VALIDATION, SIGNEE
 from ancrage.organisations.enums import Role
 from ancrage.organisations.models import Membership, Structure
 from tests.conventions.test_custom_models import model_with
-from tests.conventions.test_documents import pdf_text
+from tests.conventions.test_documents import docx_text, pdf_text
 from tests.demo_accounts import login
 from tests.organisations.factories import UserFactory
 
@@ -284,3 +288,42 @@ def test_list_page_query_count_does_not_grow(client, demo, django_assert_max_num
         )
     with django_assert_max_num_queries(len(small.captured_queries)):
         client.get(url)
+
+
+# --- The financial clause and the ODT, on the demo's conventions ----------------------------------
+
+
+def test_every_model_renders_the_demo_conventions_without_contradiction(demo):
+    seen = set()
+    for convention in Convention.objects.filter(titre__in=[SIGNEE, EN_VALIDATION, ECHEANCE]):
+        content = selectors.content_for(convention)
+        decision = financement.decide(content)
+        for slug in MODELS:
+            text = docx_text(generate_docx(slug, content).content)
+            assert ("à titre gratuit" in text) == decision.free
+            if decision.free:
+                assert not financement.FINANCING_WORDS.search(text)
+            else:
+                assert "assurer le financement" not in text
+            for contributor in decision.paying:
+                assert f"participation financière de {format_amount(contributor.cash)}" in text
+            if content.finances and content.finances.lines:
+                assert format_amount(content.finances.total_charges) in text
+                assert format_amount(content.finances.total_resources) in text
+        seen.add((convention.titre, decision.free))
+    # The seniors' convention is co-financed by Rennes Métropole; the other two are free.
+    assert seen == {(SIGNEE, False), (EN_VALIDATION, True), (ECHEANCE, True)}
+
+
+def test_the_odt_is_offered_next_to_the_docx_and_kept_per_version(demo, client):
+    convention = Convention.objects.get(titre=EN_VALIDATION)
+    version = convention.versions.latest("numero")
+    assert version.odt and len(version.odt_sha256) == 64
+    login(client, "animateur")
+    page = client.get(convention.get_absolute_url()).content.decode()
+    assert reverse("conventions:download", args=[version.pk, "odt"]) in page
+    assert "la convention est conclue à titre gratuit" in page  # what the clause makes of the budget
+    response = client.get(reverse("conventions:download", args=[version.pk, "odt"]))
+    assert response.status_code == 200 and b"".join(response.streaming_content)[:2] == b"PK"
+    login(client, "animateur2")  # Vitré's EPN: not its convention
+    assert client.get(reverse("conventions:download", args=[version.pk, "odt"])).status_code == 404

@@ -77,8 +77,11 @@ def test_generated_docx_opens_and_pdf_contains_parties_and_commitments(world):
     for text in texts:
         for name in ("EPN des Glycines", "Association Lire Ensemble", "CCAS de Rennes", "Rennes"):
             assert name in text
-        for commitment in (EPN_COMMITMENT, ASSO_COMMITMENT, CCAS_COMMITMENT):
+        for commitment in (EPN_COMMITMENT, ASSO_COMMITMENT):
             assert commitment in text
+        # The CCAS answers for the financing in the task matrix, but the action has no budget: the
+        # convention is free, and promises no financing (the commitment follows the budget).
+        assert CCAS_COMMITMENT not in text and "à titre gratuit" in text
     assert version.cadre_signature is not None
 
 
@@ -113,7 +116,7 @@ def test_full_circuit_rejection_new_round_and_seal(world):
 
     # Correction: a new version, a new round that starts again at the first step.
     services.convention_update(
-        acting_user=world.animateur, convention=convention, modalites_versement="En deux fois."
+        acting_user=world.animateur, convention=convention, juridiction="le tribunal administratif de Rennes"
     )
     with pytest.raises(ValidationError, match="version à jour"):
         services.convention_submit(acting_user=world.animateur, convention=convention)

@@ -371,6 +371,11 @@ MATRIX: dict[str, Entry] = {
     "actions:matrice": Entry(
         kwargs=lambda world, structure: {"pk": world.action_of(structure).pk}, expected=_reads(partner=PARTY)
     ),
+    # The budget is the EPN's and its collectivité's, as the dossier's: the partner party to the
+    # action reads its own contribution in the convention, not this page.
+    "actions:budget": Entry(
+        kwargs=lambda world, structure: {"pk": world.action_of(structure).pk}, expected=_reads()
+    ),
     "actions:reunion_create": Entry(
         kwargs=lambda world, structure: {"pk": world.action_of(structure).pk},
         expected=_writes(partner=PARTY_NO_WRITE),

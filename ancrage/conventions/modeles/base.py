@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ancrage.conventions import financement
 from ancrage.conventions.content import (
+    ContentError,
     ConventionContent,
     Party,
     PartyKind,
@@ -219,15 +221,29 @@ def duration_article(content: ConventionContent) -> Article:
 
 
 def commitments_article(content: ConventionContent, intro: str = "") -> Article:
+    """Each party's commitments. A financing task of the matrix is worded from the budget
+    (``financement.financing_commitment``): a party commits to the amount the financial article
+    states, or to nothing when the budget holds nothing from it."""
+    problems = financement.contradictions(content)
+    if problems:
+        raise ContentError(" ".join(problems))
+    decision = financement.decide(content)
     blocks: list[Block] = []
     if intro:
         blocks.append(Paragraph(intro))
     for party in content.parties:
-        commitments = content.commitments_of(party.key)
+        texts = []
+        for commitment in content.commitments_of(party.key):
+            if commitment.domain == "financement":
+                text = financement.financing_commitment(decision, party.key, format_amount)
+                if text is not None and text not in texts:
+                    texts.append(text)
+            else:
+                texts.append(commitment.text)
         blocks.append(SubHeading(f"Engagements {de_nom(party.designation)}"))
-        if commitments:
+        if texts:
             blocks.append(Paragraph(f"{_capitalize(party.designation)} s'engage à :"))
-            blocks.append(BulletList(list_items([c.text for c in commitments])))
+            blocks.append(BulletList(list_items(texts)))
         else:
             blocks.append(
                 Paragraph(
@@ -246,56 +262,119 @@ def commitments_article(content: ConventionContent, intro: str = "") -> Article:
 
 
 def financial_article(content: ConventionContent) -> Article:
+    """Generated from the budget (``financement.decide``): either each paying party's commitment
+    with its amount and the modalités de versement, or « à titre gratuit », never both."""
+    decision = financement.decide(content)
     finances = content.finances
-    if finances is None or (not finances.lines and finances.free_of_charge):
-        return Article(
-            "Dispositions financières",
-            [
-                Paragraph(
-                    "La présente convention est conclue à titre gratuit. Elle n'emporte aucun flux "
-                    "financier entre les parties, chacune supportant les frais liés à ses propres "
-                    "engagements."
-                )
-            ],
-        )
     blocks: list[Block] = []
-    if finances.free_of_charge:
-        blocks.append(Paragraph("La mise à disposition est consentie à titre gratuit."))
-    if finances.charges:
-        blocks.append(Paragraph("Le budget prévisionnel de l'action s'établit comme suit."))
-        blocks.append(_budget_table("Charges", finances.charges, content, finances.total_charges))
-    if finances.resources:
-        blocks.append(_budget_table("Ressources", finances.resources, content, finances.total_resources))
-        if any(line.in_kind for line in finances.resources):
+    beneficiary = content.party(decision.beneficiary_key) if decision.beneficiary_key else None
+    if decision.free:
+        blocks.append(
+            Paragraph(
+                "La présente convention est conclue à titre gratuit. Elle n'emporte aucun versement "
+                "entre les parties, chacune supportant les frais liés à ses propres engagements."
+            )
+        )
+        if content.premises is not None:
             blocks.append(
                 Paragraph(
-                    "Les contributions signalées « en nature » sont valorisées pour information ; "
-                    "elles ne donnent lieu à aucun versement."
+                    "La mise à disposition des locaux et des équipements est consentie sans contrepartie."
                 )
             )
-    if finances.payment_terms:
-        blocks.append(Paragraph(finances.payment_terms))
-    blocks.append(
-        Paragraph(
-            "Les montants indiqués sont prévisionnels. Toute participation financière est versée "
-            "sous réserve de l'inscription des crédits correspondants au budget de la partie concernée "
-            "et, le cas échéant, de la production des justificatifs de dépenses."
+    if finances is not None and finances.lines:
+        blocks.append(Paragraph("Le budget prévisionnel de l'action s'établit comme suit."))
+        if finances.charges:
+            blocks.append(_budget_table("Charges", finances.charges, content, finances.total_charges))
+        if finances.resources:
+            blocks.append(_budget_table("Ressources", finances.resources, content, finances.total_resources))
+    if not decision.free:
+        receiver = beneficiary.designation if beneficiary else "la partie qui porte l'action"
+        blocks.append(SubHeading("Engagements financiers des parties"))
+        for contributor in decision.paying:
+            party = content.party(contributor.party_key)
+            blocks.append(
+                Paragraph(
+                    f"{_capitalize(party.designation)} s'engage à verser à {receiver} une participation "
+                    f"financière de {format_amount(contributor.cash)} au titre du financement de l'action."
+                )
+            )
+        if beneficiary is not None and decision.own_funds:
+            blocks.append(
+                Paragraph(
+                    f"{_capitalize(beneficiary.designation)} affecte à l'action "
+                    f"{format_amount(decision.own_funds)} de ses fonds propres."
+                )
+            )
+    if decision.in_kind:
+        blocks.append(SubHeading("Contributions en nature"))
+        for contributor in decision.in_kind:
+            party = content.party(contributor.party_key)
+            blocks.append(
+                Paragraph(
+                    f"{_capitalize(party.designation)} apporte à l'action une contribution en nature "
+                    f"valorisée à {format_amount(contributor.in_kind)}."
+                )
+            )
+        blocks.append(
+            Paragraph(
+                "Les contributions en nature sont valorisées pour information ; elles ne donnent lieu à "
+                "aucun versement entre les parties."
+            )
         )
-    )
+    if decision.outside:
+        listed = " ; ".join(
+            f"{c.name} ({format_amount(c.cash + c.in_kind)}"
+            + (", en nature" if c.in_kind and not c.cash else "")
+            + ")"
+            for c in decision.outside
+        )
+        blocks.append(
+            Paragraph(
+                "Les ressources suivantes proviennent d'organismes qui ne sont pas parties à la présente "
+                f"convention et n'engagent aucune des parties : {listed}."
+            )
+        )
+    if not decision.free:
+        blocks.append(SubHeading("Modalités de versement"))
+        blocks.append(
+            Paragraph(
+                decision.payment_terms
+                or "Chaque participation est versée selon les modalités arrêtées par la partie qui la "
+                "verse dans sa décision d'attribution, communiquée aux autres parties."
+            )
+        )
+        blocks.append(
+            Paragraph(
+                "Les montants indiqués sont prévisionnels. Toute participation financière est versée "
+                "sous réserve de l'inscription des crédits correspondants au budget de la partie concernée "
+                "et, le cas échéant, de la production des justificatifs de dépenses."
+            )
+        )
     return Article("Dispositions financières", blocks)
 
 
 def _budget_table(title, lines, content: ConventionContent, total) -> Table:
-    def who(line) -> str:
-        return content.party(line.party_key).designation if line.party_key else "—"
+    """Charges: what and how much (a third column only when a charge names its party).
+    Resources: what, brought by whom, how much."""
 
-    rows = tuple(
-        (line.label + (" (en nature)" if line.in_kind else ""), who(line), format_amount(line.amount))
-        for line in lines
-    )
+    def who(line) -> str:
+        if line.party_key:
+            return _capitalize(content.party(line.party_key).designation)
+        return line.contributor or "—"
+
+    def label(line) -> str:
+        in_kind = line.in_kind and "nature" not in line.label
+        return line.label + (" (en nature)" if in_kind else "")
+
+    if title != "Ressources" and not any(line.party_key for line in lines):
+        return Table(
+            header=(title, "Montant"),
+            rows=tuple((label(line), format_amount(line.amount)) for line in lines),
+            footer=("Total", format_amount(total)),
+        )
     return Table(
-        header=(title, "Partie concernée", "Montant"),
-        rows=rows,
+        header=(title, "Apporté par" if title == "Ressources" else "Partie concernée", "Montant"),
+        rows=tuple((label(line), who(line), format_amount(line.amount)) for line in lines),
         footer=("Total", "", format_amount(total)),
     )
 

@@ -1,6 +1,6 @@
 from django import template
 
-from ancrage.dossiers.budget import format_euros
+from ancrage.actions.budget import format_euros
 
 register = template.Library()
 

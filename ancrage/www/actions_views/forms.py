@@ -1,6 +1,6 @@
 from django import forms
 
-from ancrage.actions.enums import Tache, TypeAction
+from ancrage.actions.enums import CategorieCharge, CategorieRessource, Tache, TypeAction
 from ancrage.organisations.models import Structure
 from ancrage.partenaires import enums_standard
 from ancrage.partenaires.enums import FAMILLE_CHOICES
@@ -163,3 +163,54 @@ def matrix_form(parties, data=None):
         )
     form_class = type("MatrixForm", (forms.Form,), fields)
     return form_class(data)
+
+
+# --- Budget -----------------------------------------------------------------------------------------
+
+MONTANT = {"max_digits": 12, "decimal_places": 2, "min_value": 0}
+# The lists start empty: a browser posts a list's first option, so without a blank one the blank
+# extra lines of a formset looked changed, and "required" stopped every save.
+BLANK = ("", "— à choisir —")
+AUTRE = "autre"
+
+
+class ChargeForm(AncrageForm):
+    categorie = forms.ChoiceField(label="Compte", choices=[BLANK, *CategorieCharge.choices])
+    libelle = forms.CharField(label="Libellé", max_length=200)
+    montant = forms.DecimalField(label="Montant (€)", **MONTANT)
+
+
+class RessourceForm(AncrageForm):
+    categorie = forms.ChoiceField(label="Compte", choices=[BLANK, *CategorieRessource.choices])
+    libelle = forms.CharField(label="Libellé", max_length=200)
+    montant = forms.DecimalField(label="Montant (€)", **MONTANT)
+    partie = forms.ChoiceField(
+        label="Apporté par",
+        help_text="L’EPN (fonds propres), sa collectivité, un partenaire de l’action, ou un autre financeur.",
+    )
+    contributeur = forms.CharField(
+        label="Nom de l’autre financeur",
+        max_length=200,
+        required=False,
+        help_text="Seulement pour un autre financeur (CAF, État, fondation…).",
+    )
+
+    def __init__(self, *args, parties: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["partie"].choices = [
+            BLANK,
+            *parties.items(),
+            (AUTRE, "Un autre financeur (à nommer ci-dessous)"),
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("partie") == AUTRE and not data.get("contributeur", "").strip():
+            self.add_error("contributeur", "Nommez le financeur qui apporte cette ressource.")
+        return data
+
+
+ChargeFormSet = forms.formset_factory(ChargeForm, extra=2, can_delete=True, max_num=60, validate_max=True)
+RessourceFormSet = forms.formset_factory(
+    RessourceForm, extra=2, can_delete=True, max_num=60, validate_max=True
+)

@@ -19,6 +19,7 @@ urlpatterns = [
     path("<int:pk>/partenaires/ajouter/", views.partenaire_add, name="partenaire_add"),
     path("participations/<int:pk>/retirer/", views.partenaire_remove, name="partenaire_remove"),
     path("<int:pk>/taches/", views.matrice, name="matrice"),
+    path("<int:pk>/budget/", views.budget, name="budget"),
     path("<int:pk>/reunions/nouvelle/", views.reunion_create, name="reunion_create"),
     path("<int:pk>/commentaires/", views.commentaire_add, name="commentaire_add"),
     path("reunions/<int:pk>/", views.reunion_detail, name="reunion"),

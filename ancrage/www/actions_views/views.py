@@ -20,12 +20,15 @@ from ancrage.partenaires.scoring import RECOMMENDATION_LIMIT
 from ancrage.suivi.recommendations import recommendations, territory_of
 from ancrage.territoire.services import secteur_noms
 from ancrage.www.actions_views.forms import (
+    AUTRE,
     ActionForm,
     AddPartnerForm,
+    ChargeFormSet,
     CommentaireForm,
     DecisionForm,
     ObjectifForm,
     PickPartnerForm,
+    RessourceFormSet,
     ReunionForm,
     SeanceForm,
     TransitionForm,
@@ -224,7 +227,11 @@ def action_detail(request, pk):
         "seance_form": SeanceForm(),
         "commentaire_form": CommentaireForm(),
         "parties": parties,
+        "can_read_budget": can_write or scope_for(request.user).can_read_epn(action.structure_id),
     }
+    if context["can_read_budget"]:
+        summary = action.budget_summary()  # its two queries tell whether it has a line
+        context["budget"] = summary if summary.charges_by_category or summary.contributions else None
     return render(request, "actions/detail.html", context)
 
 
@@ -587,3 +594,90 @@ def commentaire_add(request, pk):
     else:
         flash_errors(request, form)
     return redirect(reunion or action)
+
+
+@login_required
+def budget(request, pk):
+    """The action's budget prévisionnel: the one the dossier and the conventions quote.
+
+    The EPN's readers (and the collectivité that follows it) read it; the EPN's staff edit it.
+    A partner reads its own contribution in the convention it signs, not the EPN's budget."""
+    action = _action(request, pk)
+    scope = scope_for(request.user)
+    can_write = scope.may(Permission.ACTION_WRITE, action.structure_id)
+    if not can_write and not scope.can_read_epn(action.structure_id):
+        raise Http404
+    if request.method == "POST" and not can_write:
+        raise PermissionDenied
+    parties = {key: name for key, (name, _) in services.budget_parties(action).items()}
+    labels = dict(parties)
+    labels["epn"] = f"{parties['epn']} (fonds propres)"
+    charges_rows = list(action.charges_budget.all())
+    ressources_rows = list(action.ressources_budget.all())
+    formsets = None
+    if can_write:
+        data = request.POST if request.method == "POST" else None
+        charges = ChargeFormSet(
+            data,
+            prefix="charges",
+            initial=[
+                {"categorie": c.categorie, "libelle": c.libelle, "montant": c.montant} for c in charges_rows
+            ],
+        )
+        ressources = RessourceFormSet(
+            data,
+            prefix="ressources",
+            form_kwargs={"parties": labels},
+            initial=[
+                {
+                    "categorie": r.categorie,
+                    "libelle": r.libelle,
+                    "montant": r.montant,
+                    "partie": r.partie if r.partie in parties else AUTRE,
+                    "contributeur": "" if r.partie in parties else r.contributeur,
+                }
+                for r in ressources_rows
+            ],
+        )
+        formsets = (charges, ressources)
+        if request.method == "POST" and charges.is_valid() and ressources.is_valid():
+
+            def kept(formset):
+                return [
+                    f.cleaned_data
+                    for f in formset.forms
+                    if f.cleaned_data and not f.cleaned_data.get("DELETE")
+                ]
+
+            lines = [
+                {**line, "partie": "" if line["partie"] == AUTRE else line["partie"]}
+                for line in kept(ressources)
+            ]
+            try:
+                summary = services.action_set_budget(
+                    acting_user=request.user, action=action, charges=kept(charges), ressources=lines
+                )
+            except ValidationError as error:
+                flash_errors(request, error)
+            else:
+                if summary.problems:
+                    messages.warning(request, f"Le budget est enregistré. {summary.problems[0]}")
+                else:
+                    messages.success(request, "Le budget est enregistré, à l’équilibre.")
+                return redirect("actions:budget", pk=action.pk)
+    summary = action.budget_summary()
+    return render(
+        request,
+        "actions/budget.html",
+        {
+            "title": f"Budget prévisionnel — {action.titre}",
+            "action": action,
+            "can_write": can_write,
+            "summary": summary,
+            "charges": charges_rows,
+            "ressources": ressources_rows,
+            "charges_form": formsets[0] if formsets else None,
+            "ressources_form": formsets[1] if formsets else None,
+            "dossiers": action.dossiers.order_by("-created_at", "-id"),
+        },
+    )

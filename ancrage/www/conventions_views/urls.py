@@ -21,6 +21,6 @@ urlpatterns = [
     path("<int:pk>/convention-signee.pdf", views.signed_download, name="signed"),
     path("generations/<int:pk>/", views.job_detail, name="job"),
     re_path(
-        r"^versions/(?P<pk>[0-9]+)/document\.(?P<fmt>docx|pdf)$", views.version_download, name="download"
+        r"^versions/(?P<pk>[0-9]+)/document\.(?P<fmt>docx|odt|pdf)$", views.version_download, name="download"
     ),
 ]

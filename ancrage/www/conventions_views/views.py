@@ -1,3 +1,5 @@
+from decimal import Decimal, InvalidOperation
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -10,6 +12,7 @@ from django.views.decorators.http import require_POST
 from ancrage.actions.models import Action
 from ancrage.audit.models import AuditEntry
 from ancrage.conventions import jobs, selectors, services
+from ancrage.conventions.content import format_amount
 from ancrage.conventions.custom_models import documented_variables
 from ancrage.conventions.enums import ETAT_BADGES, ETAT_LABELS, Etat
 from ancrage.conventions.models import Convention, ConventionVersion, GenerationJob, ModelePersonnalise
@@ -216,9 +219,29 @@ def convention_update(request, pk):
     )
 
 
+def _finances(convention, names: dict[str, str]) -> dict:
+    """The financial lines as the page lists them, and what the clause makes of them (the same
+    rule as ``financement.decide``: a cash resource from a party other than the EPN)."""
+    lines, paying = [], []
+    for line in convention.finances:
+        try:
+            amount = format_amount(Decimal(str(line.get("montant", "0"))))
+        except InvalidOperation:
+            amount = str(line.get("montant", ""))
+        party = line.get("partie") if line.get("partie") in names else None
+        who = names[party] if party else line.get("contributeur", "")
+        kind = "Ressource" if line.get("ressource") else "Charge"
+        text = f"{kind} : {line.get('libelle', '')}" + (f" ({who})" if line.get("ressource") and who else "")
+        lines.append(f"{text} — {amount}" + (" (en nature)" if line.get("en_nature") else ""))
+        if line.get("ressource") and not line.get("en_nature") and party not in (None, selectors.EPN_KEY):
+            paying.append(f"{names[party]} ({amount})")
+    return {"finance_lines": lines, "finance_paying": paying}
+
+
 @login_required
 def convention_detail(request, pk):
     convention = _convention(request, pk)
+    names = selectors.party_names(convention)
     scope = scope_for(request.user)
     decisions = list(convention.decisions.select_related("par").order_by("tour", "id"))
     progress = selectors.circuit_progress(convention, decisions)
@@ -254,7 +277,8 @@ def convention_detail(request, pk):
             "can_write": scope.may(Permission.CONVENTION_WRITE, convention.structure_id),
             "parties": selectors.parties_of(convention),
             "engagements": convention.engagements,
-            "party_names": selectors.party_names(convention),
+            "party_names": names,
+            **_finances(convention, names),
             "versions": versions,
             "latest": versions[0] if versions else None,
             "up_to_date": bool(versions) and versions[0].edition == convention.edition,
@@ -311,7 +335,9 @@ def version_download(request, pk, fmt):
         ConventionVersion.objects.visible_to(request.user).select_related("convention"), pk=pk
     )
     reference = version.convention.reference or f"convention-{version.convention_id}"
-    field = version.docx if fmt == "docx" else version.pdf
+    field = {"docx": version.docx, "odt": version.odt, "pdf": version.pdf}[fmt]
+    if not field:
+        raise Http404  # a custom DOCX model has no ODT
     return _file_response(field, f"{reference}-v{version.numero}.{fmt}")
 
 

@@ -133,7 +133,9 @@ EXPORT_HEADER = [
 @login_required
 def dossier_export(request, fmt):
     dossiers, _, _ = _filtered(request)
-    dossiers = dossiers.prefetch_related("charges", "ressources")
+    dossiers = dossiers.prefetch_related(
+        "charges", "ressources", "action__charges_budget", "action__ressources_budget"
+    )
     rows = [EXPORT_HEADER]
     for dossier in dossiers:
         summary = dossier.budget_summary()
@@ -211,8 +213,9 @@ def dossier_edit(request, pk):
             request, f"Le dossier est « {dossier.get_etat_display().lower()} » : il ne se modifie plus."
         )
         return redirect(dossier)
+    charges_rows, ressources_rows = dossier.budget_rows()
     charges_initial = [
-        {"categorie": c.categorie, "libelle": c.libelle, "montant": c.montant} for c in dossier.charges.all()
+        {"categorie": c.categorie, "libelle": c.libelle, "montant": c.montant} for c in charges_rows
     ]
     ressources_initial = [
         {
@@ -222,7 +225,7 @@ def dossier_edit(request, pk):
             "contributeur": r.contributeur,
             "type_contributeur": r.type_contributeur,
         }
-        for r in dossier.ressources.all()
+        for r in ressources_rows
     ]
     supports_initial = [
         {"type": s.type, "description": s.description, "diffuse_par": s.diffuse_par}

@@ -1,5 +1,9 @@
 """Budget prévisionnel of an action, laid out as French budget forms do (Cerfa n° 12156).
 
+The action owns its budget (``actions.models.ChargeAction``, ``RessourceAction``); the dossier
+reads it, and keeps a copy once deposited; the convention's financial clause is generated from it
+(``conventions.financement``).
+
 Pure module: no Django. Amounts are ``Decimal`` euros with at most two decimals; floats are
 refused because a budget that balances on screen must balance exactly.
 
@@ -155,6 +159,9 @@ class ResourceLine:
     amount: Decimal
     contributor: str
     contributor_kind: ContributorKind = ContributorKind.FINANCEUR
+    #: Which party of the action brings it: "epn", "collectivite", "partenaire-<id>", or "" for a
+    #: financeur outside the partnership (CAF, État…).
+    party: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "category", ResourceCategory(self.category))
@@ -181,6 +188,8 @@ class Contribution:
     share: Decimal
     #: Percentage of the cash resources, rounded to 0.1 (what the collectivité reads as co-financing).
     cash_share: Decimal
+    #: The party key of the contributor (see ``ResourceLine.party``), "" outside the partnership.
+    party: str = ""
 
 
 @dataclass(frozen=True)
@@ -274,9 +283,10 @@ def summarise(expenses: Iterable[ExpenseLine], resources: Iterable[ResourceLine]
     total_resources = resources_cash + resources_in_kind
 
     # Keyed by (name, kind): the same organisation can be partenaire of the action and financeur.
-    grouped: dict[tuple[str, ContributorKind], list[Decimal]] = {}
+    grouped: dict[tuple[str, ContributorKind, str], list[Decimal]] = {}
     for line in resources:
-        amounts = grouped.setdefault((line.contributor.strip(), line.contributor_kind), [ZERO, ZERO])
+        key = (line.contributor.strip(), line.contributor_kind, line.party)
+        amounts = grouped.setdefault(key, [ZERO, ZERO])
         amounts[1 if line.in_kind else 0] += line.amount
     contributions = [
         Contribution(
@@ -287,8 +297,9 @@ def summarise(expenses: Iterable[ExpenseLine], resources: Iterable[ResourceLine]
             total=cash + in_kind,
             share=percent(cash + in_kind, total_resources),
             cash_share=percent(cash, resources_cash),
+            party=party,
         )
-        for (name, kind), (cash, in_kind) in grouped.items()
+        for (name, kind, party), (cash, in_kind) in grouped.items()
     ]
     contributions.sort(key=lambda c: (-c.total, c.contributor.casefold()))
 

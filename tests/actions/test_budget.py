@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ancrage.dossiers.budget import (
+from ancrage.actions.budget import (
     BudgetError,
     ContributorKind,
     ExpenseCategory,
