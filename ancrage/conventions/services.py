@@ -746,6 +746,13 @@ def signature_code_send(
     turn = rnd.turn(acting_user, etape)
     if turn.kind != pure.StepKind.SIGNATURE:
         raise ValidationError("Un visa ne demande pas de code : seule une signature en demande un.")
+    try:  # no code for a signature the circuit would refuse (a second party, a changed round)
+        dry_run = pure.CircuitAction(
+            turn.step, turn.person, pure.Decision.VALIDER, on_behalf_of=turn.on_behalf_of
+        )
+        pure.decide(rnd.circuit, rnd.actions, dry_run, delegations=rnd.delegations)
+    except pure.CircuitError as exc:
+        raise ValidationError(exc.message) from exc
     convention = rnd.convention
     now = timezone.now()
     recent = CodeSignature.objects.filter(

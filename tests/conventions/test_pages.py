@@ -14,7 +14,7 @@ from ancrage.conventions.models import Convention, GenerationJob
 from ancrage.conventions.platform import platform_certificate
 from ancrage.conventions.signature import verify_pdf
 from ancrage.demo.actions import SENIORS, TY_BLOSNE
-from ancrage.demo.conventions import ECHEANCE, EN_VALIDATION, SIGNEE
+from ancrage.demo.conventions import DEUX_PARTENAIRES, ECHEANCE, EN_VALIDATION, SIGNEE
 from ancrage.organisations.enums import Role
 from ancrage.organisations.models import Membership, Structure
 from tests.conventions.test_custom_models import model_with
@@ -59,6 +59,31 @@ def edit_data(convention, **overrides):
         data[key] = (data.get(key, "") + "\n" + item["texte"]).strip()
     data.update(overrides)
     return data
+
+
+def sign_by_four(client, convention, sha):
+    """Four people sign, each with the code of their e-mail; the élu, whose group comes last, waits."""
+    sign = reverse("conventions:sign", kwargs={"pk": convention.pk})
+    login(client, "elu")
+    assert "Aucune signature" in client.get(sign, follow=True).content.decode()
+    for account in ("responsable", "partenaire", "partenaire2", "elu"):
+        login(client, account)
+        html = client.get(convention.get_absolute_url()).content.decode()
+        assert "Signer avec un code à usage unique" in html, account
+        page = client.get(sign)
+        assert "Recevoir un code par e-mail" in page.content.decode()
+        etape = page.context["turn"].step
+        mail.outbox.clear()
+        client.post(sign, {"action": "envoyer", "etape": etape})
+        [message] = mail.outbox
+        assert message.to == [f"{account}@demo.ancrage.fr"] and sha in message.body
+        code = re.search(r"^ +([0-9]{6})$", message.body, re.M).group(1)
+        form = {"action": "signer", "tour": 2, "etape": etape, "document_sha256": sha, "canal": "email"}
+        wrong = "000000" if code != "000000" else "111111"
+        response = client.post(sign, {**form, "code": wrong, "consentement": "on"})
+        assert "n’est pas le bon" in response.content.decode()
+        response = client.post(sign, {**form, "code": code, "consentement": "on"})
+        assert response.status_code == 302, response.content.decode()
 
 
 def test_full_circuit_in_the_browser(client, demo):
@@ -129,29 +154,7 @@ def test_full_circuit_in_the_browser(client, demo):
     assert convention.tour == 2 and convention.version_soumise.numero == 2
     sha = convention.version_soumise.pdf_sha256
 
-    # Four people sign, each with the code of their e-mail; the élu, whose group comes last, waits.
-    sign = reverse("conventions:sign", kwargs={"pk": convention.pk})
-    login(client, "elu")
-    assert "Aucune signature" in client.get(sign, follow=True).content.decode()
-    for account in ("responsable", "partenaire", "partenaire2", "elu"):
-        login(client, account)
-        html = client.get(convention.get_absolute_url()).content.decode()
-        assert "Signer avec un code à usage unique" in html, account
-        page = client.get(sign)
-        assert "Recevoir un code par e-mail" in page.content.decode()
-        etape = page.context["turn"].step
-        mail.outbox.clear()
-        client.post(sign, {"action": "envoyer", "etape": etape})
-        [message] = mail.outbox
-        assert message.to == [f"{account}@demo.ancrage.fr"] and sha in message.body
-        code = re.search(r"^ +([0-9]{6})$", message.body, re.M).group(1)
-        form = {"action": "signer", "tour": 2, "etape": etape, "document_sha256": sha, "canal": "email"}
-        wrong = "000000" if code != "000000" else "111111"
-        response = client.post(sign, {**form, "code": wrong, "consentement": "on"})
-        assert "n’est pas le bon" in response.content.decode()
-        response = client.post(sign, {**form, "code": code, "consentement": "on"})
-        assert response.status_code == 302, response.content.decode()
-        # Single use: the same code does not sign twice.
+    sign_by_four(client, convention, sha)
     convention.refresh_from_db()
     assert convention.etat == Etat.SIGNEE
     signatures = convention.decisions.filter(tour=2, nature="signature")
@@ -185,7 +188,16 @@ def test_demo_shows_the_three_conventions_and_the_alert(client, demo):
     assert signee.decisions.filter(decision="rejeter").exists() and signee.etat == Etat.SIGNEE
     login(client, "partenaire")
     html = client.get(Convention.objects.get(titre=EN_VALIDATION).get_absolute_url()).content.decode()
-    assert "Votre visa est attendu" in html
+    assert "Votre signature est attendue" in html
+    # The two-partner convention waits for its four signatories, each asked on their page.
+    two = Convention.objects.get(titre=DEUX_PARTENAIRES)
+    assert two.etat == Etat.EN_VALIDATION and two.partenaires.count() == 2
+    assert sum(len(s["people"]) for s in two.circuit["steps"]) == 4
+    # The signed one lists its four signatories, dated in its text.
+    assert signee.decisions.filter(tour=signee.tour, nature="signature").count() == 4
+    assert "Fait à Rennes, le …" not in pdf_text(
+        body(client.get(reverse("conventions:signed", kwargs={"pk": signee.pk})))
+    )
 
 
 def test_who_sees_what(client, demo):
@@ -199,6 +211,7 @@ def test_who_sees_what(client, demo):
         reverse("conventions:download", kwargs={"pk": version.pk, "fmt": "pdf"}),
         reverse("conventions:download", kwargs={"pk": version.pk, "fmt": "docx"}),
         reverse("conventions:job", kwargs={"pk": job.pk}),
+        reverse("conventions:proof", kwargs={"pk": convention.pk, "tour": convention.tour, "fmt": "pdf"}),
     ]
     login(client, "animateur2")  # another EPN's animateur
     for url in urls:
@@ -206,9 +219,9 @@ def test_who_sees_what(client, demo):
     assert SIGNEE[:20] not in client.get(reverse("conventions:list")).content.decode()
 
     # A partner of another organisation of the Blosne sees none of the centre social's conventions.
-    ccas = Structure.objects.get(nom="CCAS de Rennes (démo)")
+    mission = Structure.objects.get(nom="Mission locale du bassin rennais (démo)")
     other = UserFactory()
-    Membership.objects.create(user=other, role=Role.PARTENAIRE, structure=ccas)
+    Membership.objects.create(user=other, role=Role.PARTENAIRE, structure=mission)
     client.force_login(other)
     for url in urls:
         assert status(client, url) == 404, url
