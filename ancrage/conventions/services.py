@@ -1125,6 +1125,8 @@ def attach_to_dossiers(convention: Convention, dossiers=None) -> int:
         return 0
     if dossiers is None:
         dossiers = list(convention.action.dossiers.all())
+    if not dossiers:
+        return 0
     with convention.pdf_signe.open("rb") as handle:
         signed = handle.read()
     reference = convention.reference or f"convention-{convention.pk}"
