@@ -332,22 +332,29 @@ def test_generation_job_stops_a_looping_custom_model_at_its_limit(world, monkeyp
 
 
 def test_concurrent_signatures_exactly_one_wins(committed_db):
-    """Two élus sign at the same moment (step mode « un »): one signature, one seal."""
+    """Two élus sign at the same moment (step mode « un »), each with their code: one signature, one seal."""
     from ancrage.organisations.enums import Role
     from tests.conventions.world import _member, build_world
 
     world = build_world()
     second_elu = _member(Role.ELU, collectivite=world.rennes)
     convention = submitted(world)
-    for user in (world.asso_user, world.ccas_user):
-        services.convention_decide(acting_user=user, convention=convention, decision="valider")
+    for user in (world.asso_user, world.ccas_user, world.responsable):
+        sign_with_code(user, convention)
+    codes = {}
+    for user in (world.elu, second_elu):
+        services.signature_code_send(
+            acting_user=user,
+            convention=convention,
+            deliver=lambda u, _c, code, _e: codes.update({u.pk: code}),
+        )
     barrier = threading.Barrier(2)
     outcomes = []
 
     def attempt(user):
         try:
             barrier.wait(timeout=30)
-            services.convention_decide(acting_user=user, convention=convention, decision="valider", tour=1)
+            services.convention_sign(acting_user=user, convention=convention, code=codes[user.pk], tour=1)
             outcomes.append("signée")
         except ValidationError as exc:
             outcomes.append(" ".join(exc.messages))
@@ -362,24 +369,37 @@ def test_concurrent_signatures_exactly_one_wins(committed_db):
     assert sorted(outcomes)[-1] == "signée" and outcomes.count("signée") == 1, outcomes
     convention.refresh_from_db()
     assert convention.etat == Etat.SIGNEE
-    assert Decision.objects.filter(convention=convention, etape=1).count() == 1
+    assert Decision.objects.filter(convention=convention, etape=3).count() == 1
 
 
-def test_concurrent_visa_and_rejection_by_one_partner_exactly_one_counts(committed_db):
+def test_concurrent_signature_and_refusal_by_one_partner_exactly_one_counts(committed_db):
     from tests.conventions.world import _member, build_world
 
     world = build_world()
     colleague = _member("partenaire", structure=world.asso)  # a second account of the same partner
     convention = submitted(world)
+    codes = {}
+    services.signature_code_send(
+        acting_user=world.asso_user,
+        convention=convention,
+        deliver=lambda u, _c, code, _e: codes.update(code=code),
+    )
     barrier = threading.Barrier(2)
     outcomes = []
 
     def attempt(user, decision):
         try:
             barrier.wait(timeout=30)
-            services.convention_decide(
-                acting_user=user, convention=convention, decision=decision, commentaire="À revoir.", tour=1
-            )
+            if decision == "valider":
+                services.convention_sign(acting_user=user, convention=convention, code=codes["code"], tour=1)
+            else:
+                services.convention_decide(
+                    acting_user=user,
+                    convention=convention,
+                    decision=decision,
+                    commentaire="À revoir.",
+                    tour=1,
+                )
             outcomes.append(decision)
         except ValidationError:
             outcomes.append("refusée")
@@ -395,6 +415,7 @@ def test_concurrent_visa_and_rejection_by_one_partner_exactly_one_counts(committ
     for thread in threads:
         thread.join(timeout=120)
     assert outcomes.count("refusée") == 1, outcomes
-    assert Decision.objects.filter(convention=convention, personne=f"partenaire-{world.asso.pk}").count() == 1
+    asso_step = next(i for i, s in enumerate(convention.circuit["steps"]) if world.asso.nom in s["label"])
+    assert Decision.objects.filter(convention=convention, etape=asso_step).count() == 1
     assert GenerationJob.objects.filter(convention=convention).count() == 1
     assert Convention.objects.get(pk=convention.pk).etat in (Etat.EN_VALIDATION, Etat.BROUILLON)
