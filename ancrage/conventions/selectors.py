@@ -449,6 +449,6 @@ def turns_for(user, convention, progress=None, delegations=None) -> list[Turn]:
     return turns
 
 
-def waiting_keys_for(user, convention, progress=None) -> list[str]:
+def waiting_keys_for(user, convention, progress=None, delegations=None) -> list[str]:
     """The people of the current steps that ``user`` may decide for, in the circuit's order."""
-    return [t.on_behalf_of or t.person for t in turns_for(user, convention, progress)]
+    return [t.on_behalf_of or t.person for t in turns_for(user, convention, progress, delegations)]

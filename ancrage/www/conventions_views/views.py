@@ -263,6 +263,7 @@ def convention_detail(request, pk):
         for turn in turns
     ]
     versions = list(convention.versions.select_related("created_by").order_by("-numero"))
+    parties = selectors.parties_of(convention)
     job = convention.jobs.order_by("-created_at", "-id").first()
     return render(
         request,
@@ -272,9 +273,9 @@ def convention_detail(request, pk):
             "convention": convention,
             "etat": _etat(convention),
             "can_write": scope.may(Permission.CONVENTION_WRITE, convention.structure_id),
-            "parties": selectors.parties_of(convention),
+            "parties": parties,
             "engagements": convention.engagements,
-            "party_names": selectors.party_names(convention),
+            "party_names": {party.key: party.name for party in parties},
             "versions": versions,
             "latest": versions[0] if versions else None,
             "up_to_date": bool(versions) and versions[0].edition == convention.edition,
