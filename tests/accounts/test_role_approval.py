@@ -154,10 +154,16 @@ def test_a_responsable_cannot_make_themselves_partner_and_give_its_visa(demo):
 
     convention = Convention.objects.filter(etat=Etat.EN_VALIDATION, structure=blosne()).first()
     assert convention is not None
+    # The responsable signs for the EPN; for the partner, neither they nor their alias may act.
+    partner_step = next(i for i, s in enumerate(convention.circuit["steps"]) if "Ty-Blosne" in s["label"])
     for acting in (responsable, user("yann.perso@exemple.fr")):
         with pytest.raises(PermissionDenied):
             convention_services.convention_decide(
-                acting_user=acting, convention=convention, decision="valider"
+                acting_user=acting,
+                convention=convention,
+                decision="rejeter",
+                commentaire="x",
+                etape=partner_step,
             )
     assert not convention.decisions.filter(par__email__in=[RESPONSABLE, "yann.perso@exemple.fr"]).exists()
 
