@@ -112,6 +112,22 @@ def as_json(convention: Convention, tour: int | None = None) -> bytes:
     return json.dumps(as_dict(convention, tour), ensure_ascii=False, indent=2, sort_keys=True).encode()
 
 
+def _readable(value) -> str:
+    """A payload value for the PDF: the circuit's steps and the signatories as short lines."""
+    if isinstance(value, list):
+        lines = []
+        for item in value:
+            if isinstance(item, dict) and "signataires" in item:
+                names = ", ".join(p.get("nom", "") for p in item["signataires"])
+                lines.append(f"{item.get('libelle', '')} ({item.get('nature', '')}) : {names}")
+            elif isinstance(item, dict):
+                lines.append(", ".join(str(v) for v in item.values() if v not in (None, "")))
+            else:
+                lines.append(str(item))
+        return " ; ".join(lines)
+    return str(value)
+
+
 def as_pdf(convention: Convention, tour: int | None = None) -> bytes:
     data = as_dict(convention, tour)
     rows = [
@@ -120,7 +136,7 @@ def as_pdf(convention: Convention, tour: int | None = None) -> bytes:
             "label": EvenementNature(e["payload"]["evenement"]).label,
             "payload": e["payload"],
             "details": sorted(
-                (k, v)
+                (k, _readable(v))
                 for k, v in e["payload"].items()
                 if k not in {"convention", "reference", "tour", "evenement", "le", "par", "par_id"}
                 and v not in (None, "", [], {})
@@ -147,8 +163,11 @@ PRINT_CSS = """
 html { font-family: "DejaVu Sans", sans-serif; font-size: 8.5pt; line-height: 1.35; }
 h1 { font-size: 15pt; margin: 0 0 6pt 0; }
 h2 { font-size: 11pt; margin: 12pt 0 4pt 0; }
-table { border-collapse: collapse; width: 100%; }
-th, td { border: 0.5pt solid #888; padding: 3pt 4pt; vertical-align: top; text-align: left; }
+table { border-collapse: collapse; width: 100%; table-layout: fixed; }
+th, td { border: 0.5pt solid #888; padding: 3pt 4pt; vertical-align: top; text-align: left;
+  overflow-wrap: anywhere; }
+th:nth-child(1) { width: 6%; } th:nth-child(2) { width: 15%; } th:nth-child(3) { width: 17%; }
+th:nth-child(4) { width: 12%; }
 code { font-size: 7pt; word-break: break-all; }
 dl dt { font-weight: bold; }
 """
