@@ -639,9 +639,9 @@ def _record(
         attach_to_dossiers(convention)
         # notification point: circuit ended (every party, with the signed PDF).
     else:
-        pass
         # notification point: decision recorded (signed/visa given); the next group's signatures
         # may now be requested (``selectors.circuit_progress(convention).current_steps``).
+        pass
     audit_record(
         acting_user=acting_user,
         action=AuditAction.TRANSITION if "etat" in changes else AuditAction.UPDATE,
