@@ -2,13 +2,23 @@
 
 Pure module: no Django.
 
-**Circuit** (after i-Parapheur). A circuit is a list of ordered steps. Each step names its people
-and a mode: ``tous`` (every one of them must validate, e.g. a visa by each partenaire) or ``un``
-(one of them is enough, e.g. the élu *or* the DGS signs). The last step is a signature. The
-circuit's state is never stored: it is replayed from the decisions of the current round, so the
-database keeps only facts (who decided what, when, from where, on which document hash). A
-rejection needs a comment, ends the round and sends the convention back to ``brouillon``; the
-next submission opens a new round that starts again at step 1.
+**Circuit** (after i-Parapheur and DocuSeal). A circuit is a list of steps. Each step names its
+people and a mode: ``tous`` (every one of them must validate: parallel decisions, e.g. a visa by
+each service) or ``un`` (one of them is enough, e.g. the élu *or* the DGS signs). Steps that share
+a ``group`` number run side by side (each partner's signature); groups run in order, and every
+visa group comes before the signature groups. The last step is a signature. The circuit's state
+is never stored: it is replayed from the decisions of the current round, so the database keeps
+only facts (who decided what, when, from where, on which document hash). A rejection needs a
+comment, ends the round and sends the convention back to ``brouillon``; the next submission opens
+a new round that starts again at the first group.
+
+**Delegation** (délégation de signature): a person of a step names a deputy, who may then decide
+in their name (« par délégation de … »); the delegator keeps the right to decide (a delegation of
+signature does not dispossess). A deputy cannot delegate again.
+
+**One person, one party.** A natural person signs for one party only: someone listed for two
+parties (an EPN's responsable who is also a partner's member) who has signed for one is refused
+for the other (Code civil, art. 1161, on a representative acting for several parties).
 
 **Lifecycle.** brouillon → en_validation → signee → en_vigueur → expiree | resiliee. ``signee``
 becomes ``en_vigueur`` on the start date and ``expiree`` after the end date of the current term,
@@ -69,6 +79,14 @@ class LifecycleError(CircuitError):
     pass
 
 
+class TwoParties(CircuitError):
+    """The same person would sign for two parties of the convention."""
+
+
+class DelegationRefused(CircuitError):
+    pass
+
+
 class StepKind(enum.StrEnum):
     VISA = "visa"
     SIGNATURE = "signature"
@@ -103,6 +121,8 @@ class Step:
     people: tuple[str, ...]
     mode: StepMode = StepMode.TOUS
     kind: StepKind = StepKind.VISA
+    #: Steps with the same group run in parallel; None: a group of its own (sequential).
+    group: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "people", tuple(self.people))
@@ -125,6 +145,50 @@ class Circuit:
                 raise InvalidCircuit(f"Étape {number} « {step.label} » : une personne y figure deux fois.")
         if self.steps[-1].kind != StepKind.SIGNATURE:
             raise InvalidCircuit("La dernière étape du circuit doit être une signature.")
+        groups = self.groups
+        seen_signature = False
+        for members in groups:
+            kinds = {self.steps[i].kind for i in members}
+            if len(kinds) > 1:
+                raise InvalidCircuit(
+                    f"Étape {members[0] + 1} « {self.steps[members[0]].label} » : un groupe d'étapes "
+                    "parallèles réunit soit des visas, soit des signatures."
+                )
+            if StepKind.VISA in kinds and seen_signature:
+                raise InvalidCircuit("Les visas précèdent les signatures dans le circuit.")
+            seen_signature = seen_signature or StepKind.SIGNATURE in kinds
+
+    @property
+    def groups(self) -> tuple[tuple[int, ...], ...]:
+        """The steps' indexes by group, in order; a group's steps are contiguous."""
+        groups: list[list[int]] = []
+        previous = object()
+        closed = set()
+        for index, step in enumerate(self.steps):
+            if step.group is not None and step.group == previous:
+                groups[-1].append(index)
+                continue
+            if step.group is not None and step.group in closed:
+                raise InvalidCircuit(
+                    f"Étape {index + 1} « {step.label} » : les étapes d'un même groupe se suivent."
+                )
+            if previous is not None:
+                closed.add(previous)
+            groups.append([index])
+            previous = step.group
+        return tuple(tuple(g) for g in groups)
+
+    def group_of(self, step_index: int) -> int:
+        return next(n for n, members in enumerate(self.groups) if step_index in members)
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """``person`` of ``step`` lets ``deputy`` decide in their name."""
+
+    step: int
+    person: str
+    deputy: str
 
 
 @dataclass(frozen=True)
@@ -139,6 +203,8 @@ class CircuitAction:
     at: dt.datetime | None = None
     origin: str | None = None
     document_hash: str | None = None
+    #: The step's person a deputy decides for (a ``Delegation`` must say so); None: in one's name.
+    on_behalf_of: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "decision", Decision(self.decision))
@@ -171,6 +237,11 @@ class CircuitProgress:
         return next((s for s in self.steps if s.status == StepStatus.EN_COURS), None)
 
     @property
+    def current_steps(self) -> tuple[StepProgress, ...]:
+        """Every step that can be decided now (the unfinished steps of the current group)."""
+        return tuple(s for s in self.steps if s.status == StepStatus.EN_COURS)
+
+    @property
     def rejection(self) -> StepProgress | None:
         return next((s for s in self.steps if s.status == StepStatus.REJETEE), None)
 
@@ -188,28 +259,54 @@ def _step_done(step: Step, validated: list[str]) -> bool:
     return bool(validated) if step.mode == StepMode.UN else len(validated) == len(step.people)
 
 
+def _open_group(circuit: Circuit, state: list[dict], group: int) -> None:
+    for index in circuit.groups[group]:
+        if state[index]["status"] == StepStatus.EN_ATTENTE:
+            state[index]["status"] = StepStatus.EN_COURS
+
+
+def _check_one_party(circuit: Circuit, state: list[dict], action: CircuitAction) -> None:
+    for index, other in enumerate(state):
+        if index != action.step and circuit.steps[index].kind == StepKind.SIGNATURE:
+            if action.person in other["signers"]:
+                raise TwoParties(
+                    f"Vous avez déjà signé à l'étape « {circuit.steps[index].label} » : une même "
+                    "personne ne peut pas engager deux parties de la convention."
+                )
+
+
 def _apply(
     circuit: Circuit,
     state: list[dict],
     action: CircuitAction,
     expected_document_hash: str | None,
+    delegations: Sequence[Delegation],
 ) -> None:
-    current = next((i for i, s in enumerate(state) if s["status"] == StepStatus.EN_COURS), None)
-    if current is None:
+    current = [i for i, s in enumerate(state) if s["status"] == StepStatus.EN_COURS]
+    if not current:
         rejected = any(s["status"] == StepStatus.REJETEE for s in state)
         raise CircuitClosed(
             "Le circuit est terminé : la convention a été rejetée et doit être soumise à nouveau."
             if rejected
             else "Le circuit est terminé : la convention est déjà signée."
         )
-    step = circuit.steps[current]
-    if action.step != current:
+    slot = action.on_behalf_of or action.person
+    if 0 <= action.step < len(state) and slot in state[action.step]["validated"]:
+        raise AlreadyDecided("Vous avez déjà donné votre avis à cette étape.")
+    if action.step not in current:
+        first = circuit.steps[current[0]]
         raise NotYourTurn(
-            f"C'est l'étape {current + 1} « {step.label} » qui est en cours, pas l'étape {action.step + 1}."
+            f"C'est l'étape {current[0] + 1} « {first.label} » qui est en cours, "
+            f"pas l'étape {action.step + 1}."
         )
-    if action.person not in step.people:
-        raise NotYourTurn(f"Vous ne faites pas partie de l'étape {current + 1} « {step.label} ».")
-    if action.person in state[current]["validated"]:
+    step = circuit.steps[action.step]
+    if action.on_behalf_of is not None and Delegation(
+        action.step, action.on_behalf_of, action.person
+    ) not in (delegations):
+        raise NotYourTurn("Aucune délégation ne vous permet de décider au nom de cette personne.")
+    if slot not in step.people:
+        raise NotYourTurn(f"Vous ne faites pas partie de l'étape {action.step + 1} « {step.label} ».")
+    if slot in state[action.step]["validated"]:
         raise AlreadyDecided("Vous avez déjà donné votre avis à cette étape.")
     if expected_document_hash is not None and action.document_hash != expected_document_hash:
         raise DocumentChanged(
@@ -220,19 +317,29 @@ def _apply(
             raise CommentRequired(
                 "Un rejet doit être motivé : ajoutez un commentaire pour les autres parties."
             )
-        state[current].update(status=StepStatus.REJETEE, rejected_by=action.person, comment=action.comment)
-        for later in state[current + 1 :]:
-            later["status"] = StepStatus.EN_ATTENTE
+        state[action.step].update(status=StepStatus.REJETEE, rejected_by=slot, comment=action.comment)
+        for other in state:
+            if other["status"] == StepStatus.EN_COURS:
+                other["status"] = StepStatus.EN_ATTENTE
         return
-    state[current]["validated"].append(action.person)
-    if _step_done(step, state[current]["validated"]):
-        state[current]["status"] = StepStatus.VALIDEE
-        if current + 1 < len(state):
-            state[current + 1]["status"] = StepStatus.EN_COURS
+    if step.kind == StepKind.SIGNATURE:
+        _check_one_party(circuit, state, action)
+        state[action.step]["signers"].append(action.person)
+    state[action.step]["validated"].append(slot)
+    if _step_done(step, state[action.step]["validated"]):
+        state[action.step]["status"] = StepStatus.VALIDEE
+        group = circuit.group_of(action.step)
+        if all(state[i]["status"] == StepStatus.VALIDEE for i in circuit.groups[group]):
+            if group + 1 < len(circuit.groups):
+                _open_group(circuit, state, group + 1)
 
 
 def progress(
-    circuit: Circuit, actions: Iterable[CircuitAction], *, expected_document_hash: str | None = None
+    circuit: Circuit,
+    actions: Iterable[CircuitAction],
+    *,
+    expected_document_hash: str | None = None,
+    delegations: Sequence[Delegation] = (),
 ) -> CircuitProgress:
     """Replay the decisions of one round (in the order they were made).
 
@@ -240,11 +347,11 @@ def progress(
     or written without ``decide``.
     """
     state = [
-        {"status": StepStatus.EN_COURS if i == 0 else StepStatus.EN_ATTENTE, "validated": []}
-        for i in range(len(circuit.steps))
+        {"status": StepStatus.EN_ATTENTE, "validated": [], "signers": []} for _ in range(len(circuit.steps))
     ]
+    _open_group(circuit, state, 0)
     for action in actions:
-        _apply(circuit, state, action, expected_document_hash)
+        _apply(circuit, state, action, expected_document_hash, tuple(delegations))
     steps = tuple(
         StepProgress(
             index=i,
@@ -271,10 +378,39 @@ def decide(
     action: CircuitAction,
     *,
     expected_document_hash: str | None = None,
+    delegations: Sequence[Delegation] = (),
 ) -> CircuitProgress:
     """Check ``action`` against the round so far; return the progress once it is applied."""
-    progress(circuit, actions, expected_document_hash=expected_document_hash)
-    return progress(circuit, [*actions, action], expected_document_hash=expected_document_hash)
+    kwargs = {"expected_document_hash": expected_document_hash, "delegations": delegations}
+    progress(circuit, actions, **kwargs)
+    return progress(circuit, [*actions, action], **kwargs)
+
+
+def check_delegation(
+    circuit: Circuit,
+    current: CircuitProgress,
+    delegations: Sequence[Delegation],
+    delegation: Delegation,
+) -> None:
+    """Refuse a delegation the circuit cannot honour (``DelegationRefused``, in French)."""
+    if not 0 <= delegation.step < len(circuit.steps):
+        raise DelegationRefused("Cette étape n'existe pas dans le circuit.")
+    step = circuit.steps[delegation.step]
+    if current.outcome != CircuitOutcome.EN_COURS:
+        raise DelegationRefused("Le circuit est terminé : plus aucune délégation n'est possible.")
+    if current.steps[delegation.step].status not in (StepStatus.EN_ATTENTE, StepStatus.EN_COURS):
+        raise DelegationRefused(f"L'étape « {step.label} » est déjà validée.")
+    if delegation.person not in step.people:
+        raise DelegationRefused(
+            f"Seule une personne désignée à l'étape « {step.label} » peut déléguer sa signature ; "
+            "un délégataire ne peut pas déléguer à son tour."
+        )
+    if delegation.deputy == delegation.person or delegation.deputy in step.people:
+        raise DelegationRefused("Le délégataire figure déjà à cette étape : la délégation est inutile.")
+    if delegation.person in current.steps[delegation.step].validated_by:
+        raise DelegationRefused("Vous avez déjà donné votre avis à cette étape.")
+    if any(d.step == delegation.step and d.person == delegation.person for d in delegations):
+        raise DelegationRefused("Vous avez déjà désigné un délégataire pour cette étape.")
 
 
 # Lifecycle

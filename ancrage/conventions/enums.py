@@ -44,3 +44,22 @@ class JobState(models.TextChoices):
     EN_COURS = "en_cours", "En cours"
     TERMINE = "termine", "Terminée"
     ECHEC = "echec", "Échec"
+
+
+class CanalCode(models.TextChoices):
+    EMAIL = "email", "code reçu par e-mail"
+    TOTP = "totp", "code de l’application d’authentification"
+
+
+class EvenementNature(models.TextChoices):
+    SOUMISE = "soumise", "Convention soumise au circuit"
+    CODE_ENVOYE = "code_envoye", "Code de signature envoyé"
+    CODE_VERIFIE = "code_verifie", "Code de signature vérifié"
+    CODE_REFUSE = "code_refuse", "Code de signature erroné"
+    VISA = "visa", "Visa"
+    SIGNATURE = "signature", "Signature"
+    DELEGATION = "delegation", "Délégation de signature"
+    REFUS = "refus", "Refus motivé"
+    RETRAIT = "retrait", "Convention retirée du circuit"
+    DOCUMENT_FINAL = "document_final", "Document final daté"
+    SCELLEE = "scellee", "Convention scellée"

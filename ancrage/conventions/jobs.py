@@ -32,6 +32,7 @@ from ancrage.conventions.custom_models import (
 )
 from ancrage.conventions.documents import generate_docx, generate_odt, generate_pdf, sha256_hex
 from ancrage.conventions.enums import JobState
+from ancrage.conventions.modeles import build_document
 from ancrage.conventions.models import Convention, ConventionVersion, GenerationJob
 from ancrage.core.jobs import Queue, Step
 
@@ -95,6 +96,14 @@ def _remove_orphans(job: GenerationJob) -> int:
     return removed
 
 
+def text_sha256(convention: Convention, numero: int) -> str:
+    """SHA-256 of a built-in model's plain text ("" for a custom model)."""
+    if convention.modele_personnalise_id:
+        return ""
+    content = selectors.content_for(convention, version=numero)
+    return sha256_hex(build_document(convention.modele, content).plain_text().encode())
+
+
 def render(convention: Convention, numero: int):
     """(docx, pdf, signature box, odt) of the convention as it stands. Slow: never in a request.
     A custom DOCX model has no ODT (None): it is the user's own Word file."""
@@ -120,6 +129,7 @@ def _generate(job: GenerationJob) -> None:
     written = []
     try:
         docx, pdf_bytes, box, odt = render(convention, numero)
+        texte = text_sha256(convention, numero)
         with transaction.atomic():
             if not QUEUE.owns(job):
                 logger.warning("Convention job %s: attempt %s superseded", job.pk, job.attempt)
@@ -130,6 +140,7 @@ def _generate(job: GenerationJob) -> None:
                 edition=edition,
                 docx_sha256=docx.sha256,
                 pdf_sha256=sha256_hex(pdf_bytes),
+                texte_sha256=texte,
                 cadre_signature=[box[0], list(box[1])] if box else None,
                 created_by=job.created_by,
             )

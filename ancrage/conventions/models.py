@@ -16,8 +16,10 @@ from django.utils import timezone
 from ancrage.conventions.content import add_months
 from ancrage.conventions.enums import (
     MODELE_CHOICES,
+    CanalCode,
     DecisionChoice,
     Etat,
+    EvenementNature,
     JobKind,
     JobState,
 )
@@ -226,6 +228,9 @@ class ConventionVersion(models.Model):
     # The same text in OpenDocument (RGI); empty for a custom DOCX model, which stays DOCX-only.
     odt = models.FileField("ODT", upload_to=_convention_upload, max_length=255, blank=True)
     odt_sha256 = models.CharField("empreinte SHA-256 de l’ODT", max_length=64, blank=True)
+    # SHA-256 of the built-in model's plain text: the sealing checks that regenerating the document
+    # with the signature date changes nothing else.
+    texte_sha256 = models.CharField("empreinte SHA-256 du texte", max_length=64, blank=True)
     # (page index, [x1, y1, x2, y2]) of the frame kept for the seal; empty: a page is added.
     cadre_signature = models.JSONField("cadre de signature", null=True, blank=True)
     created_at = models.DateTimeField("générée le", auto_now_add=True)
@@ -287,6 +292,11 @@ class Decision(models.Model):
     at = models.DateTimeField("le", auto_now_add=True)
     adresse_ip = models.GenericIPAddressField("adresse IP", null=True, blank=True)
     origine = models.CharField("origine", max_length=10, blank=True)
+    # How a signature was confirmed: a one-time code sent by e-mail, or the person's TOTP app.
+    canal = models.CharField("confirmée par", max_length=10, choices=CanalCode.choices, blank=True)
+    # A deputy's decision: the person of the step they decided for (« par délégation de … »).
+    pour_le_compte_de = models.CharField("par délégation de (circuit)", max_length=60, blank=True)
+    pour_le_compte_de_nom = models.CharField("par délégation de", max_length=200, blank=True)
 
     objects = ScopedQuerySet.as_manager()
     scoping = CONVENTION_CHILD_SCOPING
@@ -304,6 +314,129 @@ class Decision(models.Model):
 
     def __str__(self):
         return f"{self.nom} : {self.get_decision_display()} ({self.etape_libelle})"
+
+
+class Delegation(models.Model):
+    """A person of a step lets a named deputy of the same organisation decide in their name."""
+
+    convention = models.ForeignKey(Convention, on_delete=models.CASCADE, related_name="delegations")
+    tour = models.PositiveIntegerField("tour")
+    etape = models.PositiveSmallIntegerField("étape (à partir de 0)")
+    personne = models.CharField("délégant (circuit)", max_length=60)
+    delegant = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="délégant",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    delegataire = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="délégataire", on_delete=models.PROTECT, related_name="+"
+    )
+    delegataire_personne = models.CharField("délégataire (circuit)", max_length=60)
+    delegant_nom = models.CharField("nom du délégant", max_length=200)
+    delegataire_nom = models.CharField("nom du délégataire", max_length=200)
+    organisation = models.CharField("organisation", max_length=200, blank=True)
+    at = models.DateTimeField("le", auto_now_add=True)
+    adresse_ip = models.GenericIPAddressField("adresse IP", null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scoping = CONVENTION_CHILD_SCOPING
+
+    class Meta:
+        verbose_name = "délégation de signature"
+        verbose_name_plural = "délégations de signature"
+        ordering = ["convention", "tour", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["convention", "tour", "etape", "personne"], name="convention_delegation_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.delegataire_nom} par délégation de {self.delegant_nom}"
+
+
+class CodeSignature(models.Model):
+    """A one-time code that confirms one signature: hashed, short-lived, few attempts, single use.
+
+    The code's HMAC binds it to the convention, the round, the step, the person and the hash of
+    the document they sign (``services._code_digest``): a code is worth nothing anywhere else.
+    A TOTP confirmation has a row too (without a code), so that its attempts are counted alike.
+    """
+
+    convention = models.ForeignKey(Convention, on_delete=models.CASCADE, related_name="codes")
+    tour = models.PositiveIntegerField("tour")
+    etape = models.PositiveSmallIntegerField("étape (à partir de 0)")
+    personne = models.CharField("intervenant (circuit)", max_length=60)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    document_sha256 = models.CharField("empreinte du document", max_length=64)
+    canal = models.CharField("canal", max_length=10, choices=CanalCode.choices)
+    code_hmac = models.CharField("empreinte du code", max_length=64, blank=True)
+    created_at = models.DateTimeField("envoyé le", auto_now_add=True)
+    expires_at = models.DateTimeField("expire le")
+    tentatives = models.PositiveSmallIntegerField("essais manqués", default=0)
+    used_at = models.DateTimeField("utilisé le", null=True, blank=True)
+
+    objects = ScopedQuerySet.as_manager()
+    scoping = CONVENTION_CHILD_SCOPING
+
+    class Meta:
+        verbose_name = "code de signature"
+        verbose_name_plural = "codes de signature"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Code {self.get_canal_display()} — {self.convention}"
+
+
+class EvenementQuerySet(ScopedQuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("Le fichier de preuve est en ajout seul.")
+
+    def delete(self):
+        raise PermissionError("Le fichier de preuve est en ajout seul.")
+
+
+class EvenementCircuit(models.Model):
+    """One event of a round's proof file (« fichier de preuve »): append-only, hash-chained.
+
+    ``hash`` is the SHA-256 of ``previous_hash`` and the canonical payload (``core.hashchain``),
+    without a key, so that anyone holding the exported JSON can check the chain.
+    """
+
+    convention = models.ForeignKey(Convention, on_delete=models.CASCADE, related_name="evenements")
+    tour = models.PositiveIntegerField("tour")
+    sequence = models.PositiveIntegerField("numéro")
+    nature = models.CharField("événement", max_length=30, choices=EvenementNature.choices)
+    payload = models.JSONField("contenu")
+    previous_hash = models.CharField("empreinte précédente", max_length=64)
+    hash = models.CharField("empreinte", max_length=64)
+    at = models.DateTimeField("le")
+
+    objects = EvenementQuerySet.as_manager()
+    scoping = CONVENTION_CHILD_SCOPING
+
+    class Meta:
+        verbose_name = "événement du circuit"
+        verbose_name_plural = "événements du circuit"
+        ordering = ["convention", "tour", "sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["convention", "tour", "sequence"], name="convention_evenement_sequence_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.sequence}. {self.get_nature_display()}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("Le fichier de preuve est en ajout seul.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("Le fichier de preuve est en ajout seul.")
 
 
 class GenerationJob(models.Model):

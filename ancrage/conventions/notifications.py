@@ -1,10 +1,11 @@
 """E-mails of a convention's circuit and lifecycle, sent by tasks (django-tasks) once they commit.
 
-The services call one hook each (``submitted``, ``decided``, ``refused``, ``sealed``); a hook only
-enqueues a task after the commit, so that a rolled-back decision never announces anything and
-the request never waits for the mail server. The task reads what was committed, asks the pure
-``destinataires`` module who to tell, and sends one message per person, each with a direct link
-(``ANCRAGE_SITE_URL``), under a key of ``Envoi`` whose unique constraint makes it go once.
+The services call one hook each (``submitted``, ``decided``, ``refused``, ``delegated``,
+``sealed``); a hook only enqueues a task after the commit, so that a rolled-back decision never
+announces anything and the request never waits for the mail server. The task reads what was
+committed, asks the pure ``destinataires`` module who to tell, and sends one message per
+person, each with a direct link (``ANCRAGE_SITE_URL``), under a key of ``Envoi`` whose unique
+constraint makes it go once.
 
 ``daily`` is the periodic task (``ancrage planificateur`` enqueues it every morning): the
 reminders of people who have not answered for ``ANCRAGE_REMINDER_DAYS`` days, and the échéance
@@ -36,6 +37,7 @@ from ancrage.organisations.models import Membership
 logger = logging.getLogger(__name__)
 
 DEMANDE, REFUS, SIGNATURE, FIN = "demande", "refus", "signature", "fin"
+DELEGATION = "delegation"
 RELANCE = "relance"
 
 
@@ -67,6 +69,11 @@ def decided(
 
 def refused(convention: Convention, decision: Decision) -> None:
     _enqueue(REFUS, convention, decision_id=decision.pk)
+
+
+def delegated(convention: Convention, delegation) -> None:
+    """A deputy is named for a step: the deputy is asked, in the delegator's name."""
+    _enqueue(DELEGATION, convention, delegation_id=delegation.pk)
 
 
 def sealed(convention: Convention) -> None:
@@ -200,8 +207,13 @@ def _round(convention: Convention, tour: int):
 
 
 @task()
-def notify(
-    event: str, convention_id: int, tour: int, step: int | None = None, decision_id: int | None = None
+def notify(  # noqa: C901 (one branch per event, each short)
+    event: str,
+    convention_id: int,
+    tour: int,
+    step: int | None = None,
+    decision_id: int | None = None,
+    delegation_id: int | None = None,
 ) -> bool:
     """The e-mail of one event of the circuit (enqueued by the hooks above)."""
     convention = (
@@ -226,6 +238,23 @@ def notify(
             subject=SUBJECTS[DEMANDE, current.step.kind].format(titre=titre),
             template="conventions/emails/demande.txt",
             context={"etape": current.step, "relance": False},
+        )
+    if event == DELEGATION:
+        delegation = convention.delegations.filter(pk=delegation_id, tour=tour).first()
+        if delegation is None or convention.etat != Etat.EN_VALIDATION or convention.tour != tour:
+            return False
+        progress, _ = _round(convention, tour)
+        if progress is None or delegation.etape not in destinataires.open_steps(progress):
+            return False
+        current = progress.steps[delegation.etape]
+        return send_once(
+            f"{DELEGATION}:{delegation.pk}",
+            convention,
+            DEMANDE,
+            [delegation.delegataire_id],
+            subject=SUBJECTS[DEMANDE, current.step.kind].format(titre=titre),
+            template="conventions/emails/demande.txt",
+            context={"etape": current.step, "relance": False, "delegation": delegation},
         )
     if event == REFUS:
         decision = Decision.objects.filter(pk=decision_id, convention=convention).first()

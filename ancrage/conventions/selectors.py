@@ -5,6 +5,7 @@ No writes here."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
@@ -109,6 +110,9 @@ def parties_of(convention) -> list[Party]:
     for structure in partners:
         fiche = getattr(structure, "fiche_partenaire", None)
         contact = fiche.contacts.order_by("id").first() if fiche is not None else None
+        # The partner's representative is the member who signs for it in Ancrage; the directory's
+        # contact only when the partner has no account yet.
+        member = _first_member(structure=structure, role=permissions.CONVENTION_SIGNER_FOR_PARTNER)
         address = ""
         if fiche is not None and fiche.adresse:
             address = f"{fiche.adresse}, {fiche.code_postal} {fiche.commune}".strip(", ")
@@ -120,7 +124,14 @@ def parties_of(convention) -> list[Party]:
                 designation=("l'École" if ecole and len(partners) == 1 else structure.nom),
                 address=address,
                 siret=structure.siret or (fiche.siret if fiche else ""),
-                representative=Representative(contact.nom, contact.fonction or "représentant(e)")
+                representative=Representative(
+                    _full_name(member),
+                    contact.fonction
+                    if contact and contact.nom == _full_name(member) and contact.fonction
+                    else "représentant(e)",
+                )
+                if member
+                else Representative(contact.nom, contact.fonction or "représentant(e)")
                 if contact
                 else None,
             )
@@ -383,10 +394,20 @@ def circuit_of(convention) -> pure.Circuit | None:
         return None
     return pure.Circuit(
         tuple(
-            pure.Step(s["label"], tuple(s["people"]), s["mode"], s["kind"])
+            pure.Step(s["label"], tuple(s["people"]), s["mode"], s["kind"], s.get("group"))
             for s in convention.circuit["steps"]
         )
     )
+
+
+def round_delegations(convention, delegations=None) -> list[pure.Delegation]:
+    if delegations is None:
+        delegations = convention.delegations.filter(tour=convention.tour).order_by("id")
+    return [
+        pure.Delegation(d.etape, d.personne, d.delegataire_personne)
+        for d in delegations
+        if d.tour == convention.tour
+    ]
 
 
 def round_actions(convention, decisions=None) -> list[pure.CircuitAction]:
@@ -401,31 +422,75 @@ def round_actions(convention, decisions=None) -> list[pure.CircuitAction]:
             at=d.at,
             origin=d.adresse_ip,
             document_hash=d.document_sha256,
+            on_behalf_of=d.pour_le_compte_de or None,
         )
         for d in decisions
         if d.tour == convention.tour
     ]
 
 
-def circuit_progress(convention, decisions=None) -> pure.CircuitProgress | None:
+def circuit_progress(convention, decisions=None, delegations=None) -> pure.CircuitProgress | None:
     circuit = circuit_of(convention)
     if circuit is None or convention.tour == 0:
         return None
-    return pure.progress(circuit, round_actions(convention, decisions))
+    return pure.progress(
+        circuit,
+        round_actions(convention, decisions),
+        delegations=round_delegations(convention, delegations),
+    )
 
 
 def person_keys_of(user, convention) -> set[str]:
-    """The circuit identities ``user`` may act as: their partner organisations, and themself."""
+    """The circuit identities ``user`` may act as: themself, and (circuits frozen before every
+    party signed) their partner organisations."""
     scope = scope_for(user)
     return {partner_key(pid) for pid in scope.partner_ids} | {user_key(user.pk)}
 
 
-def waiting_keys_for(user, convention, progress=None) -> list[str]:
-    """The people of the current step that ``user`` may decide for, in the circuit's order."""
+@dataclass(frozen=True)
+class Turn:
+    """A step ``user`` may decide now: in their name, or for ``on_behalf_of`` (a delegation)."""
+
+    step: int
+    label: str
+    kind: str
+    person: str
+    on_behalf_of: str | None
+    party: str
+    organisation: str
+    qualite: str
+
+
+def turns_for(user, convention, progress=None, delegations=None) -> list[Turn]:
+    """Every (step, capacity) ``user`` may decide at this moment, in the circuit's order."""
     if convention.etat != Etat.EN_VALIDATION:
         return []
-    progress = progress or circuit_progress(convention)
-    if progress is None or progress.current is None:
+    progress = progress or circuit_progress(convention, delegations=delegations)
+    if progress is None:
         return []
     mine = person_keys_of(user, convention)
-    return [person for person in progress.current.waiting_for if person in mine]
+    me = user_key(user.pk)
+    people = convention.circuit.get("people", {})
+    deputies = round_delegations(convention, delegations)
+    turns = []
+    for current in progress.current_steps:
+        for person in current.waiting_for:
+            who = people.get(person, {})
+            kwargs = dict(
+                step=current.index,
+                label=current.step.label,
+                kind=current.step.kind.value,
+                party=who.get("partie", ""),
+                organisation=who.get("organisation", ""),
+                qualite=who.get("qualite", ""),
+            )
+            if person in mine:
+                turns.append(Turn(person=person, on_behalf_of=None, **kwargs))
+            elif pure.Delegation(current.index, person, me) in deputies:
+                turns.append(Turn(person=me, on_behalf_of=person, **kwargs))
+    return turns
+
+
+def waiting_keys_for(user, convention, progress=None, delegations=None) -> list[str]:
+    """The people of the current steps that ``user`` may decide for, in the circuit's order."""
+    return [t.on_behalf_of or t.person for t in turns_for(user, convention, progress, delegations)]

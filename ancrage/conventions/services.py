@@ -9,34 +9,48 @@ which locks the convention's row so that two decisions on the same step never bo
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import secrets
+from dataclasses import replace
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from ancrage.accounts.models import User
+from ancrage.accounts.second_factor import confirmed_device
 from ancrage.audit import context
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record, model_changes, snapshot
 from ancrage.conventions import circuit as pure
-from ancrage.conventions import jobs, notifications, selectors
+from ancrage.conventions import jobs, notifications, preuve, selectors
+from ancrage.conventions.content import ContentError
 from ancrage.conventions.custom_models import CustomModelError, check_custom_model
-from ancrage.conventions.documents import sha256_hex
-from ancrage.conventions.enums import DecisionChoice, Etat, JobState
-from ancrage.conventions.modeles import MODELS
+from ancrage.conventions.documents import generate_pdf, sha256_hex
+from ancrage.conventions.enums import CanalCode, DecisionChoice, Etat, EvenementNature, JobState
+from ancrage.conventions.modeles import MODELS, build_document
 from ancrage.conventions.models import (
+    CodeSignature,
     Commentaire,
     Convention,
     Decision,
+    Delegation,
     GenerationJob,
     ModelePersonnalise,
 )
 from ancrage.conventions.platform import platform_certificate
 from ancrage.conventions.signature import Signatory, SignatureError, sign_pdf
+from ancrage.core.keys import journal_key
+from ancrage.core.log_privacy import mask
 from ancrage.core.mail import site_url
 from ancrage.core.wording import de_nom
+from ancrage.dossiers.services import piece_attach_system
 from ancrage.organisations import permissions
 from ancrage.organisations.enums import StructureKind
 from ancrage.organisations.models import Membership, Structure
@@ -300,58 +314,135 @@ def convention_comment_add(*, acting_user, convention: Convention, texte: str) -
 # --- Circuit ----------------------------------------------------------------------------------------
 
 
+def _person(user, organisation: str, qualite: str, party: str) -> dict:
+    return {
+        "nom": user.get_full_name() or user.email,
+        "organisation": organisation,
+        "qualite": qualite,
+        "partie": party,
+    }
+
+
 def _circuit_definition(convention: Convention) -> dict:
-    """A visa by each partner (all of them, in parallel), then the signature of one élu of the
-    collectivité — or, for an EPN attached to none, of one of its responsables (the roles are
-    ``permissions.CONVENTION_VISA`` and ``CONVENTION_SIGNER_FOR_*``)."""
+    """Every party signs: the EPN (one of its responsables), each partner (one of its members)
+    side by side, then the collectivité (one of its élus), which signs last. Each signatory is
+    frozen by name: whoever joins an organisation after the submission signs nothing of this
+    round. A person named for two parties can sign for only one (``circuit.TwoParties``)."""
     steps, people = [], {}
     partners = list(convention.partenaires.order_by("nom"))
-    with_account = set(
+    members = (
         Membership.objects.active()
-        .filter(role=permissions.CONVENTION_VISA, structure__in=partners)
-        .values_list("structure_id", flat=True)
+        .filter(role=permissions.CONVENTION_SIGNER_FOR_PARTNER, structure__in=partners)
+        .select_related("user")
+        .order_by("user_id")
     )
-    missing = [p.nom for p in partners if p.pk not in with_account]
+    by_partner: dict[int, list] = {}
+    for membership in members:
+        by_partner.setdefault(membership.structure_id, []).append(membership.user)
+    missing = [p.nom for p in partners if p.pk not in by_partner]
     if missing:
         raise ValidationError(
-            "Chaque partenaire donne son visa dans Ancrage, mais ces organisations n’y ont pas encore "
+            "Chaque partenaire signe dans Ancrage, mais ces organisations n’y ont pas encore "
             f"de compte : {', '.join(missing)}. Invitez l’un de leurs contacts (menu « Invitations »)."
         )
-    if partners:
-        keys = [selectors.partner_key(p.pk) for p in partners]
-        steps.append({"label": "Visa des partenaires", "people": keys, "mode": "tous", "kind": "visa"})
-        for partner, key in zip(partners, keys, strict=True):
-            people[key] = {"organisation": partner.nom, "qualite": "Partenaire"}
+    responsables = sorted(
+        {
+            m.user
+            for m in Membership.objects.active()
+            .filter(role=permissions.CONVENTION_SIGNER_FOR_EPN, structure_id=convention.structure_id)
+            .select_related("user")
+        },
+        key=lambda u: u.pk,
+    )
+    if not responsables:
+        raise ValidationError(
+            "L’EPN n’a pas de responsable avec un compte : personne ne peut signer pour lui."
+        )
+
+    def step(label, users, organisation, qualite, party, group):
+        keys = [selectors.user_key(u.pk) for u in users]
+        for user, key in zip(users, keys, strict=True):
+            people.setdefault(key, _person(user, organisation, qualite, party))
+        steps.append({"label": label, "people": keys, "mode": "un", "kind": "signature", "group": group})
+
+    epn = convention.structure
+    step(f"Signature {de_nom(epn.nom)}", responsables, epn.nom, "Responsable de l’EPN", selectors.EPN_KEY, 0)
+    for partner in partners:
+        users = sorted({u for u in by_partner[partner.pk]}, key=lambda u: u.pk)
+        step(
+            f"Signature {de_nom(partner.nom)}",
+            users,
+            partner.nom,
+            "Représentant·e de la structure partenaire",
+            selectors.partner_key(partner.pk),
+            0,
+        )
     if convention.collectivite_id:
-        signers = Membership.objects.active().filter(
-            role=permissions.CONVENTION_SIGNER_FOR_COLLECTIVITE, collectivite_id=convention.collectivite_id
+        elus = sorted(
+            {
+                m.user
+                for m in Membership.objects.active()
+                .filter(
+                    role=permissions.CONVENTION_SIGNER_FOR_COLLECTIVITE,
+                    collectivite_id=convention.collectivite_id,
+                )
+                .select_related("user")
+            },
+            key=lambda u: u.pk,
         )
-        organisation, qualite = convention.collectivite.nom, "Élu·e signataire"
-        label = f"Signature {de_nom(organisation)}"
-        nobody = (
-            f"Aucun·e élu·e {de_nom(organisation)} n’a de compte signataire dans Ancrage : "
-            "la convention ne peut pas être signée."
+        organisation = convention.collectivite.nom
+        if not elus:
+            raise ValidationError(
+                f"Aucun·e élu·e {de_nom(organisation)} n’a de compte signataire dans Ancrage : "
+                "la convention ne peut pas être signée."
+            )
+        step(
+            f"Signature {de_nom(organisation)}",
+            elus,
+            organisation,
+            "Élu·e signataire",
+            selectors.COLLECTIVITE_KEY,
+            1,
         )
-    else:
-        signers = Membership.objects.active().filter(
-            role=permissions.CONVENTION_SIGNER_FOR_EPN, structure_id=convention.structure_id
-        )
-        organisation, qualite = convention.structure.nom, "Responsable de l’EPN"
-        label = f"Signature {de_nom(organisation)}"
-        nobody = "L’EPN n’a pas de responsable avec un compte : personne ne peut signer la convention."
-    signer_ids = sorted({m.user_id for m in signers})
-    if not signer_ids:
-        raise ValidationError(nobody)
-    keys = [selectors.user_key(uid) for uid in signer_ids]
-    steps.append({"label": label, "people": keys, "mode": "un", "kind": "signature"})
-    for key in keys:
-        people[key] = {"organisation": organisation, "qualite": qualite}
+    # A person who is the only possible signatory of two parties could never complete the circuit.
+    only = {}
+    for item in steps:
+        if len(item["people"]) == 1:
+            key = item["people"][0]
+            if key in only:
+                raise ValidationError(
+                    f"{people[key]['nom']} est la seule personne pouvant signer à l’étape « {only[key]} » "
+                    f"et à l’étape « {item['label']} » : une même personne ne peut pas engager deux "
+                    "parties. Invitez un autre représentant."
+                )
+            only[key] = item["label"]
     definition = {"steps": steps, "people": people}
     try:
         selectors.circuit_of(Convention(circuit=definition))
     except pure.CircuitError as exc:
         raise ValidationError(exc.message) from exc
     return definition
+
+
+def _circuit_summary(convention: Convention) -> list[dict]:
+    people = convention.circuit.get("people", {})
+    return [
+        {
+            "etape": index,
+            "libelle": item["label"],
+            "nature": item["kind"],
+            "mode": item["mode"],
+            "groupe": item.get("group"),
+            "signataires": [
+                {
+                    "personne": key,
+                    **{k: people.get(key, {}).get(k, "") for k in ("nom", "qualite", "organisation")},
+                }
+                for key in item["people"]
+            ],
+        }
+        for index, item in enumerate(convention.circuit.get("steps", []))
+    ]
 
 
 @transaction.atomic
@@ -373,6 +464,14 @@ def convention_submit(*, acting_user, convention: Convention) -> Convention:
     convention.etat = target.value
     convention.version_soumise = version
     convention.save(update_fields=["circuit", "tour", "etat", "version_soumise", "updated_at"])
+    preuve.append(
+        convention,
+        EvenementNature.SOUMISE,
+        acting_user=acting_user,
+        version=version.numero,
+        document_sha256=version.pdf_sha256,
+        circuit=_circuit_summary(convention),
+    )
     audit_record(
         acting_user=acting_user,
         action=AuditAction.TRANSITION,
@@ -401,6 +500,7 @@ def convention_withdraw(*, acting_user, convention: Convention) -> Convention:
     before = convention.etat
     convention.etat = target.value
     convention.save(update_fields=["etat", "updated_at"])
+    preuve.append(convention, EvenementNature.RETRAIT, acting_user=acting_user)
     audit_record(
         acting_user=acting_user,
         action=AuditAction.TRANSITION,
@@ -411,28 +511,171 @@ def convention_withdraw(*, acting_user, convention: Convention) -> Convention:
     return convention
 
 
-def _person_for(
-    acting_user, convention: Convention, progress: pure.CircuitProgress, person: str | None
-) -> str:
-    mine = selectors.person_keys_of(acting_user, convention)
-    if person is not None:
-        if person not in mine:
-            raise PermissionDenied("Vous ne pouvez pas décider au nom de cette partie.")
-        return person
-    current = progress.current
-    if current is not None:
-        waiting = [p for p in current.waiting_for if p in mine]
-        if waiting:
-            return waiting[0]
-        already = [p for p in current.step.people if p in mine]
-        if already:
-            return already[0]  # the pure circuit then says "already decided"
-    # Not in the current step: the pure circuit explains whose turn it is.
-    for step in convention.circuit.get("steps", []):
-        for key in step["people"]:
-            if key in mine:
-                return key
-    raise PermissionDenied("Vous n’intervenez pas dans le circuit de cette convention.")
+class _Round:
+    """The convention (locked), its circuit and the current round's decisions and delegations."""
+
+    def __init__(self, convention: Convention, *, tour: int | None = None):
+        self.convention = convention = (
+            Convention.objects.select_for_update(of=("self",))
+            .select_related("structure", "collectivite", "version_soumise", "action", "modele_personnalise")
+            .get(pk=convention.pk)
+        )
+        if convention.etat != Etat.EN_VALIDATION:
+            etat = convention.get_etat_display().lower()
+            raise ValidationError(f"La convention n’est pas en validation (elle est « {etat} »).")
+        if tour is not None and tour != convention.tour:
+            raise ValidationError(
+                "La convention a été retirée ou soumise à nouveau depuis l’affichage de la page : "
+                "rechargez-la."
+            )
+        self.circuit = selectors.circuit_of(convention)
+        self.decisions = list(convention.decisions.filter(tour=convention.tour).order_by("id"))
+        self.delegation_rows = list(convention.delegations.filter(tour=convention.tour).order_by("id"))
+        self.delegations = selectors.round_delegations(convention, self.delegation_rows)
+        self.actions = selectors.round_actions(convention, self.decisions)
+        self.expected = convention.version_soumise.pdf_sha256
+        self.progress = pure.progress(
+            self.circuit, self.actions, expected_document_hash=self.expected, delegations=self.delegations
+        )
+
+    def turn(self, acting_user, etape: int | None = None) -> selectors.Turn:
+        """The step and capacity ``acting_user`` decides in; otherwise the circuit's explanation."""
+        turns = selectors.turns_for(acting_user, self.convention, self.progress, self.delegation_rows)
+        if etape is not None:
+            turns = [t for t in turns if t.step == etape]
+        if turns:
+            return turns[0]
+        mine = selectors.person_keys_of(acting_user, self.convention)
+        for index, item in enumerate(self.convention.circuit.get("steps", [])):
+            if etape is not None and index != etape:
+                continue
+            for key in item["people"]:
+                if key in mine:
+                    # Not this person's turn: the pure circuit says why (already decided, step 1…).
+                    action = pure.CircuitAction(step=index, person=key, decision=pure.Decision.VALIDER)
+                    try:
+                        pure.decide(self.circuit, self.actions, action, delegations=self.delegations)
+                    except pure.CircuitError as exc:
+                        raise ValidationError(exc.message) from exc
+        raise PermissionDenied("Vous n’intervenez pas dans le circuit de cette convention.")
+
+
+def _record(
+    acting_user,
+    rnd: _Round,
+    turn: selectors.Turn,
+    *,
+    decision: str,
+    commentaire: str,
+    document_sha256: str | None,
+    canal: str = "",
+) -> Decision:
+    convention, circuit = rnd.convention, rnd.circuit
+    action = pure.CircuitAction(
+        step=turn.step,
+        person=turn.person,
+        decision=decision,
+        comment=commentaire.strip(),
+        document_hash=document_sha256 or rnd.expected,
+        on_behalf_of=turn.on_behalf_of,
+    )
+    try:
+        after = pure.decide(
+            circuit, rnd.actions, action, expected_document_hash=rnd.expected, delegations=rnd.delegations
+        )
+    except pure.CircuitError as exc:
+        raise ValidationError(exc.message) from exc
+    step = circuit.steps[action.step]
+    people = convention.circuit["people"]
+    slot = people.get(turn.on_behalf_of or turn.person, {})
+    where = context.current()
+    user = _user(acting_user)
+    try:
+        with transaction.atomic():
+            row = Decision.objects.create(
+                convention=convention,
+                tour=convention.tour,
+                etape=action.step,
+                etape_libelle=step.label,
+                nature=step.kind.value,
+                personne=turn.person,
+                par=user,
+                nom=(user.get_full_name() or user.email) if user else "Système",
+                qualite=slot.get("qualite", ""),
+                organisation=slot.get("organisation", ""),
+                decision=action.decision.value,
+                commentaire=action.comment,
+                document_sha256=action.document_hash,
+                adresse_ip=where.ip_address,
+                origine=where.origin,
+                canal=canal,
+                pour_le_compte_de=turn.on_behalf_of or "",
+                pour_le_compte_de_nom=slot.get("nom", "") if turn.on_behalf_of else "",
+            )
+    except IntegrityError as exc:  # the unique constraint, should the lock ever be missing
+        raise ValidationError("Cette décision a déjà été enregistrée.") from exc
+    details = {
+        "etape": step.label,
+        "personne": turn.person,
+        "organisation": row.organisation,
+        "qualite": row.qualite,
+        "document_sha256": row.document_sha256,
+    }
+    if turn.on_behalf_of:
+        details["par_delegation_de"] = row.pour_le_compte_de_nom
+    if row.decision == DecisionChoice.REJETER:
+        preuve.append(
+            convention, EvenementNature.REFUS, acting_user=acting_user, motif=row.commentaire, **details
+        )
+    elif step.kind == pure.StepKind.SIGNATURE:
+        preuve.append(convention, EvenementNature.SIGNATURE, acting_user=acting_user, canal=canal, **details)
+    else:
+        preuve.append(convention, EvenementNature.VISA, acting_user=acting_user, **details)
+    changes = {
+        "tour": convention.tour,
+        "etape": step.label,
+        "decision": row.decision,
+        "personne": turn.person,
+        "document_sha256": row.document_sha256,
+    }
+    if canal:
+        changes["canal"] = canal
+    if turn.on_behalf_of:
+        changes["par_delegation_de"] = turn.on_behalf_of
+    if after.outcome == pure.CircuitOutcome.REJETE:
+        target = pure.check_convention_transition(
+            convention.etat, pure.ConventionEvent.REJETER, fields={"comment": action.comment}
+        )
+        changes["etat"] = [convention.etat, target.value]
+        convention.etat = target.value
+        convention.save(update_fields=["etat", "updated_at"])
+        notifications.refused(convention, row)
+    elif after.outcome == pure.CircuitOutcome.VALIDE:
+        target = pure.check_convention_transition(convention.etat, pure.ConventionEvent.SIGNER)
+        _seal(convention, [*rnd.decisions, row])
+        changes["etat"] = [convention.etat, target.value]
+        changes["pdf_signe_sha256"] = convention.pdf_signe_sha256
+        convention.etat = target.value
+        convention.save(update_fields=["etat", "pdf_signe", "pdf_signe_sha256", "signee_le", "updated_at"])
+        sealed = preuve.append(
+            convention,
+            EvenementNature.SCELLEE,
+            pdf_scelle_sha256=convention.pdf_signe_sha256,
+            signataires=[s for s in _signatories_payload([*rnd.decisions, row])],
+        )
+        changes["preuve_tete"] = sealed.hash
+        attach_to_dossiers(convention)
+        notifications.sealed(convention)
+    # A signature is told to the EPN's staff; the steps it opened are asked for.
+    notifications.decided(convention, row, rnd.progress, after)
+    audit_record(
+        acting_user=acting_user,
+        action=AuditAction.TRANSITION if "etat" in changes else AuditAction.UPDATE,
+        obj=convention,
+        structure=convention.structure,
+        changes=changes,
+    )
+    return row
 
 
 @transaction.atomic
@@ -445,134 +688,443 @@ def convention_decide(
     tour: int | None = None,
     document_sha256: str | None = None,
     person: str | None = None,
+    etape: int | None = None,
 ) -> Decision:
-    """A visa, a rejection or the signature, by a person of the current step.
+    """A visa or a refusal (with its reason) by a person of a current step.
 
-    The convention's row is locked for the whole decision, and the round and the document hash
-    the person saw are checked under the lock: of two concurrent decisions that cannot both
-    count (the same party twice, two élus signing, a rejection racing a visa), exactly one wins
-    and the other gets a French explanation.
+    A signature is not decided here: it needs a one-time code (``convention_sign``). The
+    convention's row is locked for the whole decision, and the round and the document hash the
+    person saw are checked under the lock: of two concurrent decisions that cannot both count
+    (the same party twice, two élus signing, a refusal racing a signature), exactly one wins and
+    the other gets a French explanation.
     """
     _check_can_read(acting_user, convention)
-    convention = (
-        Convention.objects.select_for_update(of=("self",))
-        .select_related("structure", "collectivite", "version_soumise")
-        .get(pk=convention.pk)
-    )
-    if convention.etat != Etat.EN_VALIDATION:
+    rnd = _Round(convention, tour=tour)
+    turn = rnd.turn(acting_user, etape)
+    if person is not None and person not in (turn.person, turn.on_behalf_of):
+        raise PermissionDenied("Vous ne pouvez pas décider au nom de cette partie.")
+    if decision == DecisionChoice.VALIDER and turn.kind == pure.StepKind.SIGNATURE:
         raise ValidationError(
-            f"La convention n’est pas en validation (elle est « {convention.get_etat_display().lower()} »)."
+            "Une signature se confirme par un code à usage unique : ouvrez la page de signature."
         )
-    if tour is not None and tour != convention.tour:
-        raise ValidationError(
-            "La convention a été retirée ou soumise à nouveau depuis l’affichage de la page : rechargez-la."
-        )
-    circuit = selectors.circuit_of(convention)
-    round_decisions = list(convention.decisions.filter(tour=convention.tour).order_by("id"))
-    actions = selectors.round_actions(convention, round_decisions)
-    expected = convention.version_soumise.pdf_sha256
-    before = pure.progress(circuit, actions, expected_document_hash=expected)
-    key = _person_for(acting_user, convention, before, person)
-    action = pure.CircuitAction(
-        step=before.current.index if before.current else len(circuit.steps) - 1,
-        person=key,
-        decision=decision,
-        comment=commentaire.strip(),
-        document_hash=document_sha256 or expected,
+    return _record(
+        acting_user, rnd, turn, decision=decision, commentaire=commentaire, document_sha256=document_sha256
     )
-    try:
-        after = pure.decide(circuit, actions, action, expected_document_hash=expected)
+
+
+# --- Signature codes ---------------------------------------------------------------------------------
+
+CODE_DIGITS = 6
+CODE_TTL = dt.timedelta(minutes=10)
+CODE_MAX_ATTEMPTS = 5
+# A new code at most every minute, and at most five per hour, for one person and one convention.
+CODE_RESEND_DELAY = dt.timedelta(minutes=1)
+CODE_MAX_PER_HOUR = 5
+
+
+def _code_digest(challenge: CodeSignature, code: str) -> str:
+    """HMAC of the code bound to everything it confirms: worthless for another signature."""
+    message = "|".join(
+        str(v)
+        for v in (
+            "ancrage.code-signature.v1",
+            challenge.convention_id,
+            challenge.tour,
+            challenge.etape,
+            challenge.personne,
+            challenge.user_id,
+            challenge.document_sha256,
+            code,
+        )
+    )
+    return hmac.new(journal_key(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def _send_code_email(user, convention: Convention, code: str, expires_at) -> None:
+    context_ = {
+        "user": user,
+        "convention": convention,
+        "code": code,
+        "minutes": int(CODE_TTL.total_seconds() // 60),
+        "expires_at": timezone.localtime(expires_at),
+        "sha256": convention.version_soumise.pdf_sha256,
+    }
+    send_mail(
+        subject=f"Votre code de signature : {convention.reference}",
+        message=render_to_string("conventions/emails/code_signature.txt", context_),
+        from_email=None,
+        recipient_list=[user.email],
+    )
+
+
+@transaction.atomic
+def signature_code_send(
+    *, acting_user, convention: Convention, etape: int | None = None, tour: int | None = None, deliver=None
+) -> CodeSignature:
+    """Send a one-time code (6 digits, 10 minutes, 5 attempts) to the person who is to sign.
+
+    ``deliver(user, convention, code, expires_at)`` sends it; by default an e-mail (French
+    template). Only a person whose signature the circuit waits for gets one; a new code voids
+    the previous ones; resending is limited (one a minute, five an hour).
+    """
+    _check_can_read(acting_user, convention)
+    rnd = _Round(convention, tour=tour)
+    turn = rnd.turn(acting_user, etape)
+    if turn.kind != pure.StepKind.SIGNATURE:
+        raise ValidationError("Un visa ne demande pas de code : seule une signature en demande un.")
+    try:  # no code for a signature the circuit would refuse (a second party, a changed round)
+        dry_run = pure.CircuitAction(
+            turn.step, turn.person, pure.Decision.VALIDER, on_behalf_of=turn.on_behalf_of
+        )
+        pure.decide(rnd.circuit, rnd.actions, dry_run, delegations=rnd.delegations)
     except pure.CircuitError as exc:
         raise ValidationError(exc.message) from exc
-    step = circuit.steps[action.step]
-    who = convention.circuit["people"].get(key, {})
-    where = context.current()
-    user = _user(acting_user)
-    try:
-        with transaction.atomic():
-            row = Decision.objects.create(
-                convention=convention,
-                tour=convention.tour,
-                etape=action.step,
-                etape_libelle=step.label,
-                nature=step.kind.value,
-                personne=key,
-                par=user,
-                nom=(user.get_full_name() or user.email) if user else "Système",
-                qualite=who.get("qualite", ""),
-                organisation=who.get("organisation", ""),
-                decision=action.decision.value,
-                commentaire=action.comment,
-                document_sha256=action.document_hash,
-                adresse_ip=where.ip_address,
-                origine=where.origin,
-            )
-    except IntegrityError as exc:  # the unique constraint, should the lock ever be missing
-        raise ValidationError("Cette décision a déjà été enregistrée.") from exc
-    changes = {
-        "tour": convention.tour,
-        "etape": step.label,
-        "decision": row.decision,
-        "personne": key,
-        "document_sha256": row.document_sha256,
-    }
-    if after.outcome == pure.CircuitOutcome.REJETE:
-        target = pure.check_convention_transition(
-            convention.etat, pure.ConventionEvent.REJETER, fields={"comment": action.comment}
+    convention = rnd.convention
+    now = timezone.now()
+    recent = CodeSignature.objects.filter(
+        convention=convention,
+        user=acting_user,
+        tour=convention.tour,
+        canal=CanalCode.EMAIL,
+        created_at__gte=now - dt.timedelta(hours=1),
+    )
+    if recent.filter(created_at__gt=now - CODE_RESEND_DELAY).exists():
+        raise ValidationError(
+            "Un code vient de vous être envoyé : attendez une minute avant d’en demander un autre."
         )
-        changes["etat"] = [convention.etat, target.value]
-        convention.etat = target.value
-        convention.save(update_fields=["etat", "updated_at"])
-        notifications.refused(convention, row)
-    elif after.outcome == pure.CircuitOutcome.VALIDE:
-        target = pure.check_convention_transition(convention.etat, pure.ConventionEvent.SIGNER)
-        _seal(convention, [*round_decisions, row])
-        changes["etat"] = [convention.etat, target.value]
-        changes["pdf_signe_sha256"] = convention.pdf_signe_sha256
-        convention.etat = target.value
-        convention.save(update_fields=["etat", "pdf_signe", "pdf_signe_sha256", "signee_le", "updated_at"])
-        notifications.sealed(convention)
+    if recent.count() >= CODE_MAX_PER_HOUR:
+        raise ValidationError(
+            "Vous avez demandé trop de codes en une heure : réessayez plus tard ou prévenez l’EPN."
+        )
+    CodeSignature.objects.filter(
+        convention=convention, user=acting_user, used_at__isnull=True, expires_at__gt=now
+    ).update(expires_at=now)
+    challenge = CodeSignature(
+        convention=convention,
+        tour=convention.tour,
+        etape=turn.step,
+        personne=turn.on_behalf_of or turn.person,
+        user=acting_user,
+        document_sha256=rnd.expected,
+        canal=CanalCode.EMAIL,
+        expires_at=now + CODE_TTL,
+    )
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    challenge.code_hmac = _code_digest(challenge, code)
+    challenge.save()
+    preuve.append(
+        convention,
+        EvenementNature.CODE_ENVOYE,
+        acting_user=acting_user,
+        canal=CanalCode.EMAIL.value,
+        etape=turn.label,
+        destinataire=mask(acting_user.email),
+        expire_le=challenge.expires_at.replace(microsecond=0).isoformat(),
+    )
+    (deliver or _send_code_email)(acting_user, convention, code, challenge.expires_at)
+    return challenge
+
+
+def _check_code(rnd: _Round, acting_user, turn, code: str, canal: str) -> tuple[CodeSignature | None, str]:
+    """(the challenge, "") when the code is right; (challenge or None, French reason) when not."""
+    convention = rnd.convention
+    now = timezone.now()
+    code = (code or "").strip().replace(" ", "")
+    personne = turn.on_behalf_of or turn.person
+    if canal == CanalCode.TOTP:
+        device = confirmed_device(acting_user)
+        if device is None:
+            return None, "Vous n’avez pas d’application d’authentification : demandez un code par e-mail."
+        challenge, _ = CodeSignature.objects.select_for_update().get_or_create(
+            convention=convention,
+            tour=convention.tour,
+            etape=turn.step,
+            personne=personne,
+            user=acting_user,
+            canal=CanalCode.TOTP,
+            used_at__isnull=True,
+            defaults={"document_sha256": rnd.expected, "expires_at": now + CODE_TTL},
+        )
+        if challenge.tentatives >= CODE_MAX_ATTEMPTS:
+            return (
+                challenge,
+                "Trop d’essais manqués : la signature par application est bloquée pour ce circuit.",
+            )
+        if not (code.isdigit() and len(code) == CODE_DIGITS and device.verify_token(code)):
+            return challenge, "Ce code ne correspond pas à celui de votre application d’authentification."
+        return challenge, ""
+    challenge = (
+        CodeSignature.objects.select_for_update()
+        .filter(convention=convention, user=acting_user, canal=CanalCode.EMAIL, tour=convention.tour)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if challenge is None:
+        return None, "Demandez d’abord un code : il vous est envoyé par e-mail."
+    if challenge.used_at is not None:
+        return None, "Ce code a déjà servi : demandez-en un nouveau."
+    if challenge.tentatives >= CODE_MAX_ATTEMPTS:
+        return None, "Trop d’essais manqués : ce code est bloqué. Demandez-en un nouveau."
+    if challenge.expires_at <= now:
+        return None, "Ce code a expiré (il vaut 10 minutes) : demandez-en un nouveau."
+    if (challenge.etape, challenge.personne, challenge.document_sha256) != (
+        turn.step,
+        personne,
+        rnd.expected,
+    ):
+        return None, "Ce code a été envoyé pour une autre signature : demandez-en un nouveau."
+    if not hmac.compare_digest(challenge.code_hmac, _code_digest(challenge, code)):
+        return challenge, "Ce code n’est pas le bon."
+    return challenge, ""
+
+
+def convention_sign(
+    *,
+    acting_user,
+    convention: Convention,
+    code: str,
+    canal: str = CanalCode.EMAIL,
+    tour: int | None = None,
+    document_sha256: str | None = None,
+    etape: int | None = None,
+) -> Decision:
+    """A signature, confirmed by the one-time code (e-mail) or the TOTP app's code.
+
+    A wrong code counts as a missed attempt, which is kept (with its proof event) even though
+    the signature is refused: that write commits before the refusal is raised.
+    """
+    failure = _sign(
+        acting_user=acting_user,
+        convention=convention,
+        code=code,
+        canal=CanalCode(canal),
+        tour=tour,
+        document_sha256=document_sha256,
+        etape=etape,
+    )
+    if isinstance(failure, str):
+        raise ValidationError(failure)
+    return failure
+
+
+@transaction.atomic
+def _sign(*, acting_user, convention, code, canal, tour, document_sha256, etape):
+    _check_can_read(acting_user, convention)
+    rnd = _Round(convention, tour=tour)
+    turn = rnd.turn(acting_user, etape)
+    if turn.kind != pure.StepKind.SIGNATURE:
+        raise ValidationError("Cette étape est un visa : elle ne demande pas de code.")
+    challenge, reason = _check_code(rnd, acting_user, turn, code, canal)
+    if reason:
+        if challenge is not None:
+            challenge.tentatives += 1
+            challenge.save(update_fields=["tentatives"])
+            left = CODE_MAX_ATTEMPTS - challenge.tentatives
+            if (
+                reason in ("Ce code n’est pas le bon.",)
+                or canal == CanalCode.TOTP
+                and "ne correspond" in reason
+            ):
+                reason += (
+                    f" Il vous reste {left} essai{'s' if left > 1 else ''}."
+                    if left > 0
+                    else " C’était le dernier essai : demandez un nouveau code."
+                )
+        preuve.append(
+            rnd.convention,
+            EvenementNature.CODE_REFUSE,
+            acting_user=acting_user,
+            canal=canal.value,
+            etape=turn.label,
+            motif=reason,
+        )
+        return reason  # committed: the attempt counts
+    challenge.used_at = timezone.now()
+    challenge.save(update_fields=["used_at"])
+    preuve.append(
+        rnd.convention,
+        EvenementNature.CODE_VERIFIE,
+        acting_user=acting_user,
+        canal=canal.value,
+        etape=turn.label,
+    )
+    return _record(
+        acting_user,
+        rnd,
+        turn,
+        decision=DecisionChoice.VALIDER,
+        commentaire="",
+        document_sha256=document_sha256,
+        canal=canal.value,
+    )
+
+
+# --- Delegation --------------------------------------------------------------------------------------
+
+
+def deputies_for(convention: Convention, etape: int) -> list:
+    """Who may be named deputy for a step: the active members of the step's organisation."""
+    item = convention.circuit["steps"][etape]
+    people = convention.circuit.get("people", {})
+    party = next((people[k].get("partie") for k in item["people"] if k in people), "")
+    if party == selectors.EPN_KEY:
+        members = Membership.objects.active().filter(structure_id=convention.structure_id)
+    elif party == selectors.COLLECTIVITE_KEY:
+        members = Membership.objects.active().filter(collectivite_id=convention.collectivite_id)
+    elif party.startswith("partenaire-"):
+        members = Membership.objects.active().filter(structure_id=int(party.split("-", 1)[1]))
+    else:
+        return []
+    listed = {int(k.split("-", 1)[1]) for k in item["people"] if k.startswith("user-")}
+    return list(
+        User.objects.filter(pk__in=members.values("user_id"), is_active=True)
+        .exclude(pk__in=listed)
+        .order_by("last_name", "first_name", "pk")
+    )
+
+
+@transaction.atomic
+def convention_delegate(
+    *, acting_user, convention: Convention, etape: int, delegataire, tour: int | None = None
+):
+    """A signatory names a deputy of the same organisation, who will sign « par délégation »."""
+    _check_can_read(acting_user, convention)
+    rnd = _Round(convention, tour=tour)
+    convention = rnd.convention
+    me = selectors.user_key(acting_user.pk)
+    if delegataire.pk not in {u.pk for u in deputies_for(convention, etape)}:
+        raise ValidationError(
+            "Le délégataire doit être membre de la même organisation que vous, avec un compte actif."
+        )
+    delegation = pure.Delegation(etape, me, selectors.user_key(delegataire.pk))
+    try:
+        pure.check_delegation(rnd.circuit, rnd.progress, rnd.delegations, delegation)
+    except pure.CircuitError as exc:
+        raise ValidationError(exc.message) from exc
+    who = convention.circuit["people"].get(me, {})
+    row = Delegation.objects.create(
+        convention=convention,
+        tour=convention.tour,
+        etape=etape,
+        personne=me,
+        delegant=acting_user,
+        delegataire=delegataire,
+        delegataire_personne=delegation.deputy,
+        delegant_nom=who.get("nom") or acting_user.get_full_name() or acting_user.email,
+        delegataire_nom=delegataire.get_full_name() or delegataire.email,
+        organisation=who.get("organisation", ""),
+        adresse_ip=context.current().ip_address,
+    )
+    preuve.append(
+        convention,
+        EvenementNature.DELEGATION,
+        acting_user=acting_user,
+        etape=rnd.circuit.steps[etape].label,
+        delegant=row.delegant_nom,
+        delegataire=row.delegataire_nom,
+        delegataire_id=delegataire.pk,
+        organisation=row.organisation,
+    )
     audit_record(
         acting_user=acting_user,
-        action=AuditAction.TRANSITION if "etat" in changes else AuditAction.UPDATE,
-        obj=convention,
+        action=AuditAction.CREATE,
+        obj=row,
         structure=convention.structure,
-        changes=changes,
+        changes={"etape": etape, "delegataire": delegataire.pk},
     )
-    notifications.decided(convention, row, before, after)
+    notifications.delegated(convention, row)
     return row
 
 
-def _seal(convention: Convention, decisions: list[Decision]) -> None:
-    """Seal the validated PDF with the platform certificate; the stamp lists every signatory.
+# --- Seal ------------------------------------------------------------------------------------------
 
-    The sealed bytes are those of the version every party validated (its hash is on each
-    decision), so the signed file ties back to the circuit's history. The seal is quick (a
-    fraction of a second), so it runs here, in the same transaction as the state change.
+
+def _signatories_payload(decisions: list[Decision]) -> list[dict]:
+    return [
+        {
+            "nom": d.nom,
+            "qualite": d.qualite,
+            "organisation": d.organisation,
+            "le": d.at.replace(microsecond=0).isoformat() if d.at else None,
+            "canal": d.canal,
+            "par_delegation_de": d.pour_le_compte_de_nom,
+        }
+        for d in decisions
+        if d.decision == DecisionChoice.VALIDER and d.nature == pure.StepKind.SIGNATURE
+    ]
+
+
+def _final_pdf(convention: Convention, signed_on: dt.date) -> tuple[bytes, tuple | None, str]:
+    """The document to seal: the approved version regenerated with « Fait à …, le <date> ».
+
+    The regeneration is kept only if the undated document has the text of the approved one
+    (``ConventionVersion.texte_sha256``), so the date is the only change; otherwise (a
+    party renamed since the submission, a custom model, which LibreOffice renders outside the
+    request) the approved PDF is sealed as it is, and the proof file says why.
     """
     version = convention.version_soumise
     with version.pdf.open("rb") as handle:
-        pdf = handle.read()
-    if sha256_hex(pdf) != version.pdf_sha256:
+        approved = handle.read()
+    if sha256_hex(approved) != version.pdf_sha256:
         raise ValidationError(
             "Le PDF enregistré ne correspond plus à son empreinte : la signature est refusée."
         )
-    signatories = [
-        Signatory(
-            name=d.nom,
-            role=f"{d.qualite} ({'visa' if d.nature == 'visa' else 'signature'})",
-            organisation=d.organisation,
-            signed_on=timezone.localtime(d.at),
-        )
-        for d in decisions
-        if d.decision == DecisionChoice.VALIDER
-    ]
     box = None
     if version.cadre_signature:
         page, rect = version.cadre_signature
         box = (int(page), tuple(int(v) for v in rect))
+    if convention.modele_personnalise_id or convention.modele not in MODELS:
+        return approved, box, "modèle personnalisé : le document approuvé est scellé tel quel"
     try:
-        signed = sign_pdf(
+        content = selectors.content_for(convention, version=version.numero)
+        undated = build_document(convention.modele, content)
+        dated = build_document(convention.modele, replace(content, signature_date=signed_on))
+    except ContentError as exc:
+        return approved, box, f"document non régénéré : {exc}"
+    if undated.plain_text() != dated.plain_text().replace(dated.closing, undated.closing):
+        return approved, box, "document non régénéré : la date n’est pas la seule différence"
+    if version.texte_sha256:
+        same = sha256_hex(undated.plain_text().encode()) == version.texte_sha256
+    else:  # a version generated before its text was hashed: compare the rendered PDFs
+        same = generate_pdf(convention.modele, content).sha256 == version.pdf_sha256
+    if not same:
+        return approved, box, "document non régénéré : le contenu a changé depuis la soumission"
+    final = generate_pdf(convention.modele, replace(content, signature_date=signed_on))
+    return final.content, final.signature_box, ""
+
+
+def _seal(convention: Convention, decisions: list[Decision]) -> None:
+    """Seal the final PDF with the platform certificate; the stamp lists every signatory.
+
+    The final PDF is the approved version with the date of the last signature filled in
+    (``_final_pdf``); the proof file keeps both hashes. The seal runs here, in the same
+    transaction as the state change.
+    """
+    signed = [
+        d for d in decisions if d.decision == DecisionChoice.VALIDER and d.nature == pure.StepKind.SIGNATURE
+    ]
+    last = max(timezone.localtime(d.at) for d in signed) if signed else timezone.localtime()
+    pdf, box, note = _final_pdf(convention, last.date())
+    preuve.append(
+        convention,
+        EvenementNature.DOCUMENT_FINAL,
+        document_approuve_sha256=convention.version_soumise.pdf_sha256,
+        document_final_sha256=sha256_hex(pdf),
+        date_signature=last.date().isoformat(),
+        remarque=note,
+    )
+    signatories = [
+        Signatory(
+            name=d.nom
+            + (f" (par délégation de {d.pour_le_compte_de_nom})" if d.pour_le_compte_de_nom else ""),
+            role=d.qualite,
+            organisation=d.organisation,
+            signed_on=timezone.localtime(d.at),
+        )
+        for d in signed
+    ]
+    try:
+        sealed = sign_pdf(
             pdf,
             signatories,
             box=box,
@@ -584,9 +1136,44 @@ def _seal(convention: Convention, decisions: list[Decision]) -> None:
         )
     except SignatureError as exc:
         raise ValidationError(str(exc)) from exc
-    convention.pdf_signe.save(f"signee-{signed.sha256[:12]}.pdf", ContentFile(signed.content), save=False)
-    convention.pdf_signe_sha256 = signed.sha256
+    convention.pdf_signe.save(f"signee-{sealed.sha256[:12]}.pdf", ContentFile(sealed.content), save=False)
+    convention.pdf_signe_sha256 = sealed.sha256
     convention.signee_le = timezone.now()
+
+
+# --- The dossier ----------------------------------------------------------------------------------
+
+
+def attach_to_dossiers(convention: Convention, dossiers=None) -> int:
+    """Attach the signed convention and its proof file to the action's dossiers (once each).
+
+    Called when the circuit ends, and by ``dossiers.services.dossier_create`` (through the
+    ``dossier_created`` signal) for a dossier created later. Returns how many files were added.
+    """
+    if not convention.pdf_signe or convention.action_id is None:
+        return 0
+    if dossiers is None:
+        dossiers = list(convention.action.dossiers.all())
+    if not dossiers:
+        return 0
+    with convention.pdf_signe.open("rb") as handle:
+        signed = handle.read()
+    reference = convention.reference or f"convention-{convention.pk}"
+    files = [
+        (f"{reference}-signee.pdf", signed, f"Convention signée « {convention.titre} » (PDF scellé)"),
+        (
+            f"{reference}-preuve-tour-{convention.tour}.pdf",
+            preuve.as_pdf(convention),
+            f"Fichier de preuve de la signature de « {convention.titre} »",
+        ),
+    ]
+    added = 0
+    for dossier in dossiers:
+        for name, data, description in files:
+            added += bool(
+                piece_attach_system(dossier=dossier, filename=name, data=data, description=description)
+            )
+    return added
 
 
 # --- After the signature ---------------------------------------------------------------------------

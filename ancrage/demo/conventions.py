@@ -16,11 +16,12 @@ from ancrage.actions.models import Action
 from ancrage.conventions import jobs, selectors, services
 from ancrage.conventions.content import add_months
 from ancrage.conventions.models import Convention
-from ancrage.demo.actions import SENIORS, TY_BLOSNE
+from ancrage.demo.actions import CCAS, SENIORS, TY_BLOSNE
 
 SIGNEE = "Convention de partenariat « Bien vivre le numérique » (démo)"
 EN_VALIDATION = "Mise à disposition de la salle multimédia au centre social Ty-Blosne (démo)"
 ECHEANCE = "Convention « Permanences numériques au centre social » (démo)"
+DEUX_PARTENAIRES = "Convention « Ateliers numériques du CCAS et du centre social » (démo)"
 
 
 def _generate(convention) -> None:
@@ -37,11 +38,21 @@ def _submit(world, convention):
     return services.convention_submit(acting_user=None, convention=convention)
 
 
-def _sign(world, convention):
-    services.convention_decide(
-        acting_user=world.users["partenaire"], convention=convention, decision="valider"
+def _sign_with_code(user, convention) -> None:
+    """What a signatory does on the signing page; the code is caught here instead of e-mailed."""
+    caught = {}
+    services.signature_code_send(
+        acting_user=user,
+        convention=convention,
+        deliver=lambda _user, _convention, code, _expires: caught.update(code=code),
     )
-    services.convention_decide(acting_user=world.users["elu"], convention=convention, decision="valider")
+    services.convention_sign(acting_user=user, convention=convention, code=caught["code"])
+
+
+def _sign(world, convention):
+    for name in ("responsable", "partenaire", "partenaire2", "elu"):
+        if selectors.turns_for(world.users[name], convention):
+            _sign_with_code(world.users[name], convention)
     convention.refresh_from_db()
     return convention
 
@@ -57,17 +68,10 @@ def _signed_with_history(world, ty_blosne) -> None:
         reconductions_max=2,
         preavis_mois=2,
         juridiction="le tribunal administratif de Rennes",
-        partenaires=[ty_blosne],
+        partenaires=[ty_blosne, world.partners[CCAS]],
     )
     if action is not None:
         convention = services.convention_create_from_action(acting_user=None, action=action, **fields)
-        # Only the centre social has an account in the demo: keep its commitments and the EPN's.
-        keep = {"epn", "collectivite", selectors.partner_key(ty_blosne.pk)}
-        services.convention_update(
-            acting_user=None,
-            convention=convention,
-            engagements=[e for e in convention.engagements if e["partie"] in keep],
-        )
     else:
         convention = services.convention_create(
             acting_user=None,
@@ -154,6 +158,30 @@ def _expiring(world, ty_blosne) -> None:
     _sign(world, _submit(world, convention))
 
 
+def _two_partners(world, ty_blosne) -> None:
+    ccas = world.partners[CCAS]
+    convention = services.convention_create(
+        acting_user=None,
+        epn=world.blosne,
+        titre=DEUX_PARTENAIRES,
+        objet=(
+            "Des ateliers numériques pour les personnes accompagnées par le CCAS, au centre social "
+            "Ty-Blosne et à l’EPN (démo)."
+        ),
+        date_debut=add_months(selectors.today().replace(day=1), 2),
+        duree_mois=12,
+        partenaires=[ty_blosne, ccas],
+        lieu_signature="Rennes",
+        juridiction="le tribunal administratif de Rennes",
+        engagements=[
+            {"partie": "epn", "texte": "animer deux ateliers par mois"},
+            {"partie": selectors.partner_key(ty_blosne.pk), "texte": "accueillir un atelier sur deux"},
+            {"partie": selectors.partner_key(ccas.pk), "texte": "orienter les personnes qu’il accompagne"},
+        ],
+    )
+    _submit(world, convention)
+
+
 def load(world) -> None:
     ty_blosne = world.partners[TY_BLOSNE]
     existing = set(Convention.objects.filter(structure=world.blosne).values_list("titre", flat=True))
@@ -161,6 +189,7 @@ def load(world) -> None:
         (SIGNEE, _signed_with_history),
         (EN_VALIDATION, _in_validation),
         (ECHEANCE, _expiring),
+        (DEUX_PARTENAIRES, _two_partners),
     ):
         if titre not in existing:
             build(world, ty_blosne)

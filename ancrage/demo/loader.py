@@ -28,6 +28,7 @@ DEMO_ACCOUNTS = [
     ("referent@demo.ancrage.fr", "Référente de Rennes Métropole"),
     ("elu@demo.ancrage.fr", "Élu de Rennes Métropole, signataire"),
     ("partenaire@demo.ancrage.fr", "Partenaire : centre social Ty-Blosne"),
+    ("partenaire2@demo.ancrage.fr", "Partenaire : CCAS de Rennes"),
     ("coordinateur@demo.ancrage.fr", "Coordinatrice du réseau départemental"),
     ("animateur2@demo.ancrage.fr", "Animateur de l’espace numérique de Vitré"),
     (
@@ -42,6 +43,7 @@ PEOPLE = {
     "referent@demo.ancrage.fr": ("Soizic", "Bréhier"),
     "elu@demo.ancrage.fr": ("Loïc", "Tanguy"),
     "partenaire@demo.ancrage.fr": ("Nadia", "Benali"),
+    "partenaire2@demo.ancrage.fr": ("Gwenola", "Le Bihan"),
     "coordinateur@demo.ancrage.fr": ("Maëlle", "Jégou"),
     "animateur2@demo.ancrage.fr": ("Erwan", "Gicquel"),
     "animateur3@demo.ancrage.fr": ("Inès", "Bouvier"),
@@ -146,6 +148,7 @@ def load_demo(*, conventions: bool = True) -> bool:
         "referent@demo.ancrage.fr": (Role.REFERENT, rennes_metropole),
         "elu@demo.ancrage.fr": (Role.ELU, rennes_metropole),
         "partenaire@demo.ancrage.fr": (Role.PARTENAIRE, partners["Centre social Ty-Blosne (démo)"]),
+        "partenaire2@demo.ancrage.fr": (Role.PARTENAIRE, partners["CCAS de Rennes (démo)"]),
         "coordinateur@demo.ancrage.fr": (Role.COORDINATEUR, reseau),
         "animateur2@demo.ancrage.fr": (Role.ANIMATEUR, vitre_epn),
         "animateur3@demo.ancrage.fr": (Role.ANIMATEUR, villeurbanne_epn),

@@ -16,7 +16,7 @@ from django.utils import timezone
 from ancrage.actions import services as action_services
 from ancrage.audit.enums import AuditAction
 from ancrage.audit.services import audit_record
-from ancrage.dossiers import journal, notifications, pieces, selectors
+from ancrage.dossiers import journal, notifications, pieces, selectors, signals
 from ancrage.dossiers.enums import CREER, Cote, Etat
 from ancrage.dossiers.models import (
     Annotation,
@@ -94,6 +94,7 @@ def dossier_create(*, acting_user, action, titre: str = "") -> Dossier:
         role=str(selectors.epn_role(acting_user, dossier.structure) or ""),
     )
     audit_record(acting_user=acting_user, action=AuditAction.CREATE, obj=dossier, structure=dossier.structure)
+    signals.dossier_created.send(sender=Dossier, dossier=dossier)
     return dossier
 
 
@@ -254,6 +255,39 @@ def piece_add(
         obj=piece,
         structure=dossier.structure,
         changes={"sha256": checked.sha256, "taille": checked.size},
+    )
+    return piece
+
+
+@transaction.atomic
+def piece_attach_system(
+    *, dossier: Dossier, filename: str, data: bytes, description: str = ""
+) -> PieceJointe | None:
+    """A document the platform attaches itself (the signed convention, its proof file).
+
+    Whatever the dossier's state and its number of pieces: it is a fact about the action, not an
+    addition by the EPN. Attached once: a piece with the same SHA-256 is not added again (None).
+    """
+    checked = pieces.check_piece(data, pieces.safe_name(filename))
+    if dossier.pieces.filter(sha256=checked.sha256).exists():
+        return None
+    piece = PieceJointe.objects.create(
+        dossier=dossier,
+        nom=pieces.safe_name(filename),
+        description=description[:255],
+        type=checked.kind,
+        content_type=checked.content_type,
+        taille=checked.size,
+        sha256=checked.sha256,
+        contenu=data,
+        deposee_par=None,
+    )
+    audit_record(
+        acting_user=None,
+        action=AuditAction.CREATE,
+        obj=piece,
+        structure=dossier.structure,
+        changes={"sha256": checked.sha256, "taille": checked.size, "origine": "plateforme"},
     )
     return piece
 

@@ -216,15 +216,18 @@ def may_collectivite(scope, granted: Iterable[Role], collectivite_id) -> bool:
 
 # --- Conventions ----------------------------------------------------------------------------------
 
-# The circuit: each partner organisation gives its visa through a member holding this role; then
-# one élu of the collectivité signs, or, for an EPN attached to no collectivité, a responsable.
-# The document names the first member of each as the representative of the collectivité and of
-# the EPN.
+# The circuit: every party signs. Each partner organisation through a member holding this role,
+# the EPN through a responsable, the collectivité through an élu. The document names the first
+# member of each as its representative. A signatory may delegate to a person of the same
+# organisation (any role held there).
 CONVENTION_VISA = Role.PARTENAIRE
+CONVENTION_SIGNER_FOR_PARTNER = Role.PARTENAIRE
 CONVENTION_SIGNER_FOR_COLLECTIVITE = Role.ELU
 CONVENTION_SIGNER_FOR_EPN = Role.RESPONSABLE
 # Who has conventions waiting for their decision on the dashboard.
-CONVENTION_DECIDERS = frozenset({CONVENTION_VISA, CONVENTION_SIGNER_FOR_COLLECTIVITE})
+CONVENTION_DECIDERS = frozenset(
+    {CONVENTION_SIGNER_FOR_PARTNER, CONVENTION_SIGNER_FOR_COLLECTIVITE, CONVENTION_SIGNER_FOR_EPN}
+)
 
 
 # --- Accounts -------------------------------------------------------------------------------------

@@ -154,10 +154,16 @@ def test_a_responsable_cannot_make_themselves_partner_and_give_its_visa(demo):
 
     convention = Convention.objects.filter(etat=Etat.EN_VALIDATION, structure=blosne()).first()
     assert convention is not None
+    # The responsable signs for the EPN; for the partner, neither they nor their alias may act.
+    partner_step = next(i for i, s in enumerate(convention.circuit["steps"]) if "Ty-Blosne" in s["label"])
     for acting in (responsable, user("yann.perso@exemple.fr")):
         with pytest.raises(PermissionDenied):
             convention_services.convention_decide(
-                acting_user=acting, convention=convention, decision="valider"
+                acting_user=acting,
+                convention=convention,
+                decision="rejeter",
+                commentaire="x",
+                etape=partner_step,
             )
     assert not convention.decisions.filter(par__email__in=[RESPONSABLE, "yann.perso@exemple.fr"]).exists()
 
@@ -288,7 +294,7 @@ def test_a_refused_access_gives_no_role_and_is_audited(demo):
 def test_the_operator_approves_for_a_partner_without_member(demo):
     lonely = (
         Structure.objects.filter(kind="partenaire", referencee_par=blosne())
-        .exclude(pk=ty_blosne().pk)
+        .exclude(pk__in=Membership.objects.active().exclude(structure=None).values("structure_id"))
         .first()
     )
     assert not Membership.objects.active().filter(structure=lonely).exists()
@@ -329,7 +335,7 @@ def _awaiting_by_kind():
     """For each kind of organisation, an invitation awaiting approval (None: the kind needs none)."""
     lonely = (
         Structure.objects.filter(kind="partenaire", referencee_par=blosne())
-        .exclude(pk=ty_blosne().pk)
+        .exclude(pk__in=Membership.objects.active().exclude(structure=None).values("structure_id"))
         .first()
     )
     return {

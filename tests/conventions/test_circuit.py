@@ -18,6 +18,8 @@ from ancrage.conventions.circuit import (
     ConventionState,
     ConventionTerms,
     Decision,
+    Delegation,
+    DelegationRefused,
     DocumentChanged,
     InvalidCircuit,
     LifecycleError,
@@ -26,9 +28,11 @@ from ancrage.conventions.circuit import (
     StepKind,
     StepMode,
     StepStatus,
+    TwoParties,
     add_months,
     avenants_of,
     check_convention_transition,
+    check_delegation,
     check_new_avenant,
     current_term,
     decide,
@@ -190,6 +194,180 @@ def test_random_decisions_keep_the_circuit_consistent(draws):
         )
         assert p.convention_state in set(CS)
     assert progress(c, actions).outcome in set(CircuitOutcome)
+
+
+# Groups of parallel steps, delegation, one person for one party
+
+
+def signing_circuit():
+    """Visas of two services in parallel, then the EPN and two partners side by side, then the élu."""
+    return Circuit(
+        (
+            Step("Visa juridique", ("juriste",), StepMode.UN, StepKind.VISA, group=0),
+            Step("Visa financier", ("dgs", "dga"), StepMode.UN, StepKind.VISA, group=0),
+            Step("Signature de l'EPN", ("resp",), StepMode.UN, StepKind.SIGNATURE, group=1),
+            Step("Signature de l'association", ("asso1", "asso2"), StepMode.UN, StepKind.SIGNATURE, group=1),
+            Step("Signature du CCAS", ("ccas", "resp2"), StepMode.UN, StepKind.SIGNATURE, group=1),
+            Step("Signature de l'élu", ("elu",), StepMode.UN, StepKind.SIGNATURE, group=2),
+        )
+    )
+
+
+def test_a_group_runs_in_parallel_and_the_next_waits_for_all_of_it():
+    c = signing_circuit()
+    assert c.groups == ((0, 1), (2, 3, 4), (5,))
+    actions = [CircuitAction(1, "dga", V)]
+    p = progress(c, actions)
+    assert [s.index for s in p.current_steps] == [0]
+    with pytest.raises(NotYourTurn):
+        decide(c, actions, CircuitAction(2, "resp", V))
+    actions.append(CircuitAction(0, "juriste", V))
+    assert [s.index for s in progress(c, actions).current_steps] == [2, 3, 4]
+    for action in (CircuitAction(4, "ccas", V), CircuitAction(2, "resp", V)):
+        actions.append(action)
+    with pytest.raises(NotYourTurn, match="étape 4"):
+        decide(c, actions, CircuitAction(5, "elu", V))
+    actions.append(CircuitAction(3, "asso2", V))
+    assert decide(c, actions, CircuitAction(5, "elu", V)).outcome == CircuitOutcome.VALIDE
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        (
+            (
+                Step("S", ("a",), kind=StepKind.SIGNATURE, group=0),
+                Step("V", ("b",), group=1),
+                Step("S2", ("c",), kind=StepKind.SIGNATURE, group=2),
+            ),
+            "précèdent",
+        ),
+        ((Step("V", ("a",), group=0), Step("S", ("b",), kind=StepKind.SIGNATURE, group=0)), "groupe"),
+        (
+            (
+                Step("S", ("a",), kind=StepKind.SIGNATURE, group=0),
+                Step("T", ("b",), kind=StepKind.SIGNATURE, group=1),
+                Step("U", ("c",), kind=StepKind.SIGNATURE, group=0),
+            ),
+            "se suivent",
+        ),
+    ],
+)
+def test_invalid_groups(steps, message):
+    with pytest.raises(InvalidCircuit, match=message):
+        Circuit(steps)
+
+
+def test_a_refusal_of_a_signature_ends_the_round_and_needs_a_reason():
+    c = signing_circuit()
+    actions = [CircuitAction(0, "juriste", V), CircuitAction(1, "dgs", V)]
+    with pytest.raises(CommentRequired):
+        decide(c, actions, CircuitAction(3, "asso1", X))
+    p = decide(c, actions, CircuitAction(3, "asso1", X, comment="Le montant est faux."))
+    assert p.outcome == CircuitOutcome.REJETE and p.convention_state == CS.BROUILLON and not p.current_steps
+    with pytest.raises(CircuitClosed):
+        decide(c, [*actions, CircuitAction(3, "asso1", X, comment="x")], CircuitAction(2, "resp", V))
+
+
+def test_delegation_lets_a_named_deputy_decide_in_the_name_of_a_person():
+    c = signing_circuit()
+    visas = [CircuitAction(0, "juriste", V), CircuitAction(1, "dgs", V)]
+    p = progress(c, visas)
+    delegation = Delegation(5, "elu", "adjoint")
+    check_delegation(c, p, [], delegation)  # a later step may be delegated in advance
+    with pytest.raises(DelegationRefused, match="déjà désigné"):
+        check_delegation(c, p, [delegation], Delegation(5, "elu", "dgs"))
+    with pytest.raises(DelegationRefused, match="ne peut pas déléguer"):
+        check_delegation(c, p, [delegation], Delegation(5, "adjoint", "autre"))
+    with pytest.raises(DelegationRefused, match="déjà validée"):
+        check_delegation(c, p, [], Delegation(0, "juriste", "autre"))
+    with pytest.raises(DelegationRefused, match="figure déjà"):
+        check_delegation(c, p, [], Delegation(3, "asso1", "asso2"))
+    actions = [*visas, CircuitAction(2, "resp", V), CircuitAction(3, "asso1", V), CircuitAction(4, "ccas", V)]
+    with pytest.raises(NotYourTurn, match="délégation"):
+        decide(c, actions, CircuitAction(5, "adjoint", V, on_behalf_of="elu"))
+    with pytest.raises(NotYourTurn):
+        decide(c, actions, CircuitAction(5, "adjoint", V), delegations=[delegation])
+    p = decide(c, actions, CircuitAction(5, "adjoint", V, on_behalf_of="elu"), delegations=[delegation])
+    assert p.outcome == CircuitOutcome.VALIDE and p.steps[5].validated_by == ("elu",)
+
+
+def test_one_person_signs_for_one_party_only():
+    c = signing_circuit()
+    actions = [CircuitAction(0, "juriste", V), CircuitAction(1, "dgs", V), CircuitAction(2, "resp", V)]
+    two_hats = Circuit(
+        tuple(
+            Step(
+                s.label,
+                (*s.people, "resp") if s.label == "Signature du CCAS" else s.people,
+                s.mode,
+                s.kind,
+                s.group,
+            )
+            for s in c.steps
+        )
+    )
+    with pytest.raises(TwoParties, match="deux parties"):
+        decide(two_hats, actions, CircuitAction(4, "resp", V))
+    # Through a delegation too: the deputy of one party cannot sign for another.
+    deputy = Delegation(4, "ccas", "resp")
+    with pytest.raises(TwoParties):
+        decide(c, actions, CircuitAction(4, "resp", V, on_behalf_of="ccas"), delegations=[deputy])
+
+
+PEOPLE = ["juriste", "dgs", "dga", "resp", "asso1", "asso2", "ccas", "resp2", "elu", "adjoint", "x"]
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 5), st.sampled_from(PEOPLE), st.booleans(), st.booleans()),
+        max_size=25,
+    )
+)
+def test_a_circuit_is_complete_only_when_every_step_has_its_signatories(draws):
+    """Whatever the order of the attempts: the outcome is « validé » exactly when each step has
+    its signatories (every person for « tous », one for « un »), every visa precedes every
+    signature, nobody signed for two parties, and the groups were decided in order."""
+    c = signing_circuit()
+    delegations = [Delegation(5, "elu", "adjoint")]
+    actions: list[CircuitAction] = []
+    for step, person, reject, deputy in draws:
+        on_behalf = "elu" if deputy and person == "adjoint" else None
+        action = CircuitAction(
+            step, person, X if reject else V, comment="motif" if reject else "", on_behalf_of=on_behalf
+        )
+        try:
+            p = decide(c, actions, action, delegations=delegations)
+        except CircuitError as error:
+            assert error.message
+            continue
+        actions.append(action)
+        group_of = {i: g for g, members in enumerate(c.groups) for i in members}
+        done = [s for s in p.steps if s.status == StepStatus.VALIDEE]
+        assert all(
+            group_of[s.index] <= group_of[t.index] or t.status == StepStatus.VALIDEE
+            for s in p.current_steps
+            for t in p.steps
+        )
+        signers = [
+            a.person for a in actions if a.decision == V and c.steps[a.step].kind == StepKind.SIGNATURE
+        ]
+        assert len(signers) == len(set(signers))
+        every_step_signed = all(
+            (set(s.step.people) <= set(s.validated_by))
+            if s.step.mode == StepMode.TOUS
+            else bool(s.validated_by)
+            for s in p.steps
+        )
+        assert (p.outcome == CircuitOutcome.VALIDE) == every_step_signed
+        visa_times = [
+            i for i, a in enumerate(actions) if c.steps[a.step].kind == StepKind.VISA and a.decision == V
+        ]
+        sign_times = [
+            i for i, a in enumerate(actions) if c.steps[a.step].kind == StepKind.SIGNATURE and a.decision == V
+        ]
+        assert not visa_times or not sign_times or max(visa_times) < min(sign_times)
+        assert len(done) <= len(c.steps)
 
 
 # Lifecycle

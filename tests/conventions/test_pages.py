@@ -2,8 +2,10 @@
 submitted, rejected by the partner with a comment, corrected, submitted again, visa, signed by the
 élu; the sealed PDF verifies and one changed byte fails. Then who sees what."""
 
+import json
 import re
 
+from django.core import mail
 from django.urls import reverse
 
 from ancrage.actions.models import Action
@@ -16,7 +18,7 @@ from ancrage.conventions.models import Convention, GenerationJob
 from ancrage.conventions.platform import platform_certificate
 from ancrage.conventions.signature import verify_pdf
 from ancrage.demo.actions import SENIORS, TY_BLOSNE
-from ancrage.demo.conventions import ECHEANCE, EN_VALIDATION, SIGNEE
+from ancrage.demo.conventions import DEUX_PARTENAIRES, ECHEANCE, EN_VALIDATION, SIGNEE
 from ancrage.organisations.enums import Role
 from ancrage.organisations.models import Membership, Structure
 from tests.conventions.test_custom_models import model_with
@@ -63,6 +65,31 @@ def edit_data(convention, **overrides):
     return data
 
 
+def sign_by_four(client, convention, sha):
+    """Four people sign, each with the code of their e-mail; the élu, whose group comes last, waits."""
+    sign = reverse("conventions:sign", kwargs={"pk": convention.pk})
+    login(client, "elu")
+    assert "Aucune signature" in client.get(sign, follow=True).content.decode()
+    for account in ("responsable", "partenaire", "partenaire2", "elu"):
+        login(client, account)
+        html = client.get(convention.get_absolute_url()).content.decode()
+        assert "Signer avec un code à usage unique" in html, account
+        page = client.get(sign)
+        assert "Recevoir un code par e-mail" in page.content.decode()
+        etape = page.context["turn"].step
+        mail.outbox.clear()
+        client.post(sign, {"action": "envoyer", "etape": etape})
+        [message] = mail.outbox
+        assert message.to == [f"{account}@demo.ancrage.fr"] and sha in message.body
+        code = re.search(r"^ +([0-9]{6})$", message.body, re.M).group(1)
+        form = {"action": "signer", "tour": 2, "etape": etape, "document_sha256": sha, "canal": "email"}
+        wrong = "000000" if code != "000000" else "111111"
+        response = client.post(sign, {**form, "code": wrong, "consentement": "on"})
+        assert "n’est pas le bon" in response.content.decode()
+        response = client.post(sign, {**form, "code": code, "consentement": "on"})
+        assert response.status_code == 302, response.content.decode()
+
+
 def test_full_circuit_in_the_browser(client, demo):
     ty_blosne = Structure.objects.get(nom=TY_BLOSNE)
     action = Action.objects.get(titre=SENIORS)
@@ -85,11 +112,7 @@ def test_full_circuit_in_the_browser(client, demo):
     convention = Convention.objects.get(titre="Convention des ateliers seniors")
     assert response["Location"] == reverse("conventions:update", kwargs={"pk": convention.pk})
     assert set(convention.partenaires.values_list("nom", flat=True)) == {TY_BLOSNE, "CCAS de Rennes (démo)"}
-    # Only the centre social has an account in the demo: the EPN keeps it alone as a signatory.
-    response = client.post(
-        reverse("conventions:update", kwargs={"pk": convention.pk}),
-        edit_data(convention, partenaires=[ty_blosne.pk]),
-    )
+    response = client.post(reverse("conventions:update", kwargs={"pk": convention.pk}), edit_data(convention))
     assert response.status_code == 302, response.content.decode()
     response = client.post(reverse("conventions:generate", kwargs={"pk": convention.pk}))
     job = GenerationJob.objects.get(convention=convention)
@@ -105,15 +128,15 @@ def test_full_circuit_in_the_browser(client, demo):
     convention.refresh_from_db()
     assert convention.etat == Etat.EN_VALIDATION
 
-    # The partner rejects: a comment is required, and the convention goes back to the draft.
+    # The partner refuses: a reason is required, and the convention goes back to the draft.
     login(client, "partenaire")
     html = client.get(convention.get_absolute_url()).content.decode()
-    assert "Votre visa est attendu" in html and version.pdf_sha256 in html
-    decide = reverse("conventions:decide", kwargs={"pk": convention.pk})
-    form = {"tour": 1, "document_sha256": version.pdf_sha256}
-    response = client.post(decide, {**form, "decision": "rejeter"}, follow=True)
-    assert "motivé" in response.content.decode()
-    client.post(decide, {**form, "decision": "rejeter", "commentaire": "Il manque le prêt de notre salle."})
+    assert "Votre signature est attendue" in html and version.pdf_sha256 in html
+    refuse = reverse("conventions:refuse", kwargs={"pk": convention.pk})
+    step = next(i for i, s in enumerate(convention.circuit["steps"]) if TY_BLOSNE in s["label"])
+    response = client.post(refuse, {"tour": 1, "etape": step, "commentaire": " "}, follow=True)
+    assert "Motif du refus" in response.content.decode()
+    client.post(refuse, {"tour": 1, "etape": step, "commentaire": "Il manque le prêt de notre salle."})
     convention.refresh_from_db()
     assert convention.etat == Etat.BROUILLON
     client.post(
@@ -133,41 +156,30 @@ def test_full_circuit_in_the_browser(client, demo):
     client.post(reverse("conventions:submit", kwargs={"pk": convention.pk}))
     convention.refresh_from_db()
     assert convention.tour == 2 and convention.version_soumise.numero == 2
+    sha = convention.version_soumise.pdf_sha256
 
-    login(client, "elu")
-    response = client.post(
-        decide,
-        {"tour": 2, "document_sha256": convention.version_soumise.pdf_sha256, "decision": "valider"},
-        follow=True,
-    )
-    assert "étape 1" in response.content.decode()  # the partner's visa comes first
-
-    login(client, "partenaire")
-    client.post(
-        decide, {"tour": 2, "document_sha256": convention.version_soumise.pdf_sha256, "decision": "valider"}
-    )
-    login(client, "elu")
-    html = client.get(convention.get_absolute_url()).content.decode()
-    assert "Votre signature est attendue" in html
-    client.post(
-        decide, {"tour": 2, "document_sha256": convention.version_soumise.pdf_sha256, "decision": "valider"}
-    )
+    sign_by_four(client, convention, sha)
     convention.refresh_from_db()
     assert convention.etat == Etat.SIGNEE
+    signatures = convention.decisions.filter(tour=2, nature="signature")
+    assert signatures.count() == 4 and set(signatures.values_list("canal", flat=True)) == {"email"}
 
     html = client.get(convention.get_absolute_url()).content.decode()
     assert "signature électronique simple" in html and "pas une signature qualifiée" in html
     signed = body(client.get(reverse("conventions:signed", kwargs={"pk": convention.pk})))
     cert = platform_certificate().cert_path
     assert verify_pdf(signed, trusted_certificates=[cert], expected_sha256=convention.pdf_signe_sha256).ok
+    assert re.search(r"Fait à Rennes, le [0-9]{1,2}(er)? [a-zéû]+ 20[0-9]{2}", pdf_text(signed))
     changed = bytearray(signed)
     changed[len(changed) // 3] ^= 0x01
     assert not verify_pdf(bytes(changed), trusted_certificates=[cert]).ok
+    proof = client.get(reverse("conventions:proof", kwargs={"pk": convention.pk, "tour": 2, "fmt": "json"}))
+    assert json.loads(proof.content)["empreintes"]["document_approuve_sha256"] == [sha]
 
     history = client.get(reverse("conventions:history", kwargs={"pk": convention.pk})).content.decode()
     for v in convention.versions.all():
         assert v.pdf_sha256 in history and v.docx_sha256 in history
-    assert history.count("<td>Validée") == 2 and "Il manque le prêt de notre salle." in history
+    assert history.count("<td>Validée") == 4 and "Il manque le prêt de notre salle." in history
 
 
 def test_demo_shows_the_three_conventions_and_the_alert(client, demo):
@@ -180,7 +192,16 @@ def test_demo_shows_the_three_conventions_and_the_alert(client, demo):
     assert signee.decisions.filter(decision="rejeter").exists() and signee.etat == Etat.SIGNEE
     login(client, "partenaire")
     html = client.get(Convention.objects.get(titre=EN_VALIDATION).get_absolute_url()).content.decode()
-    assert "Votre visa est attendu" in html
+    assert "Votre signature est attendue" in html
+    # The two-partner convention waits for its four signatories, each asked on their page.
+    two = Convention.objects.get(titre=DEUX_PARTENAIRES)
+    assert two.etat == Etat.EN_VALIDATION and two.partenaires.count() == 2
+    assert sum(len(s["people"]) for s in two.circuit["steps"]) == 4
+    # The signed one lists its four signatories, dated in its text.
+    assert signee.decisions.filter(tour=signee.tour, nature="signature").count() == 4
+    assert "Fait à Rennes, le …" not in pdf_text(
+        body(client.get(reverse("conventions:signed", kwargs={"pk": signee.pk})))
+    )
 
 
 def test_who_sees_what(client, demo):
@@ -194,6 +215,7 @@ def test_who_sees_what(client, demo):
         reverse("conventions:download", kwargs={"pk": version.pk, "fmt": "pdf"}),
         reverse("conventions:download", kwargs={"pk": version.pk, "fmt": "docx"}),
         reverse("conventions:job", kwargs={"pk": job.pk}),
+        reverse("conventions:proof", kwargs={"pk": convention.pk, "tour": convention.tour, "fmt": "pdf"}),
     ]
     login(client, "animateur2")  # another EPN's animateur
     for url in urls:
@@ -201,9 +223,9 @@ def test_who_sees_what(client, demo):
     assert SIGNEE[:20] not in client.get(reverse("conventions:list")).content.decode()
 
     # A partner of another organisation of the Blosne sees none of the centre social's conventions.
-    ccas = Structure.objects.get(nom="CCAS de Rennes (démo)")
+    mission = Structure.objects.get(nom="Mission locale du bassin rennais (démo)")
     other = UserFactory()
-    Membership.objects.create(user=other, role=Role.PARTENAIRE, structure=ccas)
+    Membership.objects.create(user=other, role=Role.PARTENAIRE, structure=mission)
     client.force_login(other)
     for url in urls:
         assert status(client, url) == 404, url

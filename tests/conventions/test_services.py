@@ -18,6 +18,7 @@ from ancrage.conventions.platform import platform_certificate
 from ancrage.conventions.signature import verify_pdf
 from tests.conventions.test_custom_models import requires_libreoffice, valid_model
 from tests.conventions.test_documents import docx_text, pdf_text
+from tests.conventions.world import sign_with_code
 
 EPN_COMMITMENT = "assurer l'animation des séances"
 ASSO_COMMITMENT = "assurer la mobilisation et l'orientation des publics"
@@ -99,10 +100,12 @@ def test_full_circuit_rejection_new_round_and_seal(world):
     convention = submitted(world)
     assert convention.etat == Etat.EN_VALIDATION and convention.tour == 1
     steps = convention.circuit["steps"]
-    assert [s["kind"] for s in steps] == ["visa", "signature"]
-    assert steps[0]["mode"] == "tous" and steps[1]["people"] == [f"user-{world.elu.pk}"]
+    assert [s["kind"] for s in steps] == ["signature"] * 4
+    assert [s["group"] for s in steps] == [0, 0, 0, 1]
+    assert steps[0]["people"] == [f"user-{world.responsable.pk}"]
+    assert steps[-1]["people"] == [f"user-{world.elu.pk}"]
 
-    services.convention_decide(acting_user=world.asso_user, convention=convention, decision="valider")
+    sign_with_code(world.asso_user, convention)
     with pytest.raises(ValidationError, match="motivé"):
         services.convention_decide(acting_user=world.ccas_user, convention=convention, decision="rejeter")
     services.convention_decide(
@@ -125,16 +128,13 @@ def test_full_circuit_rejection_new_round_and_seal(world):
     convention = services.convention_submit(acting_user=world.animateur, convention=convention)
     assert convention.tour == 2
     progress = selectors.circuit_progress(convention)
-    assert progress.current.index == 0 and set(progress.current.waiting_for) == {
-        f"partenaire-{world.asso.pk}",
-        f"partenaire-{world.ccas.pk}",
-    }
+    assert [s.index for s in progress.current_steps] == [0, 1, 2]
     with pytest.raises(ValidationError, match="étape 1"):
-        services.convention_decide(acting_user=world.elu, convention=convention, decision="valider")
-    for user in (world.asso_user, world.ccas_user):
-        services.convention_decide(acting_user=user, convention=convention, decision="valider", tour=2)
-    decision = services.convention_decide(acting_user=world.elu, convention=convention, decision="valider")
-    assert decision.document_sha256 == version.pdf_sha256
+        sign_with_code(world.elu, convention)
+    for user in (world.asso_user, world.ccas_user, world.responsable):
+        sign_with_code(user, convention, tour=2)
+    decision = sign_with_code(world.elu, convention)
+    assert decision.document_sha256 == version.pdf_sha256 and decision.canal == "email"
     convention.refresh_from_db()
     assert convention.etat == Etat.SIGNEE and convention.signee_le is not None
     signed = read(convention.pdf_signe)
@@ -144,7 +144,7 @@ def test_full_circuit_rejection_new_round_and_seal(world):
     tampered = bytearray(signed)
     tampered[len(tampered) // 2] ^= 0x01
     assert not verify_pdf(bytes(tampered), trusted_certificates=[cert]).ok
-    assert Decision.objects.filter(convention=convention).count() == 5
+    assert Decision.objects.filter(convention=convention).count() == 6
     assert Decision.objects.filter(convention=convention, tour=1, decision="rejeter").get().commentaire
 
 
@@ -175,19 +175,23 @@ def test_refused_transitions(world):
         services.convention_update(acting_user=world.animateur, convention=convention, titre="Autre")
     with pytest.raises(ValidationError, match="soumettre"):
         services.convention_submit(acting_user=world.animateur, convention=convention)
-    services.convention_decide(acting_user=world.asso_user, convention=convention, decision="valider")
-    with pytest.raises(ValidationError, match="déjà"):
+    with pytest.raises(ValidationError, match="code"):
         services.convention_decide(acting_user=world.asso_user, convention=convention, decision="valider")
+    sign_with_code(world.asso_user, convention)
+    with pytest.raises(ValidationError, match="déjà"):
+        services.convention_decide(
+            acting_user=world.asso_user, convention=convention, decision="rejeter", commentaire="x"
+        )
     with pytest.raises(PermissionDenied):
-        services.convention_decide(acting_user=world.animateur, convention=convention, decision="valider")
+        services.convention_decide(
+            acting_user=world.animateur, convention=convention, decision="rejeter", commentaire="x"
+        )
     with pytest.raises(ValidationError, match="rechargez"):
         services.convention_decide(
-            acting_user=world.ccas_user, convention=convention, decision="valider", tour=9
+            acting_user=world.ccas_user, convention=convention, decision="rejeter", commentaire="x", tour=9
         )
     with pytest.raises(ValidationError, match="version soumise"):
-        services.convention_decide(
-            acting_user=world.ccas_user, convention=convention, decision="valider", document_sha256="0" * 64
-        )
+        sign_with_code(world.ccas_user, convention, document_sha256="0" * 64)
     convention = services.convention_withdraw(acting_user=world.animateur, convention=convention)
     assert convention.etat == Etat.BROUILLON
 
@@ -206,8 +210,8 @@ def test_submission_needs_an_account_for_each_partner_and_an_elu(world):
 
 
 def sign(world, convention):
-    for user in (world.asso_user, world.ccas_user, world.elu):
-        services.convention_decide(acting_user=user, convention=convention, decision="valider")
+    for user in (world.asso_user, world.ccas_user, world.responsable, world.elu):
+        sign_with_code(user, convention)
     convention.refresh_from_db()
     return convention
 
@@ -331,22 +335,29 @@ def test_generation_job_stops_a_looping_custom_model_at_its_limit(world, monkeyp
 
 
 def test_concurrent_signatures_exactly_one_wins(committed_db):
-    """Two élus sign at the same moment (step mode « un »): one signature, one seal."""
+    """Two élus sign at the same moment (step mode « un »), each with their code: one signature, one seal."""
     from ancrage.organisations.enums import Role
     from tests.conventions.world import _member, build_world
 
     world = build_world()
     second_elu = _member(Role.ELU, collectivite=world.rennes)
     convention = submitted(world)
-    for user in (world.asso_user, world.ccas_user):
-        services.convention_decide(acting_user=user, convention=convention, decision="valider")
+    for user in (world.asso_user, world.ccas_user, world.responsable):
+        sign_with_code(user, convention)
+    codes = {}
+    for user in (world.elu, second_elu):
+        services.signature_code_send(
+            acting_user=user,
+            convention=convention,
+            deliver=lambda u, _c, code, _e: codes.update({u.pk: code}),
+        )
     barrier = threading.Barrier(2)
     outcomes = []
 
     def attempt(user):
         try:
             barrier.wait(timeout=30)
-            services.convention_decide(acting_user=user, convention=convention, decision="valider", tour=1)
+            services.convention_sign(acting_user=user, convention=convention, code=codes[user.pk], tour=1)
             outcomes.append("signée")
         except ValidationError as exc:
             outcomes.append(" ".join(exc.messages))
@@ -361,24 +372,37 @@ def test_concurrent_signatures_exactly_one_wins(committed_db):
     assert sorted(outcomes)[-1] == "signée" and outcomes.count("signée") == 1, outcomes
     convention.refresh_from_db()
     assert convention.etat == Etat.SIGNEE
-    assert Decision.objects.filter(convention=convention, etape=1).count() == 1
+    assert Decision.objects.filter(convention=convention, etape=3).count() == 1
 
 
-def test_concurrent_visa_and_rejection_by_one_partner_exactly_one_counts(committed_db):
+def test_concurrent_signature_and_refusal_by_one_partner_exactly_one_counts(committed_db):
     from tests.conventions.world import _member, build_world
 
     world = build_world()
     colleague = _member("partenaire", structure=world.asso)  # a second account of the same partner
     convention = submitted(world)
+    codes = {}
+    services.signature_code_send(
+        acting_user=world.asso_user,
+        convention=convention,
+        deliver=lambda u, _c, code, _e: codes.update(code=code),
+    )
     barrier = threading.Barrier(2)
     outcomes = []
 
     def attempt(user, decision):
         try:
             barrier.wait(timeout=30)
-            services.convention_decide(
-                acting_user=user, convention=convention, decision=decision, commentaire="À revoir.", tour=1
-            )
+            if decision == "valider":
+                services.convention_sign(acting_user=user, convention=convention, code=codes["code"], tour=1)
+            else:
+                services.convention_decide(
+                    acting_user=user,
+                    convention=convention,
+                    decision=decision,
+                    commentaire="À revoir.",
+                    tour=1,
+                )
             outcomes.append(decision)
         except ValidationError:
             outcomes.append("refusée")
@@ -394,6 +418,7 @@ def test_concurrent_visa_and_rejection_by_one_partner_exactly_one_counts(committ
     for thread in threads:
         thread.join(timeout=120)
     assert outcomes.count("refusée") == 1, outcomes
-    assert Decision.objects.filter(convention=convention, personne=f"partenaire-{world.asso.pk}").count() == 1
+    asso_step = next(i for i, s in enumerate(convention.circuit["steps"]) if world.asso.nom in s["label"])
+    assert Decision.objects.filter(convention=convention, etape=asso_step).count() == 1
     assert GenerationJob.objects.filter(convention=convention).count() == 1
     assert Convention.objects.get(pk=convention.pk).etat in (Etat.EN_VALIDATION, Etat.BROUILLON)

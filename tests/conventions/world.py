@@ -76,3 +76,17 @@ def build_world() -> SimpleNamespace:
     world.action = action
     world.start = dt.date(2026, 1, 1)
     return world
+
+
+def sign_with_code(user, convention, **kwargs):
+    """Sign as ``user``: ask for the one-time code (caught instead of e-mailed), then give it."""
+    from ancrage.conventions import services
+
+    caught = {}
+    services.signature_code_send(
+        acting_user=user,
+        convention=convention,
+        deliver=lambda _user, _convention, code, _expires: caught.update(code=code),
+        **{k: v for k, v in kwargs.items() if k in ("etape", "tour")},
+    )
+    return services.convention_sign(acting_user=user, convention=convention, code=caught["code"], **kwargs)

@@ -83,11 +83,14 @@ def test_the_full_examination_in_the_browser(client, demo, mailoutbox, django_ca
         reverse("dossiers:edit", args=[dossier.pk]), edit_data(dossier, calendrier="Janvier 2027 (corrigé)")
     )
     assert response.status_code == 302, response.content.decode()
+    # The action's signed convention and its proof file are already attached, by the platform.
+    attached = dossier.pieces.count()
+    assert attached == 2 and dossier.pieces.filter(nom__endswith="-signee.pdf", deposee_par=None).exists()
     client.post(
         reverse("dossiers:piece_add", args=[dossier.pk]),
         {"fichier": _upload("devis.pdf", b"%PDF-1.4 devis"), "description": "Devis"},
     )
-    assert dossier.pieces.count() == 1
+    assert dossier.pieces.count() == attached + 1
     with django_capture_on_commit_callbacks(execute=True):
         post_state(client, dossier, "redeposer", message="Devis joint.")
     dossier.refresh_from_db()

@@ -8,8 +8,10 @@ docs show are photographed on the way (see docs/captures.md and tests/e2e/confte
 """
 
 import datetime as dt
+import re
 from pathlib import Path
 
+from django.core import mail
 from playwright.sync_api import expect
 
 from ancrage.core.wording import de_nom
@@ -24,6 +26,7 @@ ANIMATEUR = "animateur@demo.ancrage.fr"
 REFERENT = "referent@demo.ancrage.fr"
 ELU = "elu@demo.ancrage.fr"
 PARTENAIRE = "partenaire@demo.ancrage.fr"
+RESPONSABLE = "responsable@demo.ancrage.fr"
 TY_BLOSNE = "Centre social Ty-Blosne (démo)"
 WALK_ACTION = "Ateliers numériques du parcours (e2e)"
 
@@ -206,16 +209,6 @@ def _from_home(walk, visitor, where, url):
     assert visitor.path() == path
 
 
-def _decide(walk, visitor, convention_url, decision, button, commentaire=""):
-    page = visitor.page
-    _from_home(walk, visitor, "#conventions-en-attente + ul", convention_url)
-    walk.check(visitor)
-    _tick(page, decision)
-    if commentaire:
-        page.locator("#id_commentaire").fill(commentaire)
-    page.get_by_role("button", name=button).click()
-
-
 def step_5_convention_circuit(walk, animateur, action_url, partners):
     page = animateur.page
     animateur.go(action_url.removeprefix(animateur.base))
@@ -225,7 +218,7 @@ def step_5_convention_circuit(walk, animateur, action_url, partners):
     page.get_by_role("button", name="Créer le brouillon").click()
     _success(page, "Le brouillon est créé.")
     walk.check(animateur)
-    # Only the centre social has an account in the demo: it stays the one partner who signs.
+    # The centre social is kept alone as a partner: three people sign (EPN, partner, élu).
     for name in partners:
         box = page.get_by_label(name, exact=True)
         if box.is_checked() != (name == TY_BLOSNE):
@@ -237,15 +230,13 @@ def step_5_convention_circuit(walk, animateur, action_url, partners):
     walk.check(animateur)
 
     partenaire = walk.as_(PARTENAIRE)
-    _decide(
-        walk,
-        partenaire,
-        convention_url,
-        "Je rejette (commentaire obligatoire)",
-        "Enregistrer mon visa",
-        commentaire="Il manque le prêt de notre salle le mardi.",
-    )
-    _success(partenaire.page, "Votre rejet est enregistré")
+    ppage = partenaire.page
+    _from_home(walk, partenaire, "#conventions-en-attente + ul", convention_url)
+    walk.check(partenaire)
+    ppage.get_by_text("Refuser la convention (motif obligatoire)").click()
+    ppage.get_by_label("Motif du refus").fill("Il manque le prêt de notre salle le mardi.")
+    ppage.get_by_role("button", name="Refuser et renvoyer en brouillon").click()
+    _success(ppage, "Votre refus est enregistré")
 
     animateur.go(convention_url.removeprefix(animateur.base))
     assert page.get_by_text("Il manque le prêt de notre salle le mardi.").first.is_visible()
@@ -258,14 +249,29 @@ def step_5_convention_circuit(walk, animateur, action_url, partners):
     _success(page, "Le brouillon est enregistré.")
     _generate_and_submit(walk, animateur)
 
-    _decide(walk, partenaire, convention_url, "Je valide", "Enregistrer mon visa")
-    _success(partenaire.page, "Votre visa est enregistré")
-    elu = walk.as_(ELU)
-    _decide(walk, elu, convention_url, "Je valide", "Enregistrer ma décision (signature)")
-    _success(elu.page, "La convention est signée")
-    walk.check(elu)
-    screenshot(elu.page, "convention")
+    for email in (RESPONSABLE, PARTENAIRE, ELU):
+        signer = walk.as_(email)
+        _sign_with_emailed_code(walk, signer, email, convention_url)
+    _success(signer.page, "La convention est signée")
+    walk.check(signer)
+    screenshot(signer.page, "convention")
     return convention_url
+
+
+def _sign_with_emailed_code(walk, visitor, email, convention_url):
+    """The signing page: ask for the code, read it in the e-mail, give it with the consent."""
+    page = visitor.page
+    visitor.go(convention_url.removeprefix(visitor.base))
+    page.get_by_role("link", name="Signer avec un code à usage unique").click()
+    walk.check(visitor)
+    mail.outbox.clear()
+    page.get_by_role("button", name="Recevoir un code par e-mail").click()
+    _success(page, "Un code à 6 chiffres vous a été envoyé")
+    [message] = [m for m in mail.outbox if m.to == [email]]
+    code = re.search(r"^ +([0-9]{6})$", message.body, re.M).group(1)
+    page.get_by_label("Code à 6 chiffres").fill(code)
+    _tick(page, "J’ai lu la convention et je la signe au nom de l’organisation que je représente.")
+    page.get_by_role("button", name="Signer la convention").click()
 
 
 def step_6_dossier_correction_and_acceptance(walk, animateur, action_url):

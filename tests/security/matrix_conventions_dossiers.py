@@ -116,6 +116,16 @@ CONVENTIONS_DOSSIERS = {
     "conventions:decide": Entry(
         method="post", kwargs=_convention, expected=_reads(302, partner=(302, 404, 404, 404))
     ),
+    # A draft asks nobody to sign: the signing page sends its readers back to the convention.
+    "conventions:sign": Entry(kwargs=_convention, expected=_reads(302, partner=(302, 404, 404, 404))),
+    "conventions:refuse": Entry(
+        method="post", kwargs=_convention, expected=_reads(302, partner=(302, 404, 404, 404))
+    ),
+    "conventions:delegate": Entry(method="post", kwargs=_convention, expected=_reads(404, partner=NOWHERE)),
+    "conventions:proof": Entry(
+        kwargs=lambda w, s: {**_convention(w, s), "tour": 1, "fmt": "pdf"},
+        expected=_reads(404, partner=NOWHERE),
+    ),
     "conventions:terminate": Entry(kwargs=_convention, expected=_writes(partner=PARTY_NO_WRITE)),
     "conventions:avenant": Entry(
         method="post", kwargs=_convention, expected=_writes(302, partner=PARTY_NO_WRITE)

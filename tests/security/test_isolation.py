@@ -189,7 +189,17 @@ def test_a_partner_cannot_read_another_partners_conventions(demo):
         reverse("conventions:download", kwargs={"pk": version.pk, "fmt": "docx"}),
     ):
         assert client.get(url).status_code == 404, url
-    for name in ("commentaire_add", "decide", "submit", "withdraw", "generate", "avenant"):
+    for name in (
+        "commentaire_add",
+        "decide",
+        "sign",
+        "refuse",
+        "delegate",
+        "submit",
+        "withdraw",
+        "generate",
+        "avenant",
+    ):
         url = reverse(f"conventions:{name}", kwargs={"pk": other.pk})
         assert client.post(url, {"texte": "?", "decision": "valider"}).status_code == 404, url
     listing = client.get(reverse("conventions:list")).content.decode()

@@ -31,12 +31,13 @@ def test_demo_dashboard_answers_the_three_questions(demo):
     ]
     assert q1[1][2] > q1[2][2]
 
-    # 2. Will they last: the Mission locale is at risk, with its reasons; two are to watch.
+    # 2. Will they last: the Mission locale is at risk, with its reasons; the médiathèque is to
+    # watch (the CCAS signed the seniors' convention with the centre social).
     assert [r.partnership.name for r in d.questions.at_risk] == [MISSION_LOCALE]
     reasons = d.questions.at_risk[0].reasons
     assert "Aucune convention en vigueur" in reasons
     assert any(r.startswith("Aucun contact depuis") for r in reasons)
-    assert sorted(r.partnership.name for r in d.questions.to_watch) == [CCAS, MEDIATHEQUE]
+    assert sorted(r.partnership.name for r in d.questions.to_watch) == [MEDIATHEQUE]
     ty_blosne = d.partnership(Structure.objects.get(nom=TY_BLOSNE).pk)
     assert ty_blosne.health.level == HealthLevel.SOLIDE
     assert (ty_blosne.facts.participants, ty_blosne.facts.new_publics, ty_blosne.facts.oriented_by) == (
@@ -46,8 +47,8 @@ def test_demo_dashboard_answers_the_three_questions(demo):
     )
     assert [p.partner.nom for p in d.reminders] == [MISSION_LOCALE]
 
-    # 3. Written conventions: only the centre social has one in force.
-    assert [o.name for o in d.questions.without_convention] == [CCAS, MEDIATHEQUE, MISSION_LOCALE]
+    # 3. Written conventions: the centre social and the CCAS have one in force.
+    assert [o.name for o in d.questions.without_convention] == [MEDIATHEQUE, MISSION_LOCALE]
     assert ty_blosne.facts.convention_in_force
 
 

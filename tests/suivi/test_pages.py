@@ -36,8 +36,8 @@ def test_dashboard_shows_the_three_questions_in_few_queries(client, demo, django
         response = client.get(url)
     assert response.status_code == 200
     html = response.content.decode()
-    assert "1 partenariat à risque, 2 à surveiller" in html
-    assert "3 partenariats sur 4 sans convention signée en vigueur" in html
+    assert "1 partenariat à risque, 1 à surveiller" in html
+    assert "2 partenariats sur 4 sans convention signée en vigueur" in html
     assert MISSION_LOCALE in html
     assert f"/suivi/partenaires/{demo['mission'].pk}/" in html
     assert "/conventions/nouvelle/?epn=" in html

@@ -144,7 +144,7 @@ NEXT_STEPS = {
     "responsable@demo.ancrage.fr": ["À faire maintenant", "Actions en cours"],
     "referent@demo.ancrage.fr": ["Dossiers à examiner", "Journée « Mon emploi en ligne » (démo)"],
     "elu@demo.ancrage.fr": ["Conventions à signer"],
-    "partenaire@demo.ancrage.fr": ["Conventions à valider", "Les actions auxquelles vous participez"],
+    "partenaire@demo.ancrage.fr": ["Conventions à signer", "Les actions auxquelles vous participez"],
     "coordinateur@demo.ancrage.fr": ["Les lieux du réseau", "Voir le diagnostic"],
 }
 

@@ -494,12 +494,34 @@ def signatures_article(content: ConventionContent) -> Article:
     )
 
 
+_NUMBERS = {
+    2: "deux",
+    3: "trois",
+    4: "quatre",
+    5: "cinq",
+    6: "six",
+    7: "sept",
+    8: "huit",
+    9: "neuf",
+    10: "dix",
+}
+
+
 def closing_text(content: ConventionContent) -> str:
+    """« Fait à …, le … », then the form of the original: electronic, one for all the parties.
+
+    A convention signed through Ancrage has one original, electronic (Code civil, art. 1366 and
+    1367); the rule of « autant d'originaux que de parties » (art. 1375) is met when each party
+    can keep a copy on a durable medium, which the platform gives every party. The date is the
+    last signature's, filled in when the convention is sealed (docs/conventions-signature.md).
+    """
     date_text = format_date(content.signature_date) if content.signature_date else "…………………"
-    copies = len(content.parties)
+    parties = len(content.parties)
     return (
-        f"Fait à {content.place_of_signature}, le {date_text}, "
-        f"en {copies} exemplaires originaux, dont un pour chacune des parties."
+        f"Fait à {content.place_of_signature}, le {date_text}, en un original établi sous forme "
+        "électronique et conservé par la plateforme Ancrage, conformément aux articles 1366, 1367 "
+        f"et 1375 du Code civil ; chacune des {_NUMBERS.get(parties, str(parties))} parties en reçoit "
+        "un exemplaire sur support durable."
     )
 
 

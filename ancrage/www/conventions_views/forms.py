@@ -1,5 +1,6 @@
 from django import forms
 
+from ancrage.accounts.models import User
 from ancrage.conventions.enums import MODELE_CHOICES
 from ancrage.conventions.models import ModelePersonnalise
 from ancrage.core.wording import de_nom
@@ -178,6 +179,58 @@ class DecisionForm(AncrageForm):
     )
     tour = forms.IntegerField(widget=forms.HiddenInput)
     document_sha256 = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+
+class RefusForm(AncrageForm):
+    commentaire = forms.CharField(
+        label="Motif du refus",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Obligatoire : il est transmis aux autres parties, et la convention revient en brouillon.",
+    )
+    tour = forms.IntegerField(widget=forms.HiddenInput)
+    etape = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class CodeForm(AncrageForm):
+    code = forms.CharField(
+        label="Code à 6 chiffres",
+        min_length=6,
+        max_length=7,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+    consentement = forms.BooleanField(
+        label="J’ai lu la convention et je la signe au nom de l’organisation que je représente.",
+    )
+    canal = forms.ChoiceField(
+        label="Le code vient",
+        choices=(("email", "de l’e-mail reçu"), ("totp", "de mon application d’authentification")),
+        initial="email",
+        widget=forms.RadioSelect,
+    )
+    tour = forms.IntegerField(widget=forms.HiddenInput)
+    etape = forms.IntegerField(widget=forms.HiddenInput)
+    document_sha256 = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args, totp: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not totp:
+            self.fields["canal"].widget = forms.HiddenInput()
+
+
+class DelegationForm(AncrageForm):
+    delegataire = forms.ModelChoiceField(
+        label="Déléguer ma signature à",
+        queryset=None,
+        help_text="Une personne de votre organisation : elle signera « par délégation » de vous. "
+        "Vous gardez la possibilité de signer vous-même.",
+    )
+    tour = forms.IntegerField(widget=forms.HiddenInput)
+    etape = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, deputies=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["delegataire"].queryset = User.objects.filter(pk__in=[u.pk for u in deputies])
+        self.fields["delegataire"].label_from_instance = lambda u: u.get_full_name() or u.email
 
 
 class ResiliationForm(AncrageForm):

@@ -4,14 +4,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from ancrage.accounts.second_factor import confirmed_device
 from ancrage.actions.models import Action
 from ancrage.audit.models import AuditEntry
-from ancrage.conventions import jobs, selectors, services
+from ancrage.conventions import jobs, preuve, selectors, services
 from ancrage.conventions.content import format_amount
 from ancrage.conventions.custom_models import documented_variables
 from ancrage.conventions.enums import ETAT_BADGES, ETAT_LABELS, Etat
@@ -25,11 +26,14 @@ from ancrage.organisations.permissions import Permission
 from ancrage.organisations.scoping import scope_for
 from ancrage.www.conventions_views.forms import (
     CUSTOM_PREFIX,
+    CodeForm,
     CommentaireForm,
     ConventionCreateForm,
     ConventionForm,
     DecisionForm,
+    DelegationForm,
     ModeleUploadForm,
+    RefusForm,
     ResiliationForm,
 )
 from ancrage.www.forms import add_validation_error
@@ -241,32 +245,49 @@ def _finances(convention, names: dict[str, str]) -> dict:
 @login_required
 def convention_detail(request, pk):
     convention = _convention(request, pk)
-    names = selectors.party_names(convention)
+    parties = selectors.parties_of(convention)
+    names = {party.key: party.name for party in parties}
     scope = scope_for(request.user)
     decisions = list(convention.decisions.select_related("par").order_by("tour", "id"))
-    progress = selectors.circuit_progress(convention, decisions)
-    waiting = selectors.waiting_keys_for(request.user, convention, progress)
+    delegations = list(convention.delegations.filter(tour=convention.tour).order_by("id"))
+    progress = selectors.circuit_progress(convention, decisions, delegations)
+    turns = selectors.turns_for(request.user, convention, progress, delegations)
+    waiting = [t.on_behalf_of or t.person for t in turns]
     people = convention.circuit.get("people", {}) if convention.circuit else {}
+    round_decisions = [d for d in decisions if d.tour == convention.tour]
     steps = []
     if progress is not None:
         for step in progress.steps:
+            done = {d.pour_le_compte_de or d.personne: d for d in round_decisions if d.etape == step.index}
             steps.append(
                 {
                     "progress": step,
                     "people": [
-                        (people.get(p, {}).get("organisation", p), p in step.validated_by)
+                        {
+                            "nom": people.get(p, {}).get("nom", ""),
+                            "organisation": people.get(p, {}).get("organisation", p),
+                            "decision": done.get(p),
+                        }
                         for p in step.step.people
                     ],
+                    "delegations": [d for d in delegations if d.etape == step.index],
                 }
             )
     current_step = progress.current.step if progress is not None and progress.current else None
+    sha = convention.version_soumise.pdf_sha256 if convention.version_soumise_id else ""
+    my_turns = [
+        {
+            "turn": turn,
+            "refus_form": RefusForm(initial={"tour": convention.tour, "etape": turn.step}),
+            "decision_form": DecisionForm(initial={"tour": convention.tour, "document_sha256": sha})
+            if turn.kind == "visa"
+            else None,
+            "delegation_form": _delegation_form(convention, turn),
+        }
+        for turn in turns
+    ]
     versions = list(convention.versions.select_related("created_by").order_by("-numero"))
     job = convention.jobs.order_by("-created_at", "-id").first()
-    decision_form = None
-    if waiting:
-        decision_form = DecisionForm(
-            initial={"tour": convention.tour, "document_sha256": convention.version_soumise.pdf_sha256}
-        )
     return render(
         request,
         "conventions/detail.html",
@@ -275,7 +296,7 @@ def convention_detail(request, pk):
             "convention": convention,
             "etat": _etat(convention),
             "can_write": scope.may(Permission.CONVENTION_WRITE, convention.structure_id),
-            "parties": selectors.parties_of(convention),
+            "parties": parties,
             "engagements": convention.engagements,
             "party_names": names,
             **_finances(convention, names),
@@ -286,7 +307,8 @@ def convention_detail(request, pk):
             "steps": steps,
             "current_step": current_step,
             "waiting": waiting,
-            "decision_form": decision_form,
+            "my_turns": my_turns,
+            "proof_rounds": preuve.rounds(convention) if _is_party(request.user, convention) else [],
             "rejection": next((d for d in reversed(decisions) if d.decision == "rejeter"), None),
             "commentaires": convention.commentaires.select_related("auteur", "version"),
             "commentaire_form": CommentaireForm(),
@@ -294,6 +316,165 @@ def convention_detail(request, pk):
             "certificate_is_dev": platform_certificate().is_development if convention.pdf_signe else False,
         },
     )
+
+
+def _delegation_form(convention, turn):
+    if turn.kind != "signature" or turn.on_behalf_of:
+        return None
+    deputies = services.deputies_for(convention, turn.step)
+    if not deputies:
+        return None
+    return DelegationForm(initial={"tour": convention.tour, "etape": turn.step}, deputies=deputies)
+
+
+def _is_party(user, convention) -> bool:
+    """The parties' people: the EPN's staff, the partners' members, the collectivité's."""
+    scope = scope_for(user)
+    if scope.is_superuser or convention.structure_id in scope.staff_epn_ids:
+        return True
+    if convention.collectivite_id and convention.collectivite_id in scope.collectivite_ids:
+        return True
+    return convention.partenaires.filter(pk__in=scope.partner_ids).exists()
+
+
+@login_required
+def convention_sign(request, pk):
+    """The signing page: the document, its hash, then a one-time code (e-mail or TOTP app)."""
+    convention = _convention(request, pk)
+    turns = [t for t in selectors.turns_for(request.user, convention) if t.kind == "signature"]
+    try:
+        etape = int(request.POST.get("etape", request.GET.get("etape", turns[0].step if turns else -1)))
+    except ValueError:
+        raise Http404 from None
+    turn = next((t for t in turns if t.step == etape), None)
+    if turn is None:
+        messages.error(request, "Aucune signature ne vous est demandée sur cette convention pour le moment.")
+        return redirect(convention)
+    version = convention.version_soumise
+    totp = confirmed_device(request.user) is not None
+    initial = {"tour": convention.tour, "etape": turn.step, "document_sha256": version.pdf_sha256}
+    form = CodeForm(initial=initial, totp=totp)
+    if request.method == "POST" and request.POST.get("action") == "envoyer":
+        try:
+            services.signature_code_send(
+                acting_user=request.user, convention=convention, etape=turn.step, tour=convention.tour
+            )
+            messages.success(
+                request, f"Un code à 6 chiffres vous a été envoyé à {request.user.email}. Il vaut 10 minutes."
+            )
+        except ValidationError as error:
+            flash_errors(request, error)
+        return redirect(reverse("conventions:sign", kwargs={"pk": pk}) + f"?etape={turn.step}")
+    if request.method == "POST":
+        form = CodeForm(request.POST, initial=initial, totp=totp)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.convention_sign(
+                    acting_user=request.user,
+                    convention=convention,
+                    code=data["code"],
+                    canal=data["canal"] or "email",
+                    tour=data["tour"],
+                    etape=data["etape"],
+                    document_sha256=data["document_sha256"],
+                )
+            except ValidationError as error:
+                add_validation_error(form, error)
+            else:
+                convention.refresh_from_db()
+                if convention.etat == Etat.SIGNEE:
+                    messages.success(
+                        request,
+                        "La convention est signée par toutes les parties : le PDF scellé est disponible.",
+                    )
+                else:
+                    messages.success(request, f"Votre signature est {accorde('enregistré', FEMININ)}.")
+                return redirect(convention)
+    return render(
+        request,
+        "conventions/sign.html",
+        {
+            "title": f"Signer « {convention.titre} »",
+            "convention": convention,
+            "version": version,
+            "turn": turn,
+            "form": form,
+            "totp": totp,
+            "code_sent": convention.codes.filter(
+                user=request.user, tour=convention.tour, canal="email", used_at__isnull=True
+            ).exists(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def convention_refuse(request, pk):
+    convention = _convention(request, pk)
+    form = RefusForm(request.POST)
+    if not form.is_valid():
+        flash_errors(request, form)
+        return redirect(convention)
+    try:
+        services.convention_decide(
+            acting_user=request.user,
+            convention=convention,
+            decision="rejeter",
+            commentaire=form.cleaned_data["commentaire"],
+            tour=form.cleaned_data["tour"],
+            etape=form.cleaned_data["etape"],
+        )
+    except ValidationError as error:
+        flash_errors(request, error)
+        return redirect(convention)
+    messages.success(request, "Votre refus est enregistré : la convention revient en brouillon à l’EPN.")
+    return redirect(convention)
+
+
+@login_required
+@require_POST
+def convention_delegate(request, pk):
+    convention = _convention(request, pk)
+    try:
+        etape = int(request.POST.get("etape", ""))
+    except ValueError:
+        raise Http404 from None
+    if not convention.circuit or not 0 <= etape < len(convention.circuit.get("steps", [])):
+        raise Http404
+    form = DelegationForm(request.POST, deputies=services.deputies_for(convention, etape))
+    if not form.is_valid():
+        flash_errors(request, form)
+        return redirect(convention)
+    try:
+        delegation = services.convention_delegate(
+            acting_user=request.user,
+            convention=convention,
+            etape=etape,
+            delegataire=form.cleaned_data["delegataire"],
+            tour=form.cleaned_data["tour"],
+        )
+    except ValidationError as error:
+        flash_errors(request, error)
+        return redirect(convention)
+    messages.success(request, f"{delegation.delegataire_nom} peut désormais signer par délégation de vous.")
+    return redirect(convention)
+
+
+@login_required
+def proof_download(request, pk, tour, fmt):
+    convention = _convention(request, pk)
+    tour = int(tour)
+    if not _is_party(request.user, convention) or tour not in preuve.rounds(convention):
+        raise Http404
+    reference = convention.reference or f"convention-{convention.pk}"
+    if fmt == "json":
+        data, media = preuve.as_json(convention, tour), "application/json"
+    else:
+        data, media = preuve.as_pdf(convention, tour), "application/pdf"
+    response = HttpResponse(data, content_type=media)
+    response["Content-Disposition"] = f'attachment; filename="{reference}-preuve-tour-{tour}.{fmt}"'
+    return response
 
 
 @login_required

@@ -70,9 +70,18 @@ def _conventions_waiting_for(user, scope) -> list:
         Convention.objects.visible_to(scope)
         .filter(etat=ConventionEtat.EN_VALIDATION)
         .select_related("structure")
+        .prefetch_related("decisions", "delegations")
         .order_by("-updated_at", "-id")[:CONVENTIONS_LOOKED_AT]
     )
-    return [c for c in candidates if convention_selectors.waiting_keys_for(user, c)]
+    waiting = []
+    for convention in candidates:
+        delegations = list(convention.delegations.all())
+        progress = convention_selectors.circuit_progress(
+            convention, list(convention.decisions.all()), delegations
+        )
+        if convention_selectors.waiting_keys_for(user, convention, progress, delegations):
+            waiting.append(convention)
+    return waiting
 
 
 @login_required
