@@ -286,6 +286,26 @@ FUNNEL_WIDTH, FUNNEL_HEIGHT = 560, 340
 _F_LEFT, _F_RIGHT, _F_TOP, _F_BOTTOM = 48, 16, 16, 40
 
 
+# The funnel's point labels: 11 px type, some 5.6 px a character, a line of 13 px.
+LABEL_CHAR_WIDTH = 5.6
+LABEL_LINE = 13.0
+
+
+def _spread_labels(points: list[dict]) -> None:
+    """Move each point's label a line further from the line at 1 until it overlaps no label
+    placed before it (two EPNs of the same reach would otherwise print one name over the other)."""
+    placed: list[tuple[float, float, float]] = []
+    for point in points:
+        text, x, y = point["etiquette"], float(point["etiquette_x"]), float(point["etiquette_y"])
+        width = len(text) * LABEL_CHAR_WIDTH
+        x0, x1 = (x - width, x) if point["etiquette_ancre"] == "end" else (x, x + width)
+        away = -LABEL_LINE if float(point["cy"]) > y else LABEL_LINE  # label above its point: up
+        while any(x0 < b1 and b0 < x1 and abs(y - by) < LABEL_LINE for b0, b1, by in placed):
+            y += away
+        placed.append((x0, x1, y))
+        point["etiquette_y"] = svg_num(y)
+
+
 def funnel_chart(
     secteurs: Sequence[Mapping], *, objet: str = "secteur", objets: str = "secteurs", etiquettes: bool = False
 ) -> dict | None:
@@ -348,6 +368,8 @@ def funnel_chart(
                 "flagged": bool(s["sous_frequente"]),
             }
         )
+    if etiquettes:
+        _spread_labels(points)
     points.sort(key=lambda p: p["flagged"])
     x_ticks = []
     decade = x_min

@@ -95,6 +95,29 @@ def test_funnel_limits_and_points():
     assert lo95[2] == pytest.approx(1 - 1.96 / np.sqrt(1000), abs=0.01)  # the normal limit, for large E
 
 
+def test_funnel_labels_of_points_of_the_same_reach_do_not_overlap():
+    """Two places of nearly the same reach and ratio (the demo's Blosne and Cesson-Sévigné): their
+    names are written a line apart, not one over the other."""
+    lieux = [
+        {"code": str(i), "nom": nom, "usagers": u, "usagers_attendus": e, "ratio_standardise": u / e,
+         "ratio_ic95": [0.8, 1.1], "sous_frequente": False}
+        for i, (nom, u, e) in enumerate(
+            [("Espace numérique de Cesson-Sévigné (démo)", 175, 178.0), ("EPN du Blosne (démo)", 176, 180.0),
+             ("Espace numérique de Vitré (démo)", 310, 190.0)]
+        )
+    ]  # fmt: skip
+    points = charts.funnel_chart(lieux, objet="lieu", objets="lieux", etiquettes=True)["points"]
+    boxes = []
+    for p in points:
+        x, y, width = float(p["etiquette_x"]), float(p["etiquette_y"]), len(p["etiquette"]) * 5.6
+        boxes.append(((x - width, x) if p["etiquette_ancre"] == "end" else (x, x + width), y))
+    for i, ((a0, a1), ay) in enumerate(boxes):
+        for (b0, b1), by in boxes[i + 1 :]:
+            assert not (a0 < b1 and b0 < a1 and abs(ay - by) < 13), (boxes, points)
+    # Without the spreading, the first two would overlap: the test reads a real collision.
+    assert abs(float(points[0]["cy"]) - float(points[1]["cy"])) < 13
+
+
 def test_exports_escape_formulas_but_keep_numbers():
     text = rapport.export_csv(RESULT).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text), delimiter=";"))
