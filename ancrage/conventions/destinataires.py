@@ -88,11 +88,15 @@ def step_request_recipients(progress: CircuitProgress, step: int, people_of: Peo
 def refusal_recipients(
     progress: CircuitProgress, people_of: PeopleOf, *, submitters: Iterable[int], refused_by: int | None
 ) -> frozenset[int]:
-    """The round's submitter(s) and the users of every person of the steps opened in the round."""
+    """The round's submitter(s) and the users of every person of the steps opened in the round:
+    those who decided, and those asked beside them (a parallel group) who had not yet answered."""
+    refused_groups = {
+        s.step.group for s in progress.steps if s.status == StepStatus.REJETEE and s.step.group is not None
+    }
     consulted = [
         person
         for s in progress.steps
-        if s.status in (StepStatus.VALIDEE, StepStatus.REJETEE)
+        if s.status in (StepStatus.VALIDEE, StepStatus.REJETEE) or s.step.group in refused_groups
         for person in s.step.people
     ]
     users = set(submitters) | _users(consulted, people_of)

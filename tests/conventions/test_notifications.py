@@ -17,7 +17,7 @@ from ancrage.conventions.models import Convention, Envoi
 from ancrage.exploitation import schedule
 from ancrage.organisations.enums import Role
 from tests.conventions.test_services import draft, generate, read
-from tests.conventions.world import _member
+from tests.conventions.world import _member, sign_with_code
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 MONDAY = dt.datetime(2026, 3, 2, 9, 0, tzinfo=PARIS)
@@ -60,6 +60,11 @@ def decide(commit, user, convention, decision="valider", commentaire=""):
     )
 
 
+def sign(commit, user, convention):
+    """Sign with the one-time code (caught, not e-mailed: the circuit's own e-mails are counted)."""
+    return commit(sign_with_code, user=user, convention=convention)
+
+
 def test_a_round_asks_each_step_then_tells_each_signature_and_sends_the_signed_pdf_to_every_party(
     world, commit, mailoutbox
 ):
@@ -67,23 +72,31 @@ def test_a_round_asks_each_step_then_tells_each_signature_and_sends_the_signed_p
     outsiders = {world.other_animateur.email, world.other_partner_user.email}
 
     convention = submit(world, commit)
-    # The visa step (mode « tous »): each partner's people, once, with a direct link.
-    assert sent_to(mailoutbox) == emails(world.asso_user, world.ccas_user)
-    assert all(m.subject.startswith("Visa demandé") for m in mailoutbox)
+    # The first group, side by side: the EPN's, the association's and the CCAS's signatures; each
+    # party's people, once, with a direct link.
+    assert sent_to(mailoutbox) == emails(world.responsable, world.asso_user, world.ccas_user)
+    assert all(m.subject.startswith("Signature demandée") for m in mailoutbox)
     link = f"https://ancrage.test/conventions/{convention.pk}/"
     assert all(link in m.body for m in mailoutbox)
 
     mailoutbox.clear()
-    decide(commit, world.asso_user, convention)
-    assert mailoutbox == []  # a visa opens nothing while the other partner has not given theirs
-    decide(commit, world.ccas_user, convention)
-    # The signature step (mode « un »): every élu who may sign.
-    assert sent_to(mailoutbox) == emails(world.elu, elu2)
-    assert all(m.subject.startswith("Signature demandée") for m in mailoutbox)
-    assert "une seule signature suffit" in mailoutbox[0].body
+    sign(commit, world.asso_user, convention)
+    # Each signature is told to the EPN's staff; nothing opens while the group is incomplete.
+    assert sent_to(mailoutbox) == emails(world.animateur, world.responsable)
+    assert all(m.subject.startswith("Nouvelle signature") for m in mailoutbox)
+    mailoutbox.clear()
+    sign(commit, world.responsable, convention)
+    assert sent_to(mailoutbox) == emails(world.animateur)  # not to the signer
+    mailoutbox.clear()
+    sign(commit, world.ccas_user, convention)
+    # The group is complete: the collectivité's signature (mode « un »), every élu who may sign.
+    requests = [m for m in mailoutbox if m.subject.startswith("Signature demandée")]
+    assert sent_to(requests) == emails(world.elu, elu2)
+    assert "une seule signature suffit" in requests[0].body
+    assert sent_to([m for m in mailoutbox if m not in requests]) == emails(world.animateur, world.responsable)
 
     mailoutbox.clear()
-    decide(commit, elu2, convention)
+    sign(commit, elu2, convention)
     convention.refresh_from_db()
     assert convention.etat == Etat.SIGNEE
     signature = [m for m in mailoutbox if m.subject.startswith("Nouvelle signature")]
@@ -103,19 +116,22 @@ def test_a_round_asks_each_step_then_tells_each_signature_and_sends_the_signed_p
     # Each went once: the same events again send nothing.
     count = len(mailoutbox)
     notifications.notify.call("fin", convention.pk, convention.tour)
-    notifications.notify.call("demande", convention.pk, convention.tour, step=1)
+    notifications.notify.call(
+        "demande", convention.pk, convention.tour, step=len(convention.circuit["steps"]) - 1
+    )
     assert len(mailoutbox) == count
-    assert Envoi.objects.filter(convention=convention).count() == 4  # 2 requests, 1 signature, the end
+    # 4 requests (3 parties side by side, then the élus), 4 signatures, the end.
+    assert Envoi.objects.filter(convention=convention).count() == 9
 
 
 def test_a_refusal_tells_the_submitter_and_the_parties_consulted_and_nobody_else(world, commit, mailoutbox):
     convention = submit(world, commit)
-    decide(commit, world.asso_user, convention)
+    sign(commit, world.asso_user, convention)
     mailoutbox.clear()
     decide(commit, world.ccas_user, convention, "rejeter", "Le montant de notre participation est faux.")
-    # The animateur submitted; the association was consulted; the CCAS refused; the élu's step
-    # never opened; the responsable did not submit.
-    assert sent_to(mailoutbox) == emails(world.animateur, world.asso_user)
+    # The animateur submitted; the association signed; the EPN's responsable was asked beside
+    # them; the CCAS refused; the élu's step never opened.
+    assert sent_to(mailoutbox) == emails(world.animateur, world.asso_user, world.responsable)
     assert all("Le montant de notre participation est faux." in m.body for m in mailoutbox)
     assert all(m.subject.startswith("Convention refusée") for m in mailoutbox)
 
@@ -144,20 +160,20 @@ def test_reminders_every_period_without_an_answer_once_each_and_stop_when_answer
 
         clock.move_to(MONDAY + dt.timedelta(days=7, hours=1))
         schedule.enqueue_all()
-        assert sent_to(mailoutbox) == emails(world.asso_user, world.ccas_user)
-        assert all(m.subject.startswith("Rappel : votre visa est attendu") for m in mailoutbox)
+        assert sent_to(mailoutbox) == emails(world.responsable, world.asso_user, world.ccas_user)
+        assert all(m.subject.startswith("Rappel : votre signature est attendue") for m in mailoutbox)
         assert "depuis 7 jours" in mailoutbox[0].body
         schedule.enqueue_all()  # a second run the same period
-        assert len(mailoutbox) == 2
+        assert len(mailoutbox) == 3
 
         clock.move_to(MONDAY + dt.timedelta(days=8))
-        decide(commit, world.asso_user, convention)
+        sign(commit, world.asso_user, convention)
         mailoutbox.clear()
         clock.move_to(MONDAY + dt.timedelta(days=14, hours=1))
         schedule.enqueue_all()
         schedule.enqueue_all()
-        # The association answered: only the CCAS is reminded, once, for the second period.
-        assert sent_to(mailoutbox) == emails(world.ccas_user)
+        # The association answered: the EPN and the CCAS are reminded, once, for the second period.
+        assert sent_to(mailoutbox) == emails(world.responsable, world.ccas_user)
 
 
 def signed_convention(world, **fields) -> Convention:

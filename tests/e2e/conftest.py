@@ -173,9 +173,26 @@ def shared_demo_server(django_db_setup, django_db_blocker):
             yield server
         finally:
             server._live_server_modified_settings.disable()
-            server.stop()
+            _stop_when_requests_are_done(server)
             triggers_off_until_the_flush()
             call_command("flush", interactive=False, verbosity=0)
+
+
+def _stop_when_requests_are_done(server, timeout: float = 10.0) -> None:
+    """Stop the server, then wait for its request threads before the shared connection stops
+    being shareable: a request still answering (a download the browser left) closes its
+    connections when it ends, which Django refuses from another thread once sharing is over."""
+    import threading
+    import time
+
+    server.thread.terminate()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(
+        t.is_alive() and "process_request_thread" in t.name for t in threading.enumerate()
+    ):
+        time.sleep(0.05)
+    for conn in server.thread.connections_override.values():
+        conn.dec_thread_sharing()
 
 
 @pytest.fixture

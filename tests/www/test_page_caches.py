@@ -151,7 +151,10 @@ def test_the_menu_follows_a_change_of_roles_on_the_next_request(client, demo):
 def _cached_names(engine) -> set[str]:
     names = set()
     for loader in engine.template_loaders:
-        names |= {template.origin.template_name for template in loader.get_template_cache.values()}
+        # A miss (a template looked for under a name that does not exist) is cached as the
+        # TemplateDoesNotExist class: not a template.
+        cached = loader.get_template_cache.values()
+        names |= {template.origin.template_name for template in cached if hasattr(template, "origin")}
     return names
 
 
