@@ -53,7 +53,8 @@ def test_a_worker_killed_mid_generation_leaves_no_version_and_the_retry_cleans_u
     assert job.state == JobState.EN_COURS and job.attempt == 1
     assert not ConventionVersion.objects.filter(convention=convention).exists()
     orphans = _files(media, convention)
-    assert len(orphans) == 2 and all(f"-g{job.pk}." in name for name in orphans), orphans
+    # The DOCX, the ODT and the PDF the dead attempt wrote before its commit.
+    assert len(orphans) == 3 and all(f"-g{job.pk}." in name for name in orphans), orphans
     assert not jobs.is_stale(job)
     # Asking again while the job looks alive gives the same job back, untouched.
     again = services.convention_version_request(acting_user=world.animateur, convention=convention)
@@ -69,7 +70,7 @@ def test_a_worker_killed_mid_generation_leaves_no_version_and_the_retry_cleans_u
     version = ConventionVersion.objects.get(convention=convention)
     assert retried.version_id == version.pk and version.numero == 1
     assert _files(media, convention) == sorted(
-        Path(name).name for name in (version.docx.name, version.pdf.name)
+        Path(name).name for name in (version.docx.name, version.odt.name, version.pdf.name)
     )
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core.cache import cache
+from playwright.sync_api import Error as PlaywrightError
 
 from ancrage.core.svg import svg_number_errors
 from ancrage.demo.loader import DEMO_ACCOUNTS
@@ -162,7 +163,9 @@ def _shape(path: str) -> str:
 
 def _links(page) -> list[str]:
     hrefs = page.evaluate(
-        "() => Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))"
+        # A link marked ``download`` (a dossier's piece) serves a file, not a page.
+        "() => Array.from(document.querySelectorAll('a[href]:not([download])'))"
+        ".map(a => a.getAttribute('href'))"
     )
     links = []
     for href in hrefs:
@@ -183,7 +186,12 @@ def _crawl(visitor, watch, role: str, max_depth: int) -> tuple[int, list[str]]:
         if path in seen:
             continue
         seen.add(path)
-        response = visitor.page.goto(visitor.base + path)
+        try:
+            response = visitor.page.goto(visitor.base + path)
+        except PlaywrightError as exc:
+            if "Download is starting" in str(exc):
+                continue  # a file served as an attachment (a dossier's piece): not a page
+            raise
         status = response.status if response else 0
         if status >= 400:
             problems.append(f"{role} {path}: {status}")

@@ -5,12 +5,16 @@ reads the diagnostic, builds an action from a target with recommended partners a
 matrix; the convention goes round its circuit; the dossier goes to the référente, comes back
 for a correction and is accepted. axe-core checks every page the walk reaches; the pages the
 docs show are photographed on the way (see docs/captures.md and tests/e2e/conftest.py).
+
+Some 60 s (every party signs with its code now): ``slow``, run by CI's step after the two suites
+(.ci/run) and by ``make test-slow``; ``make test`` keeps the shorter browser tests of each part.
 """
 
 import datetime as dt
 import re
 from pathlib import Path
 
+import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
@@ -391,6 +395,7 @@ def step_8_the_three_questions_reflect_it(walk, animateur, before: int):
     screenshot(animateur.page, "trois-questions")
 
 
+@pytest.mark.slow
 def test_the_whole_loop_in_a_browser(demo_data, visitor_factory, tmp_path):
     walk = Walk(visitor_factory)
     animateur = step_1_log_in_as_animateur(walk)

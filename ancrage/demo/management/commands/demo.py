@@ -44,8 +44,9 @@ class Command(BaseCommand):
     def handle(self, *args, no_serve, port, **options):
         if not settings.ANCRAGE_ALLOW_DEMO_ACCOUNTS:
             raise CommandError("La démonstration est désactivée par ces réglages (production).")
-        if "ANCRAGE_SITE_URL" not in os.environ:
-            # The links of the demo's e-mails lead to this server.
+        if not no_serve and "ANCRAGE_SITE_URL" not in os.environ:
+            # The links of the demo's e-mails lead to this server (none is started with --no-serve,
+            # whose caller keeps its own settings).
             settings.ANCRAGE_SITE_URL = f"http://127.0.0.1:{port or os.environ.get('PORT', '8000')}"
         call_command("migrate", interactive=False, verbosity=0)
         created = load_demo()
